@@ -1,1 +1,108 @@
-fn main() {}
+//! The `sluice` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "sluice",
+    version,
+    about = "MySQL/MariaDB binlog -> Kafka change-data-capture router"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Stream changes from the server to Kafka until interrupted.
+    Run {
+        /// The configuration file (see docs/CONFIG.md).
+        #[arg(long, short, default_value = "config/sluice.toml")]
+        config: PathBuf,
+    },
+    /// Print the events of a topic as JSON lines.
+    Tail {
+        #[arg(long, env = "SLUICE_KAFKA_BROKERS")]
+        brokers: String,
+        #[arg(long)]
+        topic: String,
+        /// Stop after this many events.
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+        /// Stop after this many seconds.
+        #[arg(long, default_value_t = 30)]
+        timeout_secs: u64,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Run { config } => run(config),
+        Command::Tail {
+            brokers,
+            topic,
+            count,
+            timeout_secs,
+        } => sluice::tail::run(
+            &brokers,
+            &topic,
+            count,
+            Duration::from_secs(timeout_secs),
+            &mut std::io::stdout().lock(),
+        )
+        .map(|n| {
+            if n < count {
+                eprintln!("{n} of {count} events arrived within {timeout_secs}s");
+            }
+        }),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(config: PathBuf) -> anyhow::Result<()> {
+    let config = sluice::config::Config::load(&config)?;
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()?;
+    rt.block_on(async move {
+        let (stop_tx, stop) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            shutdown_signal().await;
+            tracing::info!("stopping: finishing deliveries and writing the checkpoint");
+            let _ = stop_tx.send(true);
+        });
+        sluice::app::run(config, stop).await?;
+        tracing::info!("stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
+    let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+}

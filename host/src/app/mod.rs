@@ -1,0 +1,188 @@
+//! Wiring: connects the stages with bounded channels and runs them until
+//! stopped. No processing logic lives here.
+
+mod pipeline;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{mpsc, watch};
+use tracing::{error, info, warn};
+
+pub use pipeline::{Pipeline, PipelineError};
+
+use crate::binlog::{preflight, reader, BinlogError};
+use crate::checkpoint::{Store, StoreError, Tracker};
+use crate::config::{Config, SinkKind};
+use crate::decode::Decoder;
+use crate::kafka::{KafkaSink, NullSink, Sink, SinkError};
+use crate::route::Router;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Binlog(#[from] BinlogError),
+    #[error(transparent)]
+    Pipeline(#[from] PipelineError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+    #[error(transparent)]
+    Checkpoint(#[from] StoreError),
+}
+
+impl AppError {
+    fn is_transient(&self) -> bool {
+        matches!(self, AppError::Binlog(e) if e.is_transient())
+    }
+}
+
+/// How long to wait at shutdown for Kafka to acknowledge what was sent.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Runs Sluice until `stop` turns true (returns Ok) or a definite error.
+/// Transient failures (the server away, the connection lost) restart the
+/// stream from the checkpoint with backoff.
+pub async fn run(config: Config, mut stop: watch::Receiver<bool>) -> Result<(), AppError> {
+    let mut store = Store::open(&config.state.dir)?;
+    let mut preflight_done = false;
+    let mut backoff = Duration::from_millis(500);
+    loop {
+        match session(&config, &mut store, &mut preflight_done, stop.clone()).await {
+            Ok(()) => return Ok(()),
+            Err(e) if e.is_transient() => {
+                warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "replication interrupted; reconnecting from the checkpoint");
+                tokio::select! {
+                    _ = stop.changed() => return Ok(()),
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(config.source.max_backoff);
+            }
+            Err(e) => return Err(e),
+        }
+        if *stop.borrow() {
+            return Ok(());
+        }
+    }
+}
+
+/// One connection's worth of streaming: from the checkpoint until stopped
+/// or the connection fails.
+async fn session(
+    config: &Config,
+    store: &mut Store,
+    preflight_done: &mut bool,
+    stop: watch::Receiver<bool>,
+) -> Result<(), AppError> {
+    let src = &config.source;
+    let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
+    if !*preflight_done {
+        let facts = preflight::run(&mut conn, src.server_id).await?;
+        info!(server = %facts.version, "preflight passed");
+        *preflight_done = true;
+    }
+    let charsets = reader::charsets(&mut conn).await;
+    let from = match store.load()? {
+        Some(cp) => {
+            info!(position = %cp.position(), path = %store.path().display(), "resuming from the checkpoint");
+            cp.position()
+        }
+        None => {
+            let p = reader::resolve_start(&mut conn, &src.start).await?;
+            info!(position = %p, start = ?src.start, "no checkpoint; starting from [source] start");
+            p
+        }
+    };
+    reader::ensure_available(&mut conn, &from).await?;
+
+    let tracker = Arc::new(Tracker::new(from.clone()));
+    let halt = Arc::new(AtomicBool::new(false));
+    let sink = match config.pipeline.sink {
+        SinkKind::Kafka => Sink::Kafka(KafkaSink::new(
+            &config.kafka,
+            config.pipeline.max_in_flight,
+            tracker.clone(),
+            tokio::runtime::Handle::current(),
+        )?),
+        SinkKind::Null => Sink::Null(NullSink::new(tracker.clone())),
+    };
+    let (tx, rx) = mpsc::channel(config.pipeline.channel_chunks);
+    let pipeline = Pipeline::new(
+        Decoder::new(charsets),
+        Router::new(config.kafka.topic_prefix.clone()),
+        sink,
+        tracker.clone(),
+        src.server_id,
+        config.pipeline.batch_rows,
+        halt.clone(),
+        &from,
+    );
+    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
+    let worker = std::thread::Builder::new()
+        .name("pipeline".into())
+        .spawn(move || {
+            let r = pipeline.run(rx);
+            let _ = done_tx.send(());
+            r
+        })
+        .expect("spawn the pipeline thread");
+    // The reader stops when asked to, or when the pipeline has ended (on an
+    // error), whichever comes first.
+    let (reader_stop_tx, reader_stop) = watch::channel(false);
+    let mut reader = tokio::spawn({
+        let from = from.clone();
+        let (server_id, heartbeat) = (src.server_id, src.heartbeat);
+        async move { reader::stream(conn, server_id, &from, heartbeat, tx, reader_stop).await }
+    });
+
+    let mut stop = stop;
+    let mut stopping = *stop.borrow();
+    if stopping {
+        let _ = reader_stop_tx.send(true);
+        halt.store(true, Ordering::Relaxed);
+    }
+    let mut ticker = tokio::time::interval(config.state.checkpoint_interval);
+    let reader_result = loop {
+        tokio::select! {
+            r = &mut reader => break r.unwrap_or_else(|e| Err(BinlogError::Stream { reason: format!("reader task failed: {e}"), position: None })),
+            _ = stop.changed(), if !stopping => {
+                stopping = true;
+                let _ = reader_stop_tx.send(true);
+                // A pipeline blocked on a full producer queue gives up
+                // instead of waiting for Kafka forever.
+                halt.store(true, Ordering::Relaxed);
+            }
+            _ = &mut done_rx, if !stopping => {
+                stopping = true;
+                let _ = reader_stop_tx.send(true);
+            }
+            _ = ticker.tick() => save(store, &tracker, src.server_id)?,
+        }
+    };
+    // The reader has stopped; the pipeline drains the channel and ends.
+    let worker_result = tokio::task::spawn_blocking(move || worker.join())
+        .await
+        .expect("join");
+    let pipeline_result = match worker_result {
+        Ok(r) => r,
+        Err(_) => panic!("the pipeline thread panicked"),
+    };
+    // Give Kafka time to acknowledge what was sent, then record the position.
+    if !tracker.wait_idle(DRAIN_TIMEOUT) {
+        warn!(outstanding = tracker.outstanding(), "Kafka did not acknowledge every message in time; they will be sent again after restart");
+    }
+    save(store, &tracker, src.server_id)?;
+    match pipeline_result {
+        Err(e) => {
+            error!(error = %e, "pipeline stopped");
+            Err(e.into())
+        }
+        Ok(_) => reader_result.map_err(Into::into),
+    }
+}
+
+fn save(store: &mut Store, tracker: &Tracker, server_id: u32) -> Result<(), StoreError> {
+    store
+        .save(&tracker.resume_position(), server_id)
+        .map(|_| ())
+}

@@ -1,0 +1,217 @@
+//! The pipeline thread: binlog events in, batches out to the sink.
+//!
+//! It follows transaction boundaries, registers each transaction with the
+//! checkpoint tracker, has the decoder write rows into a batch, routes the
+//! batch and hands it to the sink. The work itself lives in the stages;
+//! this loop only sequences them.
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+use tokio::sync::mpsc;
+
+use crate::binlog::reader::Chunk;
+use crate::binlog::txn::{classify, Kind, Positions};
+use crate::binlog::Event;
+use crate::checkpoint::{Tracker, TxnId};
+use crate::decode::{DecodeError, Decoder, TxnSource};
+use crate::event::{now_ms, Batch, Position};
+use crate::kafka::{Sink, SinkError};
+use crate::route::Router;
+
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error(transparent)]
+    Sink(#[from] SinkError),
+}
+
+struct Open {
+    id: TxnId,
+    source: TxnSource,
+    /// False between a GTID event and the statement after it, which is
+    /// either `BEGIN` or a standalone statement (DDL).
+    begun: bool,
+}
+
+pub struct Pipeline {
+    pub decoder: Decoder,
+    pub router: Router,
+    pub sink: Sink,
+    pub tracker: Arc<Tracker>,
+    pub server_id: u32,
+    pub batch_rows: usize,
+    pub stop: Arc<AtomicBool>,
+    positions: Positions,
+    open: Option<Open>,
+    batch: Batch,
+    /// Transactions read to their end whose last rows are still in `batch`:
+    /// they are marked ended only after the batch is handed to the sink.
+    ended: Vec<(TxnId, Position)>,
+    produced_ms: u64,
+}
+
+impl Pipeline {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        decoder: Decoder,
+        router: Router,
+        sink: Sink,
+        tracker: Arc<Tracker>,
+        server_id: u32,
+        batch_rows: usize,
+        stop: Arc<AtomicBool>,
+        from: &Position,
+    ) -> Self {
+        Pipeline {
+            decoder,
+            router,
+            sink,
+            tracker,
+            server_id,
+            batch_rows,
+            stop,
+            positions: Positions::new(from),
+            open: None,
+            batch: Batch::default(),
+            ended: Vec::new(),
+            produced_ms: 0,
+        }
+    }
+
+    /// Runs until the reader closes the channel or a definite error.
+    pub fn run(mut self, mut rx: mpsc::Receiver<Chunk>) -> Result<Sink, PipelineError> {
+        let result = (|| {
+            while let Some(chunk) = rx.blocking_recv() {
+                self.chunk(&chunk)?;
+            }
+            Ok(())
+        })();
+        // Rows of a transaction the stream broke inside were maybe sent; it
+        // will be read again from its start by the next session.
+        if let Some(open) = self.open.take() {
+            self.tracker.abandon(open.id);
+        }
+        result.map(|()| self.sink)
+    }
+
+    /// Processes one chunk of events and sends what it decoded.
+    pub fn chunk(&mut self, chunk: &[Event]) -> Result<(), PipelineError> {
+        self.produced_ms = now_ms();
+        for ev in chunk {
+            self.event(ev)?;
+        }
+        self.flush()
+    }
+
+    fn event(&mut self, ev: &Event) -> Result<(), PipelineError> {
+        let (start, end) = self.positions.of(ev);
+        let kind = classify(ev).map_err(|what| DecodeError::malformed(what).at(start.clone()))?;
+        match kind {
+            Kind::Gtid { gtid, begun } => {
+                if let Some(o) = self.open.take() {
+                    // A transaction that never committed in the log (the
+                    // server crashed mid-write): it ends where this begins.
+                    self.ended.push((o.id, start.clone()));
+                }
+                self.begin(start, gtid.as_deref(), begun);
+            }
+            Kind::Begin => match &mut self.open {
+                Some(o) => o.begun = true,
+                None => self.begin(start, None, true),
+            },
+            Kind::Commit => match self.open.take() {
+                Some(o) => self.ended.push((o.id, end)),
+                None => self.skip_to(end),
+            },
+            Kind::Statement { .. } => match &self.open {
+                Some(o) if !o.begun => {
+                    let o = self.open.take().expect("checked");
+                    self.ended.push((o.id, end));
+                }
+                Some(_) => {}
+                None => self.skip_to(end),
+            },
+            Kind::TableMap => {
+                self.decoder.table_map(ev).map_err(|e| e.at(start))?;
+            }
+            Kind::Rows => {
+                if self.open.is_none() {
+                    self.begin(start.clone(), None, true);
+                }
+                let open = self.open.as_mut().expect("opened above");
+                open.begun = true;
+                let router = &self.router;
+                self.decoder
+                    .rows(
+                        ev,
+                        &mut open.source,
+                        self.produced_ms,
+                        &mut self.batch,
+                        &mut |s| router.includes(&s.name),
+                    )
+                    .map_err(|e| e.at(start))?;
+                if self.batch.len() >= self.batch_rows {
+                    self.flush()?;
+                }
+            }
+            Kind::Rotate { next } => {
+                self.positions.rotate(&next);
+                if self.open.is_none() {
+                    self.skip_to(next);
+                }
+            }
+            Kind::Other => {
+                if self.open.is_none() && end.pos > 4 {
+                    self.skip_to(end);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn begin(&mut self, start: Position, gtid: Option<&str>, begun: bool) {
+        let id = self.tracker.begin(start.clone());
+        self.open = Some(Open {
+            id,
+            source: TxnSource::new(id, self.server_id, &start, gtid),
+            begun,
+        });
+    }
+
+    /// Moves the resume position over events outside any transaction, once
+    /// everything before them is settled.
+    fn skip_to(&mut self, pos: Position) {
+        if self.ended.is_empty() && self.batch.is_empty() {
+            self.tracker.skip_to(pos);
+        }
+    }
+
+    /// Routes and sends the batch, then marks finished transactions ended.
+    fn flush(&mut self) -> Result<(), PipelineError> {
+        if !self.batch.is_empty() {
+            for r in &mut self.batch.records {
+                r.topic = Some(self.router.topic(&r.table));
+            }
+            // Count each transaction's messages before any can be acknowledged.
+            let mut i = 0;
+            let recs = &self.batch.records;
+            while i < recs.len() {
+                let txn = recs[i].txn;
+                let n = recs[i..].iter().take_while(|r| r.txn == txn).count();
+                self.tracker.produced(txn, n as u64);
+                i += n;
+            }
+            self.sink.send(&self.batch, &self.stop)?;
+            self.batch.clear();
+        }
+        for (id, end) in self.ended.drain(..) {
+            self.tracker.end(id, end);
+        }
+        if let Some(e) = self.sink.take_failure() {
+            return Err(e.into());
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,40 @@
+use crate::event::Position;
+
+/// Failures of the binlog stage.
+///
+/// `Connect` and `Stream` are transient: the app retries them with backoff
+/// from the checkpoint. The others are definite and stop Sluice with a
+/// message that says what to change.
+#[derive(Debug, thiserror::Error)]
+pub enum BinlogError {
+    #[error("cannot connect to MySQL at {url}: {reason}; check that the server is running and reachable, and the user and password in [source] url")]
+    Connect { url: String, reason: String },
+    #[error("the binlog connection failed{}: {reason}", at(.position))]
+    Stream {
+        reason: String,
+        position: Option<Position>,
+    },
+    #[error("preflight check failed:\n{0}")]
+    Preflight(String),
+    #[error("the binlog file {} is no longer on the server (the oldest it has is {oldest}): changes between {} and {oldest}:4 are lost to replication. Either take a fresh snapshot of the tables and start again with an empty state dir and start = \"latest\", or, accepting the gap, move the checkpoint file away and start from a position on purpose with start = \"{oldest}:4\"", .wanted.file, .wanted)]
+    Purged { wanted: Position, oldest: String },
+    #[error("{what}: {reason}")]
+    Query { what: &'static str, reason: String },
+}
+
+fn at(p: &Option<Position>) -> String {
+    match p {
+        Some(p) => format!(" near binlog position {p}"),
+        None => String::new(),
+    }
+}
+
+impl BinlogError {
+    /// Whether retrying later may succeed.
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            BinlogError::Connect { .. } | BinlogError::Stream { .. }
+        )
+    }
+}

@@ -1,0 +1,10 @@
+//! The replica side: preflight checks, the binlog connection, and the
+//! transaction boundaries in the event stream.
+
+mod error;
+pub mod preflight;
+pub mod reader;
+pub mod txn;
+
+pub use error::BinlogError;
+pub use mysql_common::binlog::events::Event;

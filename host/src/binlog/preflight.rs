@@ -1,0 +1,251 @@
+//! Checks that the server can feed Sluice before any streaming starts, and
+//! says exactly what to change when it cannot.
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+
+use super::BinlogError;
+
+/// One setting that is not as Sluice needs it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    pub setting: String,
+    pub found: String,
+    pub needed: String,
+    pub fix: String,
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "  - {} is {}, Sluice needs {}: {}",
+            self.setting, self.found, self.needed, self.fix
+        )
+    }
+}
+
+/// What the server said about itself, gathered in one place so the checks
+/// are plain functions that unit tests can call.
+#[derive(Debug, Default, Clone)]
+pub struct ServerFacts {
+    pub version: String,
+    pub server_id: u32,
+    pub log_bin: Option<String>,
+    pub binlog_format: Option<String>,
+    pub binlog_row_image: Option<String>,
+    /// `None` when the server has no such variable (MySQL < 8.0.1, MariaDB < 10.5).
+    pub binlog_row_metadata: Option<String>,
+    pub grants: Vec<String>,
+    /// `server_id`s of the replicas registered with the server.
+    pub replica_ids: Vec<u32>,
+}
+
+impl ServerFacts {
+    pub fn is_mariadb(&self) -> bool {
+        self.version.to_ascii_lowercase().contains("mariadb")
+    }
+}
+
+pub async fn gather(conn: &mut Conn) -> Result<ServerFacts, BinlogError> {
+    let q = |what: &'static str| {
+        move |e: mysql_async::Error| BinlogError::Query {
+            what,
+            reason: e.to_string(),
+        }
+    };
+    let row: Option<(String, u32, Option<String>, Option<String>, Option<String>)> = conn
+        .query_first(
+            "SELECT @@version, @@server_id, @@log_bin, @@binlog_format, @@binlog_row_image",
+        )
+        .await
+        .map_err(q("reading server variables"))?;
+    let (version, server_id, log_bin, binlog_format, binlog_row_image) = row.unwrap_or_default();
+    let binlog_row_metadata: Option<String> = conn
+        .query_first("SELECT @@binlog_row_metadata")
+        .await
+        .unwrap_or(None);
+    let grants: Vec<String> = conn
+        .query("SHOW GRANTS FOR CURRENT_USER()")
+        .await
+        .map_err(q("reading the user's grants"))?;
+    let replica_ids = replica_ids(conn).await;
+    Ok(ServerFacts {
+        version,
+        server_id,
+        log_bin,
+        binlog_format,
+        binlog_row_image,
+        binlog_row_metadata,
+        grants,
+        replica_ids,
+    })
+}
+
+async fn replica_ids(conn: &mut Conn) -> Vec<u32> {
+    for stmt in ["SHOW REPLICA HOSTS", "SHOW SLAVE HOSTS", "SHOW REPLICAS"] {
+        if let Ok(rows) = conn.query::<mysql_async::Row, _>(stmt).await {
+            return rows.iter().filter_map(|r| r.get::<u32, _>(0)).collect();
+        }
+    }
+    Vec::new()
+}
+
+fn is_on(v: &Option<String>) -> bool {
+    matches!(
+        v.as_deref().map(str::to_ascii_uppercase).as_deref(),
+        Some("1" | "ON")
+    )
+}
+
+fn eq(v: &Option<String>, want: &str) -> bool {
+    v.as_deref().is_some_and(|v| v.eq_ignore_ascii_case(want))
+}
+
+fn shown(v: &Option<String>) -> String {
+    v.clone().unwrap_or_else(|| "not available".into())
+}
+
+/// Every check, all failures at once so one restart of the server fixes all.
+pub fn check(f: &ServerFacts, our_server_id: u32) -> Vec<Failure> {
+    let mut out = Vec::new();
+    let restart = "in the server's option file under [mysqld], then restart it";
+    if !is_on(&f.log_bin) {
+        out.push(Failure {
+            setting: "log_bin".into(),
+            found: "OFF".into(),
+            needed: "ON".into(),
+            fix: format!("set log-bin = mysql-bin {restart}"),
+        });
+    }
+    let set_global = |name: &str, want: &str| {
+        format!("run SET GLOBAL {name} = '{want}' and set {name} = {want} {restart} so it survives; sessions that are already open keep the old value until they reconnect")
+    };
+    for (name, value, want) in [
+        ("binlog_format", &f.binlog_format, "ROW"),
+        ("binlog_row_image", &f.binlog_row_image, "FULL"),
+    ] {
+        if !eq(value, want) {
+            out.push(Failure {
+                setting: name.into(),
+                found: shown(value),
+                needed: want.into(),
+                fix: set_global(name, want),
+            });
+        }
+    }
+    if !eq(&f.binlog_row_metadata, "FULL") {
+        let fix = if f.binlog_row_metadata.is_none() {
+            "this server does not have binlog_row_metadata (MySQL 8.0.1+ and MariaDB 10.5+ do): Sluice needs it to name columns; upgrade the server".to_string()
+        } else {
+            set_global("binlog_row_metadata", "FULL")
+        };
+        out.push(Failure {
+            setting: "binlog_row_metadata".into(),
+            found: shown(&f.binlog_row_metadata),
+            needed: "FULL".into(),
+            fix,
+        });
+    }
+    let grants = f.grants.join("\n").to_ascii_uppercase();
+    let all = grants.contains("GRANT ALL PRIVILEGES ON *.*");
+    let has = |p: &str| all || grants.contains(p);
+    if !(has("REPLICATION SLAVE") || has("REPLICATION REPLICA")) {
+        out.push(Failure {
+            setting: "privilege REPLICATION SLAVE".into(),
+            found: "missing".into(),
+            needed: "granted".into(),
+            fix: "run GRANT REPLICATION SLAVE ON *.* TO <sluice's user> as an administrator".into(),
+        });
+    }
+    if !(has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER")) {
+        out.push(Failure {
+            setting: "privilege REPLICATION CLIENT".into(),
+            found: "missing".into(),
+            needed: "granted".into(),
+            fix: format!(
+                "run GRANT {} ON *.* TO <sluice's user> (needed for SHOW BINARY LOGS)",
+                if f.is_mariadb() {
+                    "BINLOG MONITOR"
+                } else {
+                    "REPLICATION CLIENT"
+                }
+            ),
+        });
+    }
+    if our_server_id == f.server_id {
+        out.push(Failure {
+            setting: "[source] server_id".into(),
+            found: our_server_id.to_string(),
+            needed: "an id different from the server's own".into(),
+            fix: "pick another server_id in the config: it is the server's own @@server_id".into(),
+        });
+    } else if f.replica_ids.contains(&our_server_id) {
+        out.push(Failure {
+            setting: "[source] server_id".into(),
+            found: our_server_id.to_string(),
+            needed: "an id no other replica uses".into(),
+            fix: "another replica is registered with this id (SHOW REPLICA HOSTS lists it); give Sluice a unique server_id. If that replica is a Sluice that was killed a moment ago, wait for the server to drop its connection and start again".into(),
+        });
+    }
+    out
+}
+
+/// Runs the checks and turns failures into one error.
+pub async fn run(conn: &mut Conn, our_server_id: u32) -> Result<ServerFacts, BinlogError> {
+    let facts = gather(conn).await?;
+    let failures = check(&facts, our_server_id);
+    if failures.is_empty() {
+        Ok(facts)
+    } else {
+        let lines: Vec<String> = failures.iter().map(|f| f.to_string()).collect();
+        Err(BinlogError::Preflight(lines.join("\n")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn good() -> ServerFacts {
+        ServerFacts {
+            version: "10.11.6-MariaDB-0+deb12u1-log".into(),
+            server_id: 1,
+            log_bin: Some("1".into()),
+            binlog_format: Some("ROW".into()),
+            binlog_row_image: Some("FULL".into()),
+            binlog_row_metadata: Some("FULL".into()),
+            grants: vec!["GRANT ALL PRIVILEGES ON *.* TO `root`@`%` WITH GRANT OPTION".into()],
+            replica_ids: vec![],
+        }
+    }
+
+    #[test]
+    fn a_good_server_passes() {
+        assert_eq!(check(&good(), 4242), vec![]);
+    }
+
+    #[test]
+    fn each_failure_names_setting_found_needed_and_fix() {
+        let mut f = good();
+        f.binlog_format = Some("STATEMENT".into());
+        f.binlog_row_metadata = Some("MINIMAL".into());
+        f.grants = vec!["GRANT SELECT ON *.* TO `u`@`%`".into()];
+        f.replica_ids = vec![4242];
+        let text: Vec<String> = check(&f, 4242).iter().map(|f| f.to_string()).collect();
+        assert_eq!(text.len(), 5, "{text:#?}");
+        assert!(text[0].starts_with("  - binlog_format is STATEMENT, Sluice needs ROW: run SET GLOBAL binlog_format = 'ROW'"));
+        assert!(text[1].starts_with("  - binlog_row_metadata is MINIMAL, Sluice needs FULL"));
+        assert!(text[2].contains("REPLICATION SLAVE"));
+        assert!(text[3].contains("BINLOG MONITOR"));
+        assert!(text[4].contains("another replica is registered with this id"));
+    }
+
+    #[test]
+    fn log_bin_off_says_to_restart() {
+        let mut f = good();
+        f.log_bin = Some("0".into());
+        let text = check(&f, 7)[0].to_string();
+        assert_eq!(text, "  - log_bin is OFF, Sluice needs ON: set log-bin = mysql-bin in the server's option file under [mysqld], then restart it");
+    }
+}

@@ -1,0 +1,194 @@
+//! The binlog connection: connect, find where to start, and stream events
+//! in chunks over a bounded channel. A full channel stops reading, which is
+//! how backpressure from Kafka reaches the server.
+
+use std::time::Duration;
+
+use futures_util::{FutureExt, StreamExt};
+use mysql_async::prelude::Queryable;
+use mysql_async::BinlogStreamRequest;
+use mysql_async::{Conn, Opts};
+use tokio::sync::{mpsc, watch};
+
+use super::{BinlogError, Event};
+use crate::config::Start;
+use crate::decode::CharsetMap;
+use crate::event::Position;
+
+/// Events read from the server in one go; sending chunks rather than single
+/// events keeps channel overhead off the per-row cost.
+pub type Chunk = Vec<Event>;
+
+const CHUNK_EVENTS: usize = 256;
+
+pub async fn connect(url: &str, timeout: Duration) -> Result<Conn, BinlogError> {
+    let err = |reason: String| BinlogError::Connect {
+        url: redact(url),
+        reason,
+    };
+    let opts = Opts::from_url(url).map_err(|e| err(e.to_string()))?;
+    match tokio::time::timeout(timeout, Conn::new(opts)).await {
+        Ok(Ok(c)) => Ok(c),
+        Ok(Err(e)) => Err(err(e.to_string())),
+        Err(_) => Err(err(format!("no answer within {}s", timeout.as_secs()))),
+    }
+}
+
+/// The URL without its password, for messages.
+pub fn redact(url: &str) -> String {
+    match url::Url::parse(url) {
+        Ok(mut u) if u.password().is_some() => {
+            let _ = u.set_password(Some("***"));
+            u.to_string()
+        }
+        _ => url.to_string(),
+    }
+}
+
+fn query_err(what: &'static str) -> impl Fn(mysql_async::Error) -> BinlogError {
+    move |e| BinlogError::Query {
+        what,
+        reason: e.to_string(),
+    }
+}
+
+/// Binlog files the server has, oldest first.
+pub async fn binary_logs(conn: &mut Conn) -> Result<Vec<String>, BinlogError> {
+    let rows: Vec<mysql_async::Row> = conn
+        .query("SHOW BINARY LOGS")
+        .await
+        .map_err(query_err("listing binary logs"))?;
+    Ok(rows.iter().filter_map(|r| r.get::<String, _>(0)).collect())
+}
+
+/// Turns `start` into a position on this server.
+pub async fn resolve_start(conn: &mut Conn, start: &Start) -> Result<Position, BinlogError> {
+    match start {
+        Start::At(p) => Ok(p.clone()),
+        Start::Earliest => {
+            let logs = binary_logs(conn).await?;
+            let first = logs.first().ok_or(BinlogError::Query {
+                what: "finding the oldest binlog",
+                reason: "the server lists no binary logs".into(),
+            })?;
+            Ok(Position::new(first.clone(), 4))
+        }
+        Start::Latest => {
+            let mut row: Option<mysql_async::Row> = None;
+            // MySQL 8.4 renamed the statement; older servers only know the old name.
+            for stmt in ["SHOW BINARY LOG STATUS", "SHOW MASTER STATUS"] {
+                if let Ok(r) = conn.query_first(stmt).await {
+                    row = r;
+                    break;
+                }
+            }
+            let row = row.ok_or(BinlogError::Query {
+                what: "reading the current binlog position",
+                reason: "SHOW MASTER STATUS returned nothing: is log_bin on?".into(),
+            })?;
+            let file: String = row.get(0).unwrap_or_default();
+            let pos: u64 = row.get(1).unwrap_or(4);
+            Ok(Position::new(file, pos))
+        }
+    }
+}
+
+/// Fails with [`BinlogError::Purged`] when `pos`'s file is gone.
+pub async fn ensure_available(conn: &mut Conn, pos: &Position) -> Result<(), BinlogError> {
+    let logs = binary_logs(conn).await?;
+    if logs.iter().any(|l| *l == pos.file) {
+        return Ok(());
+    }
+    Err(BinlogError::Purged {
+        wanted: pos.clone(),
+        oldest: logs.first().cloned().unwrap_or_else(|| "(none)".into()),
+    })
+}
+
+/// The server's collation ids, so text in any charset converts correctly.
+pub async fn charsets(conn: &mut Conn) -> CharsetMap {
+    let rows: Vec<(u16, String)> = conn
+        .query(
+            "SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL",
+        )
+        .await
+        .unwrap_or_default();
+    CharsetMap::from_server(rows)
+}
+
+/// Streams events from `from` into `tx` until `stop` turns true (returns Ok)
+/// or the connection fails (returns a transient error).
+pub async fn stream(
+    mut conn: Conn,
+    server_id: u32,
+    from: &Position,
+    heartbeat: Duration,
+    tx: mpsc::Sender<Chunk>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), BinlogError> {
+    let setup = [
+        // Ask for a heartbeat when idle, so a dead connection is noticed.
+        format!("SET @master_heartbeat_period = {}", heartbeat.as_nanos()),
+        // MariaDB sends its GTID and annotate events only to replicas that
+        // declare they understand them (capability 4, MARIA_SLAVE_CAPABILITY_GTID).
+        "SET @mariadb_slave_capability = 4".to_string(),
+    ];
+    for s in setup {
+        conn.query_drop(s)
+            .await
+            .map_err(query_err("preparing the replica session"))?;
+    }
+    let request = BinlogStreamRequest::new(server_id)
+        .with_filename(from.file.as_bytes())
+        .with_pos(from.pos)
+        .with_hostname(b"sluice");
+    let mut events = conn
+        .get_binlog_stream(request)
+        .await
+        .map_err(|e| BinlogError::Stream {
+            reason: e.to_string(),
+            position: Some(from.clone()),
+        })?;
+    let silence = heartbeat * 3;
+    loop {
+        let first = tokio::select! {
+            _ = stop.changed() => return Ok(()),
+            next = tokio::time::timeout(silence, events.next()) => next,
+        };
+        let first = match first {
+            Err(_) => {
+                return Err(BinlogError::Stream {
+                    reason: format!("no event or heartbeat for {}s", silence.as_secs()),
+                    position: None,
+                })
+            }
+            Ok(None) => {
+                return Err(BinlogError::Stream {
+                    reason: "the server closed the binlog stream".into(),
+                    position: None,
+                })
+            }
+            Ok(Some(r)) => r.map_err(stream_err)?,
+        };
+        let mut chunk = Vec::with_capacity(CHUNK_EVENTS);
+        chunk.push(first);
+        // Take whatever else is already buffered, without waiting.
+        while chunk.len() < CHUNK_EVENTS {
+            match events.next().now_or_never() {
+                Some(Some(r)) => chunk.push(r.map_err(stream_err)?),
+                Some(None) | None => break,
+            }
+        }
+        tokio::select! {
+            _ = stop.changed() => return Ok(()),
+            sent = tx.send(chunk) => if sent.is_err() { return Ok(()) },
+        }
+    }
+}
+
+fn stream_err(e: mysql_async::Error) -> BinlogError {
+    BinlogError::Stream {
+        reason: e.to_string(),
+        position: None,
+    }
+}

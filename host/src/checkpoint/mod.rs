@@ -1,0 +1,12 @@
+//! Resume positions: which transactions Kafka has fully acknowledged, and a
+//! durable record of where to start again.
+//!
+//! This stage sees positions and acknowledgements only. [`Tracker`] orders
+//! acknowledgements (Kafka confirms messages out of order across
+//! partitions); [`Store`] writes the resume position atomically.
+
+mod store;
+mod tracker;
+
+pub use store::{Checkpoint, Store, StoreError};
+pub use tracker::{Tracker, TxnId};

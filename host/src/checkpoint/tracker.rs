@@ -1,0 +1,257 @@
+//! Ordered acknowledgement of transactions.
+//!
+//! A transaction is done when it has been read to its end and every message
+//! it produced is acknowledged. The resume position is the start of the
+//! oldest transaction not yet done, or, when all are done, the end of the
+//! last one: a restart therefore always replays whole transactions, and
+//! the table maps they need come with them.
+
+use std::collections::VecDeque;
+use std::sync::{Condvar, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::event::Position;
+
+/// Number of a transaction in the order it was read.
+pub type TxnId = u64;
+
+#[derive(Debug)]
+struct Txn {
+    start: Position,
+    /// Set when the transaction has been read to its commit.
+    end: Option<Position>,
+    /// Messages produced and not yet acknowledged.
+    outstanding: u64,
+    /// The stream broke inside this transaction; it will be read again from
+    /// `start` under a new id, and this entry only waits for its messages.
+    abandoned: bool,
+}
+
+#[derive(Debug)]
+struct State {
+    /// Transactions not yet done, oldest first; `first` is the id of the front.
+    txns: VecDeque<Txn>,
+    first: TxnId,
+    /// Where to resume when no transaction is pending.
+    done_upto: Position,
+    outstanding: u64,
+}
+
+#[derive(Debug)]
+pub struct Tracker {
+    state: Mutex<State>,
+    idle: Condvar,
+}
+
+impl Tracker {
+    /// A tracker whose resume position starts at `from`.
+    pub fn new(from: Position) -> Self {
+        Tracker {
+            state: Mutex::new(State {
+                txns: VecDeque::new(),
+                first: 0,
+                done_upto: from,
+                outstanding: 0,
+            }),
+            idle: Condvar::new(),
+        }
+    }
+
+    /// Registers a transaction that starts at `start`.
+    pub fn begin(&self, start: Position) -> TxnId {
+        let mut s = self.state.lock().unwrap();
+        s.txns.push_back(Txn {
+            start,
+            end: None,
+            outstanding: 0,
+            abandoned: false,
+        });
+        s.first + s.txns.len() as u64 - 1
+    }
+
+    /// Counts `n` messages about to be produced for `txn`. Must be called
+    /// before they are handed to the sink, or an early acknowledgement could
+    /// complete the transaction too soon.
+    pub fn produced(&self, txn: TxnId, n: u64) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(t) = s.get(txn) {
+            t.outstanding += n;
+            s.outstanding += n;
+        }
+    }
+
+    /// Marks `txn` as read to its end; `end` is where the next event starts.
+    pub fn end(&self, txn: TxnId, end: Position) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(t) = s.get(txn) {
+            t.end = Some(end);
+        }
+        s.advance();
+    }
+
+    /// The stream broke inside `txn`: it will be read again from its start.
+    pub fn abandon(&self, txn: TxnId) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(t) = s.get(txn) {
+            t.abandoned = true;
+        }
+        s.advance();
+    }
+
+    /// One message of `txn` was acknowledged by the sink.
+    pub fn ack(&self, txn: TxnId) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(t) = s.get(txn) {
+            t.outstanding = t.outstanding.saturating_sub(1);
+            s.outstanding = s.outstanding.saturating_sub(1);
+        }
+        if s.outstanding == 0 {
+            self.idle.notify_all();
+        }
+        s.advance();
+    }
+
+    /// Moves the resume position forward over events that belong to no
+    /// transaction (a rotation to a new file), when nothing is pending.
+    pub fn skip_to(&self, pos: Position) {
+        let mut s = self.state.lock().unwrap();
+        if s.txns.is_empty() && pos > s.done_upto {
+            s.done_upto = pos;
+        }
+    }
+
+    /// Where a restart must resume so that nothing unacknowledged is lost.
+    pub fn resume_position(&self) -> Position {
+        let s = self.state.lock().unwrap();
+        match s.txns.front() {
+            Some(t) => t.start.clone(),
+            None => s.done_upto.clone(),
+        }
+    }
+
+    /// Messages produced and not yet acknowledged.
+    pub fn outstanding(&self) -> u64 {
+        self.state.lock().unwrap().outstanding
+    }
+
+    /// Waits until every produced message is acknowledged, or `timeout`.
+    /// Returns whether everything was acknowledged.
+    pub fn wait_idle(&self, timeout: Duration) -> bool {
+        let deadline = Instant::now() + timeout;
+        let mut s = self.state.lock().unwrap();
+        while s.outstanding > 0 {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            s = self.idle.wait_timeout(s, left).unwrap().0;
+        }
+        true
+    }
+}
+
+impl State {
+    fn get(&mut self, txn: TxnId) -> Option<&mut Txn> {
+        let i = txn.checked_sub(self.first)?;
+        self.txns.get_mut(i as usize)
+    }
+
+    /// Pops done transactions off the front.
+    fn advance(&mut self) {
+        while let Some(t) = self.txns.front() {
+            if t.outstanding > 0 {
+                break;
+            }
+            if t.abandoned {
+                // Nothing moves: the re-read copy (a later entry, same start)
+                // holds the position.
+            } else if let Some(end) = &t.end {
+                self.done_upto = end.clone();
+            } else {
+                break;
+            }
+            self.txns.pop_front();
+            self.first += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn p(pos: u64) -> Position {
+        Position::new("bin.000001", pos)
+    }
+
+    #[test]
+    fn resumes_at_the_oldest_unacknowledged_transaction() {
+        let t = Tracker::new(p(4));
+        let a = t.begin(p(100));
+        t.produced(a, 2);
+        t.end(a, p(200));
+        let b = t.begin(p(200));
+        t.produced(b, 1);
+        t.end(b, p(300));
+        assert_eq!(t.resume_position(), p(100));
+        // b is acknowledged before a: the position must not jump past a.
+        t.ack(b);
+        assert_eq!(t.resume_position(), p(100));
+        t.ack(a);
+        assert_eq!(t.resume_position(), p(100), "a still has one message out");
+        t.ack(a);
+        assert_eq!(t.resume_position(), p(300));
+        assert!(t.wait_idle(Duration::from_millis(1)));
+    }
+
+    #[test]
+    fn an_open_transaction_holds_the_position_even_when_acknowledged() {
+        let t = Tracker::new(p(4));
+        let a = t.begin(p(100));
+        t.produced(a, 1);
+        t.ack(a);
+        assert_eq!(t.resume_position(), p(100), "not read to its commit yet");
+        t.end(a, p(150));
+        assert_eq!(t.resume_position(), p(150));
+    }
+
+    #[test]
+    fn empty_transactions_complete_at_their_end() {
+        let t = Tracker::new(p(4));
+        let a = t.begin(p(10));
+        t.end(a, p(20));
+        assert_eq!(t.resume_position(), p(20));
+        t.skip_to(Position::new("bin.000002", 4));
+        assert_eq!(t.resume_position(), Position::new("bin.000002", 4));
+    }
+
+    #[test]
+    fn abandoned_transactions_are_read_again_from_their_start() {
+        let t = Tracker::new(p(4));
+        let a = t.begin(p(10));
+        t.produced(a, 1);
+        t.abandon(a);
+        let a2 = t.begin(p(10));
+        t.produced(a2, 2);
+        t.end(a2, p(50));
+        assert_eq!(t.resume_position(), p(10));
+        t.ack(a2);
+        t.ack(a2);
+        assert_eq!(
+            t.resume_position(),
+            p(10),
+            "the abandoned copy still has a message out"
+        );
+        t.ack(a);
+        assert_eq!(t.resume_position(), p(50));
+    }
+
+    #[test]
+    fn wait_idle_times_out_while_messages_are_out() {
+        let t = Tracker::new(p(4));
+        let a = t.begin(p(10));
+        t.produced(a, 1);
+        assert!(!t.wait_idle(Duration::from_millis(10)));
+        assert_eq!(t.outstanding(), 1);
+    }
+}

@@ -1,0 +1,119 @@
+//! Configuration errors that point at the file, line and key, and suggest
+//! the right spelling of unknown keys.
+
+use std::path::{Path, PathBuf};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read the config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{location}: {message}{snippet}")]
+    Parse {
+        location: String,
+        message: String,
+        snippet: String,
+    },
+    #[error("{origin}: {key}: {message}")]
+    Invalid {
+        /// The file, or the environment variable that set the value.
+        origin: String,
+        key: String,
+        message: String,
+    },
+}
+
+/// Turns a toml error into one that names the file, line and column, adds a
+/// "did you mean" for unknown keys, and shows the offending line.
+pub fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+    let (line, col) = err
+        .span()
+        .map(|s| line_col(text, s.start))
+        .unwrap_or((0, 0));
+    let mut message = err.message().trim().to_string();
+    if let Some(better) = unknown_key_message(&message) {
+        message = better;
+    }
+    if let Some(section) = section_at(text, line) {
+        message = format!("{message} (in [{section}])");
+    }
+    let snippet = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .map(|l| format!("\n    {line} | {l}"))
+        .unwrap_or_default();
+    ConfigError::Parse {
+        location: format!("{}:{line}:{col}", path.display()),
+        message,
+        snippet,
+    }
+}
+
+fn line_col(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let col = before
+        .rsplit('\n')
+        .next()
+        .map(|l| l.chars().count())
+        .unwrap_or(0)
+        + 1;
+    (line, col)
+}
+
+/// The `[table]` header in force at `line` (1-based).
+fn section_at(text: &str, line: usize) -> Option<String> {
+    text.lines()
+        .take(line)
+        .filter_map(|l| {
+            let l = l.trim();
+            (l.starts_with('[') && l.ends_with(']'))
+                .then(|| l.trim_matches(|c| c == '[' || c == ']').trim().to_string())
+        })
+        .last()
+}
+
+/// Rewrites serde's "unknown field `x`, expected one of `a`, `b`" into
+/// "unknown key `x`; did you mean `a`? (known keys: a, b)".
+fn unknown_key_message(msg: &str) -> Option<String> {
+    let rest = msg.strip_prefix("unknown field `")?;
+    let (key, rest) = rest.split_once('`')?;
+    let known: Vec<&str> = rest.split('`').skip(1).step_by(2).collect();
+    Some(match suggest(key, &known) {
+        Some(s) => format!(
+            "unknown key `{key}`; did you mean `{s}`? (known keys: {})",
+            known.join(", ")
+        ),
+        None => format!("unknown key `{key}` (known keys: {})", known.join(", ")),
+    })
+}
+
+/// The closest known key, if it is close enough to be a likely typo.
+pub fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (strsim::jaro_winkler(key, k), *k))
+        .filter(|(score, _)| *score >= 0.8)
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .map(|(_, k)| k)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suggests_close_keys_only() {
+        assert_eq!(
+            suggest("brokerz", &["brokers", "topic_prefix"]),
+            Some("brokers")
+        );
+        assert_eq!(
+            suggest("server-id", &["server_id", "url"]),
+            Some("server_id")
+        );
+        assert_eq!(suggest("zzz", &["brokers", "url"]), None);
+    }
+}

@@ -1,0 +1,357 @@
+//! Configuration: the TOML file (see `docs/CONFIG.md`) parsed into raw serde
+//! types, overridden from the environment, then validated into [`Config`].
+
+mod error;
+mod raw;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+pub use error::{suggest, ConfigError};
+use raw::RawConfig;
+
+use crate::event::Position;
+
+/// Environment variables that override the file (they win over it).
+pub const ENV_MYSQL_URL: &str = "SLUICE_MYSQL_URL";
+pub const ENV_KAFKA_BROKERS: &str = "SLUICE_KAFKA_BROKERS";
+pub const ENV_STATE_DIR: &str = "SLUICE_STATE_DIR";
+pub const ENV_START: &str = "SLUICE_START";
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    pub source: Source,
+    pub kafka: Kafka,
+    pub state: State,
+    pub pipeline: Pipeline,
+}
+
+/// Where replication starts when there is no checkpoint.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Start {
+    /// The server's current position: only changes made from now on.
+    Latest,
+    /// The oldest binlog the server still has.
+    Earliest,
+    At(Position),
+}
+
+#[derive(Clone, Debug)]
+pub struct Source {
+    pub url: String,
+    pub server_id: u32,
+    pub start: Start,
+    pub heartbeat: Duration,
+    pub connect_timeout: Duration,
+    pub max_backoff: Duration,
+}
+
+#[derive(Clone, Debug)]
+pub struct Kafka {
+    /// Empty only with the null sink.
+    pub brokers: String,
+    pub topic_prefix: Option<String>,
+    pub create_topics: bool,
+    pub partitions: i32,
+    pub replication_factor: i32,
+    /// librdkafka properties from `[kafka.producer]`, as strings.
+    pub producer: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug)]
+pub struct State {
+    pub dir: PathBuf,
+    pub checkpoint_interval: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkKind {
+    Kafka,
+    Null,
+}
+
+#[derive(Clone, Debug)]
+pub struct Pipeline {
+    pub sink: SinkKind,
+    pub max_in_flight: usize,
+    pub batch_rows: usize,
+    pub channel_chunks: usize,
+}
+
+impl Config {
+    /// Reads, overrides from the environment, and validates.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        Config::parse(path, &text, &|k| std::env::var(k).ok())
+    }
+
+    /// Parses `text` (read from `path`, used in messages) with `env` giving
+    /// environment overrides.
+    pub fn parse(
+        path: &Path,
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
+        let raw: RawConfig = toml::from_str(text).map_err(|e| error::from_toml(path, text, &e))?;
+        validate(path, raw, env)
+    }
+}
+
+fn validate(
+    path: &Path,
+    raw: RawConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Config, ConfigError> {
+    let file = path.display().to_string();
+    let invalid = |origin: &str, key: &str, message: String| ConfigError::Invalid {
+        origin: origin.to_string(),
+        key: key.to_string(),
+        message,
+    };
+    // A value from the environment is reported as coming from there.
+    let pick = |var: &str, file_value: Option<String>| -> (Option<String>, String) {
+        match env(var).filter(|v| !v.is_empty()) {
+            Some(v) => (Some(v), format!("environment variable {var}")),
+            None => (file_value, file.clone()),
+        }
+    };
+
+    let source = raw.source.unwrap_or_default();
+    let (url, url_origin) = pick(ENV_MYSQL_URL, source.url);
+    let url = url.ok_or_else(|| {
+        invalid(
+            &file,
+            "source.url",
+            format!(
+                "missing: set url = \"mysql://user@host:3306\" under [source], or {ENV_MYSQL_URL}"
+            ),
+        )
+    })?;
+    match url::Url::parse(&url) {
+        Ok(u) if u.scheme() == "mysql" && u.host_str().is_some() => {}
+        _ => {
+            return Err(invalid(
+                &url_origin,
+                "source.url",
+                format!(
+                    "`{url}` is not a mysql:// URL; write it as mysql://user:password@host:3306"
+                ),
+            ))
+        }
+    }
+    let server_id = source.server_id.unwrap_or(4242);
+    if server_id == 0 {
+        return Err(invalid(&file, "source.server_id", "0 is not a valid replica id; pick a number from 1 to 4294967295 that no other replica of the server uses".into()));
+    }
+    let (start, start_origin) = pick(ENV_START, source.start);
+    let start = match start.as_deref().unwrap_or("latest") {
+        "latest" => Start::Latest,
+        "earliest" => Start::Earliest,
+        other => Start::At(other.parse().map_err(|e| {
+            invalid(
+                &start_origin,
+                "source.start",
+                format!("{e}; or use \"latest\" or \"earliest\""),
+            )
+        })?),
+    };
+    let secs = |v: Option<u64>, default: u64, key: &str| -> Result<Duration, ConfigError> {
+        match v.unwrap_or(default) {
+            0 => Err(invalid(&file, key, "must be at least 1".into())),
+            n => Ok(Duration::from_secs(n)),
+        }
+    };
+    let source = Source {
+        url,
+        server_id,
+        start,
+        heartbeat: secs(source.heartbeat_secs, 5, "source.heartbeat_secs")?,
+        connect_timeout: secs(
+            source.connect_timeout_secs,
+            10,
+            "source.connect_timeout_secs",
+        )?,
+        max_backoff: secs(source.max_backoff_secs, 30, "source.max_backoff_secs")?,
+    };
+
+    let pipeline = raw.pipeline.unwrap_or_default();
+    let sink = match pipeline.sink.as_deref().unwrap_or("kafka") {
+        "kafka" => SinkKind::Kafka,
+        "null" => SinkKind::Null,
+        other => {
+            return Err(invalid(
+                &file,
+                "pipeline.sink",
+                format!("`{other}` is not a sink; use \"kafka\" or \"null\""),
+            ))
+        }
+    };
+    let positive = |v: Option<usize>, default: usize, key: &str| -> Result<usize, ConfigError> {
+        match v.unwrap_or(default) {
+            0 => Err(invalid(&file, key, "must be at least 1".into())),
+            n => Ok(n),
+        }
+    };
+    let pipeline = Pipeline {
+        sink,
+        max_in_flight: positive(pipeline.max_in_flight, 100_000, "pipeline.max_in_flight")?,
+        batch_rows: positive(pipeline.batch_rows, 2048, "pipeline.batch_rows")?,
+        channel_chunks: positive(pipeline.channel_chunks, 64, "pipeline.channel_chunks")?,
+    };
+
+    let kafka = raw.kafka.unwrap_or_default();
+    let (brokers, _) = pick(ENV_KAFKA_BROKERS, kafka.brokers);
+    let brokers =
+        match (brokers, sink) {
+            (Some(b), _) if !b.trim().is_empty() => b,
+            (_, SinkKind::Null) => String::new(),
+            _ => return Err(invalid(
+                &file,
+                "kafka.brokers",
+                format!(
+                    "missing: set brokers = \"host:9092\" under [kafka], or {ENV_KAFKA_BROKERS}"
+                ),
+            )),
+        };
+    let mut producer = BTreeMap::new();
+    for (k, v) in kafka.producer.unwrap_or_default() {
+        let v = match v {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            other => {
+                return Err(invalid(
+                    &file,
+                    &format!("kafka.producer.\"{k}\""),
+                    format!(
+                        "librdkafka properties are strings, numbers or booleans, not {}",
+                        other.type_str()
+                    ),
+                ))
+            }
+        };
+        producer.insert(k, v);
+    }
+    let kafka = Kafka {
+        brokers,
+        topic_prefix: kafka.topic_prefix.filter(|p| !p.is_empty()),
+        create_topics: kafka.create_topics.unwrap_or(true),
+        partitions: kafka.partitions.unwrap_or(1).max(1),
+        replication_factor: kafka.replication_factor.unwrap_or(1).max(1),
+        producer,
+    };
+
+    let state = raw.state.unwrap_or_default();
+    let (dir, _) = pick(ENV_STATE_DIR, state.dir);
+    let state = State {
+        dir: PathBuf::from(dir.unwrap_or_else(|| "state".into())),
+        checkpoint_interval: Duration::from_millis(
+            state.checkpoint_interval_ms.unwrap_or(1000).max(10),
+        ),
+    };
+
+    Ok(Config {
+        source,
+        kafka,
+        state,
+        pipeline,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+[source]
+url = "mysql://root@127.0.0.1:3306"
+server_id = 4242
+start = "latest"
+[kafka]
+brokers = "127.0.0.1:9092"
+[state]
+dir = "state"
+"#;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        Config::parse(Path::new("sluice.toml"), text, &|_| None)
+    }
+
+    #[test]
+    fn the_minimal_config_gets_documented_defaults() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.source.server_id, 4242);
+        assert_eq!(c.source.start, Start::Latest);
+        assert_eq!(c.kafka.brokers, "127.0.0.1:9092");
+        assert!(c.kafka.create_topics);
+        assert_eq!(c.state.dir, PathBuf::from("state"));
+        assert_eq!(c.pipeline.sink, SinkKind::Kafka);
+    }
+
+    #[test]
+    fn environment_beats_the_file() {
+        let env = |k: &str| match k {
+            ENV_KAFKA_BROKERS => Some("b:1".to_string()),
+            ENV_START => Some("mysql-bin.000002:4".to_string()),
+            ENV_STATE_DIR => Some("/tmp/s".to_string()),
+            ENV_MYSQL_URL => Some("mysql://u@h:1".to_string()),
+            _ => None,
+        };
+        let c = Config::parse(Path::new("x.toml"), MINIMAL, &env).unwrap();
+        assert_eq!(c.kafka.brokers, "b:1");
+        assert_eq!(c.source.url, "mysql://u@h:1");
+        assert_eq!(
+            c.source.start,
+            Start::At(Position::new("mysql-bin.000002", 4))
+        );
+        assert_eq!(c.state.dir, PathBuf::from("/tmp/s"));
+    }
+
+    #[test]
+    fn unknown_keys_name_file_line_and_suggestion() {
+        let text = MINIMAL.replace("brokers = ", "brokerz = ");
+        let err = parse(&text).unwrap_err().to_string();
+        assert_eq!(
+            err,
+            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, create_topics, partitions, replication_factor, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
+        );
+    }
+
+    #[test]
+    fn bad_values_say_what_to_write() {
+        let err = parse(&MINIMAL.replace("\"latest\"", "\"yesterday\""))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("source.start") && err.contains("<file>:<offset>"),
+            "{err}"
+        );
+        let err = parse(&MINIMAL.replace("mysql://root@127.0.0.1:3306", "postgres://x"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a mysql:// URL"), "{err}");
+        let err = parse("[source]\nurl = \"mysql://a@b\"\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("kafka.brokers: missing"), "{err}");
+        let err = parse(&MINIMAL.replace("server_id = 4242", "server_id = \"x\""))
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("sluice.toml:4:13:"), "{err}");
+    }
+
+    #[test]
+    fn producer_properties_become_strings() {
+        let c = parse(&format!(
+            "{MINIMAL}\n[kafka.producer]\n\"linger.ms\" = 5\n\"enable.idempotence\" = true\n"
+        ))
+        .unwrap();
+        assert_eq!(c.kafka.producer["linger.ms"], "5");
+        assert_eq!(c.kafka.producer["enable.idempotence"], "true");
+    }
+}

@@ -1,0 +1,83 @@
+//! The configuration file exactly as written: serde types, unknown keys
+//! refused. [`super::validate`] turns this into [`super::Config`].
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConfig {
+    /// `[source]`: the MySQL or MariaDB server to replicate from.
+    pub source: Option<RawSource>,
+    /// `[kafka]`: where events go.
+    pub kafka: Option<RawKafka>,
+    /// `[state]`: where Sluice keeps its checkpoint.
+    pub state: Option<RawState>,
+    /// `[pipeline]`: sizes of the queues between stages, and the sink.
+    pub pipeline: Option<RawPipeline>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawSource {
+    /// `url = "mysql://user:password@host:3306"`: required.
+    pub url: Option<String>,
+    /// `server_id = 4242`: the replica id Sluice registers with; unique
+    /// among the server's replicas. Default 4242.
+    pub server_id: Option<u32>,
+    /// `start = "latest" | "earliest" | "<file>:<pos>"`: where to begin when
+    /// there is no checkpoint. Default "latest".
+    pub start: Option<String>,
+    /// `heartbeat_secs = 5`: the server sends a heartbeat this often when
+    /// idle; three missed heartbeats count as a lost connection.
+    pub heartbeat_secs: Option<u64>,
+    /// `connect_timeout_secs = 10`.
+    pub connect_timeout_secs: Option<u64>,
+    /// `max_backoff_secs = 30`: longest wait between reconnection attempts.
+    pub max_backoff_secs: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawKafka {
+    /// `brokers = "host1:9092,host2:9092"`: required for the kafka sink.
+    pub brokers: Option<String>,
+    /// `topic_prefix = "prod"`: topics become `prod.{db}.{table}`. Default none.
+    pub topic_prefix: Option<String>,
+    /// `create_topics = true`: create missing topics. Default true.
+    pub create_topics: Option<bool>,
+    /// `partitions = 1`: partitions of topics Sluice creates.
+    pub partitions: Option<i32>,
+    /// `replication_factor = 1`: replication factor of topics Sluice creates.
+    pub replication_factor: Option<i32>,
+    /// `[kafka.producer]`: any librdkafka producer property, e.g.
+    /// `"linger.ms" = 5`. Values override Sluice's defaults.
+    pub producer: Option<BTreeMap<String, toml::Value>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawState {
+    /// `dir = "state"`: directory for the checkpoint, created if missing.
+    pub dir: Option<String>,
+    /// `checkpoint_interval_ms = 1000`: how often the checkpoint is written
+    /// when it moved.
+    pub checkpoint_interval_ms: Option<u64>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPipeline {
+    /// `sink = "kafka" | "null"`: "null" decodes and drops every event, for
+    /// dry runs and benchmarks. Default "kafka".
+    pub sink: Option<String>,
+    /// `max_in_flight = 100000`: messages handed to the producer and not
+    /// yet acknowledged; reading stops while the limit is reached.
+    pub max_in_flight: Option<usize>,
+    /// `batch_rows = 2048`: rows decoded into one batch before it is sent on.
+    pub batch_rows: Option<usize>,
+    /// `channel_chunks = 64`: chunks of binlog events buffered between the
+    /// reader and the decoder.
+    pub channel_chunks: Option<usize>,
+}

@@ -1,0 +1,314 @@
+//! Binlog rows -> change events.
+//!
+//! The decoder turns table maps into [`schema::TableSchema`]s (once per
+//! table, cached) and rows events into MessagePack events written straight
+//! into a [`Batch`]. It knows nothing of Kafka, plugins or checkpoints: the
+//! caller tells it which transaction a row belongs to and which tables to
+//! skip.
+
+pub mod charset;
+mod cursor;
+pub mod decimal;
+mod error;
+pub mod json;
+pub mod schema;
+pub mod temporal;
+mod value;
+
+use std::sync::Arc;
+
+use mysql_common::binlog::consts::EventType;
+use mysql_common::binlog::events::{Event, RowsEventData, TableMapEvent};
+
+pub use charset::CharsetMap;
+pub use error::DecodeError;
+use schema::{SchemaCache, TableSchema};
+
+use crate::event::msgpack::*;
+use crate::event::{Batch, Op, Position, Record, FORMAT_VERSION};
+use cursor::Cursor;
+
+/// The transaction rows are being decoded for: its identity goes into every
+/// event's `source` map.
+pub struct TxnSource {
+    /// Transaction number from the checkpoint tracker.
+    pub txn: u64,
+    /// `server_id`, `file`, `pos` and `gtid` of `source`, already encoded.
+    head: Vec<u8>,
+    /// Index of the next change within the transaction.
+    pub next_row: u64,
+}
+
+impl TxnSource {
+    pub fn new(txn: u64, server_id: u32, start: &Position, gtid: Option<&str>) -> Self {
+        let mut head = Vec::with_capacity(64 + start.file.len());
+        write_map_header(&mut head, 8);
+        write_str(&mut head, "server_id");
+        write_uint(&mut head, server_id as u64);
+        write_str(&mut head, "file");
+        write_str(&mut head, &start.file);
+        write_str(&mut head, "pos");
+        write_uint(&mut head, start.pos);
+        write_str(&mut head, "gtid");
+        match gtid {
+            Some(g) => write_str(&mut head, g),
+            None => write_nil(&mut head),
+        }
+        TxnSource {
+            txn,
+            head,
+            next_row: 0,
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct Decoder {
+    schemas: SchemaCache,
+    charsets: CharsetMap,
+    before_cols: Vec<usize>,
+    after_cols: Vec<usize>,
+    /// Where each column of the key image was written in the batch buffer,
+    /// so the key is copied rather than decoded twice.
+    spans: Vec<Option<(usize, usize)>>,
+}
+
+impl Decoder {
+    pub fn new(charsets: CharsetMap) -> Self {
+        Decoder {
+            charsets,
+            ..Default::default()
+        }
+    }
+
+    /// Records a TABLE_MAP event and returns the table's schema.
+    pub fn table_map(&mut self, ev: &Event) -> Result<Arc<TableSchema>, DecodeError> {
+        let tme: TableMapEvent<'_> = ev
+            .read_event()
+            .map_err(|e| DecodeError::malformed(format!("table map event is malformed: {e}")))?;
+        self.schemas.insert(ev.data(), &tme, &self.charsets)
+    }
+
+    /// Forgets all table maps (a new binlog file reuses table ids).
+    pub fn reset_tables(&mut self) {
+        self.schemas.clear();
+    }
+
+    pub fn schema(&self, table_id: u64) -> Option<&Arc<TableSchema>> {
+        self.schemas.get(table_id)
+    }
+
+    /// Whether an event is a rows event this decoder handles.
+    pub fn is_rows_event(event_type: u8) -> bool {
+        use EventType::*;
+        [
+            WRITE_ROWS_EVENT,
+            UPDATE_ROWS_EVENT,
+            DELETE_ROWS_EVENT,
+            WRITE_ROWS_EVENT_V1,
+            UPDATE_ROWS_EVENT_V1,
+            DELETE_ROWS_EVENT_V1,
+            PARTIAL_UPDATE_ROWS_EVENT,
+        ]
+        .iter()
+        .any(|t| *t as u8 == event_type)
+    }
+
+    /// Decodes every row of a rows event into `batch`, one event per row
+    /// change. Rows of tables for which `include` is false are skipped but
+    /// still counted in `txn.next_row`, so a row's index does not depend on
+    /// the rules in force.
+    pub fn rows(
+        &mut self,
+        ev: &Event,
+        txn: &mut TxnSource,
+        produced_ms: u64,
+        batch: &mut Batch,
+        include: &mut dyn FnMut(&TableSchema) -> bool,
+    ) -> Result<usize, DecodeError> {
+        let data: RowsEventData<'_> = match ev.read_data() {
+            Ok(Some(mysql_common::binlog::events::EventData::RowsEvent(r))) => r,
+            Ok(_) => return Err(DecodeError::malformed("not a rows event")),
+            Err(e) => {
+                return Err(DecodeError::malformed(format!(
+                    "rows event is malformed: {e}"
+                )))
+            }
+        };
+        let op = match &data {
+            RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => Op::Create,
+            RowsEventData::UpdateRowsEvent(_) | RowsEventData::UpdateRowsEventV1(_) => Op::Update,
+            RowsEventData::DeleteRowsEvent(_) | RowsEventData::DeleteRowsEventV1(_) => Op::Delete,
+            RowsEventData::PartialUpdateRowsEvent(_) => {
+                let name = self.schemas.get(data.table_id()).map(|s| s.name.clone());
+                return Err(DecodeError::Unsupported {
+                    db: name.as_ref().map(|n| n.db.to_string()).unwrap_or_default(),
+                    table: name.as_ref().map(|n| n.table.to_string()).unwrap_or_default(),
+                    what: "partial JSON updates (binlog_row_value_options=PARTIAL_JSON) are not decoded yet; set binlog_row_value_options='' on the server".into(),
+                    position: None,
+                });
+            }
+        };
+        let schema = self
+            .schemas
+            .get(data.table_id())
+            .ok_or(DecodeError::MissingTableMap {
+                table_id: data.table_id(),
+                position: None,
+            })?
+            .clone();
+        let ncols = schema.columns.len();
+        if data.num_columns() as usize != ncols {
+            return Err(DecodeError::malformed(format!(
+                "{}.{}: rows event has {} columns, its table map {}",
+                schema.name.db,
+                schema.name.table,
+                data.num_columns(),
+                ncols
+            )));
+        }
+        self.before_cols.clear();
+        if let Some(bits) = data.columns_before_image() {
+            self.before_cols
+                .extend(bits.iter_ones().filter(|i| *i < ncols));
+        }
+        self.after_cols.clear();
+        if let Some(bits) = data.columns_after_image() {
+            self.after_cols
+                .extend(bits.iter_ones().filter(|i| *i < ncols));
+        }
+
+        let included = include(&schema);
+        let ts_ms = ev.header().timestamp() as u64 * 1000;
+        let mut c = Cursor::new(data.rows_data());
+        let mut n = 0;
+        while c.remaining() > 0 {
+            let row = txn.next_row;
+            txn.next_row += 1;
+            let start = batch.buf.len();
+            let out = &mut batch.buf;
+            write_map_header(out, 6);
+            write_str(out, "v");
+            write_uint(out, FORMAT_VERSION);
+            write_str(out, "op");
+            write_str(out, op.code());
+            self.spans.clear();
+            self.spans.resize(ncols, None);
+            write_str(out, "before");
+            if op == Op::Create {
+                write_nil(out);
+            } else {
+                let record_spans = op == Op::Delete;
+                image(
+                    &schema,
+                    &self.before_cols,
+                    &mut c,
+                    out,
+                    record_spans.then_some(&mut self.spans),
+                )?;
+            }
+            write_str(out, "after");
+            if op == Op::Delete {
+                write_nil(out);
+            } else {
+                image(
+                    &schema,
+                    &self.after_cols,
+                    &mut c,
+                    out,
+                    Some(&mut self.spans),
+                )?;
+            }
+            write_str(out, "source");
+            out.extend_from_slice(&txn.head);
+            write_str(out, "db");
+            out.extend_from_slice(schema.db_mp.bytes());
+            write_str(out, "table");
+            out.extend_from_slice(schema.table_mp.bytes());
+            write_str(out, "row");
+            write_uint(out, row);
+            write_str(out, "ts_ms");
+            write_uint(out, ts_ms);
+            write_str(out, "ts_ms");
+            write_uint(out, produced_ms);
+            let value = start..out.len();
+            if !included {
+                out.truncate(start);
+                continue;
+            }
+            let key = write_key(&schema, &self.spans, out);
+            batch.records.push(Record {
+                value,
+                key,
+                op,
+                table: schema.name.clone(),
+                txn: txn.txn,
+                topic: None,
+            });
+            n += 1;
+        }
+        Ok(n)
+    }
+}
+
+/// Writes one row image as a map of column name -> value.
+fn image(
+    schema: &TableSchema,
+    cols: &[usize],
+    c: &mut Cursor<'_>,
+    out: &mut Vec<u8>,
+    mut spans: Option<&mut Vec<Option<(usize, usize)>>>,
+) -> Result<(), DecodeError> {
+    let nulls = c.take(cols.len().div_ceil(8)).map_err(|_| {
+        DecodeError::malformed(format!(
+            "{}.{}: row image is truncated",
+            schema.name.db, schema.name.table
+        ))
+    })?;
+    write_map_header(out, cols.len());
+    for (i, &col) in cols.iter().enumerate() {
+        let column = &schema.columns[col];
+        out.extend_from_slice(column.name_mp.bytes());
+        let at = out.len();
+        if nulls[i / 8] & (1 << (i % 8)) != 0 {
+            write_nil(out);
+        } else {
+            value::write(&column.kind, c, out).map_err(|e| DecodeError::BadValue {
+                db: schema.name.db.to_string(),
+                table: schema.name.table.to_string(),
+                column: column.name.to_string(),
+                what: column.type_name,
+                reason: match e {
+                    value::ValueError::Truncated => "the row image ends inside the value".into(),
+                    value::ValueError::Bad(s) => s,
+                },
+                position: None,
+            })?;
+        }
+        if let Some(spans) = spans.as_deref_mut() {
+            spans[col] = Some((at, out.len()));
+        }
+    }
+    Ok(())
+}
+
+/// Appends the key (a map of primary-key column -> value) copied from the
+/// spans of the image just written. No key when the table has no primary
+/// key or a key column is missing from the image.
+fn write_key(
+    schema: &TableSchema,
+    spans: &[Option<(usize, usize)>],
+    out: &mut Vec<u8>,
+) -> Option<std::ops::Range<usize>> {
+    if schema.primary_key.is_empty() || schema.primary_key.iter().any(|&i| spans[i].is_none()) {
+        return None;
+    }
+    let start = out.len();
+    write_map_header(out, schema.primary_key.len());
+    for &i in &schema.primary_key {
+        let (a, b) = spans[i].expect("checked above");
+        out.extend_from_slice(schema.columns[i].name_mp.bytes());
+        out.extend_from_within(a..b);
+    }
+    Some(start..out.len())
+}

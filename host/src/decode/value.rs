@@ -1,0 +1,156 @@
+//! One column value from a row image to MessagePack, one arm per type.
+//! The mapping is the public contract in `docs/FORMAT.md`.
+
+use crate::event::msgpack::*;
+
+use super::charset::Charset;
+use super::cursor::{Cursor, Truncated};
+use super::schema::Kind;
+use super::{decimal, json, temporal};
+
+#[derive(Debug)]
+pub enum ValueError {
+    Truncated,
+    Bad(String),
+}
+
+impl From<Truncated> for ValueError {
+    fn from(_: Truncated) -> Self {
+        ValueError::Truncated
+    }
+}
+
+#[inline]
+fn text(out: &mut Vec<u8>, bytes: &[u8], charset: Charset) {
+    match charset {
+        Charset::Utf8 => match std::str::from_utf8(bytes) {
+            Ok(_) => {
+                write_str_header(out, bytes.len());
+                out.extend_from_slice(bytes);
+            }
+            Err(_) => write_str(out, &String::from_utf8_lossy(bytes)),
+        },
+        Charset::Binary | Charset::Unknown(_) => write_bin(out, bytes),
+        other => write_str(out, &other.decode_lossy(bytes)),
+    }
+}
+
+/// Decodes the value at the cursor and appends it to `out`.
+#[inline]
+pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), ValueError> {
+    match kind {
+        Kind::Int { bytes, unsigned } => {
+            let n = *bytes as usize;
+            let raw = c.uint_le(n)?;
+            if *unsigned {
+                write_uint(out, raw);
+            } else {
+                let shift = 64 - 8 * n as u32;
+                write_int(out, ((raw << shift) as i64) >> shift);
+            }
+        }
+        Kind::Float => write_f32(out, f32::from_bits(c.uint_le(4)? as u32)),
+        Kind::Double => write_f64(out, f64::from_bits(c.uint_le(8)?)),
+        Kind::Decimal { precision, scale } => decimal::read(c, out, *precision, *scale)?,
+        Kind::Year => {
+            let y = c.u8()? as u64;
+            write_uint(out, if y == 0 { 0 } else { 1900 + y });
+        }
+        Kind::Date => temporal::date(c, out)?,
+        Kind::TimeOld => temporal::time_old(c, out)?,
+        Kind::Time2 { fsp } => temporal::time2(c, out, *fsp)?,
+        Kind::DateTimeOld => temporal::datetime_old(c, out)?,
+        Kind::DateTime2 { fsp } => temporal::datetime2(c, out, *fsp)?,
+        Kind::TimestampOld => temporal::timestamp_old(c, out)?,
+        Kind::Timestamp2 { fsp } => temporal::timestamp2(c, out, *fsp)?,
+        Kind::VarString { len_bytes, charset } => {
+            let len = c.uint_le(*len_bytes as usize)? as usize;
+            text(out, c.take(len)?, *charset);
+        }
+        Kind::FixedString {
+            len_bytes,
+            max_len,
+            charset,
+        } => {
+            let len = c.uint_le(*len_bytes as usize)? as usize;
+            let bytes = c.take(len)?;
+            if matches!(charset, Charset::Binary) && len < *max_len as usize {
+                // The server strips trailing zero bytes of BINARY(n); pad them
+                // back so the value equals what the table holds.
+                let pad = *max_len as usize - len;
+                write_bin_header(out, *max_len as usize);
+                out.extend_from_slice(bytes);
+                out.resize(out.len() + pad, 0);
+            } else {
+                text(out, bytes, *charset);
+            }
+        }
+        Kind::Blob { len_bytes, charset } => {
+            let len = c.uint_le(*len_bytes as usize)? as usize;
+            text(out, c.take(len)?, *charset);
+        }
+        Kind::Enum { bytes, labels } => {
+            let idx = c.uint_le(*bytes as usize)? as usize;
+            match idx.checked_sub(1).and_then(|i| labels.get(i)) {
+                Some(label) => out.extend_from_slice(label.bytes()),
+                // Index 0 is the empty "error" value MySQL stores for invalid input.
+                None if idx == 0 => write_str(out, ""),
+                None => {
+                    return Err(ValueError::Bad(format!(
+                        "ENUM index {idx} has no label ({} known)",
+                        labels.len()
+                    )))
+                }
+            }
+        }
+        Kind::Set { bytes, labels } => {
+            let bits = c.uint_le(*bytes as usize)?;
+            write_array_header(out, bits.count_ones() as usize);
+            for i in 0..64 {
+                if bits & (1 << i) != 0 {
+                    match labels.get(i) {
+                        Some(label) => out.extend_from_slice(label.bytes()),
+                        None => {
+                            return Err(ValueError::Bad(format!(
+                                "SET bit {i} has no label ({} known)",
+                                labels.len()
+                            )))
+                        }
+                    }
+                }
+            }
+        }
+        Kind::Bit { bits } => {
+            let v = c.uint_be((*bits as usize).div_ceil(8))?;
+            if *bits == 1 {
+                write_bool(out, v != 0);
+            } else {
+                write_uint(out, v);
+            }
+        }
+        Kind::Json { len_bytes } => {
+            let len = c.uint_le(*len_bytes as usize)? as usize;
+            let doc = c.take(len)?;
+            json::convert(doc, out)
+                .map_err(|e| ValueError::Bad(format!("binary JSON: {}", e.0)))?;
+        }
+        Kind::Geometry { len_bytes } => {
+            let len = c.uint_le(*len_bytes as usize)? as usize;
+            write_bin(out, c.take(len)?);
+        }
+        Kind::Vector { len_bytes } => {
+            let len = c.uint_le(*len_bytes as usize)? as usize;
+            let b = c.take(len)?;
+            if len % 4 != 0 {
+                return Err(ValueError::Bad(format!(
+                    "VECTOR of {len} bytes is not a list of float32"
+                )));
+            }
+            write_array_header(out, len / 4);
+            for f in b.chunks_exact(4) {
+                write_f32(out, f32::from_le_bytes([f[0], f[1], f[2], f[3]]));
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,59 @@
+//! The change event: the one type every stage shares, and its MessagePack
+//! encoding. This module depends on no other stage.
+//!
+//! The wire format is a public contract documented in `docs/FORMAT.md`;
+//! [`FORMAT_VERSION`] changes whenever that document does in a way a
+//! consumer could notice.
+
+pub mod batch;
+pub mod msgpack;
+pub mod position;
+
+pub use batch::{Batch, Record};
+pub use position::Position;
+
+/// Version of the event value layout, written as the `v` field of every event.
+pub const FORMAT_VERSION: u64 = 1;
+
+/// What happened to the row.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Op {
+    /// Insert (`"c"`, create).
+    Create,
+    /// Update (`"u"`).
+    Update,
+    /// Delete (`"d"`).
+    Delete,
+    /// Snapshot read (`"r"`), reserved for a future snapshot mode.
+    Read,
+}
+
+impl Op {
+    /// The one-letter code used in the event and in the `op` header.
+    pub fn code(self) -> &'static str {
+        match self {
+            Op::Create => "c",
+            Op::Update => "u",
+            Op::Delete => "d",
+            Op::Read => "r",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Op> {
+        Some(match code {
+            "c" => Op::Create,
+            "u" => Op::Update,
+            "d" => Op::Delete,
+            "r" => Op::Read,
+            _ => return None,
+        })
+    }
+}
+
+/// Milliseconds since the Unix epoch, for `ts_ms` fields.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}

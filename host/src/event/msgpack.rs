@@ -1,0 +1,221 @@
+//! Minimal MessagePack writers that append to a `Vec<u8>`.
+//!
+//! The decoder writes every value straight into the batch buffer with these,
+//! so there is no intermediate value tree and no per-value allocation. They
+//! always pick the smallest encoding, as the MessagePack spec asks.
+
+#[inline]
+pub fn write_nil(out: &mut Vec<u8>) {
+    out.push(0xc0);
+}
+
+#[inline]
+pub fn write_bool(out: &mut Vec<u8>, v: bool) {
+    out.push(if v { 0xc3 } else { 0xc2 });
+}
+
+#[inline]
+pub fn write_uint(out: &mut Vec<u8>, v: u64) {
+    if v < 128 {
+        out.push(v as u8);
+    } else if v <= u8::MAX as u64 {
+        out.extend_from_slice(&[0xcc, v as u8]);
+    } else if v <= u16::MAX as u64 {
+        out.push(0xcd);
+        out.extend_from_slice(&(v as u16).to_be_bytes());
+    } else if v <= u32::MAX as u64 {
+        out.push(0xce);
+        out.extend_from_slice(&(v as u32).to_be_bytes());
+    } else {
+        out.push(0xcf);
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+}
+
+#[inline]
+pub fn write_int(out: &mut Vec<u8>, v: i64) {
+    if v >= 0 {
+        write_uint(out, v as u64);
+    } else if v >= -32 {
+        out.push(v as i8 as u8);
+    } else if v >= i8::MIN as i64 {
+        out.extend_from_slice(&[0xd0, v as i8 as u8]);
+    } else if v >= i16::MIN as i64 {
+        out.push(0xd1);
+        out.extend_from_slice(&(v as i16).to_be_bytes());
+    } else if v >= i32::MIN as i64 {
+        out.push(0xd2);
+        out.extend_from_slice(&(v as i32).to_be_bytes());
+    } else {
+        out.push(0xd3);
+        out.extend_from_slice(&v.to_be_bytes());
+    }
+}
+
+#[inline]
+pub fn write_f32(out: &mut Vec<u8>, v: f32) {
+    out.push(0xca);
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+#[inline]
+pub fn write_f64(out: &mut Vec<u8>, v: f64) {
+    out.push(0xcb);
+    out.extend_from_slice(&v.to_be_bytes());
+}
+
+#[inline]
+pub fn write_str_header(out: &mut Vec<u8>, len: usize) {
+    if len < 32 {
+        out.push(0xa0 | len as u8);
+    } else if len <= u8::MAX as usize {
+        out.extend_from_slice(&[0xd9, len as u8]);
+    } else if len <= u16::MAX as usize {
+        out.push(0xda);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0xdb);
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+    }
+}
+
+#[inline]
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    write_str_header(out, s.len());
+    out.extend_from_slice(s.as_bytes());
+}
+
+#[inline]
+pub fn write_bin(out: &mut Vec<u8>, b: &[u8]) {
+    write_bin_header(out, b.len());
+    out.extend_from_slice(b);
+}
+
+#[inline]
+pub fn write_bin_header(out: &mut Vec<u8>, len: usize) {
+    if len <= u8::MAX as usize {
+        out.extend_from_slice(&[0xc4, len as u8]);
+    } else if len <= u16::MAX as usize {
+        out.push(0xc5);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0xc6);
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+    }
+}
+
+#[inline]
+pub fn write_array_header(out: &mut Vec<u8>, len: usize) {
+    if len < 16 {
+        out.push(0x90 | len as u8);
+    } else if len <= u16::MAX as usize {
+        out.push(0xdc);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0xdd);
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+    }
+}
+
+#[inline]
+pub fn write_map_header(out: &mut Vec<u8>, len: usize) {
+    if len < 16 {
+        out.push(0x80 | len as u8);
+    } else if len <= u16::MAX as usize {
+        out.push(0xde);
+        out.extend_from_slice(&(len as u16).to_be_bytes());
+    } else {
+        out.push(0xdf);
+        out.extend_from_slice(&(len as u32).to_be_bytes());
+    }
+}
+
+/// A string already encoded as MessagePack, so hot loops copy bytes instead
+/// of re-encoding the same column names and keys for every row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreEncoded(Box<[u8]>);
+
+impl PreEncoded {
+    pub fn str(s: &str) -> Self {
+        let mut v = Vec::with_capacity(s.len() + 5);
+        write_str(&mut v, s);
+        PreEncoded(v.into_boxed_slice())
+    }
+
+    #[inline]
+    pub fn bytes(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn roundtrip(buf: &[u8]) -> rmpv::Value {
+        rmpv::decode::read_value(&mut &buf[..]).unwrap()
+    }
+
+    #[test]
+    fn integers_use_the_smallest_form_and_round_trip() {
+        for v in [
+            0i64,
+            1,
+            127,
+            128,
+            255,
+            256,
+            65535,
+            65536,
+            -1,
+            -32,
+            -33,
+            -128,
+            -129,
+            -32768,
+            -32769,
+            i32::MIN as i64,
+            i32::MIN as i64 - 1,
+            i64::MIN,
+            i64::MAX,
+        ] {
+            let mut b = Vec::new();
+            write_int(&mut b, v);
+            assert_eq!(roundtrip(&b).as_i64(), Some(v), "{v}");
+            let mut r = Vec::new();
+            rmp::encode::write_sint(&mut r, v).unwrap();
+            assert_eq!(b, r, "{v} encodes like rmp's smallest form");
+        }
+        let mut b = Vec::new();
+        write_uint(&mut b, u64::MAX);
+        assert_eq!(roundtrip(&b).as_u64(), Some(u64::MAX));
+    }
+
+    #[test]
+    fn strings_bins_and_containers_round_trip() {
+        for len in [0usize, 31, 32, 255, 256, 65535, 65536] {
+            let s = "x".repeat(len);
+            let mut b = Vec::new();
+            write_str(&mut b, &s);
+            assert_eq!(roundtrip(&b).as_str(), Some(s.as_str()));
+            let mut b = Vec::new();
+            write_bin(&mut b, s.as_bytes());
+            assert_eq!(roundtrip(&b).as_slice(), Some(s.as_bytes()));
+        }
+        for len in [0usize, 15, 16, 65535, 65536] {
+            let mut b = Vec::new();
+            write_array_header(&mut b, len);
+            for _ in 0..len {
+                write_nil(&mut b);
+            }
+            assert_eq!(roundtrip(&b).as_array().unwrap().len(), len);
+            let mut b = Vec::new();
+            write_map_header(&mut b, len);
+            for i in 0..len {
+                write_uint(&mut b, i as u64);
+                write_bool(&mut b, true);
+            }
+            assert_eq!(roundtrip(&b).as_map().unwrap().len(), len);
+        }
+    }
+}

@@ -1,0 +1,55 @@
+//! The sink stage: hands encoded events to Kafka (or drops them, for dry
+//! runs) and reports each delivery to the checkpoint tracker.
+//!
+//! This stage sees batches and topics only; it knows nothing of the binlog.
+
+mod null;
+mod producer;
+mod topics;
+
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
+
+pub use null::NullSink;
+pub use producer::KafkaSink;
+pub use topics::TopicError;
+
+use crate::event::Batch;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    #[error("cannot create the Kafka producer: {0}; check [kafka] brokers and the [kafka.producer] properties")]
+    Config(String),
+    #[error("Kafka did not accept a message for topic {topic}: {reason}; the checkpoint stays before this transaction, so nothing is lost when Sluice is restarted after the cause is fixed")]
+    Delivery { topic: String, reason: String },
+    #[error(transparent)]
+    Topic(#[from] TopicError),
+    #[error("stopped while waiting for Kafka")]
+    Stopped,
+}
+
+/// Where batches go.
+pub enum Sink {
+    Kafka(KafkaSink),
+    Null(NullSink),
+}
+
+impl Sink {
+    /// Sends every record of `batch`, whose topics are already set. Blocks
+    /// while the producer's queue is full: that is the backpressure that
+    /// eventually stops the binlog reader.
+    pub fn send(&mut self, batch: &Batch, stop: &Arc<AtomicBool>) -> Result<(), SinkError> {
+        match self {
+            Sink::Kafka(k) => k.send(batch, stop),
+            Sink::Null(n) => n.send(batch),
+        }
+    }
+
+    /// Any delivery failure reported since the last call.
+    pub fn take_failure(&self) -> Option<SinkError> {
+        match self {
+            Sink::Kafka(k) => k.take_failure(),
+            Sink::Null(_) => None,
+        }
+    }
+}

@@ -1,0 +1,172 @@
+//! The rdkafka producer: idempotent, `acks=all`, compressed; every
+//! acknowledgement goes to the checkpoint tracker.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::client::ClientContext;
+use rdkafka::config::ClientConfig;
+use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+
+use super::topics::Topics;
+use super::SinkError;
+use crate::checkpoint::{Tracker, TxnId};
+use crate::config::Kafka;
+use crate::event::Batch;
+
+/// Sluice's producer defaults; `[kafka.producer]` overrides any of them.
+const DEFAULTS: &[(&str, &str)] = &[
+    ("enable.idempotence", "true"),
+    ("acks", "all"),
+    ("compression.type", "lz4"),
+    ("linger.ms", "5"),
+    // Never give up on a message: while Kafka is away, Sluice waits (and
+    // stops reading the binlog once the queue is full) rather than fail.
+    ("message.timeout.ms", "0"),
+    ("queue.buffering.max.kbytes", "65536"),
+];
+
+struct Delivery {
+    tracker: Arc<Tracker>,
+    failure: Arc<Mutex<Option<SinkError>>>,
+}
+
+impl ClientContext for Delivery {}
+
+impl ProducerContext for Delivery {
+    type DeliveryOpaque = usize;
+
+    fn delivery(&self, result: &DeliveryResult<'_>, txn: usize) {
+        match result {
+            Ok(_) => self.tracker.ack(txn as TxnId),
+            Err((e, msg)) => {
+                // The transaction is not acknowledged, so the checkpoint
+                // cannot move past it; the pipeline stops on this error.
+                let mut f = self.failure.lock().unwrap();
+                if f.is_none() {
+                    *f = Some(SinkError::Delivery {
+                        topic: msg.topic().to_string(),
+                        reason: e.to_string(),
+                    });
+                }
+            }
+        }
+    }
+}
+
+pub struct KafkaSink {
+    producer: ThreadedProducer<Delivery>,
+    topics: Topics,
+    failure: Arc<Mutex<Option<SinkError>>>,
+}
+
+impl KafkaSink {
+    pub fn new(
+        cfg: &Kafka,
+        max_in_flight: usize,
+        tracker: Arc<Tracker>,
+        rt: tokio::runtime::Handle,
+    ) -> Result<Self, SinkError> {
+        let mut cc = ClientConfig::new();
+        cc.set("bootstrap.servers", &cfg.brokers);
+        cc.set("queue.buffering.max.messages", max_in_flight.to_string());
+        for (k, v) in DEFAULTS {
+            cc.set(*k, *v);
+        }
+        for (k, v) in &cfg.producer {
+            cc.set(k, v);
+        }
+        let failure = Arc::new(Mutex::new(None));
+        let producer: ThreadedProducer<Delivery> = cc
+            .create_with_context(Delivery {
+                tracker,
+                failure: failure.clone(),
+            })
+            .map_err(|e| SinkError::Config(e.to_string()))?;
+        let admin = if cfg.create_topics {
+            let mut ac = ClientConfig::new();
+            ac.set("bootstrap.servers", &cfg.brokers);
+            Some(
+                ac.create()
+                    .map_err(|e: KafkaError| SinkError::Config(e.to_string()))?,
+            )
+        } else {
+            None
+        };
+        Ok(KafkaSink {
+            producer,
+            topics: Topics::new(admin, cfg.partitions, cfg.replication_factor, rt),
+            failure,
+        })
+    }
+
+    pub fn take_failure(&self) -> Option<SinkError> {
+        self.failure.lock().unwrap().take()
+    }
+
+    pub fn send(&mut self, batch: &Batch, stop: &Arc<AtomicBool>) -> Result<(), SinkError> {
+        for r in &batch.records {
+            let topic = r
+                .topic
+                .as_ref()
+                .expect("records are routed before they reach the sink");
+            self.topics.ensure(topic, stop)?;
+            let headers = OwnedHeaders::new_with_capacity(3)
+                .insert(Header {
+                    key: "op",
+                    value: Some(r.op.code()),
+                })
+                .insert(Header {
+                    key: "db",
+                    value: Some(&*r.table.db),
+                })
+                .insert(Header {
+                    key: "table",
+                    value: Some(&*r.table.table),
+                });
+            let mut record: BaseRecord<'_, [u8], [u8], usize> =
+                BaseRecord::with_opaque_to(topic, r.txn as usize)
+                    .payload(batch.value(r))
+                    .headers(headers);
+            if let Some(k) = batch.key(r) {
+                record = record.key(k);
+            }
+            let mut backoff = Duration::from_micros(200);
+            loop {
+                match self.producer.send(record) {
+                    Ok(()) => break,
+                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), rec)) => {
+                        // Backpressure, not an error: wait for deliveries.
+                        if stop.load(Ordering::Relaxed) {
+                            return Err(SinkError::Stopped);
+                        }
+                        if let Some(f) = self.take_failure() {
+                            return Err(f);
+                        }
+                        record = rec;
+                        std::thread::sleep(backoff);
+                        backoff = (backoff * 2).min(Duration::from_millis(50));
+                    }
+                    Err((e, _)) => {
+                        return Err(SinkError::Delivery {
+                            topic: topic.to_string(),
+                            reason: e.to_string(),
+                        })
+                    }
+                }
+            }
+        }
+        match self.take_failure() {
+            Some(f) => Err(f),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits up to `timeout` for queued messages to be delivered.
+    pub fn flush(&self, timeout: Duration) {
+        let _ = self.producer.flush(timeout);
+    }
+}

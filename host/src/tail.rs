@@ -1,0 +1,88 @@
+//! `sluice tail`: prints the events of a topic as JSON lines, for people
+//! looking at what Sluice produced. Partitions are assigned directly rather
+//! than through a consumer group, so it starts at once.
+
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use rdkafka::config::ClientConfig;
+use rdkafka::consumer::{BaseConsumer, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+
+/// Converts MessagePack bytes to JSON for display; bin values become arrays
+/// of numbers, which is lossless if not pretty.
+pub fn msgpack_to_json(bytes: &[u8]) -> serde_json::Value {
+    match rmpv::decode::read_value(&mut &bytes[..]) {
+        Ok(v) => serde_json::to_value(&v).unwrap_or(serde_json::Value::Null),
+        Err(e) => serde_json::json!({ "undecodable": e.to_string() }),
+    }
+}
+
+/// Prints up to `count` events of `topic` from the beginning, waiting at most
+/// `timeout` for them.
+pub fn run(
+    brokers: &str,
+    topic: &str,
+    count: usize,
+    timeout: Duration,
+    out: &mut dyn Write,
+) -> anyhow::Result<usize> {
+    let consumer: BaseConsumer = ClientConfig::new()
+        .set("bootstrap.servers", brokers)
+        .set("group.id", "sluice-tail")
+        .set("enable.auto.commit", "false")
+        .create()?;
+    let deadline = Instant::now() + timeout;
+    let partitions = loop {
+        let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5))?;
+        let n = md
+            .topics()
+            .first()
+            .map(|t| t.partitions().len())
+            .unwrap_or(0);
+        if n > 0 {
+            break n;
+        }
+        if Instant::now() > deadline {
+            anyhow::bail!("topic {topic} does not exist on {brokers}");
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    };
+    let mut tpl = TopicPartitionList::new();
+    for p in 0..partitions as i32 {
+        tpl.add_partition_offset(topic, p, Offset::Beginning)?;
+    }
+    consumer.assign(&tpl)?;
+    let mut seen = 0;
+    while seen < count && Instant::now() < deadline {
+        let Some(msg) = consumer.poll(Duration::from_millis(200)) else {
+            continue;
+        };
+        let msg = msg?;
+        let headers: serde_json::Map<String, serde_json::Value> = msg
+            .headers()
+            .map(|h| {
+                h.iter()
+                    .map(|h| {
+                        (
+                            h.key.to_string(),
+                            String::from_utf8_lossy(h.value.unwrap_or_default()).into(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let line = serde_json::json!({
+            "topic": msg.topic(),
+            "partition": msg.partition(),
+            "offset": msg.offset(),
+            "headers": headers,
+            "key": msg.key().map(msgpack_to_json),
+            "value": msg.payload().map(msgpack_to_json),
+        });
+        writeln!(out, "{line}")?;
+        seen += 1;
+    }
+    Ok(seen)
+}
