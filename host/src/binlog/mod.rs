@@ -2,6 +2,7 @@
 //! transaction boundaries in the event stream.
 
 mod error;
+pub mod file;
 pub mod preflight;
 pub mod reader;
 pub mod txn;

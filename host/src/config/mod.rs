@@ -205,18 +205,19 @@ fn validate(
 
     let kafka = raw.kafka.unwrap_or_default();
     let (brokers, _) = pick(ENV_KAFKA_BROKERS, kafka.brokers);
-    let brokers =
-        match (brokers, sink) {
-            (Some(b), _) if !b.trim().is_empty() => b,
-            (_, SinkKind::Null) => String::new(),
-            _ => return Err(invalid(
+    let brokers = match (brokers, sink) {
+        (Some(b), _) if !b.trim().is_empty() => b,
+        (_, SinkKind::Null) => String::new(),
+        _ => {
+            return Err(invalid(
                 &file,
                 "kafka.brokers",
                 format!(
                     "missing: set brokers = \"host:9092\" under [kafka], or {ENV_KAFKA_BROKERS}"
                 ),
-            )),
-        };
+            ))
+        }
+    };
     let mut producer = BTreeMap::new();
     for (k, v) in kafka.producer.unwrap_or_default() {
         let v = match v {

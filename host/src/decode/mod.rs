@@ -15,6 +15,9 @@ pub mod schema;
 pub mod temporal;
 mod value;
 
+#[cfg(test)]
+mod fixture_tests;
+
 use std::sync::Arc;
 
 use mysql_common::binlog::consts::EventType;
