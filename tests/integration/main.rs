@@ -1,1 +1,10 @@
+//! Integration tests against real MariaDB and tansu servers, compiled into
+//! one binary. `scripts/test` installs the servers; the harness in
+//! `support/` starts private instances on free ports.
 
+mod end_to_end;
+mod faults;
+mod preflight;
+mod sluice;
+mod support;
+mod support_selftest;

@@ -119,7 +119,7 @@ pub fn check(f: &ServerFacts, our_server_id: u32) -> Vec<Failure> {
         });
     }
     let set_global = |name: &str, want: &str| {
-        format!("run SET GLOBAL {name} = '{want}' and set {name} = {want} {restart} so it survives; sessions that are already open keep the old value until they reconnect")
+        format!("run SET GLOBAL {name} = '{want}', and to keep it after a restart set {name} = {want} in the server's option file under [mysqld]; sessions already open keep the old value until they reconnect")
     };
     for (name, value, want) in [
         ("binlog_format", &f.binlog_format, "ROW"),

@@ -103,8 +103,15 @@ pub fn classify(ev: &Event) -> Result<Kind, String> {
         x if Decoder::is_rows_event(x) => Kind::Rows,
         x if x == ROTATE_EVENT as u8 => {
             let r: RotateEvent<'_> = ev.read_event().map_err(|e| bad("rotate", e))?;
+            let mut name = r.name_raw();
+            if ev.checksum().is_none() && has_trailing_crc(ev) {
+                // The rotate event a server sends first, before any format
+                // description, is parsed without knowing that checksums are
+                // on: its CRC is still stuck to the file name.
+                name = &name[..name.len() - 4];
+            }
             Kind::Rotate {
-                next: Position::new(r.name().into_owned(), r.position()),
+                next: Position::new(String::from_utf8_lossy(name).into_owned(), r.position()),
             }
         }
         _ => Kind::Other,
@@ -154,4 +161,21 @@ impl Positions {
         self.file = next.file.clone();
         self.last_end = next.pos;
     }
+}
+
+/// Whether the last 4 bytes of `ev` are the CRC32 of the bytes before them.
+fn has_trailing_crc(ev: &Event) -> bool {
+    let mut raw = Vec::with_capacity(ev.data().len() + 19);
+    if ev
+        .write(
+            mysql_common::binlog::consts::BinlogVersion::Version4,
+            &mut raw,
+        )
+        .is_err()
+        || raw.len() < 19 + 4
+    {
+        return false;
+    }
+    let (body, crc) = raw.split_at(raw.len() - 4);
+    crc32fast::hash(body) == u32::from_le_bytes(crc.try_into().unwrap())
 }

@@ -1,0 +1,251 @@
+//! Runs the real `sluice` binary as a child process, with a config file and
+//! state directory of its own, so tests can stop it, kill it and restart it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::support::Message;
+
+pub struct Sluice {
+    child: Option<Child>,
+    dir: PathBuf,
+    config: PathBuf,
+    log: PathBuf,
+    runs: u32,
+    /// Every sluice of a test run streams the whole shared server; a topic
+    /// prefix of its own keeps each test's topics apart from the others'.
+    prefix: String,
+}
+
+impl Sluice {
+    /// Writes a config for `mysql_url` and `brokers` starting at `start`, in
+    /// `dir` (which keeps the state across restarts), and starts sluice.
+    pub fn start(dir: &Path, mysql_url: &str, brokers: &str, start: &str, extra: &str) -> Sluice {
+        fs::create_dir_all(dir).unwrap();
+        let config = dir.join("sluice.toml");
+        let prefix = unique("t");
+        fs::write(
+            &config,
+            format!(
+                "[source]\nurl = \"{mysql_url}\"\nserver_id = {}\nstart = \"{start}\"\n[kafka]\nbrokers = \"{brokers}\"\ntopic_prefix = \"{prefix}\"\n[state]\ndir = \"{}\"\ncheckpoint_interval_ms = 100\n{extra}\n",
+                4000 + std::process::id() % 1000 + rand_u32() % 1000,
+                dir.join("state").display()
+            ),
+        )
+        .unwrap();
+        let mut s = Sluice {
+            child: None,
+            dir: dir.to_owned(),
+            log: dir.join("sluice-0.log"),
+            config,
+            runs: 0,
+            prefix,
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        self.log = self.dir.join(format!("sluice-{}.log", self.runs));
+        self.runs += 1;
+        let log = fs::File::create(&self.log).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+            .args(["run", "--config"])
+            .arg(&self.config)
+            .env("SLUICE_LOG", "info,sluice=debug")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("spawn sluice");
+        self.child = Some(child);
+    }
+
+    /// The topic this sluice writes `db.table` to.
+    pub fn topic(&self, db_table: &str) -> String {
+        format!("{}.{db_table}", self.prefix)
+    }
+
+    pub fn restart(&mut self) {
+        assert!(
+            self.child.is_none(),
+            "stop or kill sluice before restarting it"
+        );
+        self.spawn();
+    }
+
+    /// What the current run logged.
+    pub fn log(&self) -> String {
+        fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// SIGTERM, then waits for a clean exit.
+    pub fn stop(&mut self) {
+        let mut child = self.child.take().expect("running");
+        Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        let status = wait(&mut child, Duration::from_secs(60))
+            .unwrap_or_else(|| panic!("sluice did not stop on SIGTERM:\n{}", self.log()));
+        assert!(
+            status.success(),
+            "sluice exited with {status} on SIGTERM:\n{}",
+            self.log()
+        );
+    }
+
+    pub fn kill9(&mut self) {
+        let mut child = self.child.take().expect("running");
+        child.kill().unwrap();
+        child.wait().unwrap();
+    }
+
+    /// Waits for the process to exit by itself and returns its exit code.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
+        let mut child = self.child.take().expect("running");
+        let status = wait(&mut child, timeout);
+        if status.is_none() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        status.map(|s| s.code().unwrap_or(-1))
+    }
+
+    /// The checkpoint file's contents.
+    pub fn checkpoint(&self) -> Option<Value> {
+        let text = fs::read_to_string(self.dir.join("state/checkpoint.json")).ok()?;
+        serde_json::from_str(&text).ok()
+    }
+}
+
+impl Drop for Sluice {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn wait(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if let Some(s) = child.try_wait().unwrap() {
+            return Some(s);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    None
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    );
+    h.finish() as u32
+}
+
+/// A name no other test (or earlier run) uses.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}_{}", std::process::id(), rand_u32() % 1_000_000)
+}
+
+/// A decoded event: its value and key as JSON, and its headers.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub value: Value,
+    pub key: Option<Value>,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Event {
+    pub fn from_message(m: &Message) -> Event {
+        Event {
+            value: sluice::tail::msgpack_to_json(m.payload.as_deref().expect("payload")),
+            key: m.key.as_deref().map(sluice::tail::msgpack_to_json),
+            headers: m
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        String::from_utf8_lossy(v.as_deref().unwrap_or_default()).into_owned(),
+                    )
+                })
+                .collect(),
+        }
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The (file, pos, row) identity of the change.
+    pub fn identity(&self) -> (String, u64, u64) {
+        let s = &self.value["source"];
+        (
+            s["file"].as_str().unwrap().to_string(),
+            s["pos"].as_u64().unwrap(),
+            s["row"].as_u64().unwrap(),
+        )
+    }
+}
+
+/// Every event of `topic`, in offset order.
+pub fn events(brokers: &str, topic: &str, expected: usize) -> Vec<Event> {
+    crate::support::consume_all_blocking(brokers, topic, expected, Duration::from_secs(60))
+        .iter()
+        .map(Event::from_message)
+        .collect()
+}
+
+/// The server's current binlog position as `file:pos`.
+pub fn master_position(db: &crate::support::MariaDb) -> String {
+    let out = db.sql("SHOW MASTER STATUS").unwrap();
+    let mut f = out.split('\t');
+    format!("{}:{}", f.next().unwrap(), f.next().unwrap().trim())
+}
+
+/// Applies change events in order to a map of primary key -> row, the way a
+/// consumer maintaining a copy of the table would.
+pub fn replay(events: &[Event], key_cols: &[&str]) -> std::collections::BTreeMap<String, Value> {
+    let mut rows = std::collections::BTreeMap::new();
+    let key_of = |img: &Value| {
+        key_cols
+            .iter()
+            .map(|c| img[*c].to_string())
+            .collect::<Vec<_>>()
+            .join("|")
+    };
+    for e in events {
+        let v = &e.value;
+        if !v["before"].is_null() {
+            rows.remove(&key_of(&v["before"]));
+        }
+        if !v["after"].is_null() {
+            rows.insert(key_of(&v["after"]), v["after"].clone());
+        }
+    }
+    rows
+}
+
+/// A JSON value as the mariadb client prints it in batch mode.
+pub fn as_cell(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".into(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
