@@ -8,3 +8,5 @@ mod preflight;
 mod sluice;
 mod support;
 mod support_selftest;
+mod types_support;
+mod types_integers;

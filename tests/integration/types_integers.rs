@@ -1,0 +1,52 @@
+//! Integers: signed columns arrive as MessagePack int, unsigned ones as uint
+//! over their full range (BIGINT UNSIGNED up to 18446744073709551615), BOOL
+//! (TINYINT(1)) as an int like the server stores it, ZEROFILL as the plain
+//! number.
+
+use crate::types_support::TypeTable;
+
+#[test]
+fn integers_arrive_with_their_full_signed_and_unsigned_ranges() {
+    let t = TypeTable::create(
+        "id INT PRIMARY KEY,
+         ti TINYINT, tu TINYINT UNSIGNED,
+         si SMALLINT, su SMALLINT UNSIGNED,
+         mi MEDIUMINT, mu MEDIUMINT UNSIGNED,
+         i INT, iu INT UNSIGNED,
+         bi BIGINT, bu BIGINT UNSIGNED,
+         flag BOOL, zf INT(6) ZEROFILL",
+        "",
+    );
+    t.write(
+        "INSERT INTO t VALUES
+          (1, -128, 0, -32768, 0, -8388608, 0, -2147483648, 0, -9223372036854775808, 0, 0, 0),
+          (2, 127, 255, 32767, 65535, 8388607, 16777215, 2147483647, 4294967295, 9223372036854775807, 18446744073709551615, 1, 42),
+          (3, -1, 1, -1, 1, -1, 1, -1, 1, -1, 1, -1, 4294967295),
+          (4, 0, 128, -129, 32768, -32769, 8388608, -2147483647, 2147483648, -4294967296, 9223372036854775808, 127, 1),
+          (5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);
+         UPDATE t SET bu = bu - 1, ti = ti - 1 WHERE id = 2;
+         DELETE FROM t WHERE id = 3;",
+    );
+    let events = t.events(7);
+    let int = |c: &'static str| -> (&'static str, String) { (c, format!("CONCAT('int:', {c} + 0)")) };
+    let cols: Vec<(&str, String)> = [
+        "ti", "tu", "si", "su", "mi", "mu", "i", "iu", "bi", "bu", "flag", "zf",
+    ]
+    .into_iter()
+    .map(int)
+    .collect();
+    let cols: Vec<(&str, &str)> = cols.iter().map(|(c, e)| (*c, e.as_str())).collect();
+    t.assert_matches_select(&events, &cols);
+
+    // The extremes, spelled out.
+    let max = crate::types_support::replay(&events)[&2].clone();
+    assert_eq!(crate::types_support::field(&max, "bu").unwrap().as_u64(), Some(18446744073709551614));
+    assert_eq!(crate::types_support::field(&max, "bi").unwrap().as_i64(), Some(i64::MAX));
+    // The deleted row's before image carries the signed -1s.
+    let deleted = &events[6];
+    let before = crate::types_support::field(deleted, "before").unwrap();
+    assert_eq!(crate::types_support::field(before, "mi").unwrap().as_i64(), Some(-1));
+    assert_eq!(crate::types_support::field(before, "mu").unwrap().as_u64(), Some(1));
+    let mut t = t;
+    t.sluice.stop();
+}

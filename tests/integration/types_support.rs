@@ -1,0 +1,248 @@
+//! What the `types_*` tests share: a table of its own, the real sluice
+//! binary streaming it, and a comparison of every streamed value with what
+//! `SELECT` returns for the same row.
+//!
+//! Values are compared as *tagged text*, so a test reads like the mapping
+//! table of the event format (docs/TYPES.md):
+//!
+//! | MessagePack              | tagged text            | typical SELECT expression               |
+//! |--------------------------|------------------------|-----------------------------------------|
+//! | nil                      | `NULL`                 | the column itself (the client prints NULL) |
+//! | int / uint               | `int:-5`               | `CONCAT('int:', c)`                     |
+//! | float32                  | `f32:1.5`              | `CONCAT('f32:', CAST(c AS DOUBLE))`     |
+//! | float64                  | `f64:1.5`              | `CONCAT('f64:', c)`                     |
+//! | str                      | `str:text`             | `CONCAT('str:', c)`                     |
+//! | bin                      | `bin:00FF`             | `CONCAT('bin:', HEX(c))`                |
+//! | bool                     | `bool:true`            | `IF(c, 'bool:true', 'bool:false')`      |
+//! | array                    | `[str:a,str:b]`        | built with CONCAT                       |
+//!
+//! Floats are compared by value (both sides parsed to f64, bit for bit),
+//! because the server and Rust print the same double in different notations.
+
+#![allow(dead_code)]
+
+use std::time::Duration;
+
+use rmpv::Value;
+
+use crate::sluice::{master_position, unique, Sluice};
+use crate::support;
+
+/// A database of its own holding table `t`, streamed by a sluice of its own.
+pub struct TypeTable {
+    pub db: String,
+    brokers: String,
+    pub sluice: Sluice,
+    _dir: tempfile::TempDir,
+}
+
+impl TypeTable {
+    /// Creates `{db}.t` with `columns` (the body of CREATE TABLE, which must
+    /// include `id INT PRIMARY KEY`) and starts sluice after it. `options`
+    /// follow the closing parenthesis (e.g. `CHARACTER SET latin1`).
+    pub fn create(columns: &str, options: &str) -> TypeTable {
+        Self::create_with(columns, options, "")
+    }
+
+    /// [`TypeTable::create`] with extra lines for sluice's config file.
+    pub fn create_with(columns: &str, options: &str, sluice_config: &str) -> TypeTable {
+        let s = support::shared();
+        let db = unique("types");
+        s.mariadb
+            .sql(&format!(
+                "SET NAMES utf8mb4; CREATE DATABASE {db}; CREATE TABLE {db}.t ({columns}) {options}"
+            ))
+            .unwrap();
+        let start = master_position(&s.mariadb);
+        let dir = tempfile::tempdir().unwrap();
+        let brokers = s.tansu.brokers();
+        let sluice = Sluice::start(dir.path(), &s.mariadb.url(), &brokers, &start, sluice_config);
+        TypeTable {
+            db,
+            brokers,
+            sluice,
+            _dir: dir,
+        }
+    }
+
+    /// Runs `sql` in a writer session of its own: `SET NAMES utf8mb4`, the
+    /// table's database as default, then `sql` (which may start with its
+    /// own `SET sql_mode` or `SET time_zone`).
+    pub fn write(&self, sql: &str) {
+        support::shared()
+            .mariadb
+            .sql(&format!("SET NAMES utf8mb4; USE {}; {sql}", self.db))
+            .unwrap();
+    }
+
+    /// Waits for `n` events of `t` and returns their values.
+    pub fn events(&self, n: usize) -> Vec<Value> {
+        let topic = self.sluice.topic(&format!("{}.t", self.db));
+        let msgs = support::consume_all_blocking(&self.brokers, &topic, n, Duration::from_secs(90));
+        assert_eq!(
+            msgs.len(),
+            n,
+            "events of {topic}; sluice log:\n{}",
+            self.sluice.log()
+        );
+        msgs.iter()
+            .map(|m| {
+                rmpv::decode::read_value(&mut m.payload.as_deref().expect("payload"))
+                    .expect("event is MessagePack")
+            })
+            .collect()
+    }
+
+    /// `SELECT exprs FROM t ORDER BY id` in a utf8mb4 session, one
+    /// `Vec` of cells per row (batch-mode escapes undone).
+    pub fn select(&self, exprs: &[&str]) -> Vec<Vec<String>> {
+        let out = support::shared()
+            .mariadb
+            .sql(&format!(
+                "SET NAMES utf8mb4; SET time_zone = '+00:00'; SELECT {} FROM {}.t ORDER BY id",
+                exprs.join(", "),
+                self.db
+            ))
+            .unwrap();
+        out.lines()
+            .map(|l| l.split('\t').map(unescape).collect())
+            .collect()
+    }
+
+    /// Replays `events` by `id` and checks that every column listed in
+    /// `cols` (event column, SELECT expression giving the tagged text) has
+    /// the value the server returns, row by row.
+    pub fn assert_matches_select(&self, events: &[Value], cols: &[(&str, &str)]) {
+        let rows = replay(events);
+        let mut exprs = vec!["id"];
+        exprs.extend(cols.iter().map(|(_, e)| *e));
+        let server = self.select(&exprs);
+        let mut want = Vec::new();
+        for r in &server {
+            for (i, (name, _)) in cols.iter().enumerate() {
+                want.push(format!("id={} {name} = {}", r[0], r[i + 1]));
+            }
+        }
+        let mut got = Vec::new();
+        for (id, row) in &rows {
+            for (i, (name, _)) in cols.iter().enumerate() {
+                let v = field(row, name).unwrap_or_else(|| panic!("row {id} has no column {name}: {row}"));
+                let mut cell = tagged(v);
+                // Floats: equal by value, whatever the notation.
+                if let Some(sql) = server
+                    .iter()
+                    .find(|r| r[0] == id.to_string())
+                    .map(|r| &r[i + 1])
+                {
+                    if same_float(&cell, sql) {
+                        cell = sql.clone();
+                    }
+                }
+                got.push(format!("id={id} {name} = {cell}"));
+            }
+        }
+        assert_eq!(got, want, "streamed values (left) vs SELECT (right)");
+    }
+}
+
+/// Applies create/update/delete events in order; the final after-image of
+/// each `id`, ordered by id.
+pub fn replay(events: &[Value]) -> std::collections::BTreeMap<i64, Value> {
+    let mut rows = std::collections::BTreeMap::new();
+    let id = |img: &Value| {
+        field(img, "id")
+            .and_then(Value::as_i64)
+            .unwrap_or_else(|| panic!("image without an integer id: {img}"))
+    };
+    for e in events {
+        let before = field(e, "before").expect("before");
+        let after = field(e, "after").expect("after");
+        if !before.is_nil() {
+            rows.remove(&id(before));
+        }
+        if !after.is_nil() {
+            rows.insert(id(after), after.clone());
+        }
+    }
+    rows
+}
+
+/// A map's value by string key.
+pub fn field<'a>(map: &'a Value, name: &str) -> Option<&'a Value> {
+    map.as_map()?
+        .iter()
+        .find(|(k, _)| k.as_str() == Some(name))
+        .map(|(_, v)| v)
+}
+
+/// The after-image column `name` of event `e`.
+pub fn after<'a>(e: &'a Value, name: &str) -> &'a Value {
+    field(field(e, "after").expect("after"), name)
+        .unwrap_or_else(|| panic!("no column {name} in {e}"))
+}
+
+/// A value as tagged text (see the module docs).
+pub fn tagged(v: &Value) -> String {
+    match v {
+        Value::Nil => "NULL".into(),
+        Value::Boolean(b) => format!("bool:{b}"),
+        Value::Integer(i) => format!("int:{i}"),
+        Value::F32(f) => format!("f32:{f:?}"),
+        Value::F64(f) => format!("f64:{f:?}"),
+        Value::String(s) => match s.as_str() {
+            Some(s) => format!("str:{s}"),
+            None => format!("str(invalid UTF-8):{}", hex(s.as_bytes())),
+        },
+        Value::Binary(b) => format!("bin:{}", hex(b)),
+        Value::Array(a) => format!("[{}]", a.iter().map(tagged).collect::<Vec<_>>().join(",")),
+        Value::Map(m) => format!(
+            "{{{}}}",
+            m.iter()
+                .map(|(k, v)| format!("{}={}", tagged(k), tagged(v)))
+                .collect::<Vec<_>>()
+                .join(",")
+        ),
+        Value::Ext(t, b) => format!("ext{t}:{}", hex(b)),
+    }
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02X}")).collect()
+}
+
+/// Whether two tagged floats (`f32:` / `f64:`) of the same tag hold the
+/// same value, bit for bit (so -0 and 0 differ).
+fn same_float(a: &str, b: &str) -> bool {
+    for tag in ["f32:", "f64:"] {
+        if let (Some(x), Some(y)) = (a.strip_prefix(tag), b.strip_prefix(tag)) {
+            if let (Ok(x), Ok(y)) = (x.parse::<f64>(), y.parse::<f64>()) {
+                return x.to_bits() == y.to_bits();
+            }
+        }
+    }
+    false
+}
+
+/// Undoes the mariadb client's batch-mode escapes (\0 \t \n \\).
+fn unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut it = s.chars();
+    while let Some(c) = it.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match it.next() {
+            Some('0') => out.push('\0'),
+            Some('t') => out.push('\t'),
+            Some('n') => out.push('\n'),
+            Some('\\') => out.push('\\'),
+            Some(o) => {
+                out.push('\\');
+                out.push(o);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
