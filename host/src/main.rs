@@ -78,8 +78,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(config: PathBuf) -> anyhow::Result<()> {
-    let config = sluice::config::Config::load(&config)?;
+fn run(path: PathBuf) -> anyhow::Result<()> {
+    let config = sluice::config::Config::load(&path)?;
+    let live =
+        sluice::route::LiveRules::new(config.rules.clone(), config.kafka.topic_prefix.clone());
+    let _watch = sluice::app::reload::start(&path, config.clone(), live.clone())
+        .map_err(|e| anyhow::anyhow!("cannot watch {}: {e}", path.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -91,7 +95,7 @@ fn run(config: PathBuf) -> anyhow::Result<()> {
             tracing::info!("stopping: finishing deliveries and writing the checkpoint");
             let _ = stop_tx.send(true);
         });
-        sluice::app::run(config, stop).await?;
+        sluice::app::run(config, live, stop).await?;
         tracing::info!("stopped");
         Ok(())
     })

@@ -2,11 +2,12 @@
 //! one binary. `scripts/test` installs the servers; the harness in
 //! `support/` starts private instances on free ports.
 
+mod config_errors;
 mod end_to_end;
 mod faults;
 mod preflight;
 mod sluice;
 mod support;
 mod support_selftest;
-mod types_support;
 mod types_integers;
+mod types_support;

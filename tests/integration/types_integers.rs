@@ -28,7 +28,8 @@ fn integers_arrive_with_their_full_signed_and_unsigned_ranges() {
          DELETE FROM t WHERE id = 3;",
     );
     let events = t.events(7);
-    let int = |c: &'static str| -> (&'static str, String) { (c, format!("CONCAT('int:', {c} + 0)")) };
+    let int =
+        |c: &'static str| -> (&'static str, String) { (c, format!("CONCAT('int:', {c} + 0)")) };
     let cols: Vec<(&str, String)> = [
         "ti", "tu", "si", "su", "mi", "mu", "i", "iu", "bi", "bu", "flag", "zf",
     ]
@@ -40,13 +41,25 @@ fn integers_arrive_with_their_full_signed_and_unsigned_ranges() {
 
     // The extremes, spelled out.
     let max = crate::types_support::replay(&events)[&2].clone();
-    assert_eq!(crate::types_support::field(&max, "bu").unwrap().as_u64(), Some(18446744073709551614));
-    assert_eq!(crate::types_support::field(&max, "bi").unwrap().as_i64(), Some(i64::MAX));
+    assert_eq!(
+        crate::types_support::field(&max, "bu").unwrap().as_u64(),
+        Some(18446744073709551614)
+    );
+    assert_eq!(
+        crate::types_support::field(&max, "bi").unwrap().as_i64(),
+        Some(i64::MAX)
+    );
     // The deleted row's before image carries the signed -1s.
     let deleted = &events[6];
     let before = crate::types_support::field(deleted, "before").unwrap();
-    assert_eq!(crate::types_support::field(before, "mi").unwrap().as_i64(), Some(-1));
-    assert_eq!(crate::types_support::field(before, "mu").unwrap().as_u64(), Some(1));
+    assert_eq!(
+        crate::types_support::field(before, "mi").unwrap().as_i64(),
+        Some(-1)
+    );
+    assert_eq!(
+        crate::types_support::field(before, "mu").unwrap().as_u64(),
+        Some(1)
+    );
     let mut t = t;
     t.sluice.stop();
 }

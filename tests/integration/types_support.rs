@@ -56,7 +56,13 @@ impl TypeTable {
         let start = master_position(&s.mariadb);
         let dir = tempfile::tempdir().unwrap();
         let brokers = s.tansu.brokers();
-        let sluice = Sluice::start(dir.path(), &s.mariadb.url(), &brokers, &start, sluice_config);
+        let sluice = Sluice::start(
+            dir.path(),
+            &s.mariadb.url(),
+            &brokers,
+            &start,
+            sluice_config,
+        );
         TypeTable {
             db,
             brokers,
@@ -126,7 +132,8 @@ impl TypeTable {
         let mut got = Vec::new();
         for (id, row) in &rows {
             for (i, (name, _)) in cols.iter().enumerate() {
-                let v = field(row, name).unwrap_or_else(|| panic!("row {id} has no column {name}: {row}"));
+                let v = field(row, name)
+                    .unwrap_or_else(|| panic!("row {id} has no column {name}: {row}"));
                 let mut cell = tagged(v);
                 // Floats: equal by value, whatever the notation.
                 if let Some(sql) = server

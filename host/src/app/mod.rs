@@ -2,6 +2,7 @@
 //! stopped. No processing logic lives here.
 
 mod pipeline;
+pub mod reload;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -17,7 +18,7 @@ use crate::checkpoint::{Store, StoreError, Tracker};
 use crate::config::{Config, SinkKind};
 use crate::decode::Decoder;
 use crate::kafka::{KafkaSink, NullSink, Sink, SinkError};
-use crate::route::Router;
+use crate::route::LiveRules;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -43,12 +44,24 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 /// Runs Sluice until `stop` turns true (returns Ok) or a definite error.
 /// Transient failures (the server away, the connection lost) restart the
 /// stream from the checkpoint with backoff.
-pub async fn run(config: Config, mut stop: watch::Receiver<bool>) -> Result<(), AppError> {
+pub async fn run(
+    config: Config,
+    rules: Arc<LiveRules>,
+    mut stop: watch::Receiver<bool>,
+) -> Result<(), AppError> {
     let mut store = Store::open(&config.state.dir)?;
     let mut preflight_done = false;
     let mut backoff = Duration::from_millis(500);
     loop {
-        match session(&config, &mut store, &mut preflight_done, stop.clone()).await {
+        match session(
+            &config,
+            &rules,
+            &mut store,
+            &mut preflight_done,
+            stop.clone(),
+        )
+        .await
+        {
             Ok(()) => return Ok(()),
             Err(e) if e.is_transient() => {
                 warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "replication interrupted; reconnecting from the checkpoint");
@@ -70,6 +83,7 @@ pub async fn run(config: Config, mut stop: watch::Receiver<bool>) -> Result<(), 
 /// or the connection fails.
 async fn session(
     config: &Config,
+    rules: &Arc<LiveRules>,
     store: &mut Store,
     preflight_done: &mut bool,
     stop: watch::Receiver<bool>,
@@ -109,7 +123,7 @@ async fn session(
     let (tx, rx) = mpsc::channel(config.pipeline.channel_chunks);
     let pipeline = Pipeline::new(
         Decoder::new(charsets),
-        Router::new(config.kafka.topic_prefix.clone()),
+        rules.clone(),
         sink,
         tracker.clone(),
         src.server_id,

@@ -17,7 +17,7 @@ use crate::checkpoint::{Tracker, TxnId};
 use crate::decode::{DecodeError, Decoder, TxnSource};
 use crate::event::{now_ms, Batch, Position};
 use crate::kafka::{Sink, SinkError};
-use crate::route::Router;
+use crate::route::{LiveRules, Rules};
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -37,7 +37,9 @@ struct Open {
 
 pub struct Pipeline {
     pub decoder: Decoder,
-    pub router: Router,
+    live: Arc<LiveRules>,
+    /// The rules this pipeline routes by, and their generation.
+    rules: (u64, Rules),
     pub sink: Sink,
     pub tracker: Arc<Tracker>,
     pub server_id: u32,
@@ -56,7 +58,7 @@ impl Pipeline {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         decoder: Decoder,
-        router: Router,
+        live: Arc<LiveRules>,
         sink: Sink,
         tracker: Arc<Tracker>,
         server_id: u32,
@@ -66,7 +68,8 @@ impl Pipeline {
     ) -> Self {
         Pipeline {
             decoder,
-            router,
+            rules: live.load(),
+            live,
             sink,
             tracker,
             server_id,
@@ -142,14 +145,14 @@ impl Pipeline {
                 }
                 let open = self.open.as_mut().expect("opened above");
                 open.begun = true;
-                let router = &self.router;
+                let rules = &mut self.rules.1;
                 self.decoder
                     .rows(
                         ev,
                         &mut open.source,
                         self.produced_ms,
                         &mut self.batch,
-                        &mut |s| router.includes(&s.name),
+                        &mut |s| rules.plan(s),
                     )
                     .map_err(|e| e.at(start))?;
                 if self.batch.len() >= self.batch_rows {
@@ -172,6 +175,11 @@ impl Pipeline {
     }
 
     fn begin(&mut self, start: Position, gtid: Option<&str>, begun: bool) {
+        // A new version of the rules takes effect here, between transactions.
+        if self.live.generation() != self.rules.0 {
+            self.rules = self.live.load();
+            tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %start, "new rules in force from this transaction on");
+        }
         let id = self.tracker.begin(start.clone());
         self.open = Some(Open {
             id,
@@ -191,9 +199,6 @@ impl Pipeline {
     /// Routes and sends the batch, then marks finished transactions ended.
     fn flush(&mut self) -> Result<(), PipelineError> {
         if !self.batch.is_empty() {
-            for r in &mut self.batch.records {
-                r.topic = Some(self.router.topic(&r.table));
-            }
             // Count each transaction's messages before any can be acknowledged.
             let mut i = 0;
             let recs = &self.batch.records;

@@ -51,6 +51,41 @@ pub fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError 
     }
 }
 
+/// Line and column of a key given as a path such as `source.start` or
+/// `rules[1].topic`: the key's line within its table, or the table's
+/// header when the key is not written there.
+pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
+    let (table, key) = path.split_once('.')?;
+    let (name, index) = match table.split_once('[') {
+        Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()?),
+        None => (table, 0),
+    };
+    let key = key.split('.').next().unwrap_or(key);
+    let header = |l: &str| {
+        let l = l.trim();
+        l == format!("[{name}]") || l == format!("[[{name}]]")
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| header(l))
+        .nth(index)
+        .map(|(i, _)| i)?;
+    for (i, l) in lines.iter().enumerate().skip(start + 1) {
+        let t = l.trim_start();
+        if t.starts_with('[') {
+            break;
+        }
+        if let Some(rest) = t.strip_prefix(key) {
+            if rest.trim_start().starts_with('=') {
+                return Some((i + 1, l.len() - t.len() + 1));
+            }
+        }
+    }
+    Some((start + 1, 1))
+}
+
 fn line_col(text: &str, offset: usize) -> (usize, usize) {
     let before = &text[..offset.min(text.len())];
     let line = before.matches('\n').count() + 1;

@@ -3,6 +3,7 @@
 
 mod error;
 mod raw;
+pub mod watch;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -12,6 +13,8 @@ pub use error::{suggest, ConfigError};
 use raw::RawConfig;
 
 use crate::event::Position;
+use crate::route::glob::TablePattern;
+use crate::route::{ColumnFilter, Rule};
 
 /// Environment variables that override the file (they win over it).
 pub const ENV_MYSQL_URL: &str = "SLUICE_MYSQL_URL";
@@ -25,6 +28,8 @@ pub struct Config {
     pub kafka: Kafka,
     pub state: State,
     pub pipeline: Pipeline,
+    /// Empty: capture every table (see `route::Rules`).
+    pub rules: Vec<Rule>,
 }
 
 /// Where replication starts when there is no checkpoint.
@@ -37,7 +42,7 @@ pub enum Start {
     At(Position),
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Source {
     pub url: String,
     pub server_id: u32,
@@ -47,7 +52,7 @@ pub struct Source {
     pub max_backoff: Duration,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Kafka {
     /// Empty only with the null sink.
     pub brokers: String,
@@ -59,7 +64,7 @@ pub struct Kafka {
     pub producer: BTreeMap<String, String>,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct State {
     pub dir: PathBuf,
     pub checkpoint_interval: Duration,
@@ -71,7 +76,7 @@ pub enum SinkKind {
     Null,
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Pipeline {
     pub sink: SinkKind,
     pub max_in_flight: usize,
@@ -97,18 +102,24 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
         let raw: RawConfig = toml::from_str(text).map_err(|e| error::from_toml(path, text, &e))?;
-        validate(path, raw, env)
+        validate(path, text, raw, env)
     }
 }
 
 fn validate(
     path: &Path,
+    text: &str,
     raw: RawConfig,
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Config, ConfigError> {
     let file = path.display().to_string();
     let invalid = |origin: &str, key: &str, message: String| ConfigError::Invalid {
-        origin: origin.to_string(),
+        // Values from the file point at their line; from the environment,
+        // at the variable.
+        origin: match error::locate(text, key) {
+            Some((line, col)) if origin == file => format!("{origin}:{line}:{col}"),
+            _ => origin.to_string(),
+        },
         key: key.to_string(),
         message,
     };
@@ -256,11 +267,106 @@ fn validate(
         ),
     };
 
+    let mut rules = Vec::new();
+    for (i, r) in raw.rules.unwrap_or_default().into_iter().enumerate() {
+        rules.push(rule(r, &format!("rules[{i}]"), &|key, message| {
+            invalid(&file, key, message)
+        })?);
+    }
+
     Ok(Config {
         source,
         kafka,
         state,
         pipeline,
+        rules,
+    })
+}
+
+fn rule(
+    r: raw::RawRule,
+    at: &str,
+    invalid: &dyn Fn(&str, String) -> ConfigError,
+) -> Result<Rule, ConfigError> {
+    let patterns = |list: Vec<String>, key: &str| -> Result<Vec<TablePattern>, ConfigError> {
+        list.iter()
+            .map(|p| TablePattern::parse(p).map_err(|e| invalid(&format!("{at}.{key}"), e)))
+            .collect()
+    };
+    let tables = r.tables.ok_or_else(|| {
+        invalid(
+            &format!("{at}.tables"),
+            "missing: say which tables the rule is for, e.g. tables = [\"shop.*\"]".into(),
+        )
+    })?;
+    if tables.is_empty() {
+        return Err(invalid(
+            &format!("{at}.tables"),
+            "is empty: list at least one db.table pattern".into(),
+        ));
+    }
+    if let Some(t) = &r.topic {
+        let mut rest = t.as_str();
+        while let Some(open) = rest.find('{') {
+            let close = rest[open..].find('}').map(|c| open + c).ok_or_else(|| {
+                invalid(
+                    &format!("{at}.topic"),
+                    format!("`{t}` has a `{{` without `}}`"),
+                )
+            })?;
+            let name = &rest[open + 1..close];
+            if name != "db" && name != "table" {
+                let hint = suggest(name, &["db", "table"])
+                    .map(|s| format!("; did you mean {{{s}}}?"))
+                    .unwrap_or_default();
+                return Err(invalid(&format!("{at}.topic"), format!("unknown placeholder {{{name}}} in `{t}`: only {{db}} and {{table}} are replaced{hint}")));
+            }
+            rest = &rest[close + 1..];
+        }
+        if t.is_empty() {
+            return Err(invalid(&format!("{at}.topic"), "is empty".into()));
+        }
+    }
+    let columns = match (r.include_columns, r.exclude_columns) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                &format!("{at}.include_columns"),
+                "give include_columns or exclude_columns, not both".into(),
+            ))
+        }
+        (Some(c), None) => ColumnFilter::Include(c),
+        (None, Some(c)) => ColumnFilter::Exclude(c),
+        (None, None) => ColumnFilter::All,
+    };
+    let ops = match r.ops {
+        None => [true; 3],
+        Some(list) => {
+            let mut ops = [false; 3];
+            for o in &list {
+                let i = match o.as_str() {
+                    "insert" | "c" => 0,
+                    "update" | "u" => 1,
+                    "delete" | "d" => 2,
+                    other => {
+                        let hint = suggest(other, &["insert", "update", "delete"])
+                            .map(|s| format!("; did you mean \"{s}\"?"))
+                            .unwrap_or_default();
+                        return Err(invalid(&format!("{at}.ops"), format!("`{other}` is not an op: use \"insert\", \"update\" or \"delete\"{hint}")));
+                    }
+                };
+                ops[i] = true;
+            }
+            ops
+        }
+    };
+    Ok(Rule {
+        tables: patterns(tables, "tables")?,
+        exclude: patterns(r.exclude.unwrap_or_default(), "exclude")?,
+        topic: r.topic,
+        key: r.key.unwrap_or_default(),
+        columns,
+        ops,
+        tombstones: r.tombstones.unwrap_or(false),
     })
 }
 

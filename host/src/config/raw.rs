@@ -16,6 +16,33 @@ pub struct RawConfig {
     pub state: Option<RawState>,
     /// `[pipeline]`: sizes of the queues between stages, and the sink.
     pub pipeline: Option<RawPipeline>,
+    /// `[[rules]]`: which tables to capture and how; the first rule that
+    /// matches a table wins. Without rules every table is captured.
+    pub rules: Option<Vec<RawRule>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawRule {
+    /// `tables = ["shop.*", "crm.contacts"]`: `db.table` globs (`*`, `?`);
+    /// a pattern without a dot means every table of that database. Required.
+    pub tables: Option<Vec<String>>,
+    /// `exclude = ["shop.tmp_*"]`: tables this rule does not match.
+    pub exclude: Option<Vec<String>>,
+    /// `topic = "cdc.{db}.{table}"`: topic template; `{db}` and `{table}` are
+    /// replaced. Default `{db}.{table}`, after `[kafka] topic_prefix`.
+    pub topic: Option<String>,
+    /// `key = ["tenant_id", "id"]`: key columns. Default the primary key.
+    pub key: Option<Vec<String>>,
+    /// `include_columns = ["id", "status"]`: emit only these columns.
+    pub include_columns: Option<Vec<String>>,
+    /// `exclude_columns = ["password_hash"]`: emit all but these columns.
+    pub exclude_columns: Option<Vec<String>>,
+    /// `ops = ["insert", "update"]`: changes to capture. Default all three.
+    pub ops: Option<Vec<String>>,
+    /// `tombstones = true`: after a delete, also send a null value with the
+    /// same key, so compacted topics forget the row. Default false.
+    pub tombstones: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]

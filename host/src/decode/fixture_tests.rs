@@ -66,7 +66,9 @@ fn decode(bytes: &[u8], name: &str) -> Decoded {
             }
             Ok(Kind::Rows) => {
                 batch.clear();
-                match d.rows(&ev, &mut txn, 0, &mut batch, &mut |_| true) {
+                match d.rows(&ev, &mut txn, 0, &mut batch, &mut |s| {
+                    std::sync::Arc::new(crate::decode::TablePlan::everything(s))
+                }) {
                     Ok(_) => {
                         for r in &batch.records {
                             out.events

@@ -11,6 +11,7 @@ mod cursor;
 pub mod decimal;
 mod error;
 pub mod json;
+pub mod plan;
 pub mod schema;
 pub mod temporal;
 mod value;
@@ -25,6 +26,7 @@ use mysql_common::binlog::events::{Event, RowsEventData, TableMapEvent};
 
 pub use charset::CharsetMap;
 pub use error::DecodeError;
+pub use plan::TablePlan;
 use schema::{SchemaCache, TableSchema};
 
 use crate::event::msgpack::*;
@@ -71,9 +73,19 @@ pub struct Decoder {
     charsets: CharsetMap,
     before_cols: Vec<usize>,
     after_cols: Vec<usize>,
-    /// Where each column of the key image was written in the batch buffer,
-    /// so the key is copied rather than decoded twice.
-    spans: Vec<Option<(usize, usize)>>,
+    /// Where each column of the key image was written, so the key is
+    /// copied rather than decoded twice.
+    spans: Vec<Option<Span>>,
+    /// Values of key columns that the plan does not emit.
+    hidden: Vec<u8>,
+}
+
+/// Bytes of one encoded value: in the batch buffer, or in `hidden`.
+#[derive(Clone, Copy, Debug)]
+struct Span {
+    hidden: bool,
+    start: usize,
+    end: usize,
 }
 
 impl Decoder {
@@ -118,16 +130,16 @@ impl Decoder {
     }
 
     /// Decodes every row of a rows event into `batch`, one event per row
-    /// change. Rows of tables for which `include` is false are skipped but
-    /// still counted in `txn.next_row`, so a row's index does not depend on
-    /// the rules in force.
+    /// change, as the table's plan says. Rows the plan does not capture are
+    /// skipped but still counted in `txn.next_row`, so a row's index does
+    /// not depend on the rules in force.
     pub fn rows(
         &mut self,
         ev: &Event,
         txn: &mut TxnSource,
         produced_ms: u64,
         batch: &mut Batch,
-        include: &mut dyn FnMut(&TableSchema) -> bool,
+        plan_for: &mut dyn FnMut(&Arc<TableSchema>) -> Arc<TablePlan>,
     ) -> Result<usize, DecodeError> {
         let data: RowsEventData<'_> = match ev.read_data() {
             Ok(Some(mysql_common::binlog::events::EventData::RowsEvent(r))) => r,
@@ -181,7 +193,8 @@ impl Decoder {
                 .extend(bits.iter_ones().filter(|i| *i < ncols));
         }
 
-        let included = include(&schema);
+        let plan = plan_for(&schema);
+        let included = plan.capture && plan.ops[op.index()];
         let ts_ms = ev.header().timestamp() as u64 * 1000;
         let mut c = Cursor::new(data.rows_data());
         let mut n = 0;
@@ -197,30 +210,24 @@ impl Decoder {
             write_str(out, op.code());
             self.spans.clear();
             self.spans.resize(ncols, None);
+            self.hidden.clear();
+            let mut img = Image {
+                schema: &schema,
+                plan: &plan,
+                spans: &mut self.spans,
+                hidden: &mut self.hidden,
+            };
             write_str(out, "before");
             if op == Op::Create {
                 write_nil(out);
             } else {
-                let record_spans = op == Op::Delete;
-                image(
-                    &schema,
-                    &self.before_cols,
-                    &mut c,
-                    out,
-                    record_spans.then_some(&mut self.spans),
-                )?;
+                img.write(&self.before_cols, &mut c, out, op == Op::Delete)?;
             }
             write_str(out, "after");
             if op == Op::Delete {
                 write_nil(out);
             } else {
-                image(
-                    &schema,
-                    &self.after_cols,
-                    &mut c,
-                    out,
-                    Some(&mut self.spans),
-                )?;
+                img.write(&self.after_cols, &mut c, out, true)?;
             }
             write_str(out, "source");
             out.extend_from_slice(&txn.head);
@@ -239,79 +246,135 @@ impl Decoder {
                 out.truncate(start);
                 continue;
             }
-            let key = write_key(&schema, &self.spans, out);
+            let key = write_key(&schema, &plan.key, &self.spans, &self.hidden, out);
+            let tombstone = op == Op::Delete && plan.tombstones && key.is_some();
             batch.records.push(Record {
-                value,
-                key,
+                value: value.clone(),
+                key: key.clone(),
                 op,
                 table: schema.name.clone(),
                 txn: txn.txn,
-                topic: None,
+                topic: Some(plan.topic.clone()),
             });
+            if tombstone {
+                batch.records.push(Record {
+                    value: value.end..value.end,
+                    key,
+                    op,
+                    table: schema.name.clone(),
+                    txn: txn.txn,
+                    topic: Some(plan.topic.clone()),
+                });
+            }
             n += 1;
         }
         Ok(n)
     }
 }
 
-/// Writes one row image as a map of column name -> value.
-fn image(
-    schema: &TableSchema,
-    cols: &[usize],
-    c: &mut Cursor<'_>,
-    out: &mut Vec<u8>,
-    mut spans: Option<&mut Vec<Option<(usize, usize)>>>,
-) -> Result<(), DecodeError> {
-    let nulls = c.take(cols.len().div_ceil(8)).map_err(|_| {
-        DecodeError::malformed(format!(
-            "{}.{}: row image is truncated",
-            schema.name.db, schema.name.table
-        ))
-    })?;
-    write_map_header(out, cols.len());
-    for (i, &col) in cols.iter().enumerate() {
-        let column = &schema.columns[col];
-        out.extend_from_slice(column.name_mp.bytes());
-        let at = out.len();
-        if nulls[i / 8] & (1 << (i % 8)) != 0 {
-            write_nil(out);
-        } else {
-            value::write(&column.kind, c, out).map_err(|e| DecodeError::BadValue {
-                db: schema.name.db.to_string(),
-                table: schema.name.table.to_string(),
-                column: column.name.to_string(),
-                what: column.type_name,
-                reason: match e {
-                    value::ValueError::Truncated => "the row image ends inside the value".into(),
-                    value::ValueError::Bad(s) => s,
-                },
-                position: None,
-            })?;
-        }
-        if let Some(spans) = spans.as_deref_mut() {
-            spans[col] = Some((at, out.len()));
-        }
-    }
-    Ok(())
+/// Writes row images as maps of column name -> value, following a plan.
+struct Image<'a> {
+    schema: &'a TableSchema,
+    plan: &'a TablePlan,
+    spans: &'a mut Vec<Option<Span>>,
+    hidden: &'a mut Vec<u8>,
 }
 
-/// Appends the key (a map of primary-key column -> value) copied from the
-/// spans of the image just written. No key when the table has no primary
-/// key or a key column is missing from the image.
+impl Image<'_> {
+    /// Writes the image of the columns in `cols`. With `for_key`, records
+    /// where each value went so the key can be copied from it.
+    fn write(
+        &mut self,
+        cols: &[usize],
+        c: &mut Cursor<'_>,
+        out: &mut Vec<u8>,
+        for_key: bool,
+    ) -> Result<(), DecodeError> {
+        let schema = self.schema;
+        let nulls = c.take(cols.len().div_ceil(8)).map_err(|_| {
+            DecodeError::malformed(format!(
+                "{}.{}: row image is truncated",
+                schema.name.db, schema.name.table
+            ))
+        })?;
+        let shown = match &self.plan.emit {
+            None => cols.len(),
+            Some(_) => cols.iter().filter(|&&i| self.plan.emits(i)).count(),
+        };
+        write_map_header(out, shown);
+        for (i, &col) in cols.iter().enumerate() {
+            let column = &schema.columns[col];
+            let emit = self.plan.emits(col);
+            if emit {
+                out.extend_from_slice(column.name_mp.bytes());
+            }
+            let at = out.len();
+            if nulls[i / 8] & (1 << (i % 8)) != 0 {
+                write_nil(out);
+            } else {
+                value::write(&column.kind, c, out).map_err(|e| DecodeError::BadValue {
+                    db: schema.name.db.to_string(),
+                    table: schema.name.table.to_string(),
+                    column: column.name.to_string(),
+                    what: column.type_name,
+                    reason: match e {
+                        value::ValueError::Truncated => {
+                            "the row image ends inside the value".into()
+                        }
+                        value::ValueError::Bad(s) => s,
+                    },
+                    position: None,
+                })?;
+            }
+            if emit {
+                if for_key {
+                    self.spans[col] = Some(Span {
+                        hidden: false,
+                        start: at,
+                        end: out.len(),
+                    });
+                }
+            } else {
+                // Not emitted: keep the value aside only if the key needs it.
+                if for_key && self.plan.key.contains(&col) {
+                    let start = self.hidden.len();
+                    self.hidden.extend_from_slice(&out[at..]);
+                    self.spans[col] = Some(Span {
+                        hidden: true,
+                        start,
+                        end: self.hidden.len(),
+                    });
+                }
+                out.truncate(at);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Appends the key (a map of key column -> value) copied from the spans of
+/// the image just written. No key when the plan has none or a key column is
+/// missing from the image.
 fn write_key(
     schema: &TableSchema,
-    spans: &[Option<(usize, usize)>],
+    key: &[usize],
+    spans: &[Option<Span>],
+    hidden: &[u8],
     out: &mut Vec<u8>,
 ) -> Option<std::ops::Range<usize>> {
-    if schema.primary_key.is_empty() || schema.primary_key.iter().any(|&i| spans[i].is_none()) {
+    if key.is_empty() || key.iter().any(|&i| spans[i].is_none()) {
         return None;
     }
     let start = out.len();
-    write_map_header(out, schema.primary_key.len());
-    for &i in &schema.primary_key {
-        let (a, b) = spans[i].expect("checked above");
+    write_map_header(out, key.len());
+    for &i in key {
+        let s = spans[i].expect("checked above");
         out.extend_from_slice(schema.columns[i].name_mp.bytes());
-        out.extend_from_within(a..b);
+        if s.hidden {
+            out.extend_from_slice(&hidden[s.start..s.end]);
+        } else {
+            out.extend_from_within(s.start..s.end);
+        }
     }
     Some(start..out.len())
 }

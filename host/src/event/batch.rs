@@ -19,7 +19,8 @@ pub struct TableName {
 /// One event in a [`Batch`].
 #[derive(Clone, Debug)]
 pub struct Record {
-    /// The MessagePack event value, in [`Batch::buf`].
+    /// The MessagePack event value, in [`Batch::buf`]. Empty for a
+    /// tombstone (a null value after a delete, for compacted topics).
     pub value: Range<usize>,
     /// The MessagePack key (primary-key columns), in [`Batch::buf`]; `None`
     /// for tables without a primary key.
@@ -55,6 +56,11 @@ impl Batch {
 
     pub fn value(&self, r: &Record) -> &[u8] {
         &self.buf[r.value.clone()]
+    }
+
+    /// The value, or `None` for a tombstone.
+    pub fn payload(&self, r: &Record) -> Option<&[u8]> {
+        (!r.value.is_empty()).then(|| self.value(r))
     }
 
     pub fn key(&self, r: &Record) -> Option<&[u8]> {

@@ -39,6 +39,15 @@ impl Op {
         }
     }
 
+    /// 0, 1, 2 for insert (and snapshot read), update, delete.
+    pub fn index(self) -> usize {
+        match self {
+            Op::Create | Op::Read => 0,
+            Op::Update => 1,
+            Op::Delete => 2,
+        }
+    }
+
     pub fn from_code(code: &str) -> Option<Op> {
         Some(match code {
             "c" => Op::Create,

@@ -1,0 +1,96 @@
+//! Hot reload of the config file: new rules take effect at the next
+//! transaction; settings that need a restart are reported and ignored.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use tracing::{error, info, warn};
+
+use crate::config::watch::{watch, ConfigWatch};
+use crate::config::Config;
+use crate::route::LiveRules;
+
+/// Settings read once at start: a change is logged as "needs restart".
+pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let s = (&old.source, &new.source);
+    if s.0.url != s.1.url {
+        out.push("source.url");
+    }
+    if s.0.server_id != s.1.server_id {
+        out.push("source.server_id");
+    }
+    if s.0.start != s.1.start
+        || s.0.heartbeat != s.1.heartbeat
+        || s.0.connect_timeout != s.1.connect_timeout
+        || s.0.max_backoff != s.1.max_backoff
+    {
+        out.push("source (start, heartbeat, timeouts)");
+    }
+    let k = (&old.kafka, &new.kafka);
+    if k.0.brokers != k.1.brokers {
+        out.push("kafka.brokers");
+    }
+    if k.0.producer != k.1.producer
+        || k.0.create_topics != k.1.create_topics
+        || k.0.partitions != k.1.partitions
+        || k.0.replication_factor != k.1.replication_factor
+    {
+        out.push("kafka (producer, topic creation)");
+    }
+    if old.state.dir != new.state.dir
+        || old.state.checkpoint_interval != new.state.checkpoint_interval
+    {
+        out.push("state");
+    }
+    if old.pipeline != new.pipeline {
+        out.push("pipeline");
+    }
+    out
+}
+
+/// Watches `path` and applies changes to `live`. `current` is the config
+/// in force.
+pub fn start(path: &Path, current: Config, live: Arc<LiveRules>) -> notify::Result<ConfigWatch> {
+    let path: PathBuf = path.to_owned();
+    let last_text = Mutex::new(std::fs::read_to_string(&path).unwrap_or_default());
+    let current = Mutex::new(current);
+    let p = path.clone();
+    watch(&path, move || {
+        let text = match std::fs::read_to_string(&p) {
+            Ok(t) => t,
+            // Mid-swap, or deleted: wait for the next event.
+            Err(_) => return,
+        };
+        let mut last = last_text.lock().unwrap();
+        if *last == text {
+            return;
+        }
+        *last = text.clone();
+        let new = match Config::parse(&p, &text, &|k| std::env::var(k).ok()) {
+            Ok(c) => c,
+            Err(e) => {
+                error!("config not reloaded, still running on the previous one: {e}");
+                return;
+            }
+        };
+        let mut cur = current.lock().unwrap();
+        for setting in needs_restart(&cur, &new) {
+            warn!(
+                setting,
+                "changed in the config file: needs restart; ignored until then"
+            );
+        }
+        if new.rules != cur.rules || new.kafka.topic_prefix != cur.kafka.topic_prefix {
+            live.replace(new.rules.clone(), new.kafka.topic_prefix.clone());
+            info!(
+                rules = new.rules.len(),
+                "config reloaded: new rules take effect at the next transaction"
+            );
+            cur.rules = new.rules;
+            cur.kafka.topic_prefix = new.kafka.topic_prefix;
+        } else {
+            info!("config file changed; no reloadable setting changed");
+        }
+    })
+}
