@@ -11,3 +11,4 @@ mod support;
 mod support_selftest;
 mod types_integers;
 mod types_support;
+mod types_decimal_float;

@@ -194,7 +194,8 @@ pub fn tagged(v: &Value) -> String {
         Value::Nil => "NULL".into(),
         Value::Boolean(b) => format!("bool:{b}"),
         Value::Integer(i) => format!("int:{i}"),
-        Value::F32(f) => format!("f32:{f:?}"),
+        // Widened to f64 exactly, so it reads like the server's CAST(f AS DOUBLE).
+        Value::F32(f) => format!("f32:{:?}", *f as f64),
         Value::F64(f) => format!("f64:{f:?}"),
         Value::String(s) => match s.as_str() {
             Some(s) => format!("str:{s}"),
