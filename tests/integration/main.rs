@@ -12,3 +12,4 @@ mod support_selftest;
 mod types_integers;
 mod types_support;
 mod types_decimal_float;
+mod types_temporal;

@@ -1,0 +1,144 @@
+//! Dates and times arrive as the strings the server would print, with
+//! exactly the column's fraction digits:
+//!
+//! - DATE `"YYYY-MM-DD"`, DATETIME(f) `"YYYY-MM-DD HH:MM:SS[.f]"`, zero and
+//!   partial-zero dates exactly as stored (`"0000-00-00"`, `"2024-00-15"`);
+//! - TIME(f) `"[-]HH:MM:SS[.f]"` over -838:59:59..838:59:59, with the sign
+//!   kept on negative values that have fractions only (`"-00:00:00.5"`);
+//! - TIMESTAMP(f) `"YYYY-MM-DDTHH:MM:SS[.f]Z"` in UTC, whatever the writer
+//!   session's time_zone; the zero TIMESTAMP is `"0000-00-00T00:00:00Z"`;
+//! - YEAR an int, `0` for the zero year.
+//!
+//! Writers use `sql_mode=''` so that zero dates are accepted.
+
+use crate::types_support::{after, TypeTable};
+
+fn cast(cols: &[&'static str]) -> Vec<(&'static str, String)> {
+    cols.iter()
+        .map(|c| (*c, format!("CONCAT('str:', CAST({c} AS CHAR))")))
+        .collect()
+}
+
+fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    v.iter().map(|(c, e)| (*c, e.as_str())).collect()
+}
+
+#[test]
+fn time_keeps_its_sign_and_fraction_digits_over_the_whole_range() {
+    let t = TypeTable::create(
+        "id INT PRIMARY KEY, t0 TIME, t1 TIME(1), t2 TIME(2), t3 TIME(3), t4 TIME(4), t5 TIME(5), t6 TIME(6)",
+        "",
+    );
+    let values = [
+        "838:59:59",
+        "-838:59:59",
+        "00:00:00",
+        "-00:00:00.000001",
+        "-00:00:00.5",
+        "-00:00:01.25",
+        "-12:34:56.789012",
+        "12:34:56.789012",
+        "-1:00:00.1",
+        "100:00:00.05",
+        "-99:59:59.99999",
+        "-838:59:58.999999",
+        "00:00:00.000001",
+    ];
+    let mut sql = String::from("SET sql_mode = ''; INSERT INTO t VALUES ");
+    for (i, v) in values.iter().enumerate() {
+        sql += &format!("({i}, '{v}', '{v}', '{v}', '{v}', '{v}', '{v}', '{v}'),");
+    }
+    sql += "(99, NULL, NULL, NULL, NULL, NULL, NULL, NULL);";
+    t.write(&sql);
+    let events = t.events(values.len() + 1);
+    t.assert_matches_select(&events, &pairs(&cast(&["t0", "t1", "t2", "t3", "t4", "t5", "t6"])));
+    // Spelled out.
+    assert_eq!(after(&events[1], "t0").as_str(), Some("-838:59:59"));
+    assert_eq!(after(&events[4], "t1").as_str(), Some("-00:00:00.5"));
+    assert_eq!(after(&events[6], "t6").as_str(), Some("-12:34:56.789012"));
+    let mut t = t;
+    t.sluice.stop();
+}
+
+#[test]
+fn dates_and_datetimes_come_out_as_stored_zero_dates_included() {
+    let t = TypeTable::create(
+        "id INT PRIMARY KEY, d DATE, dt0 DATETIME, dt1 DATETIME(1), dt3 DATETIME(3), dt6 DATETIME(6)",
+        "",
+    );
+    let values = [
+        ("1000-01-01", "1000-01-01 00:00:00"),
+        ("9999-12-31", "9999-12-31 23:59:59.999999"),
+        ("0000-00-00", "0000-00-00 00:00:00"),
+        ("2024-00-15", "2024-00-15 10:11:12.5"),
+        ("2024-02-00", "2024-02-00 00:00:00.000001"),
+        ("0000-01-01", "0000-00-00 23:59:59.999"),
+        ("2024-02-29", "2024-02-29 12:34:56.123456"),
+        ("0001-01-01", "0001-01-01 00:00:01"),
+    ];
+    let mut sql = String::from("SET sql_mode = ''; INSERT INTO t VALUES ");
+    for (i, (d, dt)) in values.iter().enumerate() {
+        sql += &format!("({i}, '{d}', '{dt}', '{dt}', '{dt}', '{dt}'),");
+    }
+    sql += "(99, NULL, NULL, NULL, NULL, NULL);";
+    t.write(&sql);
+    let events = t.events(values.len() + 1);
+    t.assert_matches_select(&events, &pairs(&cast(&["d", "dt0", "dt1", "dt3", "dt6"])));
+    assert_eq!(after(&events[2], "d").as_str(), Some("0000-00-00"));
+    assert_eq!(after(&events[3], "d").as_str(), Some("2024-00-15"));
+    assert_eq!(after(&events[2], "dt6").as_str(), Some("0000-00-00 00:00:00.000000"));
+    let mut t = t;
+    t.sluice.stop();
+}
+
+#[test]
+fn timestamps_are_utc_whatever_the_writers_time_zone() {
+    let t = TypeTable::create(
+        "id INT PRIMARY KEY, ts0 TIMESTAMP NULL, ts1 TIMESTAMP(1) NULL, ts3 TIMESTAMP(3) NULL, ts6 TIMESTAMP(6) NULL",
+        "",
+    );
+    t.write(
+        "SET sql_mode = '';
+         SET time_zone = '+05:30';
+         INSERT INTO t VALUES
+          (1, '1970-01-01 05:30:01', '1970-01-01 05:30:01.1', '1970-01-01 05:30:01.001', '1970-01-01 05:30:01.000001'),
+          (2, '2038-01-19 08:44:07', '2038-01-19 08:44:07.9', '2038-01-19 08:44:07.999', '2038-01-19 08:44:07.999999'),
+          (3, '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00'),
+          (4, '2024-03-01 05:29:59', '2024-03-01 05:29:59.5', '2024-03-01 05:29:59.5', '2024-03-01 05:29:59.5');
+         SET time_zone = '-08:00';
+         INSERT INTO t VALUES
+          (5, '2023-12-31 16:00:00', '2023-12-31 16:00:00.3', '2023-12-31 16:00:00.123', '2023-12-31 16:00:00.654321'),
+          (6, NULL, NULL, NULL, NULL);
+         SET time_zone = '+00:00';
+         INSERT INTO t VALUES (7, '2000-02-29 00:00:00', '2000-02-29 00:00:00', '2000-02-29 00:00:00', '2000-02-29 00:00:00');",
+    );
+    let events = t.events(7);
+    let cols: Vec<(&str, String)> = ["ts0", "ts1", "ts3", "ts6"]
+        .iter()
+        .map(|c| (*c, format!("CONCAT('str:', REPLACE(CAST({c} AS CHAR), ' ', 'T'), 'Z')")))
+        .collect();
+    // The comparison SELECT runs with time_zone '+00:00'.
+    t.assert_matches_select(&events, &pairs(&cols));
+    assert_eq!(after(&events[0], "ts6").as_str(), Some("1970-01-01T00:00:01.000001Z"));
+    assert_eq!(after(&events[1], "ts0").as_str(), Some("2038-01-19T03:14:07Z"));
+    assert_eq!(after(&events[2], "ts3").as_str(), Some("0000-00-00T00:00:00.000Z"));
+    assert_eq!(after(&events[3], "ts1").as_str(), Some("2024-02-29T23:59:59.5Z"));
+    assert_eq!(after(&events[4], "ts0").as_str(), Some("2024-01-01T00:00:00Z"));
+    let mut t = t;
+    t.sluice.stop();
+}
+
+#[test]
+fn year_is_an_integer() {
+    let t = TypeTable::create("id INT PRIMARY KEY, y YEAR", "");
+    t.write(
+        "SET sql_mode = '';
+         INSERT INTO t VALUES (1, 1901), (2, 2155), (3, 0), (4, '0'), (5, 70), (6, '69'), (7, 2024), (8, NULL);",
+    );
+    let events = t.events(8);
+    t.assert_matches_select(&events, &[("y", "CONCAT('int:', y + 0)")]);
+    assert_eq!(after(&events[2], "y").as_u64(), Some(0));
+    assert_eq!(after(&events[3], "y").as_u64(), Some(2000));
+    let mut t = t;
+    t.sluice.stop();
+}
