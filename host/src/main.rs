@@ -26,6 +26,13 @@ enum Command {
         #[arg(long, short, default_value = "config/sluice.toml")]
         config: PathBuf,
     },
+    /// Validate the config, connect to MySQL and Kafka, run the preflight
+    /// checks, and print what each table on the server would become,
+    /// without streaming anything.
+    Check {
+        #[arg(long, short, default_value = "config/sluice.toml")]
+        config: PathBuf,
+    },
     /// Print the events of a topic as JSON lines.
     Tail {
         #[arg(long, env = "SLUICE_KAFKA_BROKERS")]
@@ -51,6 +58,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run { config } => run(config),
+        Command::Check { config } => check(config),
         Command::Tail {
             brokers,
             topic,
@@ -99,6 +107,19 @@ fn run(path: PathBuf) -> anyhow::Result<()> {
         tracing::info!("stopped");
         Ok(())
     })
+}
+
+fn check(path: PathBuf) -> anyhow::Result<()> {
+    let config = sluice::config::Config::load(&path)?;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let report = rt.block_on(sluice::app::check::check(
+        &config,
+        &path.display().to_string(),
+    ))?;
+    print!("{report}");
+    Ok(())
 }
 
 async fn shutdown_signal() {

@@ -31,9 +31,8 @@ impl Sluice {
         fs::write(
             &config,
             format!(
-                "[source]\nurl = \"{mysql_url}\"\nserver_id = {}\nstart = \"{start}\"\n[kafka]\nbrokers = \"{brokers}\"\ntopic_prefix = \"{prefix}\"\n[state]\ndir = \"{}\"\ncheckpoint_interval_ms = 100\n{extra}\n",
-                4000 + std::process::id() % 1000 + rand_u32() % 1000,
-                dir.join("state").display()
+                "{}topic_prefix = \"{prefix}\"\n{extra}\n",
+                base_config(mysql_url, brokers, start)
             ),
         )
         .unwrap();
@@ -49,6 +48,21 @@ impl Sluice {
         s
     }
 
+    /// Starts sluice on an existing config file (state and logs in `dir`).
+    pub fn with_config(dir: &Path, config: &Path) -> Sluice {
+        fs::create_dir_all(dir).unwrap();
+        let mut s = Sluice {
+            child: None,
+            dir: dir.to_owned(),
+            log: dir.join("sluice-0.log"),
+            config: config.to_owned(),
+            runs: 0,
+            prefix: String::new(),
+        };
+        s.spawn();
+        s
+    }
+
     fn spawn(&mut self) {
         self.log = self.dir.join(format!("sluice-{}.log", self.runs));
         self.runs += 1;
@@ -57,6 +71,7 @@ impl Sluice {
             .args(["run", "--config"])
             .arg(&self.config)
             .env("SLUICE_LOG", "info,sluice=debug")
+            .env("SLUICE_STATE_DIR", self.dir.join("state"))
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -129,6 +144,16 @@ impl Drop for Sluice {
             let _ = c.wait();
         }
     }
+}
+
+/// A config for `mysql_url` and `brokers` starting at `start`, ending
+/// inside `[kafka]` so callers can add to it. The state dir comes from the
+/// environment (see `spawn`).
+pub fn base_config(mysql_url: &str, brokers: &str, start: &str) -> String {
+    format!(
+        "[source]\nurl = \"{mysql_url}\"\nserver_id = {}\nstart = \"{start}\"\n[state]\ncheckpoint_interval_ms = 100\n[kafka]\nbrokers = \"{brokers}\"\n",
+        4000 + std::process::id() % 1000 + rand_u32() % 1000
+    )
 }
 
 fn wait(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {

@@ -48,7 +48,11 @@ fn decimals_are_exact_strings_with_their_scale() {
         .iter()
         .map(|c| format!("CONCAT('str:', CAST({c} AS CHAR))"))
         .collect();
-    let pairs: Vec<(&str, &str)> = cols.iter().copied().zip(exprs.iter().map(String::as_str)).collect();
+    let pairs: Vec<(&str, &str)> = cols
+        .iter()
+        .copied()
+        .zip(exprs.iter().map(String::as_str))
+        .collect();
     t.assert_matches_select(&events, &pairs);
 
     // Spelled out: the scale is always there, zero has no sign.

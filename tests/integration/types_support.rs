@@ -148,7 +148,33 @@ impl TypeTable {
                 got.push(format!("id={id} {name} = {cell}"));
             }
         }
-        assert_eq!(got, want, "streamed values (left) vs SELECT (right)");
+        if got != want {
+            let short = |s: &String| -> String {
+                if s.chars().count() > 200 {
+                    format!(
+                        "{}... ({} chars)",
+                        s.chars().take(200).collect::<String>(),
+                        s.chars().count()
+                    )
+                } else {
+                    s.clone()
+                }
+            };
+            let diff: Vec<String> = got
+                .iter()
+                .zip(want.iter())
+                .filter(|(g, w)| g != w)
+                .map(|(g, w)| format!("  streamed: {}\n  SELECT:   {}", short(g), short(w)))
+                .collect();
+            panic!(
+                "{} of {} values differ from SELECT ({} rows streamed, {} selected):\n{}",
+                diff.len(),
+                want.len(),
+                rows.len(),
+                server.len(),
+                diff.join("\n")
+            );
+        }
     }
 }
 

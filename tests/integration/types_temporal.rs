@@ -51,7 +51,10 @@ fn time_keeps_its_sign_and_fraction_digits_over_the_whole_range() {
     sql += "(99, NULL, NULL, NULL, NULL, NULL, NULL, NULL);";
     t.write(&sql);
     let events = t.events(values.len() + 1);
-    t.assert_matches_select(&events, &pairs(&cast(&["t0", "t1", "t2", "t3", "t4", "t5", "t6"])));
+    t.assert_matches_select(
+        &events,
+        &pairs(&cast(&["t0", "t1", "t2", "t3", "t4", "t5", "t6"])),
+    );
     // Spelled out.
     assert_eq!(after(&events[1], "t0").as_str(), Some("-838:59:59"));
     assert_eq!(after(&events[4], "t1").as_str(), Some("-00:00:00.5"));
@@ -86,7 +89,10 @@ fn dates_and_datetimes_come_out_as_stored_zero_dates_included() {
     t.assert_matches_select(&events, &pairs(&cast(&["d", "dt0", "dt1", "dt3", "dt6"])));
     assert_eq!(after(&events[2], "d").as_str(), Some("0000-00-00"));
     assert_eq!(after(&events[3], "d").as_str(), Some("2024-00-15"));
-    assert_eq!(after(&events[2], "dt6").as_str(), Some("0000-00-00 00:00:00.000000"));
+    assert_eq!(
+        after(&events[2], "dt6").as_str(),
+        Some("0000-00-00 00:00:00.000000")
+    );
     let mut t = t;
     t.sluice.stop();
 }
@@ -115,15 +121,35 @@ fn timestamps_are_utc_whatever_the_writers_time_zone() {
     let events = t.events(7);
     let cols: Vec<(&str, String)> = ["ts0", "ts1", "ts3", "ts6"]
         .iter()
-        .map(|c| (*c, format!("CONCAT('str:', REPLACE(CAST({c} AS CHAR), ' ', 'T'), 'Z')")))
+        .map(|c| {
+            (
+                *c,
+                format!("CONCAT('str:', REPLACE(CAST({c} AS CHAR), ' ', 'T'), 'Z')"),
+            )
+        })
         .collect();
     // The comparison SELECT runs with time_zone '+00:00'.
     t.assert_matches_select(&events, &pairs(&cols));
-    assert_eq!(after(&events[0], "ts6").as_str(), Some("1970-01-01T00:00:01.000001Z"));
-    assert_eq!(after(&events[1], "ts0").as_str(), Some("2038-01-19T03:14:07Z"));
-    assert_eq!(after(&events[2], "ts3").as_str(), Some("0000-00-00T00:00:00.000Z"));
-    assert_eq!(after(&events[3], "ts1").as_str(), Some("2024-02-29T23:59:59.5Z"));
-    assert_eq!(after(&events[4], "ts0").as_str(), Some("2024-01-01T00:00:00Z"));
+    assert_eq!(
+        after(&events[0], "ts6").as_str(),
+        Some("1970-01-01T00:00:01.000001Z")
+    );
+    assert_eq!(
+        after(&events[1], "ts0").as_str(),
+        Some("2038-01-19T03:14:07Z")
+    );
+    assert_eq!(
+        after(&events[2], "ts3").as_str(),
+        Some("0000-00-00T00:00:00.000Z")
+    );
+    assert_eq!(
+        after(&events[3], "ts1").as_str(),
+        Some("2024-02-29T23:59:59.5Z")
+    );
+    assert_eq!(
+        after(&events[4], "ts0").as_str(),
+        Some("2024-01-01T00:00:00Z")
+    );
     let mut t = t;
     t.sluice.stop();
 }

@@ -1,6 +1,7 @@
 //! Wiring: connects the stages with bounded channels and runs them until
 //! stopped. No processing logic lives here.
 
+pub mod check;
 mod pipeline;
 pub mod reload;
 

@@ -1,0 +1,236 @@
+//! Hot reload of the rules while streaming under load: tables added and
+//! removed, topic templates changed, a broken file written and fixed. Every
+//! transaction must be routed entirely by one version of the rules, the
+//! versions must follow each other in binlog order, and nothing may be lost.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::sluice::{base_config, events, master_position, unique, Sluice};
+use crate::support;
+
+fn rules(tag: &str, db: &str, tables: &[&str]) -> String {
+    let list: Vec<String> = tables.iter().map(|t| format!("\"{db}.{t}\"")).collect();
+    format!(
+        "[[rules]]\ntables = [{}]\ntopic = \"{tag}.{{db}}.{{table}}\"\n",
+        list.join(", ")
+    )
+}
+
+/// Replaces `path` the way editors do: write a temporary file, rename it over.
+fn write_by_rename(path: &Path, text: &str) {
+    let tmp = path.with_extension("tmp~");
+    fs::write(&tmp, text).unwrap();
+    fs::rename(&tmp, path).unwrap();
+}
+
+/// Replaces the file behind a Kubernetes-style ConfigMap mount: the config
+/// path is a symlink through `..data`, which is swapped atomically.
+fn swap_configmap(dir: &Path, version: u32, text: &str) {
+    let real = dir.join(format!("..v{version}"));
+    fs::create_dir_all(&real).unwrap();
+    fs::write(real.join("sluice.toml"), text).unwrap();
+    let tmp = dir.join("..data_tmp");
+    let _ = fs::remove_file(&tmp);
+    std::os::unix::fs::symlink(format!("..v{version}"), &tmp).unwrap();
+    fs::rename(&tmp, dir.join("..data")).unwrap();
+}
+
+fn wait_for_log(sluice: &Sluice, needle: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while sluice.log().matches(needle).count() < count {
+        assert!(
+            Instant::now() < deadline,
+            "waited for {count}x {needle:?} in:\n{}",
+            sluice.log()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn rules_reload_at_transaction_boundaries_under_load() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("reload");
+    let tag = unique("rl");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.a (id INT PRIMARY KEY); CREATE TABLE {name}.b (id INT PRIMARY KEY); CREATE TABLE {name}.c (id INT PRIMARY KEY);"
+    ))
+    .unwrap();
+
+    // The config lives behind a ConfigMap-style symlink; the base part is
+    // the same in every version.
+    let dir = tempfile::tempdir().unwrap();
+    let mount = dir.path().join("mount");
+    fs::create_dir_all(&mount).unwrap();
+    let base = base_config(&db.url(), &brokers, &master_position(db));
+    let v1 = format!("{base}\n{}", rules(&format!("{tag}.v1"), &name, &["a"]));
+    swap_configmap(&mount, 1, &v1);
+    std::os::unix::fs::symlink("..data/sluice.toml", mount.join("sluice.toml")).unwrap();
+    let mut sluice = Sluice::with_config(&dir.path().join("run"), &mount.join("sluice.toml"));
+
+    // Load: each transaction writes the same id into a, b and c.
+    let stop = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(AtomicU32::new(0));
+    let writer = {
+        let (stop, next, name) = (stop.clone(), next.clone(), name.clone());
+        std::thread::spawn(move || {
+            let db = &support::shared().mariadb;
+            while !stop.load(Ordering::Relaxed) {
+                let id = next.fetch_add(1, Ordering::Relaxed);
+                db.sql(&format!("BEGIN; INSERT INTO {name}.a VALUES ({id}); INSERT INTO {name}.b VALUES ({id}); INSERT INTO {name}.c VALUES ({id}); COMMIT;")).unwrap();
+            }
+        })
+    };
+    let settle = |n: u32| {
+        let target = next.load(Ordering::Relaxed) + n;
+        while next.load(Ordering::Relaxed) < target {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    settle(20);
+    // v2: add table b, new topic template (Kubernetes-style swap).
+    swap_configmap(
+        &mount,
+        2,
+        &format!(
+            "{base}\n{}",
+            rules(&format!("{tag}.v2"), &name, &["a", "b"])
+        ),
+    );
+    wait_for_log(&sluice, "config reloaded", 1);
+    settle(20);
+    // A broken file: reported, and v2 keeps running.
+    write_by_rename(
+        &fs::canonicalize(mount.join("sluice.toml")).unwrap(),
+        &format!("{base}\n[[rules]]\ntables = [\"{name}.*\"\ntopic = 1\n"),
+    );
+    wait_for_log(&sluice, "config not reloaded", 1);
+    settle(20);
+    // v3: drop a, add c (editor-style rename inside the mounted version).
+    write_by_rename(
+        &fs::canonicalize(mount.join("sluice.toml")).unwrap(),
+        &format!(
+            "{base}\n{}",
+            rules(&format!("{tag}.v3"), &name, &["b", "c"])
+        ),
+    );
+    wait_for_log(&sluice, "config reloaded", 2);
+    settle(20);
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+    let total = next.load(Ordering::Relaxed);
+
+    // Which version routed each transaction (by its source position), and
+    // which tables it captured.
+    let mut by_txn: BTreeMap<(String, u64), (Vec<String>, Vec<String>, u64)> = BTreeMap::new();
+    let topics = [
+        ("v1", "a"),
+        ("v2", "a"),
+        ("v2", "b"),
+        ("v3", "b"),
+        ("v3", "c"),
+    ];
+    let mut seen_ids = std::collections::BTreeSet::new();
+    for (v, t) in topics {
+        for e in events(&brokers, &format!("{tag}.{v}.{name}.{t}"), 1) {
+            let (file, pos, _) = e.identity();
+            let id = e.value["after"]["id"].as_u64().unwrap();
+            seen_ids.insert(id);
+            let entry = by_txn
+                .entry((file, pos))
+                .or_insert_with(|| (vec![], vec![], id));
+            entry.0.push(v.to_string());
+            entry.1.push(t.to_string());
+            assert_eq!(entry.2, id, "one transaction, one id");
+        }
+    }
+    let mut versions = Vec::new();
+    for (txn, (vs, mut tables, _)) in by_txn {
+        let v = &vs[0];
+        assert!(
+            vs.iter().all(|x| x == v),
+            "transaction {txn:?} split between rule versions {vs:?}"
+        );
+        tables.sort();
+        let want: &[&str] = match v.as_str() {
+            "v1" => &["a"],
+            "v2" => &["a", "b"],
+            _ => &["b", "c"],
+        };
+        assert_eq!(tables, want, "transaction {txn:?} under {v}");
+        versions.push(v.clone());
+    }
+    // Versions follow each other in binlog order, each one used.
+    let mut order = versions.clone();
+    order.dedup();
+    assert_eq!(order, ["v1", "v2", "v3"], "{versions:?}");
+    assert_eq!(
+        seen_ids,
+        (0..total as u64).collect(),
+        "every transaction routed by some version"
+    );
+    let log = sluice.log();
+    assert!(
+        log.contains("config not reloaded, still running on the previous one"),
+        "{log}"
+    );
+    assert!(
+        log.contains("sluice.toml:"),
+        "the error names the file and line: {log}"
+    );
+    sluice.stop();
+}
+
+#[test]
+fn check_prints_what_each_table_becomes_without_streaming() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("check");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.orders (id INT PRIMARY KEY, email TEXT); CREATE TABLE {name}.tmp_x (id INT); CREATE TABLE {name}.lines (o INT, n INT, PRIMARY KEY (o, n));"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("sluice.toml");
+    fs::write(
+        &config,
+        format!(
+            "{}\n[[rules]]\ntables = [\"{name}.orders\"]\ntopic = \"orders-{{db}}\"\nexclude_columns = [\"email\"]\nops = [\"insert\", \"update\"]\n\n[[rules]]\ntables = [\"{name}.*\"]\nexclude = [\"{name}.tmp_*\"]\n",
+            base_config(&db.url(), &brokers, "latest")
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["check", "--config"])
+        .arg(&config)
+        .env("SLUICE_STATE_DIR", dir.path().join("state"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("preflight passed"), "{stdout}");
+    assert!(
+        stdout.contains(&format!("kafka    {brokers}: reachable")),
+        "{stdout}"
+    );
+    assert!(stdout.contains(&format!("  {name}.orders  -> topic orders-{name}  key (id)  columns all but email  ops insert,update  rule #0")), "{stdout}");
+    assert!(stdout.contains(&format!("  {name}.lines  -> topic {name}.lines  key (o, n)  columns all  ops insert,update,delete  rule #1")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("  {name}.tmp_x  not captured (no rule matches)")),
+        "{stdout}"
+    );
+    assert!(
+        !dir.path().join("state/checkpoint.json").exists(),
+        "check streams nothing"
+    );
+}

@@ -1,0 +1,113 @@
+//! Text columns arrive as UTF-8 MessagePack strings, converted from the
+//! column's charset: utf8mb4 and utf8mb3 as they are, latin1 as
+//! Windows-1252 (what MySQL's latin1 really is, 0x80 = €), single-byte
+//! cp1251 and latin2, multi-byte sjis, gbk, euckr and ujis, and the UTF-16/32
+//! family. CHAR loses its trailing spaces as it does in SELECT.
+
+use crate::types_support::{after, TypeTable};
+
+const TEXT_COLUMNS: [&str; 18] = [
+    "u4", "u3", "l1", "cp", "l2", "sj", "gb", "kr", "uj", "uc", "u16", "u32", "ch", "chu", "tt",
+    "tx", "mt", "lt",
+];
+
+#[test]
+fn text_is_converted_to_utf8_from_every_charset() {
+    let t = TypeTable::create(
+        "id INT PRIMARY KEY,
+         u4 VARCHAR(100) CHARACTER SET utf8mb4,
+         u3 VARCHAR(100) CHARACTER SET utf8mb3,
+         l1 VARCHAR(300) CHARACTER SET latin1,
+         cp VARCHAR(100) CHARACTER SET cp1251,
+         l2 VARCHAR(100) CHARACTER SET latin2,
+         sj VARCHAR(100) CHARACTER SET sjis,
+         gb VARCHAR(100) CHARACTER SET gbk,
+         kr VARCHAR(100) CHARACTER SET euckr,
+         uj VARCHAR(100) CHARACTER SET ujis,
+         uc VARCHAR(100) CHARACTER SET ucs2,
+         u16 VARCHAR(100) CHARACTER SET utf16,
+         u32 VARCHAR(100) CHARACTER SET utf32,
+         ch CHAR(10) CHARACTER SET latin1,
+         chu CHAR(255) CHARACTER SET utf8mb4,
+         tt TINYTEXT CHARACTER SET latin1,
+         tx TEXT CHARACTER SET cp1251,
+         mt MEDIUMTEXT CHARACTER SET sjis,
+         lt LONGTEXT CHARACTER SET utf8mb4",
+        "",
+    );
+    let cols = TEXT_COLUMNS.join(", ");
+    t.write(&format!(
+        "INSERT INTO t (id, {cols}) VALUES
+          (1, 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain'),
+          (2, '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', ''),
+          (3, '😀 emoji 𝄞', 'ünïcödé ✓', 'Besançon € ‰ Œ ž ÿ', 'Привет, мир ё Ђ', 'Zażółć gęślą jaźń', 'こんにちは 日本語 ｱｲｳ 〜',
+              '中文 汉字 ￥', '한국어 텍스트', 'ひらがな カタカナ 漢字', 'ÀÉÎ ☃', 'utf16 😀', 'utf32 😀 𝄞', 'Ä ß', 'trailing  ',
+              'tinytext €', 'текст', 'テキスト', 'long 😀'),
+          (4, 'tab\\there\\nnewline \\\\ back \\'quote\\' \"dq\"', 'x', 'tab\\tnl\\n', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x', 'x',
+              '  lead', 'ü       ', 'x', 'x', 'x', 'x'),
+          (5, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL),
+          (6, REPEAT('€', 100), REPEAT('ё', 100), REPEAT('é', 300), REPEAT('ж', 100), REPEAT('ł', 100), REPEAT('漢', 100),
+              REPEAT('汉', 100), REPEAT('한', 100), REPEAT('漢', 100), REPEAT('Ω', 100), REPEAT('😀', 100), REPEAT('😀', 100),
+              REPEAT('Ü', 10), REPEAT('😀', 255), REPEAT('ÿ', 255), REPEAT('ж', 30000), REPEAT('漢', 50000), REPEAT('😀', 100000));
+         -- Every latin1 byte, 0x00 to 0xFF: latin1 is Windows-1252 with the five holes mapped to C1 controls.
+         INSERT INTO t (id, l1) VALUES (7, UNHEX('{}'));",
+        (0..=255u8).map(|b| format!("{b:02X}")).collect::<String>()
+    ));
+    let events = t.events(7);
+    let exprs: Vec<String> = TEXT_COLUMNS
+        .iter()
+        .map(|c| format!("CONCAT('str:', CONVERT({c} USING utf8mb4))"))
+        .collect();
+    let pairs: Vec<(&str, &str)> = TEXT_COLUMNS
+        .iter()
+        .copied()
+        .zip(exprs.iter().map(String::as_str))
+        .collect();
+    t.assert_matches_select(&events, &pairs);
+
+    // Spelled out.
+    assert_eq!(after(&events[2], "l1").as_str(), Some("Besançon € ‰ Œ ž ÿ"));
+    assert_eq!(after(&events[2], "cp").as_str(), Some("Привет, мир ё Ђ"));
+    assert_eq!(
+        after(&events[2], "sj").as_str(),
+        Some("こんにちは 日本語 ｱｲｳ 〜")
+    );
+    assert_eq!(after(&events[2], "chu").as_str(), Some("trailing"));
+    assert_eq!(after(&events[3], "ch").as_str(), Some("  lead"));
+    let all_latin1 = after(&events[6], "l1").as_str().unwrap().to_string();
+    assert_eq!(all_latin1.chars().count(), 256);
+    assert!(all_latin1.contains("\u{20ac}") && all_latin1.contains("\u{81}"));
+    let mut t = t;
+    t.sluice.stop();
+}
+
+#[test]
+fn table_and_column_default_charsets_apply() {
+    // The charset comes from the table default when the column names none,
+    // and ENUM columns between text columns do not shift which charset
+    // belongs to which column.
+    let t = TypeTable::create(
+        "id INT PRIMARY KEY, a VARCHAR(20), e ENUM('é', 'ß') CHARACTER SET latin1, b TEXT,
+         c VARCHAR(20) CHARACTER SET utf8mb4, s SET('ё', 'ж') CHARACTER SET cp1251, d CHAR(5)",
+        "DEFAULT CHARSET = cp1251",
+    );
+    t.write("INSERT INTO t VALUES (1, 'жук', 'ß', 'щука', '😀', 'ё,ж', 'ёж'), (2, 'Ђ', 'é', '', 'x', '', '')");
+    let events = t.events(2);
+    t.assert_matches_select(
+        &events,
+        &[
+            ("a", "CONCAT('str:', CONVERT(a USING utf8mb4))"),
+            ("e", "CONCAT('str:', CONVERT(e USING utf8mb4))"),
+            ("b", "CONCAT('str:', CONVERT(b USING utf8mb4))"),
+            ("c", "CONCAT('str:', c)"),
+            ("d", "CONCAT('str:', CONVERT(d USING utf8mb4))"),
+        ],
+    );
+    assert_eq!(after(&events[0], "s").as_array().unwrap().len(), 2);
+    assert_eq!(
+        after(&events[0], "s").as_array().unwrap()[1].as_str(),
+        Some("ж")
+    );
+    let mut t = t;
+    t.sluice.stop();
+}
