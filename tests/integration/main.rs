@@ -3,6 +3,7 @@
 //! `support/` starts private instances on free ports.
 
 mod config_errors;
+mod ddl;
 mod end_to_end;
 mod faults;
 mod preflight;

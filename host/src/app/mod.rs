@@ -130,6 +130,7 @@ async fn session(
         src.server_id,
         config.pipeline.batch_rows,
         halt.clone(),
+        config.kafka.ddl_topic.as_deref(),
         &from,
     );
     let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();

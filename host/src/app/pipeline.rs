@@ -10,12 +10,16 @@ use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use crate::binlog::ddl::{recognise, Ddl};
 use crate::binlog::reader::Chunk;
 use crate::binlog::txn::{classify, Kind, Positions};
 use crate::binlog::Event;
 use crate::checkpoint::{Tracker, TxnId};
 use crate::decode::{DecodeError, Decoder, TxnSource};
-use crate::event::{now_ms, Batch, Position};
+use crate::event::batch::TableName;
+use crate::event::ddl::DdlEvent;
+use crate::event::msgpack::{write_map_header, write_str};
+use crate::event::{now_ms, Batch, Op, Position, Record};
 use crate::kafka::{Sink, SinkError};
 use crate::route::{LiveRules, Rules};
 
@@ -30,6 +34,8 @@ pub enum PipelineError {
 struct Open {
     id: TxnId,
     source: TxnSource,
+    start: Position,
+    gtid: Option<String>,
     /// False between a GTID event and the statement after it, which is
     /// either `BEGIN` or a standalone statement (DDL).
     begun: bool,
@@ -45,6 +51,7 @@ pub struct Pipeline {
     pub server_id: u32,
     pub batch_rows: usize,
     pub stop: Arc<AtomicBool>,
+    ddl_topic: Option<Arc<str>>,
     positions: Positions,
     open: Option<Open>,
     batch: Batch,
@@ -64,6 +71,7 @@ impl Pipeline {
         server_id: u32,
         batch_rows: usize,
         stop: Arc<AtomicBool>,
+        ddl_topic: Option<&str>,
         from: &Position,
     ) -> Self {
         Pipeline {
@@ -75,6 +83,7 @@ impl Pipeline {
             server_id,
             batch_rows,
             stop,
+            ddl_topic: ddl_topic.map(Arc::from),
             positions: Positions::new(from),
             open: None,
             batch: Batch::default(),
@@ -128,14 +137,12 @@ impl Pipeline {
                 Some(o) => self.ended.push((o.id, end)),
                 None => self.skip_to(end),
             },
-            Kind::Statement { .. } => match &self.open {
-                Some(o) if !o.begun => {
-                    let o = self.open.take().expect("checked");
-                    self.ended.push((o.id, end));
+            Kind::Statement { sql, schema } => {
+                if let Some(ddl) = recognise(&sql, &schema) {
+                    self.schema_change(ev, &ddl, &sql, start);
                 }
-                Some(_) => {}
-                None => self.skip_to(end),
-            },
+                self.statement_end(end);
+            }
             Kind::TableMap => {
                 self.decoder.table_map(ev).map_err(|e| e.at(start))?;
             }
@@ -174,6 +181,73 @@ impl Pipeline {
         Ok(())
     }
 
+    /// A statement ends a transaction that began with a GTID but no BEGIN
+    /// (standalone DDL); outside any transaction it is passed over.
+    fn statement_end(&mut self, end: Position) {
+        match &self.open {
+            Some(o) if !o.begun => {
+                let o = self.open.take().expect("checked");
+                self.ended.push((o.id, end));
+            }
+            Some(_) => {}
+            None => self.skip_to(end),
+        }
+    }
+
+    /// Emits a schema-change event to the DDL topic.
+    fn schema_change(&mut self, ev: &Event, ddl: &Ddl, sql: &str, start: Position) {
+        let Some(topic) = self.ddl_topic.clone() else {
+            return;
+        };
+        if crate::route::SYSTEM_SCHEMAS
+            .iter()
+            .any(|s| ddl.db.eq_ignore_ascii_case(s))
+        {
+            return;
+        }
+        if let Some(t) = &ddl.table {
+            if self.rules.1.rule_for(&ddl.db, t).is_none() {
+                return;
+            }
+        }
+        if self.open.is_none() {
+            // Old servers log DDL without a GTID: it is a transaction alone.
+            self.begin(start, None, false);
+        }
+        let open = self.open.as_ref().expect("opened above");
+        let at = self.batch.buf.len();
+        DdlEvent {
+            kind: ddl.kind,
+            db: &ddl.db,
+            table: ddl.table.as_deref(),
+            sql,
+            server_id: self.server_id,
+            file: &open.start.file,
+            pos: open.start.pos,
+            gtid: open.gtid.as_deref(),
+            event_ts_ms: ev.header().timestamp() as u64 * 1000,
+            produced_ms: self.produced_ms,
+        }
+        .write(&mut self.batch.buf);
+        let value = at..self.batch.buf.len();
+        let key_at = self.batch.buf.len();
+        write_map_header(&mut self.batch.buf, 1);
+        write_str(&mut self.batch.buf, "db");
+        write_str(&mut self.batch.buf, &ddl.db);
+        let key = key_at..self.batch.buf.len();
+        self.batch.records.push(Record {
+            value,
+            key: Some(key),
+            op: Op::Ddl,
+            table: Arc::new(TableName {
+                db: ddl.db.as_str().into(),
+                table: ddl.table.as_deref().unwrap_or("").into(),
+            }),
+            txn: open.id,
+            topic: Some(topic),
+        });
+    }
+
     fn begin(&mut self, start: Position, gtid: Option<&str>, begun: bool) {
         // A new version of the rules takes effect here, between transactions.
         if self.live.generation() != self.rules.0 {
@@ -184,6 +258,8 @@ impl Pipeline {
         self.open = Some(Open {
             id,
             source: TxnSource::new(id, self.server_id, &start, gtid),
+            start,
+            gtid: gtid.map(str::to_string),
             begun,
         });
     }

@@ -31,6 +31,9 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if k.0.brokers != k.1.brokers {
         out.push("kafka.brokers");
     }
+    if k.0.ddl_topic != k.1.ddl_topic {
+        out.push("kafka.ddl_topic");
+    }
     if k.0.producer != k.1.producer
         || k.0.create_topics != k.1.create_topics
         || k.0.partitions != k.1.partitions

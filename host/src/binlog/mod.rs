@@ -1,6 +1,7 @@
 //! The replica side: preflight checks, the binlog connection, and the
 //! transaction boundaries in the event stream.
 
+pub mod ddl;
 mod error;
 pub mod file;
 pub mod preflight;

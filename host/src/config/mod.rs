@@ -57,6 +57,8 @@ pub struct Kafka {
     /// Empty only with the null sink.
     pub brokers: String,
     pub topic_prefix: Option<String>,
+    /// Where schema changes go; `None` when turned off.
+    pub ddl_topic: Option<String>,
     pub create_topics: bool,
     pub partitions: i32,
     pub replication_factor: i32,
@@ -249,9 +251,19 @@ fn validate(
         };
         producer.insert(k, v);
     }
+    let topic_prefix = kafka.topic_prefix.filter(|p| !p.is_empty());
+    let ddl_topic = match kafka.ddl_topic {
+        Some(t) if t.is_empty() => None,
+        Some(t) => Some(crate::route::sanitize_topic(&t)),
+        None => Some(match &topic_prefix {
+            Some(p) => format!("{p}.__ddl"),
+            None => "__ddl".to_string(),
+        }),
+    };
     let kafka = Kafka {
         brokers,
-        topic_prefix: kafka.topic_prefix.filter(|p| !p.is_empty()),
+        topic_prefix,
+        ddl_topic,
         create_topics: kafka.create_topics.unwrap_or(true),
         partitions: kafka.partitions.unwrap_or(1).max(1),
         replication_factor: kafka.replication_factor.unwrap_or(1).max(1),

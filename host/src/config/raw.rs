@@ -72,6 +72,9 @@ pub struct RawKafka {
     pub brokers: Option<String>,
     /// `topic_prefix = "prod"`: topics become `prod.{db}.{table}`. Default none.
     pub topic_prefix: Option<String>,
+    /// `ddl_topic = "schema_changes"`: where schema changes go; "" turns them
+    /// off. Default `{topic_prefix}.__ddl`, or `__ddl` without a prefix.
+    pub ddl_topic: Option<String>,
     /// `create_topics = true`: create missing topics. Default true.
     pub create_topics: Option<bool>,
     /// `partitions = 1`: partitions of topics Sluice creates.

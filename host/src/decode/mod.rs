@@ -194,7 +194,7 @@ impl Decoder {
         }
 
         let plan = plan_for(&schema);
-        let included = plan.capture && plan.ops[op.index()];
+        let included = plan.capture && plan.ops.get(op.index()).copied().unwrap_or(false);
         let ts_ms = ev.header().timestamp() as u64 * 1000;
         let mut c = Cursor::new(data.rows_data());
         let mut n = 0;

@@ -22,17 +22,7 @@ impl From<Truncated> for ValueError {
 
 #[inline]
 fn text(out: &mut Vec<u8>, bytes: &[u8], charset: Charset) {
-    match charset {
-        Charset::Utf8 => match std::str::from_utf8(bytes) {
-            Ok(_) => {
-                write_str_header(out, bytes.len());
-                out.extend_from_slice(bytes);
-            }
-            Err(_) => write_str(out, &String::from_utf8_lossy(bytes)),
-        },
-        Charset::Binary | Charset::Unknown(_) => write_bin(out, bytes),
-        other => write_str(out, &other.decode_lossy(bytes)),
-    }
+    charset.write_value(out, bytes);
 }
 
 /// Decodes the value at the cursor and appends it to `out`.

@@ -6,6 +6,7 @@
 //! consumer could notice.
 
 pub mod batch;
+pub mod ddl;
 pub mod msgpack;
 pub mod position;
 
@@ -26,6 +27,8 @@ pub enum Op {
     Delete,
     /// Snapshot read (`"r"`), reserved for a future snapshot mode.
     Read,
+    /// A schema change (`"ddl"`), sent to the DDL topic; see [`ddl`].
+    Ddl,
 }
 
 impl Op {
@@ -36,15 +39,19 @@ impl Op {
             Op::Update => "u",
             Op::Delete => "d",
             Op::Read => "r",
+            Op::Ddl => "ddl",
         }
     }
 
-    /// 0, 1, 2 for insert (and snapshot read), update, delete.
+    /// 0, 1, 2 for insert (and snapshot read), update, delete: the index
+    /// into a rule's `ops`. Schema changes are not row ops and get 3, past
+    /// the end of `ops`.
     pub fn index(self) -> usize {
         match self {
             Op::Create | Op::Read => 0,
             Op::Update => 1,
             Op::Delete => 2,
+            Op::Ddl => 3,
         }
     }
 
@@ -54,6 +61,7 @@ impl Op {
             "u" => Op::Update,
             "d" => Op::Delete,
             "r" => Op::Read,
+            "ddl" => Op::Ddl,
             _ => return None,
         })
     }
