@@ -238,7 +238,8 @@ impl Charset {
                 Err(_) => write_str(out, &String::from_utf8_lossy(b)),
             },
             Charset::Binary | Charset::Unknown(_) => write_bin(out, b),
-            _ if b.is_ascii() => {
+            // ASCII-compatible charsets: ASCII is the same in UTF-8.
+            Charset::Single(_) | Charset::Multi(_) if b.is_ascii() => {
                 write_str_header(out, b.len());
                 out.extend_from_slice(b);
             }
@@ -520,6 +521,22 @@ mod tests {
             rmp::encode::write_str(&mut r, &"가".repeat(n)).unwrap();
             assert_eq!(out, r, "{n}");
         }
+    }
+
+    #[test]
+    fn utf16_and_utf32_are_not_mistaken_for_ascii() {
+        assert_eq!(
+            value(named("ucs2"), &[0, b'a', 0, b'b']).as_str(),
+            Some("ab")
+        );
+        assert_eq!(
+            value(named("utf16"), &[0xd8, 0x3d, 0xde, 0x00]).as_str(),
+            Some("😀")
+        );
+        assert_eq!(
+            value(named("utf32"), &[0, 0, 0, b'a', 0, 1, 0xf6, 0]).as_str(),
+            Some("a😀")
+        );
     }
 
     #[test]
