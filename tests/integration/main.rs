@@ -11,6 +11,7 @@ mod reload;
 mod sluice;
 mod support;
 mod support_selftest;
+mod types_binary_blob;
 mod types_decimal_float;
 mod types_integers;
 mod types_strings_charsets;

@@ -28,7 +28,12 @@ pub async fn check(config: &Config, config_path: &str) -> Result<String, AppErro
 
     let src = &config.source;
     let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
-    let facts = preflight::run(&mut conn, src.server_id).await?;
+    let facts = preflight::run(
+        &mut conn,
+        src.server_id,
+        &reader::registration_host(&config.state.dir),
+    )
+    .await?;
     let _ = writeln!(
         out,
         "mysql    {} at {}: preflight passed",

@@ -35,7 +35,11 @@ pub enum AppError {
 
 impl AppError {
     fn is_transient(&self) -> bool {
-        matches!(self, AppError::Binlog(e) if e.is_transient())
+        match self {
+            AppError::Binlog(e) => e.is_transient(),
+            AppError::Sink(e) | AppError::Pipeline(PipelineError::Sink(e)) => e.is_transient(),
+            _ => false,
+        }
     }
 }
 
@@ -52,8 +56,10 @@ pub async fn run(
 ) -> Result<(), AppError> {
     let mut store = Store::open(&config.state.dir)?;
     let mut preflight_done = false;
-    let mut backoff = Duration::from_millis(500);
+    const FIRST_BACKOFF: Duration = Duration::from_millis(500);
+    let mut backoff = FIRST_BACKOFF;
     loop {
+        let began = std::time::Instant::now();
         match session(
             &config,
             &rules,
@@ -65,6 +71,11 @@ pub async fn run(
         {
             Ok(()) => return Ok(()),
             Err(e) if e.is_transient() => {
+                // A session that ran for a while was a success: the next
+                // failure starts the backoff over.
+                if began.elapsed() > Duration::from_secs(10) {
+                    backoff = FIRST_BACKOFF;
+                }
                 warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "replication interrupted; reconnecting from the checkpoint");
                 tokio::select! {
                     _ = stop.changed() => return Ok(()),
@@ -91,8 +102,11 @@ async fn session(
 ) -> Result<(), AppError> {
     let src = &config.source;
     let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
+    // Checked on every connection: the server may have been reconfigured
+    // while Sluice was away.
+    let host = reader::registration_host(&config.state.dir);
+    let facts = preflight::run(&mut conn, src.server_id, &host).await?;
     if !*preflight_done {
-        let facts = preflight::run(&mut conn, src.server_id).await?;
         info!(server = %facts.version, "preflight passed");
         *preflight_done = true;
     }
@@ -148,7 +162,7 @@ async fn session(
     let mut reader = tokio::spawn({
         let from = from.clone();
         let (server_id, heartbeat) = (src.server_id, src.heartbeat);
-        async move { reader::stream(conn, server_id, &from, heartbeat, tx, reader_stop).await }
+        async move { reader::stream(conn, server_id, &host, &from, heartbeat, tx, reader_stop).await }
     });
 
     let mut stop = stop;

@@ -29,6 +29,8 @@ pub enum PipelineError {
     Decode(#[from] DecodeError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error("the server logged a statement instead of row changes at binlog position {position}: `{sql}`. That session or the server is not using binlog_format=ROW, so Sluice cannot see which rows changed. Set binlog_format=ROW globally (SET GLOBAL and the option file) and make sure no session sets it otherwise (sessions keep their value until they reconnect); the checkpoint stays before this transaction")]
+    StatementLogged { position: Position, sql: String },
 }
 
 struct Open {
@@ -138,6 +140,16 @@ impl Pipeline {
                 None => self.skip_to(end),
             },
             Kind::Statement { sql, schema } => {
+                if is_dml(&sql)
+                    && !crate::route::SYSTEM_SCHEMAS
+                        .iter()
+                        .any(|s| schema.eq_ignore_ascii_case(s))
+                {
+                    return Err(PipelineError::StatementLogged {
+                        position: start,
+                        sql: sql.chars().take(120).collect(),
+                    });
+                }
                 if let Some(ddl) = recognise(&sql, &schema) {
                     self.schema_change(ev, &ddl, &sql, start);
                 }
@@ -295,4 +307,18 @@ impl Pipeline {
         }
         Ok(())
     }
+}
+
+/// Row changes logged as a statement: what binlog_format=STATEMENT or MIXED
+/// writes, and what a row-based reader cannot decode.
+fn is_dml(sql: &str) -> bool {
+    let head: String = sql
+        .trim_start()
+        .chars()
+        .take(8)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    ["INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD DAT"]
+        .iter()
+        .any(|k| head.starts_with(k))
 }

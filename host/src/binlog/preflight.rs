@@ -37,8 +37,8 @@ pub struct ServerFacts {
     /// `None` when the server has no such variable (MySQL < 8.0.1, MariaDB < 10.5).
     pub binlog_row_metadata: Option<String>,
     pub grants: Vec<String>,
-    /// `server_id`s of the replicas registered with the server.
-    pub replica_ids: Vec<u32>,
+    /// `(server_id, host)` of the replicas registered with the server.
+    pub replicas: Vec<(u32, String)>,
 }
 
 impl ServerFacts {
@@ -69,7 +69,7 @@ pub async fn gather(conn: &mut Conn) -> Result<ServerFacts, BinlogError> {
         .query("SHOW GRANTS FOR CURRENT_USER()")
         .await
         .map_err(q("reading the user's grants"))?;
-    let replica_ids = replica_ids(conn).await;
+    let replicas = replicas(conn).await;
     Ok(ServerFacts {
         version,
         server_id,
@@ -78,14 +78,22 @@ pub async fn gather(conn: &mut Conn) -> Result<ServerFacts, BinlogError> {
         binlog_row_image,
         binlog_row_metadata,
         grants,
-        replica_ids,
+        replicas,
     })
 }
 
-async fn replica_ids(conn: &mut Conn) -> Vec<u32> {
+async fn replicas(conn: &mut Conn) -> Vec<(u32, String)> {
     for stmt in ["SHOW REPLICA HOSTS", "SHOW SLAVE HOSTS", "SHOW REPLICAS"] {
         if let Ok(rows) = conn.query::<mysql_async::Row, _>(stmt).await {
-            return rows.iter().filter_map(|r| r.get::<u32, _>(0)).collect();
+            return rows
+                .iter()
+                .filter_map(|r| {
+                    Some((
+                        r.get::<u32, _>(0)?,
+                        r.get::<Option<String>, _>(1).flatten().unwrap_or_default(),
+                    ))
+                })
+                .collect();
         }
     }
     Vec::new()
@@ -107,7 +115,10 @@ fn shown(v: &Option<String>) -> String {
 }
 
 /// Every check, all failures at once so one restart of the server fixes all.
-pub fn check(f: &ServerFacts, our_server_id: u32) -> Vec<Failure> {
+/// `our_host` is the host name Sluice registers with: a replica with our
+/// id and our host name is an earlier run of this same Sluice (killed, its
+/// connection not yet noticed by the server), which the server replaces.
+pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<Failure> {
     let mut out = Vec::new();
     let restart = "in the server's option file under [mysqld], then restart it";
     if !is_on(&f.log_bin) {
@@ -180,21 +191,29 @@ pub fn check(f: &ServerFacts, our_server_id: u32) -> Vec<Failure> {
             needed: "an id different from the server's own".into(),
             fix: "pick another server_id in the config: it is the server's own @@server_id".into(),
         });
-    } else if f.replica_ids.contains(&our_server_id) {
+    } else if let Some((_, host)) = f
+        .replicas
+        .iter()
+        .find(|(id, host)| *id == our_server_id && host != our_host)
+    {
         out.push(Failure {
             setting: "[source] server_id".into(),
             found: our_server_id.to_string(),
             needed: "an id no other replica uses".into(),
-            fix: "another replica is registered with this id (SHOW REPLICA HOSTS lists it); give Sluice a unique server_id. If that replica is a Sluice that was killed a moment ago, wait for the server to drop its connection and start again".into(),
+            fix: format!("another replica (host {host:?}) is registered with this id (SHOW REPLICA HOSTS lists it); the server would disconnect one of the two: give Sluice a unique server_id"),
         });
     }
     out
 }
 
 /// Runs the checks and turns failures into one error.
-pub async fn run(conn: &mut Conn, our_server_id: u32) -> Result<ServerFacts, BinlogError> {
+pub async fn run(
+    conn: &mut Conn,
+    our_server_id: u32,
+    our_host: &str,
+) -> Result<ServerFacts, BinlogError> {
     let facts = gather(conn).await?;
-    let failures = check(&facts, our_server_id);
+    let failures = check(&facts, our_server_id, our_host);
     if failures.is_empty() {
         Ok(facts)
     } else {
@@ -216,13 +235,17 @@ mod tests {
             binlog_row_image: Some("FULL".into()),
             binlog_row_metadata: Some("FULL".into()),
             grants: vec!["GRANT ALL PRIVILEGES ON *.* TO `root`@`%` WITH GRANT OPTION".into()],
-            replica_ids: vec![],
+            replicas: vec![],
         }
     }
 
     #[test]
     fn a_good_server_passes() {
-        assert_eq!(check(&good(), 4242), vec![]);
+        assert_eq!(check(&good(), 4242, "sluice-1"), vec![]);
+        // An earlier run of the same Sluice is not a conflict.
+        let mut f = good();
+        f.replicas = vec![(4242, "sluice-1".into())];
+        assert_eq!(check(&f, 4242, "sluice-1"), vec![]);
     }
 
     #[test]
@@ -231,21 +254,28 @@ mod tests {
         f.binlog_format = Some("STATEMENT".into());
         f.binlog_row_metadata = Some("MINIMAL".into());
         f.grants = vec!["GRANT SELECT ON *.* TO `u`@`%`".into()];
-        f.replica_ids = vec![4242];
-        let text: Vec<String> = check(&f, 4242).iter().map(|f| f.to_string()).collect();
+        f.replicas = vec![(4242, "other".into())];
+        let text: Vec<String> = check(&f, 4242, "sluice-1")
+            .iter()
+            .map(|f| f.to_string())
+            .collect();
         assert_eq!(text.len(), 5, "{text:#?}");
         assert!(text[0].starts_with("  - binlog_format is STATEMENT, Sluice needs ROW: run SET GLOBAL binlog_format = 'ROW'"));
         assert!(text[1].starts_with("  - binlog_row_metadata is MINIMAL, Sluice needs FULL"));
         assert!(text[2].contains("REPLICATION SLAVE"));
         assert!(text[3].contains("BINLOG MONITOR"));
-        assert!(text[4].contains("another replica is registered with this id"));
+        assert!(
+            text[4].contains("another replica (host \"other\") is registered with this id"),
+            "{}",
+            text[4]
+        );
     }
 
     #[test]
     fn log_bin_off_says_to_restart() {
         let mut f = good();
         f.log_bin = Some("0".into());
-        let text = check(&f, 7)[0].to_string();
+        let text = check(&f, 7, "sluice-1")[0].to_string();
         assert_eq!(text, "  - log_bin is OFF, Sluice needs ON: set log-bin = mysql-bin in the server's option file under [mysqld], then restart it");
     }
 }

@@ -116,11 +116,22 @@ pub async fn charsets(conn: &mut Conn) -> CharsetMap {
     CharsetMap::from_server(rows)
 }
 
+/// The host name Sluice registers with: the same for every run with the
+/// same state directory, so a restart is recognised as the same replica.
+pub fn registration_host(state_dir: &std::path::Path) -> String {
+    use std::hash::{Hash, Hasher};
+    let dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_owned());
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut h);
+    format!("sluice-{:08x}", h.finish() as u32)
+}
+
 /// Streams events from `from` into `tx` until `stop` turns true (returns Ok)
 /// or the connection fails (returns a transient error).
 pub async fn stream(
     mut conn: Conn,
     server_id: u32,
+    host: &str,
     from: &Position,
     heartbeat: Duration,
     tx: mpsc::Sender<Chunk>,
@@ -141,7 +152,7 @@ pub async fn stream(
     let request = BinlogStreamRequest::new(server_id)
         .with_filename(from.file.as_bytes())
         .with_pos(from.pos)
-        .with_hostname(b"sluice");
+        .with_hostname(host.as_bytes());
     let mut events = conn
         .get_binlog_stream(request)
         .await

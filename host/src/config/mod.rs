@@ -437,7 +437,7 @@ dir = "state"
         let err = parse(&text).unwrap_err().to_string();
         assert_eq!(
             err,
-            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, create_topics, partitions, replication_factor, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
+            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, ddl_topic, create_topics, partitions, replication_factor, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
         );
     }
 

@@ -20,12 +20,48 @@ use crate::event::Batch;
 pub enum SinkError {
     #[error("cannot create the Kafka producer: {0}; check [kafka] brokers and the [kafka.producer] properties")]
     Config(String),
-    #[error("Kafka did not accept a message for topic {topic}: {reason}; the checkpoint stays before this transaction, so nothing is lost when Sluice is restarted after the cause is fixed")]
-    Delivery { topic: String, reason: String },
+    #[error("Kafka did not accept a message for topic {topic}: {reason}; the checkpoint stays before this transaction, so nothing is lost{}", if *.transient { ": reconnecting and sending again from the checkpoint" } else { " when Sluice is restarted after the cause is fixed" })]
+    Delivery {
+        topic: String,
+        reason: String,
+        /// Whether sending again may succeed (a broker away, a producer
+        /// fenced after a broker restart) rather than fail the same way (a
+        /// message too large, no permission).
+        transient: bool,
+    },
     #[error(transparent)]
     Topic(#[from] TopicError),
     #[error("stopped while waiting for Kafka")]
     Stopped,
+}
+
+impl SinkError {
+    pub fn is_transient(&self) -> bool {
+        matches!(
+            self,
+            SinkError::Delivery {
+                transient: true,
+                ..
+            }
+        )
+    }
+}
+
+/// Errors that sending again cannot fix.
+pub(crate) fn is_definite(code: rdkafka::types::RDKafkaErrorCode) -> bool {
+    use rdkafka::types::RDKafkaErrorCode::*;
+    matches!(
+        code,
+        MessageSizeTooLarge
+            | InvalidMessageSize
+            | MessageBatchTooLarge
+            | InvalidRecord
+            | TopicAuthorizationFailed
+            | ClusterAuthorizationFailed
+            | InvalidTopic
+            | InvalidRequiredAcks
+            | PolicyViolation
+    )
 }
 
 /// Where batches go.

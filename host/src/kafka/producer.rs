@@ -50,6 +50,7 @@ impl ProducerContext for Delivery {
                     *f = Some(SinkError::Delivery {
                         topic: msg.topic().to_string(),
                         reason: e.to_string(),
+                        transient: !e.rdkafka_error_code().is_some_and(super::is_definite),
                     });
                 }
             }
@@ -153,6 +154,7 @@ impl KafkaSink {
                     Err((e, _)) => {
                         return Err(SinkError::Delivery {
                             topic: topic.to_string(),
+                            transient: !e.rdkafka_error_code().is_some_and(super::is_definite),
                             reason: e.to_string(),
                         })
                     }
