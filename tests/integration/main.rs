@@ -17,3 +17,5 @@ mod types_integers;
 mod types_strings_charsets;
 mod types_support;
 mod types_temporal;
+mod outages;
+mod types_enum_set_bit;
