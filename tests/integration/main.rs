@@ -19,3 +19,4 @@ mod types_support;
 mod types_temporal;
 mod outages;
 mod types_enum_set_bit;
+mod types_json_geometry_generated;

@@ -111,3 +111,61 @@ fn table_and_column_default_charsets_apply() {
     let mut t = t;
     t.sluice.stop();
 }
+
+#[test]
+fn charsets_stay_with_their_columns_after_every_other_type() {
+    // A latin1 and a cp1251 column after each type: byte 0xE9 is é in one
+    // and й in the other, so a charset assigned to the wrong column shows.
+    let types = [
+        "TINYINT",
+        "BIT(1)",
+        "BIT(13)",
+        "DECIMAL(10,2)",
+        "FLOAT",
+        "DOUBLE",
+        "YEAR",
+        "DATE",
+        "TIME(3)",
+        "DATETIME(6)",
+        "TIMESTAMP(2) NULL",
+        "ENUM('a','b')",
+        "SET('a','b')",
+        "BINARY(3)",
+        "VARBINARY(3)",
+        "BLOB",
+        "JSON",
+        "GEOMETRY",
+        "POINT",
+        "INET6",
+        "UUID",
+        "INET4",
+        "VARCHAR(3) CHARACTER SET utf8mb4",
+    ];
+    let mut cols = vec!["id INT PRIMARY KEY".to_string()];
+    let mut names = vec![];
+    for (i, t) in types.iter().enumerate() {
+        cols.push(format!("x{i} {t}"));
+        cols.push(format!("l{i} VARCHAR(5) CHARACTER SET latin1"));
+        cols.push(format!("c{i} VARCHAR(5) CHARACTER SET cp1251"));
+        names.push(format!("l{i}"));
+        names.push(format!("c{i}"));
+    }
+    let t = TypeTable::create(&cols.join(", "), "");
+    let sets: Vec<String> = (0..types.len())
+        .map(|i| format!("l{i} = 'é', c{i} = 'й'"))
+        .collect();
+    t.write(&format!("INSERT INTO t SET id = 1, {}", sets.join(", ")));
+    let events = t.events(1);
+    let exprs: Vec<String> = names
+        .iter()
+        .map(|c| format!("CONCAT('str:', CONVERT({c} USING utf8mb4))"))
+        .collect();
+    let pairs: Vec<(&str, &str)> = names
+        .iter()
+        .map(String::as_str)
+        .zip(exprs.iter().map(String::as_str))
+        .collect();
+    t.assert_matches_select(&events, &pairs);
+    let mut t = t;
+    t.sluice.stop();
+}

@@ -101,7 +101,8 @@ impl Decoder {
         let tme: TableMapEvent<'_> = ev
             .read_event()
             .map_err(|e| DecodeError::malformed(format!("table map event is malformed: {e}")))?;
-        self.schemas.insert(ev.data(), &tme, &self.charsets)
+        self.schemas
+            .insert(ev.data(), &tme, &self.charsets, schema::Flavor::of(ev))
     }
 
     /// Forgets all table maps (a new binlog file reuses table ids).

@@ -8,7 +8,9 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use mysql_common::binlog::events::{OptionalMetaExtractor, OptionalMetadataField, TableMapEvent};
+use mysql_common::binlog::events::{
+    Event, OptionalMetaExtractor, OptionalMetadataField, TableMapEvent,
+};
 use mysql_common::constants::ColumnType;
 
 use super::charset::{Charset, CharsetMap};
@@ -129,13 +131,14 @@ impl SchemaCache {
         raw: &[u8],
         tme: &TableMapEvent<'_>,
         charsets: &CharsetMap,
+        flavor: Flavor,
     ) -> Result<Arc<TableSchema>, DecodeError> {
         if let Some((bytes, schema)) = self.by_id.get(&tme.table_id()) {
             if bytes.as_slice() == raw {
                 return Ok(schema.clone());
             }
         }
-        let schema = Arc::new(build(tme, charsets)?);
+        let schema = Arc::new(build(tme, charsets, flavor)?);
         self.by_id
             .insert(tme.table_id(), (raw.to_vec(), schema.clone()));
         Ok(schema)
@@ -198,7 +201,63 @@ fn is_character(t: ColumnType) -> bool {
     )
 }
 
-fn build(tme: &TableMapEvent<'_>, charsets: &CharsetMap) -> Result<TableSchema, DecodeError> {
+/// Which kind of server wrote a table map. They differ in which columns
+/// the charset metadata lists.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Flavor {
+    #[default]
+    MySql,
+    MariaDb,
+}
+
+impl Flavor {
+    /// From the server version of the binlog's format description event.
+    pub fn of(ev: &Event) -> Flavor {
+        let v = ev.fde().server_version_raw();
+        if v.windows(7).any(|w| w.eq_ignore_ascii_case(b"mariadb")) {
+            Flavor::MariaDb
+        } else {
+            Flavor::MySql
+        }
+    }
+}
+
+/// Which charset list of the table map, if any, has an entry for a column.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum CharsetSlot {
+    /// The next entry of the character columns' list is this column's.
+    Text,
+    /// The next entry of the ENUM and SET columns' list is this column's.
+    EnumSet,
+    /// The column has an entry in the character columns' list that does
+    /// not matter for its value: MariaDB lists GEOMETRY columns there (with
+    /// the binary charset), MySQL does not; skipping it keeps the columns
+    /// after it on their own charsets.
+    TextIgnored,
+    None,
+}
+
+fn charset_slot(t: ColumnType, real: ColumnType, flavor: Flavor) -> CharsetSlot {
+    let enum_or_set = matches!(
+        real,
+        ColumnType::MYSQL_TYPE_ENUM | ColumnType::MYSQL_TYPE_SET
+    );
+    if enum_or_set {
+        CharsetSlot::EnumSet
+    } else if is_character(t) {
+        CharsetSlot::Text
+    } else if t == ColumnType::MYSQL_TYPE_GEOMETRY && flavor == Flavor::MariaDb {
+        CharsetSlot::TextIgnored
+    } else {
+        CharsetSlot::None
+    }
+}
+
+fn build(
+    tme: &TableMapEvent<'_>,
+    charsets: &CharsetMap,
+    flavor: Flavor,
+) -> Result<TableSchema, DecodeError> {
     let db = tme.database_name().into_owned();
     let table = tme.table_name().into_owned();
     let bad = |what: String| DecodeError::Unsupported {
@@ -269,19 +328,14 @@ fn build(tme: &TableMapEvent<'_>, charsets: &CharsetMap) -> Result<TableSchema, 
         let next_charset = |it: &mut dyn Iterator<Item = std::io::Result<u16>>| -> Result<Option<u16>, DecodeError> {
             it.next().transpose().map_err(meta_err)
         };
-        let charset = if is_character(t)
-            && !matches!(
-                real,
-                ColumnType::MYSQL_TYPE_ENUM | ColumnType::MYSQL_TYPE_SET
-            ) {
-            next_charset(&mut text_charsets)?
-        } else if matches!(
-            real,
-            ColumnType::MYSQL_TYPE_ENUM | ColumnType::MYSQL_TYPE_SET
-        ) {
-            next_charset(&mut enum_set_charsets)?
-        } else {
-            None
+        let charset = match charset_slot(t, real, flavor) {
+            CharsetSlot::Text => next_charset(&mut text_charsets)?,
+            CharsetSlot::EnumSet => next_charset(&mut enum_set_charsets)?,
+            CharsetSlot::TextIgnored => {
+                next_charset(&mut text_charsets)?;
+                None
+            }
+            CharsetSlot::None => None,
         };
         let (kind, type_name) = kind_of(
             t,
@@ -484,4 +538,48 @@ fn kind_of(
         ),
         other => return Err(format!("column type {other:?} is not supported")),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ColumnType::*;
+
+    #[test]
+    fn mariadb_lists_geometry_among_character_columns_mysql_does_not() {
+        assert_eq!(
+            charset_slot(MYSQL_TYPE_GEOMETRY, MYSQL_TYPE_GEOMETRY, Flavor::MariaDb),
+            CharsetSlot::TextIgnored
+        );
+        assert_eq!(
+            charset_slot(MYSQL_TYPE_GEOMETRY, MYSQL_TYPE_GEOMETRY, Flavor::MySql),
+            CharsetSlot::None
+        );
+        for f in [Flavor::MySql, Flavor::MariaDb] {
+            assert_eq!(
+                charset_slot(MYSQL_TYPE_VARCHAR, MYSQL_TYPE_VARCHAR, f),
+                CharsetSlot::Text
+            );
+            assert_eq!(
+                charset_slot(MYSQL_TYPE_BLOB, MYSQL_TYPE_BLOB, f),
+                CharsetSlot::Text
+            );
+            assert_eq!(
+                charset_slot(MYSQL_TYPE_STRING, MYSQL_TYPE_ENUM, f),
+                CharsetSlot::EnumSet
+            );
+            assert_eq!(
+                charset_slot(MYSQL_TYPE_STRING, MYSQL_TYPE_SET, f),
+                CharsetSlot::EnumSet
+            );
+            assert_eq!(
+                charset_slot(MYSQL_TYPE_JSON, MYSQL_TYPE_JSON, f),
+                CharsetSlot::None
+            );
+            assert_eq!(
+                charset_slot(MYSQL_TYPE_BIT, MYSQL_TYPE_BIT, f),
+                CharsetSlot::None
+            );
+        }
+    }
 }
