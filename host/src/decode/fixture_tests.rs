@@ -12,7 +12,7 @@ use crate::binlog::txn::{classify, Kind, Positions};
 use crate::decode::{Decoder, TxnSource};
 use crate::event::{Batch, Position};
 
-fn dir() -> PathBuf {
+pub(super) fn dir() -> PathBuf {
     match std::env::var_os("SLUICE_FIXTURES") {
         Some(d) => d.into(),
         None => {
@@ -21,15 +21,15 @@ fn dir() -> PathBuf {
     }
 }
 
-struct Decoded {
-    events: Vec<Value>,
-    keys: Vec<Option<Value>>,
-    errors: Vec<String>,
+pub(super) struct Decoded {
+    pub(super) events: Vec<Value>,
+    pub(super) keys: Vec<Option<Value>>,
+    pub(super) errors: Vec<String>,
 }
 
 /// Runs a file through the same steps as the pipeline: boundaries, table
 /// maps, rows.
-fn decode(bytes: &[u8], name: &str) -> Decoded {
+pub(super) fn decode(bytes: &[u8], name: &str) -> Decoded {
     let mut out = Decoded {
         events: vec![],
         keys: vec![],

@@ -32,7 +32,13 @@ pub fn convert(doc: &[u8], out: &mut Vec<u8>) -> Result<(), BadJson> {
         write_nil(out);
         return Ok(());
     }
-    value(doc[0], &doc[1..], out, 0)
+    // Every value MySQL writes has an entry of its own of at least 3 bytes
+    // (or is the root), so a document holds fewer values than bytes. Offsets
+    // in a corrupt one can point many entries at the same container (or a
+    // container at itself): without this budget, 2 entries per level over
+    // 100 levels would expand to 2^100 values.
+    let mut budget = doc.len();
+    value(doc[0], &doc[1..], out, 0, &mut budget)
 }
 
 const SMALL_OBJ: u8 = 0x00;
@@ -51,11 +57,20 @@ const STRING: u8 = 0x0c;
 const OPAQUE: u8 = 0x0f;
 
 /// Writes the value of type `t` whose encoding starts at `data[0]`.
-fn value(t: u8, data: &[u8], out: &mut Vec<u8>, depth: usize) -> Result<(), BadJson> {
+fn value(
+    t: u8,
+    data: &[u8],
+    out: &mut Vec<u8>,
+    depth: usize,
+    budget: &mut usize,
+) -> Result<(), BadJson> {
+    *budget = budget
+        .checked_sub(1)
+        .ok_or(BadJson("more values than the document has bytes"))?;
     let mut c = Cursor::new(data);
     match t {
-        SMALL_OBJ | LARGE_OBJ => container(data, t == LARGE_OBJ, true, out, depth)?,
-        SMALL_ARR | LARGE_ARR => container(data, t == LARGE_ARR, false, out, depth)?,
+        SMALL_OBJ | LARGE_OBJ => container(data, t == LARGE_OBJ, true, out, depth, budget)?,
+        SMALL_ARR | LARGE_ARR => container(data, t == LARGE_ARR, false, out, depth, budget)?,
         LITERAL => literal(c.u8()?, out)?,
         INT16 => write_int(out, c.uint_le(2)? as u16 as i16 as i64),
         UINT16 => write_uint(out, c.uint_le(2)?),
@@ -108,6 +123,7 @@ fn container(
     object: bool,
     out: &mut Vec<u8>,
     depth: usize,
+    budget: &mut usize,
 ) -> Result<(), BadJson> {
     if depth >= MAX_DEPTH {
         return Err(BadJson("nested too deeply"));
@@ -153,11 +169,11 @@ fn container(
         };
         if inline {
             let bytes = v.take(w)?;
-            value(t, bytes, out, depth + 1)?;
+            value(t, bytes, out, depth + 1, budget)?;
         } else {
             let off = v.uint_le(w)? as usize;
             let rest = data.get(off..).ok_or(BadJson("value out of range"))?;
-            value(t, rest, out, depth + 1)?;
+            value(t, rest, out, depth + 1, budget)?;
         }
     }
     Ok(())
@@ -242,6 +258,22 @@ mod tests {
         };
         d.extend_from_slice(&body);
         assert_eq!(to_json(&d), serde_json::json!({"a": 1, "b": "xy"}));
+    }
+
+    #[test]
+    fn shared_offsets_cannot_blow_up() {
+        // An array of 2 entries both pointing at offset 0 of its own
+        // container: each level would double the output, forever.
+        let mut d = vec![SMALL_ARR];
+        d.extend_from_slice(&2u16.to_le_bytes()); // count
+        d.extend_from_slice(&10u16.to_le_bytes()); // size
+        for _ in 0..2 {
+            d.push(SMALL_ARR);
+            d.extend_from_slice(&0u16.to_le_bytes());
+        }
+        let mut out = Vec::new();
+        assert!(convert(&d, &mut out).is_err());
+        assert!(out.len() < 1000, "{} bytes written", out.len());
     }
 
     #[test]

@@ -18,6 +18,8 @@ mod value;
 
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod fuzz_tests;
 
 use std::sync::Arc;
 
@@ -200,6 +202,7 @@ impl Decoder {
         let mut c = Cursor::new(data.rows_data());
         let mut n = 0;
         while c.remaining() > 0 {
+            let row_at = c.pos;
             let row = txn.next_row;
             txn.next_row += 1;
             let start = batch.buf.len();
@@ -229,6 +232,14 @@ impl Decoder {
                 write_nil(out);
             } else {
                 img.write(&self.after_cols, &mut c, out, true)?;
+            }
+            if c.pos == row_at {
+                // Images of no columns take no bytes: the rest of the event
+                // would be read as endless empty rows.
+                return Err(DecodeError::malformed(format!(
+                    "{}.{}: rows event has bytes after its rows but its images have no columns",
+                    schema.name.db, schema.name.table
+                )));
             }
             write_str(out, "source");
             out.extend_from_slice(&txn.head);

@@ -12,6 +12,7 @@ use mysql_common::binlog::events::{
     Event, OptionalMetaExtractor, OptionalMetadataField, TableMapEvent,
 };
 use mysql_common::constants::ColumnType;
+use mysql_common::proto::MySerialize;
 
 use super::charset::{Charset, CharsetMap};
 use super::DecodeError;
@@ -282,28 +283,14 @@ fn build(
     for field in tme.iter_optional_meta() {
         match field.map_err(meta_err)? {
             OptionalMetadataField::EnumStrValue(v) => {
-                for values in v.iter_values() {
-                    let values = values.map_err(meta_err)?;
-                    enum_labels.push(
-                        values
-                            .values()
-                            .iter()
-                            .map(|x| x.value_raw().to_vec())
-                            .collect::<Vec<_>>(),
-                    );
-                }
+                let mut raw = Vec::new();
+                v.serialize(&mut raw);
+                enum_labels.extend(str_values(&raw).map_err(|e| bad(format!("ENUM labels: {e}")))?);
             }
             OptionalMetadataField::SetStrValue(v) => {
-                for values in v.iter_values() {
-                    let values = values.map_err(meta_err)?;
-                    set_labels.push(
-                        values
-                            .values()
-                            .iter()
-                            .map(|x| x.value_raw().to_vec())
-                            .collect::<Vec<_>>(),
-                    );
-                }
+                let mut raw = Vec::new();
+                v.serialize(&mut raw);
+                set_labels.extend(str_values(&raw).map_err(|e| bad(format!("SET labels: {e}")))?);
             }
             _ => {}
         }
@@ -383,6 +370,50 @@ fn build(
         primary_key,
         has_names,
     })
+}
+
+/// The label lists of the ENUM_STR_VALUE / SET_STR_VALUE metadata: per
+/// column, a count and that many length-encoded strings. Parsed here, not
+/// with mysql_common's iterators, which reserve room for the count before
+/// checking it against the bytes: a corrupt count would abort the process.
+fn str_values(mut b: &[u8]) -> Result<Vec<Vec<Vec<u8>>>, String> {
+    fn lenenc(b: &mut &[u8]) -> Result<u64, String> {
+        let short = || "metadata is truncated".to_string();
+        let (&first, rest) = b.split_first().ok_or_else(short)?;
+        let n = match first {
+            0..=0xfa => {
+                *b = rest;
+                return Ok(first as u64);
+            }
+            0xfc => 2,
+            0xfd => 3,
+            0xfe => 8,
+            _ => return Err(format!("bad length prefix 0x{first:02x}")),
+        };
+        let v = rest.get(..n).ok_or_else(short)?;
+        *b = &rest[n..];
+        Ok(v.iter().rev().fold(0u64, |a, &x| (a << 8) | x as u64))
+    }
+    let mut columns = Vec::new();
+    while !b.is_empty() {
+        let count = lenenc(&mut b)?;
+        // Every label takes at least its length byte.
+        if count > b.len() as u64 {
+            return Err(format!("{count} labels in {} bytes", b.len()));
+        }
+        let mut labels = Vec::with_capacity(count as usize);
+        for _ in 0..count {
+            let len = lenenc(&mut b)?;
+            if len > b.len() as u64 {
+                return Err("a label runs past the metadata".into());
+            }
+            let (label, rest) = b.split_at(len as usize);
+            labels.push(label.to_vec());
+            b = rest;
+        }
+        columns.push(labels);
+    }
+    Ok(columns)
 }
 
 fn labels(list: Option<Vec<Vec<u8>>>, charset: Charset) -> Arc<[PreEncoded]> {
@@ -544,6 +575,20 @@ fn kind_of(
 mod tests {
     use super::*;
     use ColumnType::*;
+
+    #[test]
+    fn label_metadata_with_corrupt_counts_is_an_error_not_an_allocation() {
+        assert_eq!(
+            str_values(&[2, 1, b'a', 2, b'b', b'c', 1, 0]).unwrap(),
+            vec![vec![b"a".to_vec(), b"bc".to_vec()], vec![vec![]]]
+        );
+        // 2^64-1 labels claimed by 9 bytes.
+        let mut huge = vec![0xfe];
+        huge.extend_from_slice(&u64::MAX.to_le_bytes());
+        assert!(str_values(&huge).is_err());
+        assert!(str_values(&[1, 5, b'a']).is_err());
+        assert!(str_values(&[1, 0xfb]).is_err());
+    }
 
     #[test]
     fn mariadb_lists_geometry_among_character_columns_mysql_does_not() {
