@@ -63,3 +63,24 @@ fn integers_arrive_with_their_full_signed_and_unsigned_ranges() {
     let mut t = t;
     t.sluice.stop();
 }
+
+#[test]
+fn signedness_stays_with_its_column_after_year_decimal_and_floats() {
+    // The table map's signedness bitmap lists only numeric columns: a type
+    // counted on one side and not on the other would shift it.
+    let t = TypeTable::create(
+        "id INT PRIMARY KEY, y YEAR, u1 INT UNSIGNED, s1 INT, d DECIMAL(5,2) UNSIGNED,
+         u2 TINYINT UNSIGNED, f FLOAT UNSIGNED, s2 SMALLINT, b BIT(4), u3 BIGINT UNSIGNED, s3 TINYINT",
+        "",
+    );
+    t.write("INSERT INTO t VALUES (1, 2000, 4294967295, -1, 1.5, 255, 1.5, -2, 3, 18446744073709551615, -3)");
+    let events = t.events(1);
+    let cols: Vec<(&str, String)> = ["y", "u1", "s1", "u2", "s2", "b", "u3", "s3"]
+        .into_iter()
+        .map(|c| (c, format!("CONCAT('int:', {c} + 0)")))
+        .collect();
+    let cols: Vec<(&str, &str)> = cols.iter().map(|(c, e)| (*c, e.as_str())).collect();
+    t.assert_matches_select(&events, &cols);
+    let mut t = t;
+    t.sluice.stop();
+}

@@ -25,6 +25,8 @@ pub(super) struct Decoded {
     pub(super) events: Vec<Value>,
     pub(super) keys: Vec<Option<Value>>,
     pub(super) errors: Vec<String>,
+    /// The MessagePack bytes of each event.
+    pub(super) raw: Vec<Vec<u8>>,
 }
 
 /// Runs a file through the same steps as the pipeline: boundaries, table
@@ -34,6 +36,7 @@ pub(super) fn decode(bytes: &[u8], name: &str) -> Decoded {
         events: vec![],
         keys: vec![],
         errors: vec![],
+        raw: vec![],
     };
     let events = match BinlogBytes::new(bytes) {
         Ok(e) => e,
@@ -75,6 +78,7 @@ pub(super) fn decode(bytes: &[u8], name: &str) -> Decoded {
                                 .push(crate::tail::msgpack_to_json(batch.value(r)));
                             out.keys
                                 .push(batch.key(r).map(crate::tail::msgpack_to_json));
+                            out.raw.push(batch.value(r).to_vec());
                         }
                     }
                     Err(e) => out.errors.push(e.to_string()),
@@ -91,6 +95,23 @@ pub(super) fn decode(bytes: &[u8], name: &str) -> Decoded {
 fn fixture(name: &str) -> Decoded {
     let bytes = std::fs::read(dir().join(name)).unwrap_or_else(|e| panic!("fixture {name}: {e}"));
     decode(&bytes, name)
+}
+
+/// The change events of a fixture as MessagePack values, to check wire
+/// types (float32 vs float64, bin vs str) that JSON cannot show.
+fn raw_values(name: &str) -> Vec<std::collections::HashMap<String, rmpv::Value>> {
+    let d = fixture(name);
+    d.raw
+        .iter()
+        .map(|b| {
+            let v = rmpv::decode::read_value(&mut &b[..]).unwrap();
+            v.as_map()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.as_str().unwrap().to_string(), v.clone()))
+                .collect()
+        })
+        .collect()
 }
 
 fn afters(d: &Decoded) -> Vec<Value> {
@@ -229,11 +250,64 @@ fn compressed_transactions_are_unpacked() {
 
 #[test]
 fn mysql9_vectors_become_float_arrays() {
+    // CREATE TABLE foo(id SERIAL, vector_column VECTOR(3) NOT NULL)
+    // CREATE TABLE bar(id SERIAL, vector_column VECTOR(2) NOT NULL, foo TEXT,
+    //                  vector_column2 VECTOR(4) NOT NULL)   -- dtb CHARSET utf8mb4
     let d = fixture("vector.binlog");
+    let f = |v: f32| json!(v as f64);
+    assert_eq!(
+        d.events[0]["after"],
+        json!({"id": 1, "vector_column": [f(1.1), f(2.2), f(3.3)]})
+    );
     assert_eq!(
         d.events[1]["after"],
         json!({"id": 2, "vector_column": [1.0, -1.0, 0.0]})
     );
+    // The TEXT between two VECTORs is text: MySQL 9 lists VECTOR columns
+    // among the character columns of the table map's charset metadata.
+    assert_eq!(
+        d.events[3]["after"],
+        json!({"id": 2, "vector_column": [f(1.01), f(-1.01)], "foo": "bar",
+               "vector_column2": [42.0, 43.0, 44.0, 45.0]})
+    );
+    assert_eq!(d.events[2]["after"]["foo"], Value::Null);
+    let last = d.events.last().unwrap();
+    assert_eq!(last["op"], "c");
+    assert_eq!(
+        last["after"]["vector_column2"],
+        json!([f(42.1), f(43.2), f(44.3), f(45.4)])
+    );
+    // The binary values are float32 on the wire, not float64.
+    let raw = raw_values("vector.binlog");
+    let after = &raw[0]["after"];
+    assert!(matches!(after["vector_column"][0], rmpv::Value::F32(v) if v == 1.1f32));
+}
+
+#[test]
+fn mysql_invisible_columns_are_columns_like_the_others() {
+    // CREATE TABLE t1 (f1 INT UNSIGNED INVISIBLE, f2 INT UNSIGNED INVISIBLE, f3 INT,
+    //                  f4 TEXT, f5 BLOB, f6 BIGINT UNSIGNED INVISIBLE)
+    let d = fixture("binlog-invisible-columns.000001");
+    assert_eq!(
+        afters(&d),
+        vec![
+            json!({"f1": 1, "f2": 2, "f3": -3, "f4": "4", "f5": [5], "f6": 6000000000u64}),
+            json!({"f1": null, "f2": null, "f3": -33, "f4": "44", "f5": [85], "f6": null}),
+            json!({"f1": 111, "f2": 222, "f3": -333, "f4": "444", "f5": [85], "f6": null}),
+        ]
+    );
+    assert_eq!(d.events[2]["op"], "u");
+    assert_eq!(d.events[2]["before"]["f3"], -33);
+}
+
+#[test]
+fn mysql_hidden_functional_index_columns_are_not_in_the_image() {
+    // CREATE TABLE t (a INT, INDEX i((a+1))); ALTER TABLE t ADD COLUMN b TEXT
+    // The functional index is a hidden generated column (the 2nd); MySQL
+    // leaves it out of the row image, and this file has no column names
+    // (binlog_row_metadata=MINIMAL), so columns are named by position.
+    let d = fixture("rpl_unfiltered_hidden_gcol.000001");
+    assert_eq!(afters(&d), vec![json!({"@1": 1, "@3": "1"})]);
 }
 
 #[test]

@@ -155,11 +155,15 @@ impl SchemaCache {
     }
 }
 
+/// Columns with an entry in the table map's signedness bitmap. YEAR is
+/// one of them (MariaDB 10.11 and MySQL alike): leaving it out would give
+/// every numeric column after a YEAR its neighbour's signedness.
 fn is_numeric(t: ColumnType) -> bool {
     use ColumnType::*;
     matches!(
         t,
-        MYSQL_TYPE_TINY
+        MYSQL_TYPE_YEAR
+            | MYSQL_TYPE_TINY
             | MYSQL_TYPE_SHORT
             | MYSQL_TYPE_INT24
             | MYSQL_TYPE_LONG
@@ -232,8 +236,8 @@ enum CharsetSlot {
     EnumSet,
     /// The column has an entry in the character columns' list that does
     /// not matter for its value: MariaDB lists GEOMETRY columns there (with
-    /// the binary charset), MySQL does not; skipping it keeps the columns
-    /// after it on their own charsets.
+    /// the binary charset), MySQL does not; MySQL 9 lists VECTOR columns.
+    /// Skipping the entry keeps the columns after it on their own charsets.
     TextIgnored,
     None,
 }
@@ -248,6 +252,9 @@ fn charset_slot(t: ColumnType, real: ColumnType, flavor: Flavor) -> CharsetSlot 
     } else if is_character(t) {
         CharsetSlot::Text
     } else if t == ColumnType::MYSQL_TYPE_GEOMETRY && flavor == Flavor::MariaDb {
+        CharsetSlot::TextIgnored
+    } else if t == ColumnType::MYSQL_TYPE_VECTOR {
+        // MySQL 9 lists VECTOR columns (binary) among the character columns.
         CharsetSlot::TextIgnored
     } else {
         CharsetSlot::None
@@ -588,6 +595,25 @@ mod tests {
         assert!(str_values(&huge).is_err());
         assert!(str_values(&[1, 5, b'a']).is_err());
         assert!(str_values(&[1, 0xfb]).is_err());
+    }
+
+    #[test]
+    fn year_has_a_signedness_bit() {
+        assert!(is_numeric(MYSQL_TYPE_YEAR));
+        assert!(is_numeric(MYSQL_TYPE_NEWDECIMAL));
+        assert!(is_numeric(MYSQL_TYPE_FLOAT));
+        assert!(!is_numeric(MYSQL_TYPE_BIT));
+        assert!(!is_numeric(MYSQL_TYPE_DATE));
+    }
+
+    #[test]
+    fn mysql9_lists_vector_among_character_columns() {
+        for f in [Flavor::MySql, Flavor::MariaDb] {
+            assert_eq!(
+                charset_slot(MYSQL_TYPE_VECTOR, MYSQL_TYPE_VECTOR, f),
+                CharsetSlot::TextIgnored
+            );
+        }
     }
 
     #[test]
