@@ -168,3 +168,65 @@ fn year_is_an_integer() {
     let mut t = t;
     t.sluice.stop();
 }
+
+/// Tables created while `mysql56_temporal_format` is OFF (the default before
+/// MariaDB 10.1, still found on upgraded servers) keep the pre-5.6
+/// encodings: TIME as a 3-byte HHMMSS number, DATETIME as an 8-byte
+/// YYYYMMDDhhmmss number, TIMESTAMP as 4 little-endian bytes. Those decode
+/// exactly. (Such columns *with* fractions use MariaDB 5.3's own encodings,
+/// whose width the table map does not give: see docs/FORMAT.md.) A server
+/// of its own: the setting is global.
+#[test]
+fn mariadb_pre_10_1_temporal_formats_decode_the_same() {
+    use crate::sluice::{master_position, unique, Sluice};
+    use crate::support::{self, MariaDb, MariaDbOptions};
+    let db = MariaDb::start(MariaDbOptions::with_args(["--mysql56-temporal-format=OFF"])).unwrap();
+    let brokers = support::shared().tansu.brokers();
+    let name = unique("oldtemporal");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY,
+           t0 TIME, dt0 DATETIME, ts0 TIMESTAMP NULL, d DATE, tail VARCHAR(5))"
+    ))
+    .unwrap();
+    let start = master_position(&db);
+    let dir = tempfile::tempdir().unwrap();
+    let mut sluice = Sluice::start(dir.path(), &db.url(), &brokers, &start, "");
+    db.sql(&format!(
+        "SET sql_mode = ''; SET time_zone = '+02:00'; INSERT INTO {name}.t VALUES
+          (1, '838:59:59', '9999-12-31 23:59:59', '2038-01-19 05:14:07', '9999-12-31', 'a'),
+          (2, '-838:59:59', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00', 'b'),
+          (3, '-00:00:01', '2024-00-15 10:11:12', '1970-01-01 02:00:01', '2024-02-00', 'c'),
+          (4, '-12:34:56', '1000-01-01 00:00:00', NULL, NULL, NULL)"
+    ))
+    .unwrap();
+    let msgs = support::consume_all_blocking(
+        &brokers,
+        &sluice.topic(&format!("{name}.t")),
+        4,
+        std::time::Duration::from_secs(60),
+    );
+    assert_eq!(msgs.len(), 4, "sluice log:\n{}", sluice.log());
+    let cols = ["t0", "dt0", "ts0", "d", "tail"];
+    let server = db
+        .sql(&format!(
+            "SET time_zone = '+00:00'; SELECT CAST(t0 AS CHAR), CAST(dt0 AS CHAR),
+               IFNULL(CONCAT(REPLACE(CAST(ts0 AS CHAR), ' ', 'T'), 'Z'), 'NULL'),
+               IFNULL(CAST(d AS CHAR), 'NULL'), IFNULL(tail, 'NULL') FROM {name}.t ORDER BY id"
+        ))
+        .unwrap();
+    let mut got = String::new();
+    for m in &msgs {
+        let v = rmpv::decode::read_value(&mut m.payload.as_deref().unwrap()).unwrap();
+        let row: Vec<String> = cols
+            .iter()
+            .map(|c| match after(&v, c) {
+                rmpv::Value::Nil => "NULL".to_string(),
+                x => x.as_str().unwrap_or("(not a string)").to_string(),
+            })
+            .collect();
+        got += &row.join("\t");
+        got.push('\n');
+    }
+    assert_eq!(got, server);
+    sluice.stop();
+}
