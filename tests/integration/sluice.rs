@@ -97,6 +97,10 @@ impl Sluice {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().expect("running").id()
+    }
+
     /// SIGTERM, then waits for a clean exit.
     pub fn stop(&mut self) {
         let mut child = self.child.take().expect("running");

@@ -22,7 +22,10 @@ fn enums_are_labels_and_sets_are_arrays_of_labels() {
         ),
         "",
     );
-    let all64 = (0..64).map(|i| format!("m{i}")).collect::<Vec<_>>().join(",");
+    let all64 = (0..64)
+        .map(|i| format!("m{i}"))
+        .collect::<Vec<_>>()
+        .join(",");
     t.write(&format!(
         "SET sql_mode = '';
          INSERT INTO t VALUES
@@ -33,7 +36,10 @@ fn enums_are_labels_and_sets_are_arrays_of_labels() {
           (5, NULL, NULL, NULL, NULL, NULL, NULL);"
     ));
     let events = t.events(5);
-    let sets: Vec<String> = ["s", "s_cp1251", "s_big"].iter().map(|c| set_expr(c)).collect();
+    let sets: Vec<String> = ["s", "s_cp1251", "s_big"]
+        .iter()
+        .map(|c| set_expr(c))
+        .collect();
     t.assert_matches_select(
         &events,
         &[
@@ -47,7 +53,10 @@ fn enums_are_labels_and_sets_are_arrays_of_labels() {
     );
     assert_eq!(after(&events[2], "e").as_str(), Some(""));
     assert_eq!(after(&events[2], "s").as_array().map(Vec::len), Some(0));
-    assert_eq!(after(&events[1], "s_big").as_array().map(Vec::len), Some(64));
+    assert_eq!(
+        after(&events[1], "s_big").as_array().map(Vec::len),
+        Some(64)
+    );
     assert_eq!(after(&events[0], "e_latin1").as_str(), Some("café"));
     let mut t = t;
     t.sluice.stop();

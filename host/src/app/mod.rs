@@ -135,6 +135,7 @@ async fn session(
         )?),
         SinkKind::Null => Sink::Null(NullSink::new(tracker.clone())),
     };
+    let failure = sink.failure_watch();
     let (tx, rx) = mpsc::channel(config.pipeline.channel_chunks);
     let pipeline = Pipeline::new(
         Decoder::new(charsets),
@@ -186,7 +187,16 @@ async fn session(
                 stopping = true;
                 let _ = reader_stop_tx.send(true);
             }
-            _ = ticker.tick() => save(store, &tracker, src.server_id)?,
+            _ = ticker.tick() => {
+                save(store, &tracker, src.server_id)?;
+                if failure.failed() && !stopping {
+                    // Kafka refused a message: end the session so the
+                    // pipeline reports it, even if no new event arrives.
+                    stopping = true;
+                    let _ = reader_stop_tx.send(true);
+                    halt.store(true, Ordering::Relaxed);
+                }
+            }
         }
     };
     // The reader has stopped; the pipeline drains the channel and ends.

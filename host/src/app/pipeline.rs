@@ -100,7 +100,11 @@ impl Pipeline {
             while let Some(chunk) = rx.blocking_recv() {
                 self.chunk(&chunk)?;
             }
-            Ok(())
+            // Stopped while idle: a delivery may have failed meanwhile.
+            match self.sink.take_failure() {
+                Some(e) => Err(e.into()),
+                None => Ok(()),
+            }
         })();
         // Rows of a transaction the stream broke inside were maybe sent; it
         // will be read again from its start by the next session.

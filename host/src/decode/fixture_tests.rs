@@ -327,3 +327,86 @@ fn negative_time_keeps_its_sign() {
     let d = fixture("time_issue.000001");
     assert_eq!(afters(&d), vec![json!({"@1": "-507:48:27"})]);
 }
+
+#[test]
+fn zz_dump_tmp() {
+    let name = std::env::var("DUMP").unwrap_or_default();
+    if name.is_empty() {
+        return;
+    }
+    let d = fixture(&name);
+    for (e, k) in d.events.iter().zip(&d.keys) {
+        println!(
+            "{} {} before={} after={} key={:?}",
+            e["source"]["table"], e["op"], e["before"], e["after"], k
+        );
+    }
+    println!("errors: {:?}", d.errors);
+}
+
+#[test]
+fn zz_tme_tmp() {
+    use mysql_common::binlog::events::{OptionalMetadataField, TableMapEvent};
+    let name = std::env::var("DUMP").unwrap_or_default();
+    if name.is_empty() {
+        return;
+    }
+    let bytes = std::fs::read(dir().join(&name)).unwrap();
+    for ev in BinlogBytes::new(&bytes).unwrap() {
+        let ev = ev.unwrap();
+        if ev.header().event_type_raw() == 19 {
+            let t: TableMapEvent = ev.read_event().unwrap();
+            println!(
+                "{} types={:?}",
+                t.table_name(),
+                (0..t.columns_count() as usize)
+                    .map(|i| t.get_raw_column_type(i))
+                    .collect::<Vec<_>>()
+            );
+            for f in t.iter_optional_meta() {
+                match f.unwrap() {
+                    OptionalMetadataField::ColumnCharset(c) => println!(
+                        "  column charsets {:?}",
+                        c.iter_charsets().collect::<Vec<_>>()
+                    ),
+                    OptionalMetadataField::DefaultCharset(c) => println!(
+                        "  default {:?} nondefault {:?}",
+                        c.default_charset(),
+                        c.iter_non_default()
+                            .map(|x| x.map(|x| (x.column_index(), x.charset())))
+                            .collect::<Vec<_>>()
+                    ),
+                    other => println!("  {:?}", std::mem::discriminant(&other)),
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn zz_partial_tmp() {
+    use mysql_common::binlog::events::{EventData, RowsEventData, TableMapEvent};
+    let name = std::env::var("DUMP").unwrap_or_default();
+    if name.is_empty() {
+        return;
+    }
+    let bytes = std::fs::read(dir().join(&name)).unwrap();
+    let mut tme: Option<TableMapEvent<'static>> = None;
+    for ev in BinlogBytes::new(&bytes).unwrap() {
+        let ev = ev.unwrap();
+        if ev.header().event_type_raw() == 19 {
+            tme = Some(ev.read_event::<TableMapEvent>().unwrap().into_owned());
+        }
+        if ev.header().event_type_raw() == 39 {
+            if let Ok(Some(EventData::RowsEvent(RowsEventData::PartialUpdateRowsEvent(p)))) =
+                ev.read_data()
+            {
+                println!("rows data: {:02x?}", p.rows_data());
+                for r in p.rows(tme.as_ref().unwrap()) {
+                    let (b, a) = r.unwrap();
+                    println!("before {:?}\nafter {:?}", b, a);
+                }
+            }
+        }
+    }
+}

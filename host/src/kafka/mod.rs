@@ -64,6 +64,16 @@ pub(crate) fn is_definite(code: rdkafka::types::RDKafkaErrorCode) -> bool {
     )
 }
 
+/// See [`Sink::failure_watch`].
+#[derive(Clone)]
+pub struct FailureWatch(Option<Arc<std::sync::Mutex<Option<SinkError>>>>);
+
+impl FailureWatch {
+    pub fn failed(&self) -> bool {
+        self.0.as_ref().is_some_and(|f| f.lock().unwrap().is_some())
+    }
+}
+
 /// Where batches go.
 pub enum Sink {
     Kafka(KafkaSink),
@@ -78,6 +88,15 @@ impl Sink {
         match self {
             Sink::Kafka(k) => k.send(batch, stop),
             Sink::Null(n) => n.send(batch),
+        }
+    }
+
+    /// A handle that tells, from any thread, whether a delivery has failed,
+    /// so the app can stop a pipeline that is idle and would not notice.
+    pub fn failure_watch(&self) -> FailureWatch {
+        match self {
+            Sink::Kafka(k) => FailureWatch(Some(k.failure_slot())),
+            Sink::Null(_) => FailureWatch(None),
         }
     }
 

@@ -104,6 +104,10 @@ impl KafkaSink {
         })
     }
 
+    pub(super) fn failure_slot(&self) -> Arc<Mutex<Option<SinkError>>> {
+        self.failure.clone()
+    }
+
     pub fn take_failure(&self) -> Option<SinkError> {
         self.failure.lock().unwrap().take()
     }
