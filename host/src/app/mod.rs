@@ -162,8 +162,20 @@ async fn session(
     let (reader_stop_tx, reader_stop) = watch::channel(false);
     let mut reader = tokio::spawn({
         let from = from.clone();
-        let (server_id, heartbeat) = (src.server_id, src.heartbeat);
-        async move { reader::stream(conn, server_id, &host, &from, heartbeat, tx, reader_stop).await }
+        let (server_id, heartbeat, stop_at_end) = (src.server_id, src.heartbeat, src.stop_at_end);
+        async move {
+            reader::stream(
+                conn,
+                server_id,
+                &host,
+                &from,
+                heartbeat,
+                stop_at_end,
+                tx,
+                reader_stop,
+            )
+            .await
+        }
     });
 
     let mut stop = stop;

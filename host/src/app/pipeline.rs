@@ -61,6 +61,9 @@ pub struct Pipeline {
     /// they are marked ended only after the batch is handed to the sink.
     ended: Vec<(TxnId, Position)>,
     produced_ms: u64,
+    /// Events handed to the sink, and their value bytes, for the summary.
+    sent: u64,
+    sent_bytes: u64,
 }
 
 impl Pipeline {
@@ -91,11 +94,14 @@ impl Pipeline {
             batch: Batch::default(),
             ended: Vec::new(),
             produced_ms: 0,
+            sent: 0,
+            sent_bytes: 0,
         }
     }
 
     /// Runs until the reader closes the channel or a definite error.
     pub fn run(mut self, mut rx: mpsc::Receiver<Chunk>) -> Result<Sink, PipelineError> {
+        let began = std::time::Instant::now();
         let result = (|| {
             while let Some(chunk) = rx.blocking_recv() {
                 self.chunk(&chunk)?;
@@ -111,6 +117,14 @@ impl Pipeline {
         if let Some(open) = self.open.take() {
             self.tracker.abandon(open.id);
         }
+        let secs = began.elapsed().as_secs_f64();
+        tracing::info!(
+            events = self.sent,
+            bytes = self.sent_bytes,
+            secs = format!("{secs:.2}"),
+            events_per_sec = (self.sent as f64 / secs.max(1e-9)) as u64,
+            "pipeline finished"
+        );
         result.map(|()| self.sink)
     }
 
@@ -301,6 +315,13 @@ impl Pipeline {
                 i += n;
             }
             self.sink.send(&self.batch, &self.stop)?;
+            self.sent += self.batch.len() as u64;
+            self.sent_bytes += self
+                .batch
+                .records
+                .iter()
+                .map(|r| r.value.len() as u64)
+                .sum::<u64>();
             self.batch.clear();
         }
         for (id, end) in self.ended.drain(..) {

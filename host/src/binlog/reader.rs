@@ -134,6 +134,7 @@ pub async fn stream(
     host: &str,
     from: &Position,
     heartbeat: Duration,
+    stop_at_end: bool,
     tx: mpsc::Sender<Chunk>,
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), BinlogError> {
@@ -149,10 +150,15 @@ pub async fn stream(
             .await
             .map_err(query_err("preparing the replica session"))?;
     }
-    let request = BinlogStreamRequest::new(server_id)
+    let mut request = BinlogStreamRequest::new(server_id)
         .with_filename(from.file.as_bytes())
         .with_pos(from.pos)
         .with_hostname(host.as_bytes());
+    if stop_at_end {
+        // The server ends the stream at the end of its binlog instead of
+        // waiting for more: for backfills and benchmarks.
+        request = request.with_non_blocking();
+    }
     let mut events = conn
         .get_binlog_stream(request)
         .await
@@ -173,6 +179,7 @@ pub async fn stream(
                     position: None,
                 })
             }
+            Ok(None) if stop_at_end => return Ok(()),
             Ok(None) => {
                 return Err(BinlogError::Stream {
                     reason: "the server closed the binlog stream".into(),

@@ -50,6 +50,7 @@ pub struct Source {
     pub heartbeat: Duration,
     pub connect_timeout: Duration,
     pub max_backoff: Duration,
+    pub stop_at_end: bool,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -189,6 +190,7 @@ fn validate(
             "source.connect_timeout_secs",
         )?,
         max_backoff: secs(source.max_backoff_secs, 30, "source.max_backoff_secs")?,
+        stop_at_end: source.stop_at_end.unwrap_or(false),
     };
 
     let pipeline = raw.pipeline.unwrap_or_default();

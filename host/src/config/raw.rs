@@ -61,6 +61,9 @@ pub struct RawSource {
     pub heartbeat_secs: Option<u64>,
     /// `connect_timeout_secs = 10`.
     pub connect_timeout_secs: Option<u64>,
+    /// `stop_at_end = false`: stop once the end of the server's binlog is
+    /// reached instead of waiting for new changes (backfills, benchmarks).
+    pub stop_at_end: Option<bool>,
     /// `max_backoff_secs = 30`: longest wait between reconnection attempts.
     pub max_backoff_secs: Option<u64>,
 }
