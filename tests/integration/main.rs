@@ -9,6 +9,7 @@ mod faults;
 mod outages;
 mod preflight;
 mod reload;
+mod replay;
 mod sluice;
 mod support;
 mod support_selftest;

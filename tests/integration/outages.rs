@@ -140,7 +140,7 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
     // out, which a real cluster remembers (librdkafka then retries forever
     // on UnknownProducerId). Frozen, it answers nothing for 30 s, which is
     // what a client sees of a broker that is down.
-    tansu.freeze();
+    tansu.freeze().unwrap();
     // 20,000 rows, ten times what the producer may hold, while Kafka is away.
     write(&db, &table, 10_000, 200, 100);
     let (mut peak, started) = (0, Instant::now());
@@ -149,7 +149,7 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
         std::thread::sleep(Duration::from_millis(200));
     }
     let checkpoint_during = sluice.checkpoint();
-    tansu.thaw();
+    tansu.thaw().unwrap();
     write(&db, &table, 50_000, 10, 10);
 
     let after = events(&tansu.brokers(), &sluice.topic(&table), 20_200);
