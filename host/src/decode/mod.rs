@@ -33,7 +33,7 @@ use schema::{SchemaCache, TableSchema};
 
 use crate::event::msgpack::*;
 use crate::event::{Batch, Op, Position, Record, FORMAT_VERSION};
-use cursor::Cursor;
+use cursor::{Cursor, Truncated};
 
 /// The transaction rows are being decoded for: its identity goes into every
 /// event's `source` map.
@@ -157,16 +157,11 @@ impl Decoder {
             RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => Op::Create,
             RowsEventData::UpdateRowsEvent(_) | RowsEventData::UpdateRowsEventV1(_) => Op::Update,
             RowsEventData::DeleteRowsEvent(_) | RowsEventData::DeleteRowsEventV1(_) => Op::Delete,
-            RowsEventData::PartialUpdateRowsEvent(_) => {
-                let name = self.schemas.get(data.table_id()).map(|s| s.name.clone());
-                return Err(DecodeError::Unsupported {
-                    db: name.as_ref().map(|n| n.db.to_string()).unwrap_or_default(),
-                    table: name.as_ref().map(|n| n.table.to_string()).unwrap_or_default(),
-                    what: "partial JSON updates (binlog_row_value_options=PARTIAL_JSON) are not decoded yet; set binlog_row_value_options='' on the server".into(),
-                    position: None,
-                });
-            }
+            // binlog_row_value_options=PARTIAL_JSON: JSON columns of the
+            // after image may hold changes to the before image's document.
+            RowsEventData::PartialUpdateRowsEvent(_) => Op::Update,
         };
+        let partial = matches!(data, RowsEventData::PartialUpdateRowsEvent(_));
         let schema = self
             .schemas
             .get(data.table_id())
@@ -201,6 +196,17 @@ impl Decoder {
         let ts_ms = ev.header().timestamp() as u64 * 1000;
         let mut c = Cursor::new(data.rows_data());
         let mut n = 0;
+        // Partial updates only: the before image's JSON documents, by column.
+        let mut json_before: Vec<Option<&[u8]>> = Vec::new();
+        let json_columns = if partial {
+            schema
+                .columns
+                .iter()
+                .filter(|c| matches!(c.kind, schema::Kind::Json { .. }))
+                .count()
+        } else {
+            0
+        };
         while c.remaining() > 0 {
             let row_at = c.pos;
             let row = txn.next_row;
@@ -224,14 +230,42 @@ impl Decoder {
             write_str(out, "before");
             if op == Op::Create {
                 write_nil(out);
+            } else if partial {
+                json_before.clear();
+                json_before.resize(ncols, None);
+                img.write(
+                    &self.before_cols,
+                    &mut c,
+                    out,
+                    false,
+                    Json::Capture(&mut json_before),
+                )?;
             } else {
-                img.write(&self.before_cols, &mut c, out, op == Op::Delete)?;
+                img.write(
+                    &self.before_cols,
+                    &mut c,
+                    out,
+                    op == Op::Delete,
+                    Json::Plain,
+                )?;
             }
             write_str(out, "after");
             if op == Op::Delete {
                 write_nil(out);
+            } else if partial {
+                let bits = partial_bits(&mut c, json_columns).map_err(|_| {
+                    DecodeError::malformed(format!(
+                        "{}.{}: partial update row image is truncated",
+                        schema.name.db, schema.name.table
+                    ))
+                })?;
+                let json = Json::Diffs {
+                    before: &json_before,
+                    bits,
+                };
+                img.write(&self.after_cols, &mut c, out, true, json)?;
             } else {
-                img.write(&self.after_cols, &mut c, out, true)?;
+                img.write(&self.after_cols, &mut c, out, true, Json::Plain)?;
             }
             if c.pos == row_at {
                 // Images of no columns take no bytes: the rest of the event
@@ -292,15 +326,48 @@ struct Image<'a> {
     hidden: &'a mut Vec<u8>,
 }
 
+/// What to do with the JSON columns of an image.
+enum Json<'p, 'r> {
+    Plain,
+    /// Keep each JSON document of this (before) image, by column.
+    Capture(&'p mut Vec<Option<&'r [u8]>>),
+    /// A partial update's after image: JSON columns whose bit is set in
+    /// `bits` (one per JSON column of the table) hold diffs to apply to the
+    /// `before` documents.
+    Diffs {
+        before: &'p [Option<&'r [u8]>],
+        bits: &'r [u8],
+    },
+}
+
+/// Reads the "shared image" that starts a partial update's after image:
+/// the value options, and with PARTIAL_JSON_UPDATES (bit 0) a bitmap over
+/// the table's JSON columns.
+fn partial_bits<'r>(c: &mut Cursor<'r>, json_columns: usize) -> Result<&'r [u8], Truncated> {
+    let options = match c.u8()? {
+        x @ 0..=0xfa => x as u64,
+        0xfc => c.uint_le(2)?,
+        0xfd => c.uint_le(3)?,
+        0xfe => c.uint_le(8)?,
+        _ => return Err(Truncated),
+    };
+    if options & 1 != 0 {
+        c.take(json_columns.div_ceil(8))
+    } else {
+        Ok(&[])
+    }
+}
+
 impl Image<'_> {
     /// Writes the image of the columns in `cols`. With `for_key`, records
     /// where each value went so the key can be copied from it.
-    fn write(
+    fn write<'r>(
         &mut self,
         cols: &[usize],
-        c: &mut Cursor<'_>,
+        c: &mut Cursor<'r>,
         out: &mut Vec<u8>,
         for_key: bool,
+        mut json: Json<'_, 'r>,
     ) -> Result<(), DecodeError> {
         let schema = self.schema;
         let nulls = c.take(cols.len().div_ceil(8)).map_err(|_| {
@@ -321,22 +388,65 @@ impl Image<'_> {
                 out.extend_from_slice(column.name_mp.bytes());
             }
             let at = out.len();
+            let bad = |e: value::ValueError| DecodeError::BadValue {
+                db: schema.name.db.to_string(),
+                table: schema.name.table.to_string(),
+                column: column.name.to_string(),
+                what: column.type_name,
+                reason: match e {
+                    value::ValueError::Truncated => "the row image ends inside the value".into(),
+                    value::ValueError::Bad(s) => s,
+                },
+                position: None,
+            };
             if nulls[i / 8] & (1 << (i % 8)) != 0 {
                 write_nil(out);
+            } else if let (schema::Kind::Json { len_bytes }, Json::Diffs { before, bits }) =
+                (&column.kind, &json)
+            {
+                let ordinal = schema.columns[..col]
+                    .iter()
+                    .filter(|c| matches!(c.kind, schema::Kind::Json { .. }))
+                    .count();
+                if bits
+                    .get(ordinal / 8)
+                    .is_some_and(|b| b & (1 << (ordinal % 8)) != 0)
+                {
+                    let len = c
+                        .uint_le(*len_bytes as usize)
+                        .map_err(|_| bad(value::ValueError::Truncated))?;
+                    let diffs = c
+                        .take(len as usize)
+                        .map_err(|_| bad(value::ValueError::Truncated))?;
+                    let doc = before[col].ok_or_else(|| {
+                        bad(value::ValueError::Bad(
+                            "a partial JSON update whose document is not in the before image: \
+                             binlog_row_image must be FULL to rebuild it"
+                                .into(),
+                        ))
+                    })?;
+                    json::apply_diffs(doc, diffs, out).map_err(|e| {
+                        bad(value::ValueError::Bad(format!(
+                            "partial JSON update: {}",
+                            e.0
+                        )))
+                    })?;
+                } else {
+                    value::write(&column.kind, c, out).map_err(bad)?;
+                }
             } else {
-                value::write(&column.kind, c, out).map_err(|e| DecodeError::BadValue {
-                    db: schema.name.db.to_string(),
-                    table: schema.name.table.to_string(),
-                    column: column.name.to_string(),
-                    what: column.type_name,
-                    reason: match e {
-                        value::ValueError::Truncated => {
-                            "the row image ends inside the value".into()
+                if let (schema::Kind::Json { len_bytes }, Json::Capture(docs)) =
+                    (&column.kind, &mut json)
+                {
+                    let mut peek = Cursor::new(c.buf);
+                    peek.pos = c.pos;
+                    if let Ok(len) = peek.uint_le(*len_bytes as usize) {
+                        if let Ok(doc) = peek.take(len as usize) {
+                            docs[col] = Some(doc);
                         }
-                        value::ValueError::Bad(s) => s,
-                    },
-                    position: None,
-                })?;
+                    }
+                }
+                value::write(&column.kind, c, out).map_err(bad)?;
             }
             if emit {
                 if for_key {
