@@ -108,3 +108,31 @@ fn a_blob_larger_than_16_mb_arrives_whole() {
     assert_eq!(hex(after(&ev[1], "lb").as_slice().unwrap()), "01");
     sluice.stop();
 }
+
+/// MariaDB's INET4, INET6 and UUID types are logged as fixed-size binary
+/// strings: they arrive as bin (4 or 16 bytes), not as their text form.
+#[test]
+fn mariadb_inet_and_uuid_types_are_their_stored_bytes() {
+    let t = TypeTable::create("id INT PRIMARY KEY, v4 INET4, v6 INET6, u UUID", "");
+    t.write(
+        "INSERT INTO t VALUES
+          (1, '192.168.0.1', '2001:db8::ff00:42:8329', '123e4567-e89b-12d3-a456-426655440000'),
+          (2, '0.0.0.0', '::', '00000000-0000-0000-0000-000000000000'),
+          (3, '255.255.255.255', '::ffff:1.2.3.4', 'ffffffff-ffff-ffff-ffff-ffffffffffff'),
+          (4, NULL, NULL, NULL)",
+    );
+    let events = t.events(4);
+    // The bytes are the binary form CAST(... AS BINARY) gives: addresses in
+    // network order, the UUID in its text order.
+    t.assert_matches_select(
+        &events,
+        &[
+            ("v4", "CONCAT('bin:', HEX(CAST(v4 AS BINARY(4))))"),
+            ("v6", "CONCAT('bin:', HEX(CAST(v6 AS BINARY(16))))"),
+            ("u", "CONCAT('bin:', HEX(CAST(u AS BINARY(16))))"),
+        ],
+    );
+    assert_eq!(hex(after(&events[0], "v4").as_slice().unwrap()), "C0A80001");
+    let mut t = t;
+    t.sluice.stop();
+}
