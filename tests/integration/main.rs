@@ -6,6 +6,7 @@ mod config_errors;
 mod ddl;
 mod end_to_end;
 mod faults;
+mod large;
 mod outages;
 mod preflight;
 mod reload;

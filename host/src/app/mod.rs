@@ -144,6 +144,7 @@ async fn session(
         tracker.clone(),
         src.server_id,
         config.pipeline.batch_rows,
+        config.pipeline.batch_bytes,
         halt.clone(),
         config.kafka.ddl_topic.as_deref(),
         &from,

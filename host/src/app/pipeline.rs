@@ -29,6 +29,11 @@ pub enum PipelineError {
     Decode(#[from] DecodeError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error("{source} (transaction at binlog position {}); stopped without moving the checkpoint", .position.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()))]
+    TooLarge {
+        source: SinkError,
+        position: Option<Position>,
+    },
     #[error("the server logged a statement instead of row changes at binlog position {position}: `{sql}`. That session or the server is not using binlog_format=ROW, so Sluice cannot see which rows changed. Set binlog_format=ROW globally (SET GLOBAL and the option file) and make sure no session sets it otherwise (sessions keep their value until they reconnect); the checkpoint stays before this transaction")]
     StatementLogged { position: Position, sql: String },
 }
@@ -52,6 +57,7 @@ pub struct Pipeline {
     pub tracker: Arc<Tracker>,
     pub server_id: u32,
     pub batch_rows: usize,
+    pub batch_bytes: usize,
     pub stop: Arc<AtomicBool>,
     ddl_topic: Option<Arc<str>>,
     positions: Positions,
@@ -75,6 +81,7 @@ impl Pipeline {
         tracker: Arc<Tracker>,
         server_id: u32,
         batch_rows: usize,
+        batch_bytes: usize,
         stop: Arc<AtomicBool>,
         ddl_topic: Option<&str>,
         from: &Position,
@@ -87,6 +94,7 @@ impl Pipeline {
             tracker,
             server_id,
             batch_rows,
+            batch_bytes,
             stop,
             ddl_topic: ddl_topic.map(Arc::from),
             positions: Positions::new(from),
@@ -192,7 +200,7 @@ impl Pipeline {
                         &mut |s| rules.plan(s),
                     )
                     .map_err(|e| e.at(start))?;
-                if self.batch.len() >= self.batch_rows {
+                if self.batch.len() >= self.batch_rows || self.batch.buf.len() >= self.batch_bytes {
                     self.flush()?;
                 }
             }
@@ -314,7 +322,15 @@ impl Pipeline {
                 self.tracker.produced(txn, n as u64);
                 i += n;
             }
-            self.sink.send(&self.batch, &self.stop)?;
+            if let Err(e) = self.sink.send(&self.batch, &self.stop) {
+                return Err(match e {
+                    SinkError::TooLarge { txn, .. } => PipelineError::TooLarge {
+                        position: self.tracker.start_of(txn),
+                        source: e,
+                    },
+                    e => e.into(),
+                });
+            }
             self.sent += self.batch.len() as u64;
             self.sent_bytes += self
                 .batch

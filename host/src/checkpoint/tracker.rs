@@ -120,6 +120,12 @@ impl Tracker {
         }
     }
 
+    /// Where transaction `txn` starts, while it is pending.
+    pub fn start_of(&self, txn: TxnId) -> Option<Position> {
+        let mut s = self.state.lock().unwrap();
+        s.get(txn).map(|t| t.start.clone())
+    }
+
     /// Where a restart must resume so that nothing unacknowledged is lost.
     pub fn resume_position(&self) -> Position {
         let s = self.state.lock().unwrap();

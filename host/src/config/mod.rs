@@ -84,6 +84,7 @@ pub struct Pipeline {
     pub sink: SinkKind,
     pub max_in_flight: usize,
     pub batch_rows: usize,
+    pub batch_bytes: usize,
     pub channel_chunks: usize,
 }
 
@@ -215,7 +216,8 @@ fn validate(
         sink,
         max_in_flight: positive(pipeline.max_in_flight, 100_000, "pipeline.max_in_flight")?,
         batch_rows: positive(pipeline.batch_rows, 2048, "pipeline.batch_rows")?,
-        channel_chunks: positive(pipeline.channel_chunks, 64, "pipeline.channel_chunks")?,
+        batch_bytes: positive(pipeline.batch_bytes, 8 << 20, "pipeline.batch_bytes")?,
+        channel_chunks: positive(pipeline.channel_chunks, 16, "pipeline.channel_chunks")?,
     };
 
     let kafka = raw.kafka.unwrap_or_default();

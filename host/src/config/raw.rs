@@ -110,7 +110,11 @@ pub struct RawPipeline {
     pub max_in_flight: Option<usize>,
     /// `batch_rows = 2048`: rows decoded into one batch before it is sent on.
     pub batch_rows: Option<usize>,
-    /// `channel_chunks = 64`: chunks of binlog events buffered between the
+    /// `batch_bytes = 8388608`: bytes of encoded events in one batch before
+    /// it is sent on; with `max_in_flight` and the producer's queue limits
+    /// this bounds memory however large a transaction is.
+    pub batch_bytes: Option<usize>,
+    /// `channel_chunks = 16`: chunks of binlog events buffered between the
     /// reader and the decoder.
     pub channel_chunks: Option<usize>,
 }

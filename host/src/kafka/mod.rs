@@ -29,6 +29,15 @@ pub enum SinkError {
         /// message too large, no permission).
         transient: bool,
     },
+    #[error("an event of {db}.{table} is {size} bytes, more than the producer accepts ({reason}); raise \"message.max.bytes\" under [kafka.producer] (and the topic's max.message.bytes on the brokers), or leave the large column out with exclude_columns")]
+    TooLarge {
+        db: String,
+        table: String,
+        size: usize,
+        reason: String,
+        /// The record's transaction, for the pipeline to name its position.
+        txn: u64,
+    },
     #[error(transparent)]
     Topic(#[from] TopicError),
     #[error("stopped while waiting for Kafka")]

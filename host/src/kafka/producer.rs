@@ -80,6 +80,25 @@ impl KafkaSink {
         for (k, v) in &cfg.producer {
             cc.set(k, v);
         }
+        // A message larger than the whole queue would wait for room forever:
+        // the queue must hold at least two of the largest messages allowed.
+        let max_message: u64 = cc
+            .get("message.max.bytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1_000_000);
+        let queue_kb: u64 = cc
+            .get("queue.buffering.max.kbytes")
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(65536);
+        if queue_kb * 1024 < 2 * max_message {
+            let kb = (2 * max_message).div_ceil(1024);
+            tracing::info!(
+                queue_kbytes = kb,
+                message_max_bytes = max_message,
+                "raising queue.buffering.max.kbytes to hold two of the largest messages"
+            );
+            cc.set("queue.buffering.max.kbytes", kb.to_string());
+        }
         let failure = Arc::new(Mutex::new(None));
         let producer: ThreadedProducer<Delivery> = cc
             .create_with_context(Delivery {
@@ -154,6 +173,18 @@ impl KafkaSink {
                         record = rec;
                         std::thread::sleep(backoff);
                         backoff = (backoff * 2).min(Duration::from_millis(50));
+                    }
+                    Err((
+                        e @ KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+                        _,
+                    )) => {
+                        return Err(SinkError::TooLarge {
+                            db: r.table.db.to_string(),
+                            table: r.table.table.to_string(),
+                            size: r.value.len() + r.key.as_ref().map_or(0, |k| k.len()),
+                            reason: e.to_string(),
+                            txn: r.txn,
+                        })
                     }
                     Err((e, _)) => {
                         return Err(SinkError::Delivery {

@@ -88,6 +88,11 @@ fn consumer(brokers: &str) -> anyhow::Result<BaseConsumer> {
         .set("auto.offset.reset", "earliest")
         // Short fetch waits: tests care about latency, not throughput.
         .set("fetch.wait.max.ms", "100")
+        // Room for the largest test message (a 64 MB row): the broker may
+        // not return a batch larger than what the fetch asks for.
+        .set("fetch.max.bytes", "150000000")
+        .set("max.partition.fetch.bytes", "150000000")
+        .set("receive.message.max.bytes", "160000000")
         .set("socket.timeout.ms", "5000")
         // Never create the topic by asking about it: that would race with
         // (and could pre-empt) the partition count sluice asks for.

@@ -1,0 +1,132 @@
+//! Size: a 64 MB row and a 1 GB transaction stream through with memory
+//! bounded by the in-flight budget, not by their size; an event larger than
+//! the producer accepts stops Sluice with an error naming table and position.
+
+use std::time::{Duration, Instant};
+
+use crate::sluice::{master_position, unique, Sluice};
+use crate::support::{consume_all_blocking, MariaDb, MariaDbOptions, Tansu};
+
+fn rss_hwm_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))?
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Rows of ~1 KiB in the big transaction; `SLUICE_TEST_BIG_TXN_ROWS`
+/// overrides the default of about 1 GB.
+fn big_txn_rows() -> u64 {
+    std::env::var("SLUICE_TEST_BIG_TXN_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+#[test]
+fn a_64mb_row_and_a_1gb_transaction_stream_with_bounded_memory() {
+    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
+    let tansu = Tansu::start().unwrap();
+    let name = unique("big");
+    db.sql(&format!("CREATE DATABASE {name}; CREATE TABLE {name}.blobs (id INT PRIMARY KEY, b LONGBLOB); CREATE TABLE {name}.rows (id BIGINT PRIMARY KEY, s VARCHAR(1100));")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let extra = "[kafka.producer]\n\"message.max.bytes\" = 100000000\n";
+    let mut sluice = Sluice::start(
+        dir.path(),
+        &db.url(),
+        &tansu.brokers(),
+        &master_position(&db),
+        extra,
+    );
+
+    db.sql(&format!(
+        "INSERT INTO {name}.blobs VALUES (1, REPEAT('x', 64 * 1024 * 1024))"
+    ))
+    .unwrap();
+    let blob = consume_all_blocking(
+        &tansu.brokers(),
+        &sluice.topic(&format!("{name}.blobs")),
+        1,
+        Duration::from_secs(120),
+    );
+    assert_eq!(blob.len(), 1, "{}", sluice.log());
+    let event = crate::sluice::Event::from_message(&blob[0]);
+    assert_eq!(
+        event.value["after"]["b"].as_array().map(|a| a.len()),
+        Some(64 * 1024 * 1024)
+    );
+
+    let n = big_txn_rows();
+    let began = Instant::now();
+    db.sql(&format!(
+        "INSERT INTO {name}.rows SELECT seq, REPEAT('y', 1024) FROM {name}.seq_1_to_{n}"
+    ))
+    .unwrap();
+    let wrote = began.elapsed();
+    let got = consume_all_blocking(
+        &tansu.brokers(),
+        &sluice.topic(&format!("{name}.rows")),
+        n as usize,
+        Duration::from_secs(600),
+    );
+    let peak = rss_hwm_kib(sluice.pid());
+    eprintln!(
+        "large: one transaction of {n} rows (~{} MB) written in {:.1}s, consumed after {:.1}s; a 64 MB row; sluice peak RSS {} MiB",
+        n * 1040 / 1_000_000,
+        wrote.as_secs_f64(),
+        began.elapsed().as_secs_f64(),
+        peak / 1024
+    );
+    assert_eq!(got.len() as u64, n, "{}", sluice.log());
+    // The budget: the producer queue (64 MiB by default), a batch (8 MiB),
+    // the reader channel, plus the 64 MB row once; never the 1 GB.
+    assert!(peak < 400 * 1024, "peak RSS {} MiB", peak / 1024);
+    sluice.stop();
+}
+
+#[test]
+fn an_event_over_the_producers_limit_stops_sluice_naming_table_and_position() {
+    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
+    let tansu = Tansu::start().unwrap();
+    let name = unique("toolarge");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, b LONGBLOB);"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sluice = Sluice::start(
+        dir.path(),
+        &db.url(),
+        &tansu.brokers(),
+        &master_position(&db),
+        "",
+    );
+    db.sql(&format!(
+        "INSERT INTO {name}.t VALUES (1, REPEAT('x', 2 * 1024 * 1024))"
+    ))
+    .unwrap();
+    assert_eq!(
+        sluice.wait_exit(Duration::from_secs(60)),
+        Some(1),
+        "{}",
+        sluice.log()
+    );
+    let log = sluice.log();
+    assert!(log.contains(&format!("an event of {name}.t is")), "{log}");
+    assert!(
+        log.contains("raise \\\"message.max.bytes\\\"")
+            || log.contains("raise \"message.max.bytes\""),
+        "{log}"
+    );
+    assert!(
+        log.contains("(transaction at binlog position mysql-bin.000001:"),
+        "{log}"
+    );
+}
