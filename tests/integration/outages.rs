@@ -303,3 +303,31 @@ fn rows_logged_as_statements_stop_sluice_with_the_fix() {
         "{log}"
     );
 }
+
+#[test]
+fn a_server_that_is_down_at_start_is_waited_for() {
+    let mut db = MariaDb::start(MariaDbOptions::default()).unwrap();
+    let tansu = Tansu::start().unwrap();
+    let table = setup(&db);
+    let start = master_position(&db);
+    db.stop().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sluice = Sluice::start(dir.path(), &db.url(), &tansu.brokers(), &start, "");
+    wait_for("a retry", Duration::from_secs(30), || {
+        sluice.log().contains("reconnecting from the checkpoint")
+    });
+    assert!(
+        sluice.log().contains("cannot connect to MySQL at"),
+        "{}",
+        sluice.log()
+    );
+    db.start_again().unwrap();
+    write(&db, &table, 0, 5, 5);
+    assert_eq!(
+        events(&tansu.brokers(), &sluice.topic(&table), 25).len(),
+        25,
+        "{}",
+        sluice.log()
+    );
+    sluice.stop();
+}
