@@ -302,3 +302,65 @@ fn rows_whose_images_have_no_columns_are_an_error_not_an_endless_loop() {
         d.errors
     );
 }
+
+/// Rough decode throughput over the rows events of a few fixtures, for
+/// spotting regressions in the hot path. Run in release:
+/// `cargo test --release -p sluice --lib decode_throughput -- --ignored --nocapture`
+#[test]
+#[ignore]
+fn decode_throughput() {
+    use crate::binlog::file::BinlogBytes;
+    use crate::decode::{Decoder, TablePlan, TxnSource};
+    use crate::event::{Batch, Position};
+    use std::sync::Arc;
+    for name in [
+        "mariadb-bin.000001",
+        "mysql-enum-string-set.000001",
+        "vector.binlog",
+        "json-opaque.binlog",
+    ] {
+        let bytes = std::fs::read(dir().join(name)).unwrap();
+        let mut d = Decoder::default();
+        let mut rows = Vec::new();
+        for ev in BinlogBytes::new(&bytes).unwrap() {
+            let ev = ev.unwrap();
+            match ev.header().event_type_raw() {
+                19 => {
+                    d.table_map(&ev).unwrap();
+                }
+                23..=25 | 30..=32 => rows.push(ev),
+                _ => {}
+            }
+        }
+        let from = Position::new(name, 4);
+        let mut txn = TxnSource::new(0, 1, &from, None);
+        let mut batch = Batch::default();
+        let mut plans: Vec<(u64, Arc<TablePlan>)> = Vec::new();
+        let mut plan = |s: &Arc<super::schema::TableSchema>| {
+            if let Some((_, p)) = plans.iter().find(|(id, _)| *id == s.table_id) {
+                return p.clone();
+            }
+            let p = Arc::new(TablePlan::everything(s));
+            plans.push((s.table_id, p.clone()));
+            p
+        };
+        let started = std::time::Instant::now();
+        let mut n = 0usize;
+        let mut events = 0usize;
+        while started.elapsed().as_millis() < 1000 {
+            events += 1000 * rows.len();
+            for _ in 0..1000 {
+                for ev in &rows {
+                    n += d.rows(ev, &mut txn, 0, &mut batch, &mut plan).unwrap();
+                }
+                batch.clear();
+            }
+        }
+        let secs = started.elapsed().as_secs_f64();
+        eprintln!(
+            "{name}: {:.0} rows/s, {:.1} rows per event",
+            n as f64 / secs,
+            n as f64 / events.max(1) as f64
+        );
+    }
+}
