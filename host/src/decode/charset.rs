@@ -43,6 +43,8 @@ pub enum Charset {
 pub struct SingleByte {
     name: &'static str,
     chars: [char; 256],
+    /// Bytes 0x00-0x7F are ASCII (all but swe7).
+    ascii: bool,
 }
 
 impl std::fmt::Debug for SingleByte {
@@ -52,6 +54,7 @@ impl std::fmt::Debug for SingleByte {
 }
 
 impl SingleByte {
+    /// encoding_rs's table for `enc`, with the server's differences.
     fn new(name: &'static str, enc: &'static Encoding, fixes: &[(u32, u32)]) -> Self {
         let mut chars = ['\u{fffd}'; 256];
         for (b, c) in chars.iter_mut().enumerate() {
@@ -62,19 +65,34 @@ impl SingleByte {
                 *c = ch;
             }
         }
+        Self::with(name, chars, fixes)
+    }
+
+    /// A charset encoding_rs does not know: ASCII below 0x80, then only
+    /// what `table` says (U+FFFD where it says nothing).
+    fn from_table(name: &'static str, table: &[(u32, u32)]) -> Self {
+        let mut chars = ['\u{fffd}'; 256];
+        for (b, c) in chars.iter_mut().enumerate().take(0x80) {
+            *c = b as u8 as char;
+        }
+        Self::with(name, chars, table)
+    }
+
+    fn with(name: &'static str, mut chars: [char; 256], fixes: &[(u32, u32)]) -> Self {
         for &(code, u) in fixes {
             if let (Some(slot), Some(ch)) = (chars.get_mut(code as usize), char::from_u32(u)) {
                 *slot = ch;
             }
         }
-        SingleByte { name, chars }
+        let ascii = (0..0x80).all(|b| chars[b] as u32 == b as u32);
+        SingleByte { name, chars, ascii }
     }
 
     /// Appends the UTF-8 form of `b`.
     fn append(&self, out: &mut Vec<u8>, b: &[u8]) {
         let mut buf = [0u8; 4];
         for &x in b {
-            if x < 0x80 {
+            if x < 0x80 && self.ascii {
                 out.push(x);
             } else {
                 out.extend_from_slice(self.chars[x as usize].encode_utf8(&mut buf).as_bytes());
@@ -86,7 +104,7 @@ impl SingleByte {
     fn utf8_len(&self, b: &[u8]) -> usize {
         b.iter()
             .map(|&x| {
-                if x < 0x80 {
+                if x < 0x80 && self.ascii {
                     1
                 } else {
                     self.chars[x as usize].len_utf8()
@@ -194,7 +212,7 @@ impl Charset {
         match self {
             Charset::Utf8 | Charset::Binary | Charset::Unknown(_) => String::from_utf8_lossy(b),
             Charset::Single(_) | Charset::Multi(_) => {
-                if b.is_ascii() {
+                if b.is_ascii() && !matches!(self, Charset::Single(t) if !t.ascii) {
                     return String::from_utf8_lossy(b);
                 }
                 let mut v = Vec::with_capacity(b.len() * 2);
@@ -239,7 +257,11 @@ impl Charset {
             },
             Charset::Binary | Charset::Unknown(_) => write_bin(out, b),
             // ASCII-compatible charsets: ASCII is the same in UTF-8.
-            Charset::Single(_) | Charset::Multi(_) if b.is_ascii() => {
+            Charset::Single(t) if t.ascii && b.is_ascii() => {
+                write_str_header(out, b.len());
+                out.extend_from_slice(b);
+            }
+            Charset::Multi(_) if b.is_ascii() => {
                 write_str_header(out, b.len());
                 out.extend_from_slice(b);
             }
@@ -306,6 +328,16 @@ static SINGLE: LazyLock<Vec<SingleByte>> = LazyLock::new(|| {
         SingleByte::new("koi8u", KOI8_U, fixes::KOI8U),
         SingleByte::new("tis620", WINDOWS_874, fixes::TIS620),
         SingleByte::new("macroman", MACINTOSH, &[]),
+        SingleByte::from_table("armscii8", fixes::ARMSCII8),
+        SingleByte::from_table("cp850", fixes::CP850),
+        SingleByte::from_table("cp852", fixes::CP852),
+        SingleByte::from_table("dec8", fixes::DEC8),
+        SingleByte::from_table("geostd8", fixes::GEOSTD8),
+        SingleByte::from_table("hp8", fixes::HP8),
+        SingleByte::from_table("keybcs2", fixes::KEYBCS2),
+        SingleByte::from_table("macce", fixes::MACCE),
+        // 7-bit Swedish: [\]^ and {|}~ are ÄÖÅÜ and äöåü, @ and ` are É and é.
+        SingleByte::from_table("swe7", fixes::SWE7),
     ]
 });
 
@@ -474,6 +506,16 @@ mod tests {
             Some("При")
         );
         assert_eq!(value(named("latin2"), &[0xb1, 0xea]).as_str(), Some("ąę"));
+    }
+
+    #[test]
+    fn charsets_encoding_rs_lacks_come_from_the_servers_tables() {
+        assert_eq!(value(named("cp850"), &[0x81, 0x9b]).as_str(), Some("üø"));
+        assert_eq!(value(named("cp852"), &[0xa5]).as_str(), Some("ą"));
+        assert_eq!(value(named("keybcs2"), &[0x87]).as_str(), Some("č"));
+        // swe7 is not ASCII: no ASCII shortcut may apply.
+        assert_eq!(value(named("swe7"), b"[a]@").as_str(), Some("ÄaÅÉ"));
+        assert_eq!(named("swe7").decode_lossy(b"{x}"), "äxå");
     }
 
     #[test]
