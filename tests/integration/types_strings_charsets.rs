@@ -169,3 +169,29 @@ fn charsets_stay_with_their_columns_after_every_other_type() {
     let mut t = t;
     t.sluice.stop();
 }
+
+#[test]
+fn charsets_without_a_whatwg_encoding_convert_too() {
+    let t = TypeTable::create(
+        "id INT PRIMARY KEY, a VARCHAR(20) CHARACTER SET cp850, b VARCHAR(20) CHARACTER SET cp852,
+         c VARCHAR(20) CHARACTER SET swe7, d VARCHAR(20) CHARACTER SET keybcs2,
+         e VARCHAR(20) CHARACTER SET armscii8, f VARCHAR(20) CHARACTER SET macce",
+        "",
+    );
+    t.write("INSERT INTO t VALUES (1, 'Grüße ø', 'Zażółć', 'Åsa Öberg É', 'Příliš', 'Հայ', 'Łódź'), (2, 'x', 'y', 'abc', 'z', 'w', 'v')");
+    let events = t.events(2);
+    let cols = ["a", "b", "c", "d", "e", "f"];
+    let exprs: Vec<String> = cols
+        .iter()
+        .map(|c| format!("CONCAT('str:', CONVERT({c} USING utf8mb4))"))
+        .collect();
+    let pairs: Vec<(&str, &str)> = cols
+        .iter()
+        .copied()
+        .zip(exprs.iter().map(String::as_str))
+        .collect();
+    t.assert_matches_select(&events, &pairs);
+    assert_eq!(after(&events[0], "c").as_str(), Some("Åsa Öberg É"));
+    let mut t = t;
+    t.sluice.stop();
+}
