@@ -364,3 +364,29 @@ fn decode_throughput() {
         );
     }
 }
+
+#[test]
+fn mariadb_compressed_rows_events_stop_the_pipeline_instead_of_vanishing() {
+    // A MariaDB rows event retyped as WRITE_ROWS_COMPRESSED_EVENT_V1 (166).
+    let name = "mariadb-bin.000001";
+    let mut file = std::fs::read(dir().join(name)).unwrap();
+    let evs = events(&file);
+    let before = decode(&file, name).events.len();
+    let w = evs
+        .iter()
+        .find(|e| matches!(e.kind, 23 | 30))
+        .expect("a write rows event");
+    file[w.at + 4] = 166;
+    let end = w.at + w.len;
+    if w.crc {
+        let crc = crc32fast::hash(&file[w.at..end - 4]);
+        file[end - 4..end].copy_from_slice(&crc.to_le_bytes());
+    }
+    let d = decode(&file, name);
+    assert!(d.events.len() < before);
+    assert!(
+        d.errors.iter().any(|e| e.contains("log_bin_compress")),
+        "{:?}",
+        d.errors
+    );
+}
