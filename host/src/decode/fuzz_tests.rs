@@ -247,7 +247,7 @@ fn mutated_events_never_panic_hang_or_blow_up() {
     let cases: u64 = std::env::var("SLUICE_FUZZ_CASES")
         .ok()
         .and_then(|s| s.parse().ok())
-        .unwrap_or(4000);
+        .unwrap_or(10_000);
     let started = std::time::Instant::now();
     let (mut events, mut failed) = (0, 0);
     for i in 0..cases {
