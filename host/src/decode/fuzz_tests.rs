@@ -171,8 +171,12 @@ fn mutated_file(rng: &mut Rng, file: &[u8], evs: &[Ev], target: usize) -> Vec<u8
     out
 }
 
+/// A fixture: its name, bytes, events, and the indexes of the events the
+/// mutations aim at.
+type Fixture = (String, Vec<u8>, Vec<Ev>, Vec<usize>);
+
 struct Corpus {
-    files: Vec<(String, Vec<u8>, Vec<Ev>, Vec<usize>)>,
+    files: Vec<Fixture>,
 }
 
 fn corpus() -> Corpus {

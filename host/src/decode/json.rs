@@ -706,7 +706,7 @@ mod tests {
             diff(DIFF_REPLACE, "$.age", None),
             vec![DIFF_REPLACE, 200],
         ] {
-            assert!(applied(&joe, &[d.clone()]).is_err(), "{d:?}");
+            assert!(applied(&joe, std::slice::from_ref(&d)).is_err(), "{d:?}");
         }
     }
 
