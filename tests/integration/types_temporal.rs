@@ -66,7 +66,8 @@ fn time_keeps_its_sign_and_fraction_digits_over_the_whole_range() {
 #[test]
 fn dates_and_datetimes_come_out_as_stored_zero_dates_included() {
     let t = TypeTable::create(
-        "id INT PRIMARY KEY, d DATE, dt0 DATETIME, dt1 DATETIME(1), dt3 DATETIME(3), dt6 DATETIME(6)",
+        "id INT PRIMARY KEY, d DATE, dt0 DATETIME, dt1 DATETIME(1), dt2 DATETIME(2), dt3 DATETIME(3),
+         dt4 DATETIME(4), dt5 DATETIME(5), dt6 DATETIME(6)",
         "",
     );
     let values = [
@@ -81,12 +82,17 @@ fn dates_and_datetimes_come_out_as_stored_zero_dates_included() {
     ];
     let mut sql = String::from("SET sql_mode = ''; INSERT INTO t VALUES ");
     for (i, (d, dt)) in values.iter().enumerate() {
-        sql += &format!("({i}, '{d}', '{dt}', '{dt}', '{dt}', '{dt}'),");
+        sql += &format!("({i}, '{d}', '{dt}', '{dt}', '{dt}', '{dt}', '{dt}', '{dt}', '{dt}'),");
     }
-    sql += "(99, NULL, NULL, NULL, NULL, NULL);";
+    sql += "(99, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);";
     t.write(&sql);
     let events = t.events(values.len() + 1);
-    t.assert_matches_select(&events, &pairs(&cast(&["d", "dt0", "dt1", "dt3", "dt6"])));
+    t.assert_matches_select(
+        &events,
+        &pairs(&cast(&[
+            "d", "dt0", "dt1", "dt2", "dt3", "dt4", "dt5", "dt6",
+        ])),
+    );
     assert_eq!(after(&events[2], "d").as_str(), Some("0000-00-00"));
     assert_eq!(after(&events[3], "d").as_str(), Some("2024-00-15"));
     assert_eq!(
@@ -100,26 +106,30 @@ fn dates_and_datetimes_come_out_as_stored_zero_dates_included() {
 #[test]
 fn timestamps_are_utc_whatever_the_writers_time_zone() {
     let t = TypeTable::create(
-        "id INT PRIMARY KEY, ts0 TIMESTAMP NULL, ts1 TIMESTAMP(1) NULL, ts3 TIMESTAMP(3) NULL, ts6 TIMESTAMP(6) NULL",
+        "id INT PRIMARY KEY, ts0 TIMESTAMP NULL, ts1 TIMESTAMP(1) NULL, ts3 TIMESTAMP(3) NULL, ts6 TIMESTAMP(6) NULL,
+         ts2 TIMESTAMP(2) NULL, ts4 TIMESTAMP(4) NULL, ts5 TIMESTAMP(5) NULL",
         "",
     );
     t.write(
         "SET sql_mode = '';
          SET time_zone = '+05:30';
-         INSERT INTO t VALUES
+         INSERT INTO t (id, ts0, ts1, ts3, ts6) VALUES
           (1, '1970-01-01 05:30:01', '1970-01-01 05:30:01.1', '1970-01-01 05:30:01.001', '1970-01-01 05:30:01.000001'),
           (2, '2038-01-19 08:44:07', '2038-01-19 08:44:07.9', '2038-01-19 08:44:07.999', '2038-01-19 08:44:07.999999'),
           (3, '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00 00:00:00'),
           (4, '2024-03-01 05:29:59', '2024-03-01 05:29:59.5', '2024-03-01 05:29:59.5', '2024-03-01 05:29:59.5');
          SET time_zone = '-08:00';
-         INSERT INTO t VALUES
+         INSERT INTO t (id, ts0, ts1, ts3, ts6) VALUES
           (5, '2023-12-31 16:00:00', '2023-12-31 16:00:00.3', '2023-12-31 16:00:00.123', '2023-12-31 16:00:00.654321'),
           (6, NULL, NULL, NULL, NULL);
          SET time_zone = '+00:00';
-         INSERT INTO t VALUES (7, '2000-02-29 00:00:00', '2000-02-29 00:00:00', '2000-02-29 00:00:00', '2000-02-29 00:00:00');",
+         INSERT INTO t (id, ts0, ts1, ts3, ts6) VALUES (7, '2000-02-29 00:00:00', '2000-02-29 00:00:00', '2000-02-29 00:00:00', '2000-02-29 00:00:00');
+         -- The other precisions, in update events (row 6 stays NULL: not logged).
+         SET time_zone = '+09:00';
+         UPDATE t SET ts2 = ts6, ts4 = ts6, ts5 = ts6;",
     );
-    let events = t.events(7);
-    let cols: Vec<(&str, String)> = ["ts0", "ts1", "ts3", "ts6"]
+    let events = t.events(13);
+    let cols: Vec<(&str, String)> = ["ts0", "ts1", "ts2", "ts3", "ts4", "ts5", "ts6"]
         .iter()
         .map(|c| {
             (
