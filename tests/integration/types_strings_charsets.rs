@@ -195,3 +195,61 @@ fn charsets_without_a_whatwg_encoding_convert_too() {
     let mut t = t;
     t.sluice.stop();
 }
+
+#[test]
+fn keys_carry_the_same_values_as_the_images() {
+    // A primary key over a latin1 text, a BINARY(4) and a DECIMAL: the key
+    // is the image's values, converted and padded the same way.
+    let t = TypeTable::create(
+        "id INT, code VARCHAR(10) CHARACTER SET latin1, tag BINARY(4), amount DECIMAL(5,2),
+         PRIMARY KEY (code, tag, amount)",
+        "",
+    );
+    t.write(
+        "INSERT INTO t VALUES (1, 'Zürich €', X'0100', -1.5);
+         UPDATE t SET code = 'Genève' WHERE id = 1;
+         DELETE FROM t WHERE id = 1;",
+    );
+    let events = t.events_with_keys(3);
+    let key_of = |img: &rmpv::Value| {
+        rmpv::Value::Map(
+            ["code", "tag", "amount"]
+                .iter()
+                .map(|c| {
+                    (
+                        rmpv::Value::from(*c),
+                        crate::types_support::field(img, c).unwrap().clone(),
+                    )
+                })
+                .collect(),
+        )
+    };
+    let (create, ck) = &events[0];
+    assert_eq!(
+        ck.as_ref(),
+        Some(&key_of(
+            crate::types_support::field(create, "after").unwrap()
+        ))
+    );
+    assert_eq!(
+        crate::types_support::tagged(ck.as_ref().unwrap()),
+        "{str:code=str:Zürich €,str:tag=bin:01000000,str:amount=str:-1.50}"
+    );
+    // An update's key is the new row's; a delete's the old row's.
+    let (update, uk) = &events[1];
+    assert_eq!(
+        uk.as_ref(),
+        Some(&key_of(
+            crate::types_support::field(update, "after").unwrap()
+        ))
+    );
+    let (delete, dk) = &events[2];
+    assert_eq!(
+        dk.as_ref(),
+        Some(&key_of(
+            crate::types_support::field(delete, "before").unwrap()
+        ))
+    );
+    let mut t = t;
+    t.sluice.stop();
+}

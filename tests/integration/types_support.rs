@@ -99,6 +99,30 @@ impl TypeTable {
             .collect()
     }
 
+    /// [`TypeTable::events`] with each message's key (nil-less: `None`
+    /// when the message has none).
+    pub fn events_with_keys(&self, n: usize) -> Vec<(Value, Option<Value>)> {
+        let topic = self.sluice.topic(&format!("{}.t", self.db));
+        let msgs = support::consume_all_blocking(&self.brokers, &topic, n, Duration::from_secs(90));
+        assert_eq!(
+            msgs.len(),
+            n,
+            "events of {topic}; sluice log:\n{}",
+            self.sluice.log()
+        );
+        msgs.iter()
+            .map(|m| {
+                let v = rmpv::decode::read_value(&mut m.payload.as_deref().expect("payload"))
+                    .expect("event is MessagePack");
+                let k = m
+                    .key
+                    .as_deref()
+                    .map(|mut k| rmpv::decode::read_value(&mut k).expect("key is MessagePack"));
+                (v, k)
+            })
+            .collect()
+    }
+
     /// `SELECT exprs FROM t ORDER BY id` in a utf8mb4 session, one
     /// `Vec` of cells per row (batch-mode escapes undone).
     pub fn select(&self, exprs: &[&str]) -> Vec<Vec<String>> {
