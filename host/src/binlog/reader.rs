@@ -191,15 +191,31 @@ pub async fn stream(
         let mut chunk = Vec::with_capacity(CHUNK_EVENTS);
         chunk.push(first);
         // Take whatever else is already buffered, without waiting.
+        let mut ended = false;
         while chunk.len() < CHUNK_EVENTS {
             match events.next().now_or_never() {
                 Some(Some(r)) => chunk.push(r.map_err(stream_err)?),
-                Some(None) | None => break,
+                // The stream is over: polling it again would read a closed
+                // connection and look like a lost one.
+                Some(None) => {
+                    ended = true;
+                    break;
+                }
+                None => break,
             }
         }
         tokio::select! {
             _ = stop.changed() => return Ok(()),
             sent = tx.send(chunk) => if sent.is_err() { return Ok(()) },
+        }
+        if ended {
+            if stop_at_end {
+                return Ok(());
+            }
+            return Err(BinlogError::Stream {
+                reason: "the server closed the binlog stream".into(),
+                position: None,
+            });
         }
     }
 }
