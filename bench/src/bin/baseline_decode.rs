@@ -57,6 +57,17 @@ fn args() -> Result<Args> {
     })
 }
 
+/// The file name of a rotate event. The artificial one that starts a dump
+/// arrives before the format description, so its name may still carry the
+/// 4 checksum bytes: keep `base.` and the digits after it.
+fn binlog_name(raw: &[u8]) -> String {
+    let end = match raw.iter().rposition(|&b| b == b'.') {
+        Some(dot) => dot + 1 + raw[dot + 1..].iter().take_while(|b| b.is_ascii_digit()).count(),
+        None => raw.len(),
+    };
+    String::from_utf8_lossy(&raw[..end]).into_owned()
+}
+
 fn touch(v: &BinlogValue<'_>) -> usize {
     use mysql_async::Value::*;
     match v {
@@ -116,7 +127,7 @@ async fn main() -> Result<()> {
             }
             Some(EventData::RotateEvent(r)) => {
                 let r: RotateEvent<'_> = r;
-                file = r.name().into_owned();
+                file = binlog_name(r.name_raw());
             }
             _ => {}
         }
