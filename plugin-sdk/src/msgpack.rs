@@ -1,0 +1,223 @@
+//! A minimal MessagePack reader for reading one column without decoding
+//! the whole event: walk the top-level map, skip what is not needed.
+
+/// A borrowed MessagePack value. Containers and extensions are returned as
+/// their raw encoding (decode them with `rmpv`/`rmp-serde` if needed).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Value<'a> {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    F32(f32),
+    F64(f64),
+    Str(&'a str),
+    Bin(&'a [u8]),
+    Array(&'a [u8]),
+    Map(&'a [u8]),
+    Ext(&'a [u8]),
+}
+
+impl<'a> Value<'a> {
+    /// Parses the value at the start of `buf`.
+    pub fn parse(buf: &'a [u8]) -> Option<Value<'a>> {
+        let (h, pos) = header(buf, 0)?;
+        Some(match h {
+            Header::Nil => Value::Nil,
+            Header::Bool(b) => Value::Bool(b),
+            Header::Int(i) => Value::Int(i),
+            Header::UInt(u) => Value::UInt(u),
+            Header::F32(f) => Value::F32(f),
+            Header::F64(f) => Value::F64(f),
+            Header::Str(n) => Value::Str(std::str::from_utf8(buf.get(pos..pos + n)?).ok()?),
+            Header::Bin(n) => Value::Bin(buf.get(pos..pos + n)?),
+            Header::Array(_) => Value::Array(&buf[..skip(buf)?]),
+            Header::Map(_) => Value::Map(&buf[..skip(buf)?]),
+            Header::Ext(_) => Value::Ext(&buf[..skip(buf)?]),
+        })
+    }
+
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    pub fn as_str(&self) -> Option<&'a str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_i64(&self) -> Option<i64> {
+        match *self {
+            Value::Int(i) => Some(i),
+            Value::UInt(u) => i64::try_from(u).ok(),
+            _ => None,
+        }
+    }
+
+    /// Appends a text form of scalars (strings as-is, numbers in decimal,
+    /// binary raw); returns false for nil and containers.
+    pub fn write_text(&self, out: &mut Vec<u8>) -> bool {
+        use std::io::Write;
+        match *self {
+            Value::Str(s) => out.extend_from_slice(s.as_bytes()),
+            Value::Bin(b) => out.extend_from_slice(b),
+            Value::Int(i) => write!(out, "{i}").unwrap(),
+            Value::UInt(u) => write!(out, "{u}").unwrap(),
+            Value::F32(f) => write!(out, "{f}").unwrap(),
+            Value::F64(f) => write!(out, "{f}").unwrap(),
+            Value::Bool(b) => write!(out, "{b}").unwrap(),
+            Value::Nil | Value::Array(_) | Value::Map(_) | Value::Ext(_) => return false,
+        }
+        true
+    }
+
+    /// The text form as a `String` (see `write_text`).
+    pub fn to_text(&self) -> Option<String> {
+        let mut v = Vec::new();
+        self.write_text(&mut v).then(|| String::from_utf8_lossy(&v).into_owned())
+    }
+}
+
+enum Header {
+    Nil,
+    Bool(bool),
+    Int(i64),
+    UInt(u64),
+    F32(f32),
+    F64(f64),
+    /// Byte length follows.
+    Str(usize),
+    Bin(usize),
+    /// Element count follows.
+    Array(usize),
+    /// Entry count (pairs) follows.
+    Map(usize),
+    /// Data length (type byte included) follows.
+    Ext(usize),
+}
+
+fn be<const N: usize>(buf: &[u8], pos: usize) -> Option<[u8; N]> {
+    buf.get(pos..pos + N)?.try_into().ok()
+}
+
+/// Reads a value's header; returns it and the position after it.
+fn header(buf: &[u8], pos: usize) -> Option<(Header, usize)> {
+    let m = *buf.get(pos)?;
+    let p = pos + 1;
+    let n8 = |p| be::<1>(buf, p).map(|b| b[0] as usize);
+    let n16 = |p| be::<2>(buf, p).map(|b| u16::from_be_bytes(b) as usize);
+    let n32 = |p| be::<4>(buf, p).map(|b| u32::from_be_bytes(b) as usize);
+    Some(match m {
+        0x00..=0x7f => (Header::UInt(m as u64), p),
+        0x80..=0x8f => (Header::Map((m & 0x0f) as usize), p),
+        0x90..=0x9f => (Header::Array((m & 0x0f) as usize), p),
+        0xa0..=0xbf => (Header::Str((m & 0x1f) as usize), p),
+        0xc0 => (Header::Nil, p),
+        0xc2 => (Header::Bool(false), p),
+        0xc3 => (Header::Bool(true), p),
+        0xc4 => (Header::Bin(n8(p)?), p + 1),
+        0xc5 => (Header::Bin(n16(p)?), p + 2),
+        0xc6 => (Header::Bin(n32(p)?), p + 4),
+        0xc7 => (Header::Ext(n8(p)? + 1), p + 1),
+        0xc8 => (Header::Ext(n16(p)? + 1), p + 2),
+        0xc9 => (Header::Ext(n32(p)? + 1), p + 4),
+        0xca => (Header::F32(f32::from_be_bytes(be(buf, p)?)), p + 4),
+        0xcb => (Header::F64(f64::from_be_bytes(be(buf, p)?)), p + 8),
+        0xcc => (Header::UInt(be::<1>(buf, p)?[0] as u64), p + 1),
+        0xcd => (Header::UInt(u16::from_be_bytes(be(buf, p)?) as u64), p + 2),
+        0xce => (Header::UInt(u32::from_be_bytes(be(buf, p)?) as u64), p + 4),
+        0xcf => (Header::UInt(u64::from_be_bytes(be(buf, p)?)), p + 8),
+        0xd0 => (Header::Int(be::<1>(buf, p)?[0] as i8 as i64), p + 1),
+        0xd1 => (Header::Int(i16::from_be_bytes(be(buf, p)?) as i64), p + 2),
+        0xd2 => (Header::Int(i32::from_be_bytes(be(buf, p)?) as i64), p + 4),
+        0xd3 => (Header::Int(i64::from_be_bytes(be(buf, p)?)), p + 8),
+        0xd4 => (Header::Ext(2), p),
+        0xd5 => (Header::Ext(3), p),
+        0xd6 => (Header::Ext(5), p),
+        0xd7 => (Header::Ext(9), p),
+        0xd8 => (Header::Ext(17), p),
+        0xd9 => (Header::Str(n8(p)?), p + 1),
+        0xda => (Header::Str(n16(p)?), p + 2),
+        0xdb => (Header::Str(n32(p)?), p + 4),
+        0xdc => (Header::Array(n16(p)?), p + 2),
+        0xdd => (Header::Array(n32(p)?), p + 4),
+        0xde => (Header::Map(n16(p)?), p + 2),
+        0xdf => (Header::Map(n32(p)?), p + 4),
+        0xe0..=0xff => (Header::Int(m as i8 as i64), p),
+        0xc1 => return None,
+    })
+}
+
+/// Length of the encoded value at the start of `buf`. Iterative, so deeply
+/// nested JSON columns cannot overflow the stack.
+pub fn skip(buf: &[u8]) -> Option<usize> {
+    let mut pos = 0;
+    let mut pending: usize = 1;
+    while pending > 0 {
+        pending -= 1;
+        let (h, p) = header(buf, pos)?;
+        pos = p;
+        match h {
+            Header::Str(n) | Header::Bin(n) | Header::Ext(n) => pos = pos.checked_add(n)?,
+            Header::Array(n) => pending = pending.checked_add(n)?,
+            Header::Map(n) => pending = pending.checked_add(n.checked_mul(2)?)?,
+            _ => {}
+        }
+        if pos > buf.len() {
+            return None;
+        }
+    }
+    Some(pos)
+}
+
+/// In a map encoded at the start of `buf`, finds the value of string key
+/// `key` and returns the buffer from that value on.
+pub fn map_get<'a>(buf: &'a [u8], key: &str) -> Option<&'a [u8]> {
+    let (Header::Map(n), mut pos) = header(buf, 0)? else {
+        return None;
+    };
+    for _ in 0..n {
+        let (h, p) = header(buf, pos)?;
+        if let Header::Str(len) = h {
+            if buf.get(p..p + len)? == key.as_bytes() {
+                return buf.get(p + len..);
+            }
+        }
+        pos += skip(&buf[pos..])?;
+        pos += skip(buf.get(pos..)?)?;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_columns_without_decoding() {
+        let v = rmpv::Value::Map(vec![
+            ("op".into(), "u".into()),
+            ("before".into(), rmpv::Value::Nil),
+            (
+                "after".into(),
+                rmpv::Value::Map(vec![
+                    ("id".into(), 300.into()),
+                    ("neg".into(), (-70000).into()),
+                    ("tags".into(), rmpv::Value::Array(vec!["a".into(), 1.into()])),
+                    ("email".into(), "x@y".into()),
+                ]),
+            ),
+        ]);
+        let mut buf = Vec::new();
+        rmpv::encode::write_value(&mut buf, &v).unwrap();
+        assert_eq!(skip(&buf), Some(buf.len()));
+        let after = map_get(&buf, "after").unwrap();
+        assert_eq!(Value::parse(map_get(after, "id").unwrap()), Some(Value::UInt(300)));
+        assert_eq!(Value::parse(map_get(after, "neg").unwrap()), Some(Value::Int(-70000)));
+        assert_eq!(Value::parse(map_get(after, "email").unwrap()), Some(Value::Str("x@y")));
+        assert!(map_get(after, "missing").is_none());
+        assert_eq!(Value::parse(map_get(&buf, "before").unwrap()), Some(Value::Nil));
+    }
+}
