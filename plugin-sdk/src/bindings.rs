@@ -1,6 +1,6 @@
 //! Bindings generated from `../wit`, one module per world. Every plugin
 //! links `base` (log import, lifecycle export); each kind's world is
-//! compiled only with its feature. The kind worlds reuse `base`'s `types`
+//! compiled only with its feature (`*-export` worlds). The kind worlds reuse `base`'s `types`
 //! and `log` modules so all kinds share one `Batch` type.
 
 pub mod base {
@@ -17,7 +17,7 @@ pub mod base {
 pub mod filter {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "filter-plugin",
+        world: "filter-export",
         with: {
             "sluice:plugin/types@0.1.0": crate::bindings::base::sluice::plugin::types,
             "sluice:plugin/log@0.1.0": crate::bindings::base::sluice::plugin::log,
@@ -32,7 +32,7 @@ pub mod filter {
 pub mod route {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "route-plugin",
+        world: "route-export",
         with: {
             "sluice:plugin/types@0.1.0": crate::bindings::base::sluice::plugin::types,
             "sluice:plugin/log@0.1.0": crate::bindings::base::sluice::plugin::log,
@@ -47,7 +47,7 @@ pub mod route {
 pub mod key {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "key-plugin",
+        world: "key-export",
         with: {
             "sluice:plugin/types@0.1.0": crate::bindings::base::sluice::plugin::types,
             "sluice:plugin/log@0.1.0": crate::bindings::base::sluice::plugin::log,
@@ -62,7 +62,7 @@ pub mod key {
 pub mod transform {
     wit_bindgen::generate!({
         path: "../wit",
-        world: "transform-plugin",
+        world: "transform-export",
         with: {
             "sluice:plugin/types@0.1.0": crate::bindings::base::sluice::plugin::types,
             "sluice:plugin/log@0.1.0": crate::bindings::base::sluice::plugin::log,

@@ -1,0 +1,211 @@
+//! The Rust example plugins (through the SDK): each kind, chain order,
+//! per-plugin settings, the sandbox, `plugin test`.
+
+use serde_json::json;
+
+use super::*;
+use crate::plugin::cli::plugin_test;
+use crate::plugin::PluginError;
+
+fn users(rows: &[(&str, serde_json::Value)]) -> EventBatch {
+    let mut b = EventBatch::new();
+    for (op, row) in rows {
+        let (before, after) = if *op == "d" {
+            (row.clone(), json!(null))
+        } else {
+            (json!(null), row.clone())
+        };
+        b.push("shop", "users", op_of(op), &event(op, before, after))
+            .unwrap();
+    }
+    b
+}
+
+#[test]
+fn plugin_examples_each_kind_in_one_chain() {
+    let (_d, reg) = example_registry(&["row-filter", "tenant-router", "key-columns", "pii-mask"]);
+    let g = reg.current();
+    for p in g.plugins() {
+        assert_eq!(
+            p.kinds().to_string(),
+            match p.name() {
+                "row-filter" => "filter",
+                "tenant-router" => "route",
+                "key-columns" => "key",
+                _ => "transform",
+            }
+        );
+    }
+    let mut chain = chain(
+        &g,
+        r#"[
+            { name = "row-filter", config = { ops = "c,u,d", column = "status", equals = "active" } },
+            { name = "pii-mask", config = { columns = "email", salt = "s" } },
+            { name = "tenant-router", config = { column = "tenant", topic = "cdc.{value}.{table}" } },
+            { name = "key-columns", config = { columns = "tenant,id" } },
+        ]"#,
+    );
+    let mut b = users(&[
+        (
+            "c",
+            json!({"id": 1, "tenant": "acme", "status": "active", "email": "a@x"}),
+        ),
+        (
+            "c",
+            json!({"id": 2, "tenant": "acme", "status": "closed", "email": "b@x"}),
+        ),
+        (
+            "u",
+            json!({"id": 3, "tenant": "Big Co", "status": "active", "email": null}),
+        ),
+        (
+            "r",
+            json!({"id": 4, "tenant": "acme", "status": "active", "email": "d@x"}),
+        ),
+        (
+            "d",
+            json!({"id": 5, "tenant": "zeta", "status": "active", "email": "e@x"}),
+        ),
+    ]);
+    let stats = chain.run(&mut b).unwrap();
+    assert_eq!(stats, Default::default());
+    let out: Vec<_> = b.output().collect();
+    assert_eq!(out.iter().map(|e| e.origin).collect::<Vec<_>>(), [0, 2, 4]);
+    assert_eq!(
+        out.iter().map(|e| e.topic.unwrap()).collect::<Vec<_>>(),
+        ["cdc.acme.users", "cdc.Big_Co.users", "cdc.zeta.users"]
+    );
+    assert_eq!(
+        out.iter().map(|e| e.key.unwrap()).collect::<Vec<_>>(),
+        [&b"acme|1"[..], b"Big Co|3", b"zeta|5"]
+    );
+    let first = decode(out[0].bytes);
+    let hashed = first["after"]["email"].as_str().unwrap();
+    assert_eq!(hashed.len(), 64, "{first}");
+    assert_ne!(hashed, "a@x");
+    assert_eq!(first["after"]["id"], 1);
+    assert_eq!(decode(out[1].bytes)["after"]["email"], json!(null));
+    assert!(
+        decode(out[2].bytes)["before"]["email"]
+            .as_str()
+            .unwrap()
+            .len()
+            == 64
+    );
+}
+
+#[test]
+fn plugin_chain_order_matters() {
+    let (_d, reg) = example_registry(&["key-columns", "pii-mask"]);
+    let g = reg.current();
+    let row = json!({"id": 1, "email": "a@x"});
+    let mut key_then_mask = chain(
+        &g,
+        r#"[{ name = "key-columns", config = { columns = "email" } }, { name = "pii-mask", config = { columns = "email", mode = "drop" } }]"#,
+    );
+    let mut b = users(&[("c", row.clone())]);
+    key_then_mask.run(&mut b).unwrap();
+    let e = b.output().next().unwrap();
+    assert_eq!(e.key, Some(&b"a@x"[..]));
+    assert_eq!(decode(e.bytes)["after"], json!({"id": 1}));
+
+    let mut mask_then_key = chain(
+        &g,
+        r#"[{ name = "pii-mask", config = { columns = "email", mode = "drop" } }, { name = "key-columns", config = { columns = "email" } }]"#,
+    );
+    let mut b = users(&[("c", row)]);
+    mask_then_key.run(&mut b).unwrap();
+    assert_eq!(
+        b.output().next().unwrap().key,
+        None,
+        "email was dropped before the key was chosen"
+    );
+}
+
+#[test]
+fn plugin_instances_get_their_own_settings() {
+    let (_d, reg) = example_registry(&["row-filter"]);
+    let g = reg.current();
+    // The same plugin twice in one chain, with different settings.
+    let mut c = chain(
+        &g,
+        r#"[{ name = "row-filter", config = { ops = "c,u" } }, { name = "row-filter", config = { column = "id", equals = "1,2" } }]"#,
+    );
+    let mut b = users(&[
+        ("c", json!({"id": 1})),
+        ("d", json!({"id": 2})),
+        ("u", json!({"id": 2})),
+        ("c", json!({"id": 3})),
+    ]);
+    c.run(&mut b).unwrap();
+    assert_eq!(b.output().map(|e| e.origin).collect::<Vec<_>>(), [0, 2]);
+
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "row-filter", config = { ops = "x" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, PluginError::ConfigRejected { .. }));
+    assert!(
+        err.to_string()
+            .contains("ops: `x` is not one of c, u, d, r"),
+        "{err}"
+    );
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "row-filter", config = { colum = "id" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("unknown setting `colum`"), "{err}");
+}
+
+#[test]
+fn plugin_sandbox_denies_files_network_clock_and_env() {
+    let (_d, reg) = example_registry(&["sandbox-probe"]);
+    let mut c = chain(&reg.current(), r#"["sandbox-probe"]"#);
+    let mut b = users(&[("c", json!({"id": 1}))]);
+    c.run(&mut b).unwrap();
+    assert_eq!(
+        b.output().next().unwrap().topic,
+        Some("probe.fs-denied.net-denied.clock-0.env-0.map-1")
+    );
+}
+
+#[test]
+fn plugin_test_cli_function_prints_decisions() {
+    let path = example_plugins().join("pii-mask.wasm");
+    let input = r#"{"db":"shop","table":"users","op":"c","before":null,"after":{"id":1,"email":"a@x"}}
+
+{"v":1,"op":"d","before":{"id":2,"email":"b@x"},"after":null,"source":{"db":"shop","table":"users"},"ts_ms":5}
+"#;
+    let mut out = Vec::new();
+    let summary = plugin_test(
+        &path,
+        &["columns=email".into(), "mode=drop".into()],
+        input.as_bytes(),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!((summary.lines, summary.kept, summary.errors), (2, 2, 0));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["kept"], true);
+    assert_eq!(lines[0]["out"][0]["event"]["after"], json!({"id": 1}));
+    assert_eq!(lines[0]["out"][0]["event"]["source"]["table"], "users");
+    assert_eq!(lines[1]["line"], 3);
+    assert_eq!(lines[1]["out"][0]["event"]["before"], json!({"id": 2}));
+    assert_eq!(lines[1]["out"][0]["event"]["ts_ms"], 5);
+
+    let filter = example_plugins().join("row-filter.wasm");
+    let mut out = Vec::new();
+    let s = plugin_test(&filter, &["ops=d".into()], input.as_bytes(), &mut out).unwrap();
+    assert_eq!((s.kept, s.dropped), (1, 1));
+    let err = plugin_test(&filter, &["ops=q".into()], input.as_bytes(), Vec::new()).unwrap_err();
+    assert!(matches!(err, PluginError::ConfigRejected { .. }), "{err}");
+}
