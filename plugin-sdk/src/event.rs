@@ -57,24 +57,36 @@ pub struct Settings(pub Vec<(String, String)>);
 
 impl Settings {
     pub fn get(&self, key: &str) -> Option<&str> {
-        self.0.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
 
     pub fn require(&self, key: &str) -> Result<&str, String> {
-        self.get(key).ok_or_else(|| format!("missing setting `{key}`"))
+        self.get(key)
+            .ok_or_else(|| format!("missing setting `{key}`"))
     }
 
     /// A comma-separated list (`"a, b"`), trimmed, empty items removed.
     pub fn list(&self, key: &str) -> Vec<&str> {
         self.get(key)
-            .map(|v| v.split(',').map(str::trim).filter(|s| !s.is_empty()).collect())
+            .map(|v| {
+                v.split(',')
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
             .unwrap_or_default()
     }
 
     /// Rejects keys not in `known`: a typo should not pass silently.
     pub fn only(&self, known: &[&str]) -> Result<(), String> {
         match self.0.iter().find(|(k, _)| !known.contains(&k.as_str())) {
-            Some((k, _)) => Err(format!("unknown setting `{k}` (known: {})", known.join(", "))),
+            Some((k, _)) => Err(format!(
+                "unknown setting `{k}` (known: {})",
+                known.join(", ")
+            )),
             None => Ok(()),
         }
     }
@@ -110,7 +122,8 @@ impl Emitter<'_> {
     pub fn value_with_op(&mut self, op: Op, v: &rmpv::Value) -> Result<(), String> {
         let start = self.data.len();
         rmpv::encode::write_value(self.data, v).map_err(|e| e.to_string())?;
-        self.out.push((op, start as u32, (self.data.len() - start) as u32));
+        self.out
+            .push((op, start as u32, (self.data.len() - start) as u32));
         Ok(())
     }
 
@@ -119,7 +132,8 @@ impl Emitter<'_> {
         let start = self.data.len();
         let mut ser = rmp_serde::Serializer::new(&mut *self.data).with_struct_map();
         v.serialize(&mut ser).map_err(|e| e.to_string())?;
-        self.out.push((self.op, start as u32, (self.data.len() - start) as u32));
+        self.out
+            .push((self.op, start as u32, (self.data.len() - start) as u32));
         Ok(())
     }
 }

@@ -24,10 +24,10 @@ mod msgpack;
 #[doc(hidden)]
 pub mod rt;
 
+pub use bindings::base::sluice::plugin::types::Op;
 pub use event::{Emitter, Event, Settings};
 pub use msgpack::{map_get, skip, Value};
 pub use rmpv;
-pub use bindings::base::sluice::plugin::types::Op;
 
 /// Construction from settings; every plugin implements this.
 pub trait Plugin: Sized + 'static {
@@ -41,9 +41,11 @@ pub trait Filter: Plugin {
     fn keep(&mut self, event: &Event) -> Result<bool, String>;
 }
 
-/// Choose a topic per event; `None` keeps the topic chosen so far.
+/// Choose the topic: write it into `topic` and return true, or return false
+/// to keep the topic chosen so far. `topic` is empty on entry; writing into
+/// it (rather than returning a `String`) saves an allocation per event.
 pub trait Route: Plugin {
-    fn route(&mut self, event: &Event) -> Result<Option<String>, String>;
+    fn route(&mut self, event: &Event, topic: &mut String) -> Result<bool, String>;
 }
 
 /// Choose the partition key: append it to `key` and return true, or return

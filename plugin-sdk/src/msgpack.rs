@@ -31,9 +31,9 @@ impl<'a> Value<'a> {
             Header::F64(f) => Value::F64(f),
             Header::Str(n) => Value::Str(std::str::from_utf8(buf.get(pos..pos + n)?).ok()?),
             Header::Bin(n) => Value::Bin(buf.get(pos..pos + n)?),
-            Header::Array(_) => Value::Array(&buf[..skip(buf)?]),
-            Header::Map(_) => Value::Map(&buf[..skip(buf)?]),
-            Header::Ext(_) => Value::Ext(&buf[..skip(buf)?]),
+            Header::Array => Value::Array(&buf[..skip(buf)?]),
+            Header::Map => Value::Map(&buf[..skip(buf)?]),
+            Header::Ext => Value::Ext(&buf[..skip(buf)?]),
         })
     }
 
@@ -76,7 +76,8 @@ impl<'a> Value<'a> {
     /// The text form as a `String` (see `write_text`).
     pub fn to_text(&self) -> Option<String> {
         let mut v = Vec::new();
-        self.write_text(&mut v).then(|| String::from_utf8_lossy(&v).into_owned())
+        self.write_text(&mut v)
+            .then(|| String::from_utf8_lossy(&v).into_owned())
     }
 }
 
@@ -90,12 +91,11 @@ enum Header {
     /// Byte length follows.
     Str(usize),
     Bin(usize),
-    /// Element count follows.
-    Array(usize),
-    /// Entry count (pairs) follows.
-    Map(usize),
-    /// Data length (type byte included) follows.
-    Ext(usize),
+    // Containers and extensions: only their kind matters to `parse`, which
+    // measures them with `skip`.
+    Array,
+    Map,
+    Ext,
 }
 
 fn be<const N: usize>(buf: &[u8], pos: usize) -> Option<[u8; N]> {
@@ -111,8 +111,8 @@ fn header(buf: &[u8], pos: usize) -> Option<(Header, usize)> {
     let n32 = |p| be::<4>(buf, p).map(|b| u32::from_be_bytes(b) as usize);
     Some(match m {
         0x00..=0x7f => (Header::UInt(m as u64), p),
-        0x80..=0x8f => (Header::Map((m & 0x0f) as usize), p),
-        0x90..=0x9f => (Header::Array((m & 0x0f) as usize), p),
+        0x80..=0x8f => (Header::Map, p),
+        0x90..=0x9f => (Header::Array, p),
         0xa0..=0xbf => (Header::Str((m & 0x1f) as usize), p),
         0xc0 => (Header::Nil, p),
         0xc2 => (Header::Bool(false), p),
@@ -120,9 +120,9 @@ fn header(buf: &[u8], pos: usize) -> Option<(Header, usize)> {
         0xc4 => (Header::Bin(n8(p)?), p + 1),
         0xc5 => (Header::Bin(n16(p)?), p + 2),
         0xc6 => (Header::Bin(n32(p)?), p + 4),
-        0xc7 => (Header::Ext(n8(p)? + 1), p + 1),
-        0xc8 => (Header::Ext(n16(p)? + 1), p + 2),
-        0xc9 => (Header::Ext(n32(p)? + 1), p + 4),
+        0xc7 => (Header::Ext, p + 1),
+        0xc8 => (Header::Ext, p + 2),
+        0xc9 => (Header::Ext, p + 4),
         0xca => (Header::F32(f32::from_be_bytes(be(buf, p)?)), p + 4),
         0xcb => (Header::F64(f64::from_be_bytes(be(buf, p)?)), p + 8),
         0xcc => (Header::UInt(be::<1>(buf, p)?[0] as u64), p + 1),
@@ -133,60 +133,125 @@ fn header(buf: &[u8], pos: usize) -> Option<(Header, usize)> {
         0xd1 => (Header::Int(i16::from_be_bytes(be(buf, p)?) as i64), p + 2),
         0xd2 => (Header::Int(i32::from_be_bytes(be(buf, p)?) as i64), p + 4),
         0xd3 => (Header::Int(i64::from_be_bytes(be(buf, p)?)), p + 8),
-        0xd4 => (Header::Ext(2), p),
-        0xd5 => (Header::Ext(3), p),
-        0xd6 => (Header::Ext(5), p),
-        0xd7 => (Header::Ext(9), p),
-        0xd8 => (Header::Ext(17), p),
+        0xd4 => (Header::Ext, p),
+        0xd5 => (Header::Ext, p),
+        0xd6 => (Header::Ext, p),
+        0xd7 => (Header::Ext, p),
+        0xd8 => (Header::Ext, p),
         0xd9 => (Header::Str(n8(p)?), p + 1),
         0xda => (Header::Str(n16(p)?), p + 2),
         0xdb => (Header::Str(n32(p)?), p + 4),
-        0xdc => (Header::Array(n16(p)?), p + 2),
-        0xdd => (Header::Array(n32(p)?), p + 4),
-        0xde => (Header::Map(n16(p)?), p + 2),
-        0xdf => (Header::Map(n32(p)?), p + 4),
+        0xdc => (Header::Array, p + 2),
+        0xdd => (Header::Array, p + 4),
+        0xde => (Header::Map, p + 2),
+        0xdf => (Header::Map, p + 4),
         0xe0..=0xff => (Header::Int(m as i8 as i64), p),
         0xc1 => return None,
     })
 }
 
-/// Length of the encoded value at the start of `buf`. Iterative, so deeply
-/// nested JSON columns cannot overflow the stack.
+/// Length of the encoded value at the start of `buf`.
 pub fn skip(buf: &[u8]) -> Option<usize> {
-    let mut pos = 0;
+    skip_at(buf, 0)
+}
+
+fn len8(buf: &[u8], pos: usize) -> Option<usize> {
+    buf.get(pos).map(|b| *b as usize)
+}
+fn len16(buf: &[u8], pos: usize) -> Option<usize> {
+    be::<2>(buf, pos).map(|b| u16::from_be_bytes(b) as usize)
+}
+fn len32(buf: &[u8], pos: usize) -> Option<usize> {
+    be::<4>(buf, pos).map(|b| u32::from_be_bytes(b) as usize)
+}
+
+/// Position after the value starting at `pos`. This is the hot loop of
+/// column lookups, so it matches markers directly rather than going through
+/// `header`, and it is iterative so deeply nested JSON columns cannot
+/// overflow the stack. Offsets saturate; every read is bounds-checked.
+fn skip_at(buf: &[u8], mut pos: usize) -> Option<usize> {
     let mut pending: usize = 1;
     while pending > 0 {
         pending -= 1;
-        let (h, p) = header(buf, pos)?;
-        pos = p;
-        match h {
-            Header::Str(n) | Header::Bin(n) | Header::Ext(n) => pos = pos.checked_add(n)?,
-            Header::Array(n) => pending = pending.checked_add(n)?,
-            Header::Map(n) => pending = pending.checked_add(n.checked_mul(2)?)?,
-            _ => {}
-        }
-        if pos > buf.len() {
-            return None;
-        }
+        let m = *buf.get(pos)?;
+        pos += 1;
+        let (data, items) = match m {
+            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
+            0xa0..=0xbf => ((m & 0x1f) as usize, 0),
+            0x80..=0x8f => (0, 2 * (m & 0x0f) as usize),
+            0x90..=0x9f => (0, (m & 0x0f) as usize),
+            0xcc | 0xd0 => (1, 0),
+            0xcd | 0xd1 | 0xd4 => (2, 0),
+            0xd5 => (3, 0),
+            0xca | 0xce | 0xd2 => (4, 0),
+            0xd6 => (5, 0),
+            0xcb | 0xcf | 0xd3 => (8, 0),
+            0xd7 => (9, 0),
+            0xd8 => (17, 0),
+            0xc4 | 0xd9 => (1 + len8(buf, pos)?, 0),
+            0xc5 | 0xda => (2 + len16(buf, pos)?, 0),
+            0xc6 | 0xdb => (4usize.saturating_add(len32(buf, pos)?), 0),
+            0xc7 => (2 + len8(buf, pos)?, 0),
+            0xc8 => (3 + len16(buf, pos)?, 0),
+            0xc9 => (5usize.saturating_add(len32(buf, pos)?), 0),
+            0xdc => (2, len16(buf, pos)?),
+            0xdd => (4, len32(buf, pos)?),
+            0xde => (2, 2 * len16(buf, pos)?),
+            0xdf => (4, len32(buf, pos)?.checked_mul(2)?),
+            0xc1 => return None,
+        };
+        pos = pos.saturating_add(data);
+        pending = pending.checked_add(items)?;
     }
-    Some(pos)
+    (pos <= buf.len()).then_some(pos)
+}
+
+/// `skip_at` with the common column values handled inline.
+#[inline(always)]
+fn skip_scalar(buf: &[u8], pos: usize) -> Option<usize> {
+    let m = *buf.get(pos)?;
+    match m {
+        0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => Some(pos + 1),
+        0xa0..=0xbf => Some(pos + 1 + (m & 0x1f) as usize),
+        0xcb | 0xcf | 0xd3 => Some(pos + 9),
+        _ => skip_at(buf, pos),
+    }
+}
+
+/// If a string starts at `pos`: its bytes' start and length.
+fn str_at(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
+    let m = *buf.get(pos)?;
+    match m {
+        0xa0..=0xbf => Some((pos + 1, (m & 0x1f) as usize)),
+        0xd9 => Some((pos + 2, len8(buf, pos + 1)?)),
+        0xda => Some((pos + 3, len16(buf, pos + 1)?)),
+        0xdb => Some((pos + 5, len32(buf, pos + 1)?)),
+        _ => None,
+    }
 }
 
 /// In a map encoded at the start of `buf`, finds the value of string key
 /// `key` and returns the buffer from that value on.
 pub fn map_get<'a>(buf: &'a [u8], key: &str) -> Option<&'a [u8]> {
-    let (Header::Map(n), mut pos) = header(buf, 0)? else {
-        return None;
+    let m = *buf.first()?;
+    let (n, mut pos) = match m {
+        0x80..=0x8f => ((m & 0x0f) as usize, 1),
+        0xde => (len16(buf, 1)?, 3),
+        0xdf => (len32(buf, 1)?, 5),
+        _ => return None,
     };
     for _ in 0..n {
-        let (h, p) = header(buf, pos)?;
-        if let Header::Str(len) = h {
-            if buf.get(p..p + len)? == key.as_bytes() {
-                return buf.get(p + len..);
+        pos = match str_at(buf, pos) {
+            Some((start, len)) => {
+                let end = start.checked_add(len)?;
+                if buf.get(start..end)? == key.as_bytes() {
+                    return buf.get(end..);
+                }
+                end
             }
-        }
-        pos += skip(&buf[pos..])?;
-        pos += skip(buf.get(pos..)?)?;
+            None => skip_at(buf, pos)?,
+        };
+        pos = skip_scalar(buf, pos)?;
     }
     None
 }
@@ -205,7 +270,10 @@ mod tests {
                 rmpv::Value::Map(vec![
                     ("id".into(), 300.into()),
                     ("neg".into(), (-70000).into()),
-                    ("tags".into(), rmpv::Value::Array(vec!["a".into(), 1.into()])),
+                    (
+                        "tags".into(),
+                        rmpv::Value::Array(vec!["a".into(), 1.into()]),
+                    ),
                     ("email".into(), "x@y".into()),
                 ]),
             ),
@@ -214,10 +282,61 @@ mod tests {
         rmpv::encode::write_value(&mut buf, &v).unwrap();
         assert_eq!(skip(&buf), Some(buf.len()));
         let after = map_get(&buf, "after").unwrap();
-        assert_eq!(Value::parse(map_get(after, "id").unwrap()), Some(Value::UInt(300)));
-        assert_eq!(Value::parse(map_get(after, "neg").unwrap()), Some(Value::Int(-70000)));
-        assert_eq!(Value::parse(map_get(after, "email").unwrap()), Some(Value::Str("x@y")));
+        assert_eq!(
+            Value::parse(map_get(after, "id").unwrap()),
+            Some(Value::UInt(300))
+        );
+        assert_eq!(
+            Value::parse(map_get(after, "neg").unwrap()),
+            Some(Value::Int(-70000))
+        );
+        assert_eq!(
+            Value::parse(map_get(after, "email").unwrap()),
+            Some(Value::Str("x@y"))
+        );
         assert!(map_get(after, "missing").is_none());
-        assert_eq!(Value::parse(map_get(&buf, "before").unwrap()), Some(Value::Nil));
+        assert_eq!(
+            Value::parse(map_get(&buf, "before").unwrap()),
+            Some(Value::Nil)
+        );
+    }
+}
+
+#[cfg(test)]
+mod speed {
+    /// `cargo test --release -- --ignored --nocapture scan_speed`
+    #[test]
+    #[ignore]
+    fn scan_speed() {
+        let mut row = Vec::new();
+        for (k, v) in [
+            ("email", rmpv::Value::from("user1@example.com")),
+            ("flags", rmpv::Value::Array(vec!["a".into(), "b".into()])),
+            ("id", 5.into()),
+            ("name", "x".repeat(400).into()),
+            ("score", 1.5.into()),
+            ("status", "active".into()),
+            ("tenant_id", "t1".into()),
+        ] {
+            row.push((rmpv::Value::from(k), v));
+        }
+        let ev = rmpv::Value::Map(vec![
+            ("after".into(), rmpv::Value::Map(row.clone())),
+            ("before".into(), rmpv::Value::Map(row)),
+            ("op".into(), "u".into()),
+        ]);
+        let mut buf = Vec::new();
+        rmpv::encode::write_value(&mut buf, &ev).unwrap();
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..1_000_000 {
+            let a = super::map_get(std::hint::black_box(&buf), "after").unwrap();
+            if let Some(super::Value::Str(s)) =
+                super::Value::parse(super::map_get(a, "status").unwrap())
+            {
+                n += s.len();
+            }
+        }
+        eprintln!("{:?} per lookup ({n})", t.elapsed() / 1_000_000);
     }
 }

@@ -19,6 +19,7 @@ pub fn init<P: Plugin>(settings: Vec<(String, String)>) -> Result<(), String> {
     Ok(())
 }
 
+#[allow(dead_code)] // unused when no kind feature is on
 /// Runs `f` with the plugin value; plugins are initialised on first use
 /// with empty settings when the host had none to give.
 fn with<P: Plugin, R>(f: impl FnOnce(&mut P) -> Result<R, String>) -> Result<R, String> {
@@ -27,7 +28,11 @@ fn with<P: Plugin, R>(f: impl FnOnce(&mut P) -> Result<R, String>) -> Result<R, 
         if s.is_none() {
             *s = Some(Box::new(P::init(&Settings::default())?));
         }
-        let p = s.as_mut().unwrap().downcast_mut::<P>().ok_or("plugin state has the wrong type")?;
+        let p = s
+            .as_mut()
+            .unwrap()
+            .downcast_mut::<P>()
+            .ok_or("plugin state has the wrong type")?;
         f(p)
     })
 }
@@ -54,29 +59,48 @@ pub fn filter<P: crate::Filter>(batch: Batch) -> Result<Vec<bool>, String> {
 pub fn route<P: crate::Route>(
     batch: Batch,
 ) -> Result<crate::bindings::route::exports::sluice::plugin::route::Routes, String> {
+    use std::collections::HashMap;
     with::<P, _>(|p| {
         let mut topics: Vec<String> = Vec::new();
+        // Per-tenant routing can use thousands of topics per batch: index
+        // them once there are more than a linear scan handles well.
+        let mut index: HashMap<String, u32> = HashMap::new();
         let mut picks = Vec::with_capacity(batch.events.len());
+        let mut topic = String::new();
         for e in events(&batch) {
-            let pick = match p.route(&e)? {
-                None => None,
-                // Batches usually use few topics: a linear scan is cheapest.
-                Some(t) => Some(match topics.iter().position(|x| *x == t) {
-                    Some(i) => i as u32,
-                    None => {
-                        topics.push(t);
-                        (topics.len() - 1) as u32
-                    }
-                }),
+            topic.clear();
+            if !p.route(&e, &mut topic)? {
+                picks.push(None);
+                continue;
+            }
+            let found = if topics.len() <= 16 {
+                topics.iter().position(|t| *t == topic).map(|i| i as u32)
+            } else {
+                index.get(topic.as_str()).copied()
             };
-            picks.push(pick);
+            let i = match found {
+                Some(i) => i,
+                None => {
+                    let i = topics.len() as u32;
+                    topics.push(topic.clone());
+                    if topics.len() == 17 {
+                        index.extend(topics.iter().cloned().zip(0..));
+                    } else if topics.len() > 17 {
+                        index.insert(topic.clone(), i);
+                    }
+                    i
+                }
+            };
+            picks.push(Some(i));
         }
         Ok(crate::bindings::route::exports::sluice::plugin::route::Routes { topics, picks })
     })
 }
 
 #[cfg(feature = "key")]
-pub fn key<P: crate::Key>(batch: Batch) -> Result<crate::bindings::key::exports::sluice::plugin::key::Keys, String> {
+pub fn key<P: crate::Key>(
+    batch: Batch,
+) -> Result<crate::bindings::key::exports::sluice::plugin::key::Keys, String> {
     use crate::bindings::base::sluice::plugin::types::Span;
     with::<P, _>(|p| {
         let mut data = Vec::new();
@@ -125,6 +149,9 @@ pub fn transform<P: crate::Transform>(
                 len,
             }));
         }
-        Ok(Transformed { events: events_out, data })
+        Ok(Transformed {
+            events: events_out,
+            data,
+        })
     })
 }

@@ -209,3 +209,129 @@ fn plugin_test_cli_function_prints_decisions() {
     let err = plugin_test(&filter, &["ops=q".into()], input.as_bytes(), Vec::new()).unwrap_err();
     assert!(matches!(err, PluginError::ConfigRejected { .. }), "{err}");
 }
+
+#[test]
+fn plugin_python_example_filters_by_table_and_op() {
+    // Built by componentize-py: a CPython interpreter inside the component.
+    let (dir, reg) = example_registry(&["py-table-filter"]);
+    let g = reg.current();
+    assert!(
+        g.problem("py-table-filter").is_none(),
+        "{:?}",
+        g.problem("py-table-filter")
+    );
+    let mut c = chain(
+        &g,
+        r#"[{ name = "py-table-filter", config = { tables = "shop.audit", ops = "c,u" } }]"#,
+    );
+    let mut b = EventBatch::new();
+    for (table, op) in [
+        ("users", "c"),
+        ("audit", "c"),
+        ("users", "d"),
+        ("users", "u"),
+    ] {
+        b.push(
+            "shop",
+            table,
+            op_of(op),
+            &event(op, json!(null), json!({"id": 1})),
+        )
+        .unwrap();
+    }
+    c.run(&mut b).unwrap();
+    assert_eq!(b.output().map(|e| e.origin).collect::<Vec<_>>(), [0, 3]);
+
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "py-table-filter", config = { ops = "x" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string()
+            .contains("ops: 'x' is not one of c, u, d, r"),
+        "{err}"
+    );
+
+    // The compiled artifact is cached: a second start skips the compile.
+    drop((c, g, reg));
+    let t = std::time::Instant::now();
+    let reg = PluginRegistry::start(&config(dir.path())).unwrap();
+    assert!(reg.current().get("py-table-filter").is_some());
+    eprintln!("python plugin reload from cache: {:?}", t.elapsed());
+}
+
+/// Per-row cost of a three-plugin Rust chain (filter, route, key) at batch
+/// size 1000, and of its parts. Run by hand: `CARGO_PROFILE_DEV_OPT_LEVEL=2
+/// cargo test -p sluice plugin_bench -- --ignored --nocapture` (optimised
+/// host code; the plugins are always release builds).
+#[test]
+#[ignore]
+fn plugin_bench_three_plugin_chain() {
+    let (d, reg) = example_registry(&["row-filter", "tenant-router", "key-columns"]);
+    install(
+        d.path(),
+        "wat-keep",
+        &wat::component(&wat::keep_all(), "filter-export", "0.1.0"),
+    );
+    reg.rescan();
+    let g = reg.current();
+    let events: Vec<Vec<u8>> = (0..1000)
+        .map(|i| {
+            let row = json!({
+                "id": i, "tenant_id": format!("t{}", i % 7), "status": if i % 10 == 0 { "closed" } else { "active" },
+                "email": format!("user{i}@example.com"), "name": "x".repeat(400), "score": 1.5, "flags": ["a", "b"],
+            });
+            event("u", row.clone(), row)
+        })
+        .collect();
+    let bytes: usize = events.iter().map(Vec::len).sum();
+    let mut batch = EventBatch::new();
+    let specs = [
+        ("empty chain", "[]"),
+        ("WAT keep-all filter", r#"["wat-keep"]"#),
+        (
+            "row-filter",
+            r#"[{ name = "row-filter", config = { column = "status", equals = "active,trial" } }]"#,
+        ),
+        (
+            "tenant-router",
+            r#"[{ name = "tenant-router", config = { column = "tenant_id" } }]"#,
+        ),
+        (
+            "key-columns",
+            r#"[{ name = "key-columns", config = { columns = "tenant_id,id" } }]"#,
+        ),
+        (
+            "3-plugin chain",
+            r#"[
+            { name = "row-filter", config = { column = "status", equals = "active,trial" } },
+            { name = "tenant-router", config = { column = "tenant_id" } },
+            { name = "key-columns", config = { columns = "tenant_id,id" } },
+        ]"#,
+        ),
+    ];
+    for (what, list) in specs {
+        let mut chain = chain(&g, list);
+        let mut run = |chain: &mut Chain| {
+            batch.clear();
+            for e in &events {
+                batch.push("shop", "users", Op::Update, e).unwrap();
+            }
+            let t = std::time::Instant::now();
+            chain.run(&mut batch).unwrap();
+            t.elapsed()
+        };
+        for _ in 0..20 {
+            run(&mut chain);
+        }
+        let rounds = 200;
+        let total: std::time::Duration = (0..rounds).map(|_| run(&mut chain)).sum();
+        let per_row = total.as_nanos() as f64 / (rounds * events.len()) as f64;
+        eprintln!(
+            "{what}: batch 1000, {} bytes/event: {per_row:.0} ns per row",
+            bytes / events.len()
+        );
+    }
+}
