@@ -1,20 +1,34 @@
 //! What a plugin sees: events, settings, and the transform output buffer.
 
+use std::cell::Cell;
+
 use serde::{Deserialize, Serialize};
 
-use crate::msgpack::{map_get, Value};
+use crate::msgpack::{images, map_get, Value};
 use crate::Op;
 
 /// One event: metadata plus the MessagePack bytes that go to Kafka.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct Event<'a> {
     pub db: &'a str,
     pub table: &'a str,
     pub op: Op,
     pub bytes: &'a [u8],
+    /// Where the before/after images start, found on first column access.
+    images: Cell<Option<(Option<usize>, Option<usize>)>>,
 }
 
 impl<'a> Event<'a> {
+    pub fn new(db: &'a str, table: &'a str, op: Op, bytes: &'a [u8]) -> Self {
+        Event {
+            db,
+            table,
+            op,
+            bytes,
+            images: Cell::new(None),
+        }
+    }
+
     /// Deserializes the whole event (serde over MessagePack).
     pub fn decode<T: Deserialize<'a>>(&self) -> Result<T, String> {
         rmp_serde::from_slice(self.bytes).map_err(|e| format!("decoding event: {e}"))
@@ -28,12 +42,12 @@ impl<'a> Event<'a> {
     /// A column of the row image after the change (inserts, updates).
     /// Reads only what it needs; no allocation.
     pub fn after(&self, column: &str) -> Option<Value<'a>> {
-        self.image("after", column)
+        self.image(self.images().1, column)
     }
 
     /// A column of the row image before the change (updates, deletes).
     pub fn before(&self, column: &str) -> Option<Value<'a>> {
-        self.image("before", column)
+        self.image(self.images().0, column)
     }
 
     /// `after`, or `before` when there is no after image (deletes).
@@ -44,8 +58,17 @@ impl<'a> Event<'a> {
         }
     }
 
-    fn image(&self, which: &str, column: &str) -> Option<Value<'a>> {
-        let image = map_get(self.bytes, which)?;
+    fn images(&self) -> (Option<usize>, Option<usize>) {
+        if let Some(found) = self.images.get() {
+            return found;
+        }
+        let found = images(self.bytes);
+        self.images.set(Some(found));
+        found
+    }
+
+    fn image(&self, at: Option<usize>, column: &str) -> Option<Value<'a>> {
+        let image = self.bytes.get(at?..)?;
         Value::parse(map_get(image, column)?)
     }
 }

@@ -230,16 +230,49 @@ fn str_at(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
     }
 }
 
+/// Positions of the values of the top-level keys `before` and `after` in an
+/// event (found in one pass, so reading several columns, or the after
+/// image behind a large before image, does not rescan the event).
+pub(crate) fn images(buf: &[u8]) -> (Option<usize>, Option<usize>) {
+    let (mut before, mut after) = (None, None);
+    let Some((n, mut pos)) = map_header(buf) else {
+        return (None, None);
+    };
+    for _ in 0..n {
+        let Some((start, len)) = str_at(buf, pos) else {
+            break;
+        };
+        pos = start + len;
+        match buf.get(start..pos) {
+            Some(b"before") => before = Some(pos),
+            Some(b"after") => after = Some(pos),
+            _ => {}
+        }
+        if before.is_some() && after.is_some() {
+            break;
+        }
+        match skip_at(buf, pos) {
+            Some(p) => pos = p,
+            None => break,
+        }
+    }
+    (before, after)
+}
+
+fn map_header(buf: &[u8]) -> Option<(usize, usize)> {
+    let m = *buf.first()?;
+    match m {
+        0x80..=0x8f => Some(((m & 0x0f) as usize, 1)),
+        0xde => Some((len16(buf, 1)?, 3)),
+        0xdf => Some((len32(buf, 1)?, 5)),
+        _ => None,
+    }
+}
+
 /// In a map encoded at the start of `buf`, finds the value of string key
 /// `key` and returns the buffer from that value on.
 pub fn map_get<'a>(buf: &'a [u8], key: &str) -> Option<&'a [u8]> {
-    let m = *buf.first()?;
-    let (n, mut pos) = match m {
-        0x80..=0x8f => ((m & 0x0f) as usize, 1),
-        0xde => (len16(buf, 1)?, 3),
-        0xdf => (len32(buf, 1)?, 5),
-        _ => return None,
-    };
+    let (n, mut pos) = map_header(buf)?;
     for _ in 0..n {
         pos = match str_at(buf, pos) {
             Some((start, len)) => {

@@ -41,12 +41,12 @@ fn with<P: Plugin, R>(f: impl FnOnce(&mut P) -> Result<R, String>) -> Result<R, 
 fn events(batch: &Batch) -> impl Iterator<Item = Event<'_>> + '_ {
     batch.events.iter().map(move |m| {
         let t = &batch.tables[m.table as usize];
-        Event {
-            db: &t.db,
-            table: &t.table,
-            op: m.op,
-            bytes: &batch.data[m.offset as usize..(m.offset + m.len) as usize],
-        }
+        Event::new(
+            &t.db,
+            &t.table,
+            m.op,
+            &batch.data[m.offset as usize..(m.offset + m.len) as usize],
+        )
     })
 }
 

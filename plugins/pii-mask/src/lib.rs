@@ -27,7 +27,10 @@ impl Plugin for PiiMask {
             "drop" => true,
             other => return Err(format!("mode `{other}`: expected hash or drop")),
         };
-        log::info(&format!("masking {columns:?} ({})", if drop { "drop" } else { "hash" }));
+        log::info(&format!(
+            "masking {columns:?} ({})",
+            if drop { "drop" } else { "hash" }
+        ));
         Ok(PiiMask {
             columns,
             drop,
@@ -40,11 +43,17 @@ impl PiiMask {
     fn mask_image(&self, image: &mut Value) {
         let Value::Map(entries) = image else { return };
         if self.drop {
-            entries.retain(|(k, _)| !k.as_str().is_some_and(|k| self.columns.iter().any(|c| c == k)));
+            entries.retain(|(k, _)| {
+                !k.as_str()
+                    .is_some_and(|k| self.columns.iter().any(|c| c == k))
+            });
             return;
         }
         for (k, v) in entries.iter_mut() {
-            if k.as_str().is_some_and(|k| self.columns.iter().any(|c| c == k)) && !v.is_nil() {
+            if k.as_str()
+                .is_some_and(|k| self.columns.iter().any(|c| c == k))
+                && !v.is_nil()
+            {
                 let text = match &*v {
                     Value::String(s) => s.as_bytes().to_vec(),
                     Value::Binary(b) => b.clone(),

@@ -30,10 +30,17 @@ impl Plugin for RowFilter {
         };
         let column = match (s.get("column"), s.get("equals")) {
             (None, None) => None,
-            (Some(c), Some(_)) => Some((c.to_owned(), s.list("equals").iter().map(|v| v.to_string()).collect())),
+            (Some(c), Some(_)) => Some((
+                c.to_owned(),
+                s.list("equals").iter().map(|v| v.to_string()).collect(),
+            )),
             _ => return Err("`column` and `equals` go together".into()),
         };
-        Ok(RowFilter { ops, column, text: Vec::new() })
+        Ok(RowFilter {
+            ops,
+            column,
+            text: Vec::new(),
+        })
     }
 }
 
@@ -46,7 +53,9 @@ impl Filter for RowFilter {
             return Ok(true);
         };
         self.text.clear();
-        let present = e.column(column).is_some_and(|v| v.write_text(&mut self.text));
+        let present = e
+            .column(column)
+            .is_some_and(|v| v.write_text(&mut self.text));
         Ok(present && values.iter().any(|v| v.as_bytes() == self.text.as_slice()))
     }
 }

@@ -15,7 +15,11 @@ impl Plugin for Probe {
 
 impl Route for Probe {
     fn route(&mut self, _: &Event, topic: &mut String) -> Result<bool, String> {
-        let fs = match (std::fs::read("/etc/passwd"), std::fs::read_dir("/"), std::fs::write("x", b"x")) {
+        let fs = match (
+            std::fs::read("/etc/passwd"),
+            std::fs::read_dir("/"),
+            std::fs::write("x", b"x"),
+        ) {
             (Err(_), Err(_), Err(_)) => "denied",
             _ => "open",
         };
@@ -32,7 +36,10 @@ impl Route for Probe {
         let mut m = std::collections::HashMap::new();
         m.insert(1, 2);
         println!("stdout is discarded");
-        *topic = format!("probe.fs-{fs}.net-{net}.clock-{clock}.env-{env}.map-{}", m.len());
+        *topic = format!(
+            "probe.fs-{fs}.net-{net}.clock-{clock}.env-{env}.map-{}",
+            m.len()
+        );
         Ok(true)
     }
 }

@@ -71,7 +71,10 @@ fn push_legal(topic: &mut String, text: &str) {
 impl Route for TenantRouter {
     fn route(&mut self, e: &Event, topic: &mut String) -> Result<bool, String> {
         self.value.clear();
-        if !e.column(&self.column).is_some_and(|v| v.write_text(&mut self.value)) {
+        if !e
+            .column(&self.column)
+            .is_some_and(|v| v.write_text(&mut self.value))
+        {
             return Ok(false);
         }
         let value = String::from_utf8_lossy(&self.value);

@@ -16,16 +16,21 @@ use serde_json::json;
 
 use super::{Chain, ChainSpec, EventBatch, Op, PluginGeneration, PluginHostConfig, PluginRegistry};
 
-/// A MessagePack event as the decoder produces it.
+/// A MessagePack event as the decoder produces it, keys in its order.
 pub(super) fn event(op: &str, before: serde_json::Value, after: serde_json::Value) -> Vec<u8> {
-    let v = json!({
-        "v": 1, "op": op, "before": before, "after": after,
-        "source": {"server_id": 1, "file": "bin.000001", "pos": 4, "row": 0, "gtid": null,
-                   "db": "shop", "table": "users", "ts_ms": 0},
-        "ts_ms": 0,
-    });
+    let m = super::json::to_msgpack;
+    let source = json!({"server_id": 1, "file": "bin.000001", "pos": 4, "row": 0, "gtid": null,
+                        "db": "shop", "table": "users", "ts_ms": 0});
+    let v = rmpv::Value::Map(vec![
+        ("v".into(), 1.into()),
+        ("op".into(), op.into()),
+        ("before".into(), m(&before)),
+        ("after".into(), m(&after)),
+        ("source".into(), m(&source)),
+        ("ts_ms".into(), 0.into()),
+    ]);
     let mut buf = Vec::new();
-    rmpv::encode::write_value(&mut buf, &super::json::to_msgpack(&v)).unwrap();
+    rmpv::encode::write_value(&mut buf, &v).unwrap();
     buf
 }
 
