@@ -335,3 +335,46 @@ fn plugin_bench_three_plugin_chain() {
         );
     }
 }
+
+#[test]
+fn plugin_javascript_example_routes_by_table() {
+    // Built by componentize-js: the StarlingMonkey engine inside the component.
+    let (_d, reg) = example_registry(&["js-table-router"]);
+    let g = reg.current();
+    assert!(
+        g.problem("js-table-router").is_none(),
+        "{:?}",
+        g.problem("js-table-router")
+    );
+    let mut c = chain(
+        &g,
+        r#"[{ name = "js-table-router", config = { prefix = "cdc", keep = "shop.audit" } }]"#,
+    );
+    let mut b = EventBatch::new();
+    for (db, table) in [("shop", "users"), ("shop", "audit"), ("crm", "lead$s")] {
+        b.push(
+            db,
+            table,
+            Op::Create,
+            &event("c", json!(null), json!({"id": 1})),
+        )
+        .unwrap();
+    }
+    c.run(&mut b).unwrap();
+    let topics: Vec<_> = b.output().map(|e| e.topic).collect();
+    assert_eq!(
+        topics,
+        [Some("cdc.shop.users"), None, Some("cdc.crm.lead_s")]
+    );
+
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "js-table-router", config = { keep = "a.b" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("missing setting `prefix`"),
+        "{err}"
+    );
+}
