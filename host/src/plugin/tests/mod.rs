@@ -150,3 +150,16 @@ pub(super) fn example_registry(names: &[&str]) -> (tempfile::TempDir, PluginRegi
     let reg = PluginRegistry::start(&cfg).unwrap();
     (dir, reg)
 }
+
+/// The pipeline moves chains and batches between tasks and shares the
+/// registry and generations between threads.
+#[test]
+fn plugin_types_are_send_and_sync_where_needed() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<Chain>();
+    send::<EventBatch>();
+    send_sync::<PluginRegistry>();
+    send_sync::<std::sync::Arc<PluginGeneration>>();
+    send_sync::<crate::plugin::PluginError>();
+}
