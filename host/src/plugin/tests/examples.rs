@@ -378,3 +378,46 @@ fn plugin_javascript_example_routes_by_table() {
         "{err}"
     );
 }
+
+#[test]
+fn plugin_c_example_keys_by_table() {
+    // Built from C with wit-bindgen's C bindings and wasi-libc.
+    let (_d, reg) = example_registry(&["c-table-key"]);
+    let g = reg.current();
+    assert!(
+        g.problem("c-table-key").is_none(),
+        "{:?}",
+        g.problem("c-table-key")
+    );
+    let mut c = chain(
+        &g,
+        r#"[{ name = "c-table-key", config = { prefix = "k:" } }]"#,
+    );
+    let mut b = EventBatch::new();
+    for (db, table) in [("shop", "users"), ("crm", "leads"), ("shop", "users")] {
+        b.push(
+            db,
+            table,
+            Op::Create,
+            &event("c", json!(null), json!({"id": 1})),
+        )
+        .unwrap();
+    }
+    c.run(&mut b).unwrap();
+    let keys: Vec<_> = b.output().map(|e| e.key.unwrap()).collect();
+    assert_eq!(
+        keys,
+        [&b"k:shop.users"[..], b"k:crm.leads", b"k:shop.users"]
+    );
+
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "c-table-key", config = { prefx = "x" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("unknown setting (known: prefix)"),
+        "{err}"
+    );
+}
