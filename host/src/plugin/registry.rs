@@ -95,6 +95,7 @@ pub struct ScanReport {
 struct Inner {
     runtime: Arc<Runtime>,
     dir: PathBuf,
+    cache_dir: PathBuf,
     current: ArcSwap<PluginGeneration>,
     /// Serialises rescans (watcher thread vs explicit calls).
     scan: Mutex<()>,
@@ -122,6 +123,7 @@ impl PluginRegistry {
         let inner = Arc::new(Inner {
             runtime,
             dir: config.dir.clone(),
+            cache_dir: config.cache_dir(),
             current: ArcSwap::from_pointee(PluginGeneration {
                 id: 0,
                 plugins: BTreeMap::new(),
@@ -254,13 +256,12 @@ fn wasm_files(dir: &Path, problems: &mut BTreeMap<String, LoadProblem>) -> Vec<(
 /// `debounce` (a copy or an editor's write-then-rename emits several).
 fn watch(inner: Arc<Inner>, debounce: Duration) -> Result<notify::RecommendedWatcher, PluginError> {
     let (tx, rx) = mpsc::channel::<()>();
+    let cache = inner.cache_dir.clone();
     let mut watcher = notify::recommended_watcher(move |res: notify::Result<notify::Event>| {
+        // Any event may matter (a Kubernetes ConfigMap update only swaps a
+        // `..data` symlink), except the artifact cache's own writes.
         let relevant = match &res {
-            // Only `.wasm` paths matter; this also ignores the artifact cache.
-            Ok(ev) => ev
-                .paths
-                .iter()
-                .any(|p| p.extension().is_some_and(|x| x == "wasm")),
+            Ok(ev) => ev.paths.is_empty() || !ev.paths.iter().all(|p| p.starts_with(&cache)),
             Err(_) => true,
         };
         if relevant {

@@ -5,15 +5,17 @@
 //! when unused, so they must link, but they reach nothing: no preopened
 //! directories, no environment or arguments, sockets denied, stdio discarded,
 //! clocks frozen at 0 and randomness from a fixed seed, so a plugin's output
-//! depends on its input and settings only.
+//! depends on its input and settings only. Waiting on a clock traps (it
+//! would block the host in a host call, out of the deadline's reach).
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use rand::rngs::StdRng;
 use rand::SeedableRng;
-use wasmtime::component::{HasSelf, Linker, ResourceTable};
+use wasmtime::component::{HasSelf, Linker, Resource, ResourceTable};
 use wasmtime::{Engine, StoreLimits, StoreLimitsBuilder};
+use wasmtime_wasi::p2::DynPollable;
 use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
@@ -114,9 +116,35 @@ fn empty_wasi() -> WasiCtx {
         .build()
 }
 
+/// The WASI clocks version wasmtime-wasi 48 defines (older and newer 0.2.x
+/// imports resolve to it by semver).
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
+
 pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
     let mut linker = Linker::new(engine);
     wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+    // Waiting for a time (sleep, timeouts) would block the host thread in
+    // host code, where the epoch deadline cannot interrupt it; with frozen
+    // clocks it could also never end. Make it trap instead.
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |_, _: (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+            Err(wasmtime::format_err!(
+                "waiting for time is not granted to plugins"
+            ))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |_, _: (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+            Err(wasmtime::format_err!(
+                "waiting for time is not granted to plugins"
+            ))
+        },
+    )?;
+    linker.allow_shadowing(false);
     log::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
     Ok(linker)
 }

@@ -5,16 +5,24 @@
 
 use sluice_plugin_sdk::{export_plugin, Event, Plugin, Route, Settings};
 
-struct Probe;
+struct Probe {
+    /// With `sleep_ms` set, the probe tries to sleep instead.
+    sleep_ms: Option<u64>,
+}
 
 impl Plugin for Probe {
-    fn init(_: &Settings) -> Result<Self, String> {
-        Ok(Probe)
+    fn init(s: &Settings) -> Result<Self, String> {
+        Ok(Probe {
+            sleep_ms: s.get("sleep_ms").and_then(|v| v.parse().ok()),
+        })
     }
 }
 
 impl Route for Probe {
     fn route(&mut self, _: &Event, topic: &mut String) -> Result<bool, String> {
+        if let Some(ms) = self.sleep_ms {
+            std::thread::sleep(std::time::Duration::from_millis(ms));
+        }
         let fs = match (
             std::fs::read("/etc/passwd"),
             std::fs::read_dir("/"),

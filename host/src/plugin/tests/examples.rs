@@ -171,6 +171,23 @@ fn plugin_sandbox_denies_files_network_clock_and_env() {
         b.output().next().unwrap().topic,
         Some("probe.fs-denied.net-denied.clock-0.env-0.map-1")
     );
+
+    // Sleeping would block the host outside the deadline's reach: it traps.
+    let mut c = chain(
+        &reg.current(),
+        r#"[{ name = "sandbox-probe", config = { sleep_ms = 60000 } }]"#,
+    );
+    let t = std::time::Instant::now();
+    let err = c.run(&mut users(&[("c", json!({"id": 1}))])).unwrap_err();
+    assert!(
+        err.to_string().contains("waiting for time is not granted"),
+        "{err}"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
 }
 
 #[test]
