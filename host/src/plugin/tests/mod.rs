@@ -128,7 +128,9 @@ pub(super) fn example_plugins() -> &'static Path {
             .parent()
             .unwrap()
             .to_path_buf();
-        let out = root.join("target/plugins");
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let out = target.join("plugins");
         let status = std::process::Command::new(root.join("scripts/build-plugins"))
             .env("PLUGIN_OUT", &out)
             .status()
