@@ -7,10 +7,10 @@ wasmtime::component::bindgen!({
     world: "all-kinds",
 });
 
-pub(crate) use exports::sluice::plugin::{filter, key, lifecycle, route, transform};
-pub(crate) use sluice::plugin::log;
-pub use sluice::plugin::types::Op;
-pub(crate) use sluice::plugin::types::{Batch, EventMeta, TableName};
+pub(crate) use self::exports::sluice::plugin::{filter, key, lifecycle, route, transform};
+pub(crate) use self::sluice::plugin::log;
+pub use self::sluice::plugin::types::Op;
+pub(crate) use self::sluice::plugin::types::{Batch, EventMeta, TableName};
 
 impl Op {
     /// Parses the event's `"op"` field (`c`, `u`, `d`, `r`).
