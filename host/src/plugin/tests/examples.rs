@@ -294,15 +294,25 @@ fn plugin_bench_three_plugin_chain() {
     );
     reg.rescan();
     let g = reg.current();
-    let events: Vec<Vec<u8>> = (0..1000)
-        .map(|i| {
-            let row = json!({
-                "id": i, "tenant_id": format!("t{}", i % 7), "status": if i % 10 == 0 { "closed" } else { "active" },
-                "email": format!("user{i}@example.com"), "name": "x".repeat(400), "score": 1.5, "flags": ["a", "b"],
-            });
-            event("u", row.clone(), row)
+    // Updates of about 1.1 KB (both images), and small inserts.
+    let row = |i: usize, name: usize| {
+        json!({
+            "id": i, "tenant_id": format!("t{}", i % 7), "status": if i % 10 == 0 { "closed" } else { "active" },
+            "email": format!("user{i}@example.com"), "name": "x".repeat(name), "score": 1.5, "flags": ["a", "b"],
         })
+    };
+    let updates: Vec<Vec<u8>> = (0..1000)
+        .map(|i| event("u", row(i, 400), row(i, 400)))
         .collect();
+    let inserts: Vec<Vec<u8>> = (0..1000)
+        .map(|i| event("c", json!(null), row(i, 20)))
+        .collect();
+    for (kind, events) in [("update", &updates), ("insert", &inserts)] {
+        bench_chains(&g, kind, events);
+    }
+}
+
+fn bench_chains(g: &PluginGeneration, kind: &str, events: &[Vec<u8>]) {
     let bytes: usize = events.iter().map(Vec::len).sum();
     let mut batch = EventBatch::new();
     let specs = [
@@ -330,10 +340,10 @@ fn plugin_bench_three_plugin_chain() {
         ),
     ];
     for (what, list) in specs {
-        let mut chain = chain(&g, list);
+        let mut chain = chain(g, list);
         let mut run = |chain: &mut Chain| {
             batch.clear();
-            for e in &events {
+            for e in events {
                 batch.push("shop", "users", Op::Update, e).unwrap();
             }
             let t = std::time::Instant::now();
@@ -347,7 +357,7 @@ fn plugin_bench_three_plugin_chain() {
         let total: std::time::Duration = (0..rounds).map(|_| run(&mut chain)).sum();
         let per_row = total.as_nanos() as f64 / (rounds * events.len()) as f64;
         eprintln!(
-            "{what}: batch 1000, {} bytes/event: {per_row:.0} ns per row",
+            "{what}: batch 1000 {kind}s, {} bytes/event: {per_row:.0} ns per row",
             bytes / events.len()
         );
     }
