@@ -165,3 +165,36 @@ fn plugin_types_are_send_and_sync_where_needed() {
     send_sync::<std::sync::Arc<PluginGeneration>>();
     send_sync::<crate::plugin::PluginError>();
 }
+
+/// Plugin log calls reach tracing, tagged with the plugin's name.
+#[test]
+fn plugin_log_goes_to_tracing_with_the_plugin_name() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let (_d, reg) = wat_registry(&[("chatty", wat::drop_deletes_logging())]);
+    let mut c = chain(&reg.current(), r#"["chatty"]"#);
+    tracing::subscriber::with_default(subscriber, || c.run(&mut batch_of(&["c"])).unwrap());
+    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        out.contains("INFO") && out.contains("plugin=\"chatty\"") && out.contains("nope"),
+        "{out}"
+    );
+}

@@ -5,10 +5,13 @@ use super::*;
 
 fn load(version: &str) -> (tempfile::TempDir, PluginRegistry) {
     let dir = tempfile::tempdir().unwrap();
+    // Imports `sluice:plugin/log` at the same version: imports resolve by
+    // semver too.
+    let wat = wat::drop_deletes_logging();
     install(
         dir.path(),
         "p",
-        &wat::component(&wat::drop_deletes(), "filter-export", version),
+        &wat::component(&wat, "filter-export", version),
     );
     let reg = PluginRegistry::start(&config(dir.path())).unwrap();
     (dir, reg)

@@ -73,8 +73,15 @@ const OP_OF_I: &str = "(i32.load8_u (i32.add (i32.add (local.get $ep) (i32.mul (
 /// (may use `$i`); `len` is the returned list length.
 pub fn filter_wat(hook: &str, keep: &str, len: &str, init: bool) -> String {
     let init = if init { INIT } else { "" };
+    // Imports must come first in a module; only modules that call `$log`
+    // declare it (an unused import would still have to be linked).
+    let import = if hook.contains("$log") {
+        r#"(import "sluice:plugin/log@VER" "log" (func $log (param i32 i32 i32)))"#
+    } else {
+        ""
+    };
     format!(
-        r#"(module {RUNTIME} {init}
+        r#"(module {import} {RUNTIME} {init}
   (func (export "sluice:plugin/filter@VER#filter")
       (param $tp i32) (param $tn i32) (param $ep i32) (param $en i32) (param $dp i32) (param $dn i32) (result i32)
     (local $out i32) (local $i i32)
@@ -115,6 +122,17 @@ pub fn keep_all() -> String {
 pub fn drop_deletes() -> String {
     filter_wat(
         "",
+        &format!("(i32.ne {OP_OF_I} (i32.const 2))"),
+        "(local.get $en)",
+        false,
+    )
+}
+
+/// `drop_deletes` that also logs "nope" at info level on every call.
+pub fn drop_deletes_logging() -> String {
+    let hook = "(call $log (i32.const 2) (i32.const 64) (i32.const 4))";
+    filter_wat(
+        hook,
         &format!("(i32.ne {OP_OF_I} (i32.const 2))"),
         "(local.get $en)",
         false,
