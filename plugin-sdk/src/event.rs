@@ -4,7 +4,7 @@ use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
 
-use crate::msgpack::{images, map_get, Value};
+use crate::msgpack::{images, map_find_many, map_get, Value};
 use crate::Op;
 
 /// One event: metadata plus the MessagePack bytes that go to Kafka.
@@ -56,6 +56,32 @@ impl<'a> Event<'a> {
             Some(v) => Some(v),
             None => self.before(column),
         }
+    }
+
+    /// Several columns in one pass over the row image (after, or before
+    /// when there is no after image): `out[i]` is the position of
+    /// `columns[i]`'s value in `bytes`, for `value_at`. Cheaper than calling
+    /// `column` per name; `out` can be reused across events.
+    pub fn find_columns<S: AsRef<str>>(&self, columns: &[S], out: &mut Vec<Option<usize>>) {
+        out.clear();
+        out.resize(columns.len(), None);
+        let (before, after) = self.images();
+        let is_map = |at: Option<usize>| {
+            at.and_then(|p| self.bytes.get(p))
+                .is_some_and(|m| matches!(m, 0x80..=0x8f | 0xde | 0xdf))
+        };
+        let Some(at) = (if is_map(after) { after } else { before }) else {
+            return;
+        };
+        map_find_many(&self.bytes[at..], columns, out);
+        for p in out.iter_mut().flatten() {
+            *p += at;
+        }
+    }
+
+    /// The value at a position found by `find_columns`.
+    pub fn value_at(&self, pos: usize) -> Option<Value<'a>> {
+        Value::parse(self.bytes.get(pos..)?)
     }
 
     fn images(&self) -> (Option<usize>, Option<usize>) {

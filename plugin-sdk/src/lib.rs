@@ -26,7 +26,7 @@ pub mod rt;
 
 pub use bindings::base::sluice::plugin::types::Op;
 pub use event::{Emitter, Event, Settings};
-pub use msgpack::{map_get, skip, Value};
+pub use msgpack::{map_find_many, map_get, skip, Value};
 pub use rmpv;
 
 /// Construction from settings; every plugin implements this.

@@ -269,6 +269,43 @@ fn map_header(buf: &[u8]) -> Option<(usize, usize)> {
     }
 }
 
+/// In a map encoded at the start of `buf`, finds the values of several
+/// string keys in one pass: `out[i]` is the position in `buf` of the value
+/// of `keys[i]` (left alone when absent). Stops once all are found.
+pub fn map_find_many<S: AsRef<str>>(buf: &[u8], keys: &[S], out: &mut [Option<usize>]) {
+    let Some((n, mut pos)) = map_header(buf) else {
+        return;
+    };
+    let mut missing = keys.len();
+    for _ in 0..n {
+        if missing == 0 {
+            return;
+        }
+        let next = match str_at(buf, pos) {
+            Some((start, len)) => {
+                let Some(name) = start.checked_add(len).and_then(|end| buf.get(start..end)) else {
+                    return;
+                };
+                if let Some(i) = keys.iter().position(|k| k.as_ref().as_bytes() == name) {
+                    if out[i].is_none() {
+                        out[i] = Some(start + len);
+                        missing -= 1;
+                    }
+                }
+                start + len
+            }
+            None => match skip_at(buf, pos) {
+                Some(p) => p,
+                None => return,
+            },
+        };
+        pos = match skip_scalar(buf, next) {
+            Some(p) => p,
+            None => return,
+        };
+    }
+}
+
 /// In a map encoded at the start of `buf`, finds the value of string key
 /// `key` and returns the buffer from that value on.
 pub fn map_get<'a>(buf: &'a [u8], key: &str) -> Option<&'a [u8]> {
@@ -331,6 +368,35 @@ mod tests {
         assert_eq!(
             Value::parse(map_get(&buf, "before").unwrap()),
             Some(Value::Nil)
+        );
+    }
+
+    #[test]
+    fn finds_images_and_several_columns_in_one_pass() {
+        let row = rmpv::Value::Map(vec![
+            ("id".into(), 300.into()),
+            ("email".into(), "x@y".into()),
+        ]);
+        let v = rmpv::Value::Map(vec![
+            ("v".into(), 1.into()),
+            ("before".into(), row.clone()),
+            ("after".into(), row),
+        ]);
+        let mut buf = Vec::new();
+        rmpv::encode::write_value(&mut buf, &v).unwrap();
+        let (before, after) = images(&buf);
+        assert!(before.unwrap() < after.unwrap());
+        let a = &buf[after.unwrap()..];
+        let mut found = [None; 3];
+        map_find_many(a, &["email", "missing", "id"], &mut found);
+        assert_eq!(
+            Value::parse(&a[found[0].unwrap()..]),
+            Some(Value::Str("x@y"))
+        );
+        assert_eq!(found[1], None);
+        assert_eq!(
+            Value::parse(&a[found[2].unwrap()..]),
+            Some(Value::UInt(300))
         );
     }
 }

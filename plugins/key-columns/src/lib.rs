@@ -8,6 +8,8 @@ use sluice_plugin_sdk::{export_plugin, Event, Key, Plugin, Settings};
 struct KeyColumns {
     columns: Vec<String>,
     separator: String,
+    /// Reused for every event: where each column's value is.
+    found: Vec<Option<usize>>,
 }
 
 impl Plugin for KeyColumns {
@@ -20,17 +22,23 @@ impl Plugin for KeyColumns {
         Ok(KeyColumns {
             columns,
             separator: s.get("separator").unwrap_or("|").to_owned(),
+            found: Vec::new(),
         })
     }
 }
 
 impl Key for KeyColumns {
     fn key(&mut self, e: &Event, key: &mut Vec<u8>) -> Result<bool, String> {
-        for (i, c) in self.columns.iter().enumerate() {
+        // One pass over the row for all columns.
+        e.find_columns(&self.columns, &mut self.found);
+        for (i, at) in self.found.iter().enumerate() {
             if i > 0 {
                 key.extend_from_slice(self.separator.as_bytes());
             }
-            if !e.column(c).is_some_and(|v| v.write_text(key)) {
+            if !at
+                .and_then(|p| e.value_at(p))
+                .is_some_and(|v| v.write_text(key))
+            {
                 return Ok(false);
             }
         }
