@@ -6,6 +6,7 @@
 mod examples;
 mod failures;
 mod hotswap;
+mod kinds;
 mod versions;
 pub(super) mod wat;
 

@@ -13,6 +13,7 @@ interface secret {
     steal: func() -> u32;
 }
 world t-bad-import { import secret; export filter; }
+world t-filter-route { export filter; export route; }
 world t-nothing { import log; }
 "#;
 
@@ -218,6 +219,17 @@ pub fn route_wat(topic_ptr: u32, topic_len: u32) -> String {
   (func (export "cabi_post_sluice:plugin/route@VER#route") (param i32) (call $reset (local.get 0)))
 )"#
     )
+}
+
+/// One component, two kinds: `drop_deletes` plus a router sending
+/// everything to "nope".
+pub fn filter_and_route() -> String {
+    let filter = drop_deletes();
+    let route = route_wat(64, 4);
+    let start = route.find("(func (export \"sluice:plugin/route").unwrap();
+    let route_funcs = &route[start..route.rfind(')').unwrap()];
+    let end = filter.rfind(')').unwrap();
+    format!("{}{route_funcs}\n)", &filter[..end])
 }
 
 /// A transform returning one event whose range lies outside its buffer.
