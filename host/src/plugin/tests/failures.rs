@@ -237,3 +237,26 @@ fn plugin_files_that_are_not_plugins_are_reported() {
         .to_string();
     assert!(err.contains("sneaky is not loaded: cannot link"), "{err}");
 }
+
+#[test]
+fn plugin_transform_failure_is_isolated_to_its_event() {
+    let (_d, reg) = wat_registry(&[("ident", wat::identity_transform_trap_on_delete())]);
+    let mut c = chain(
+        &reg.current(),
+        r#"[{ name = "ident", on_error = "dead-letter" }]"#,
+    );
+    let mut b = batch_of(&["c", "d", "u"]);
+    let input: Vec<Vec<u8>> = b.output().map(|e| e.bytes.to_vec()).collect();
+    let stats = c.run(&mut b).unwrap();
+    assert_eq!(stats.dead_lettered, 1);
+    let out: Vec<_> = b.output().collect();
+    assert_eq!(out.iter().map(|e| e.origin).collect::<Vec<_>>(), [0, 1, 2]);
+    assert!(out[1].dead_letter.is_some() && out[0].dead_letter.is_none());
+    for (e, original) in out.iter().zip(&input) {
+        assert_eq!(e.bytes, &original[..]);
+    }
+    // Without a delete the whole batch goes through in one call.
+    let mut b = batch_of(&["c", "u"]);
+    assert_eq!(c.run(&mut b).unwrap(), RunStats::default());
+    assert_eq!(ops_out(&b), ["c", "u"]);
+}

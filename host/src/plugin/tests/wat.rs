@@ -232,6 +232,37 @@ pub fn filter_and_route() -> String {
     format!("{}{route_funcs}\n)", &filter[..end])
 }
 
+/// A transform that returns every event unchanged (its output buffer is
+/// the input buffer) and traps on any batch holding a delete.
+pub fn identity_transform_trap_on_delete() -> String {
+    format!(
+        r#"(module {RUNTIME}
+  (func (export "sluice:plugin/transform@VER#transform")
+      (param $tp i32) (param $tn i32) (param $ep i32) (param $en i32) (param $dp i32) (param $dn i32) (result i32)
+    (local $out i32) (local $i i32) (local $m i32) (local $o i32)
+    (local.set $out (call $alloc (i32.mul (local.get $en) (i32.const 16)) (i32.const 4)))
+    (block $done (loop $next
+      (br_if $done (i32.ge_u (local.get $i) (local.get $en)))
+      (local.set $m (i32.add (local.get $ep) (i32.mul (local.get $i) (i32.const 16))))
+      (local.set $o (i32.add (local.get $out) (i32.mul (local.get $i) (i32.const 16))))
+      (if (i32.eq (i32.load8_u (i32.add (local.get $m) (i32.const 4))) (i32.const 2)) (then unreachable))
+      (i32.store (local.get $o) (local.get $i))
+      (i32.store8 (i32.add (local.get $o) (i32.const 4)) (i32.load8_u (i32.add (local.get $m) (i32.const 4))))
+      (i32.store (i32.add (local.get $o) (i32.const 8)) (i32.load (i32.add (local.get $m) (i32.const 8))))
+      (i32.store (i32.add (local.get $o) (i32.const 12)) (i32.load (i32.add (local.get $m) (i32.const 12))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $next)))
+    (i32.store8 (i32.const 16) (i32.const 0))
+    (i32.store (i32.const 20) (local.get $out))
+    (i32.store (i32.const 24) (local.get $en))
+    (i32.store (i32.const 28) (local.get $dp))
+    (i32.store (i32.const 32) (local.get $dn))
+    (i32.const 16))
+  (func (export "cabi_post_sluice:plugin/transform@VER#transform") (param i32) (call $reset (local.get 0)))
+)"#
+    )
+}
+
 /// A transform returning one event whose range lies outside its buffer.
 pub fn transform_out_of_range() -> String {
     format!(
