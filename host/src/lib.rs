@@ -40,5 +40,6 @@ pub mod config;
 pub mod decode;
 pub mod event;
 pub mod kafka;
+pub mod plugin;
 pub mod route;
 pub mod tail;

@@ -1,0 +1,523 @@
+//! A rule's plugin chain: runs each step's kinds over a batch, validates
+//! what plugins return, and applies the failure policies.
+//!
+//! Failure handling: when a call on the whole batch fails under `skip` or
+//! `dead-letter`, the batch is retried one event at a time so that only the
+//! events the plugin actually fails on get the policy. The retry stops after
+//! `ISOLATION_FAILURES` further failures (each may cost a full deadline), and
+//! the remaining events get the policy untried: a plugin that fails on
+//! everything cannot stall the pipeline for `batch size x deadline`.
+
+use std::sync::Arc;
+
+use super::batch::{DeadLetter, EventBatch, EventState};
+use super::bindings::{key, route, transform, Batch, EventMeta};
+use super::config::{ChainSpec, OnError, PluginRef};
+use super::error::PluginError;
+use super::instance::{Failure, PluginInstance};
+use super::registry::PluginGeneration;
+
+const ISOLATION_FAILURES: usize = 4;
+
+/// Counters of one `run` (or, from `Chain::totals`, of all runs).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RunStats {
+    /// Events dropped by the `skip` policy.
+    pub skipped: u64,
+    /// Events flagged for the dead-letter topic.
+    pub dead_lettered: u64,
+    /// Plugin calls that failed (whole batch or single event).
+    pub failed_calls: u64,
+}
+
+impl RunStats {
+    fn add(&mut self, o: &RunStats) {
+        self.skipped += o.skipped;
+        self.dead_lettered += o.dead_lettered;
+        self.failed_calls += o.failed_calls;
+    }
+}
+
+/// Order in which one component's kinds run: drop first (cheapest), then
+/// rewrite, then decide topic and key on the final event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Filter,
+    Transform,
+    Route,
+    Key,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Filter => "filter",
+            Kind::Transform => "transform",
+            Kind::Route => "route",
+            Kind::Key => "key",
+        }
+    }
+}
+
+/// A plugin's validated answer for the events it was given.
+enum Outcome {
+    Filter(Vec<bool>),
+    Route(route::Routes),
+    Key(key::Keys),
+    Transform(transform::Transformed),
+}
+
+struct Step {
+    spec: PluginRef,
+    inst: PluginInstance,
+    kinds: Vec<Kind>,
+}
+
+/// The instantiated plugins of one rule. Owned by one pipeline task; not
+/// shared (calls need `&mut`).
+pub struct Chain {
+    steps: Vec<Step>,
+    generation: u64,
+    totals: RunStats,
+    // Buffers reused across runs.
+    single: Batch,
+    spare_events: Vec<EventMeta>,
+    spare_state: Vec<EventState>,
+    spare_data: Vec<u8>,
+}
+
+impl Chain {
+    /// Instantiates every step (calling `init` with its settings).
+    pub fn new(generation: &PluginGeneration, spec: &ChainSpec) -> Result<Chain, PluginError> {
+        let mut steps = Vec::with_capacity(spec.0.len());
+        for r in &spec.0 {
+            steps.push(new_step(generation, r)?);
+        }
+        Ok(Chain {
+            steps,
+            generation: generation.id(),
+            totals: RunStats::default(),
+            single: Batch {
+                tables: Vec::new(),
+                events: Vec::new(),
+                data: Vec::new(),
+            },
+            spare_events: Vec::new(),
+            spare_state: Vec::new(),
+            spare_data: Vec::new(),
+        })
+    }
+
+    /// Moves the chain to `generation`, called at a transaction boundary.
+    /// Steps whose plugin file did not change keep their instance; changed
+    /// ones are re-instantiated and re-initialised. On error (a plugin is
+    /// gone or rejects its settings) the chain is left as it was, still
+    /// runnable on its previous versions. Returns whether anything changed.
+    pub fn sync(&mut self, generation: &PluginGeneration) -> Result<bool, PluginError> {
+        if generation.id() == self.generation {
+            return Ok(false);
+        }
+        let mut fresh = Vec::new();
+        for (i, step) in self.steps.iter().enumerate() {
+            let plugin = lookup(generation, &step.spec.name)?;
+            if !Arc::ptr_eq(plugin, &step.inst.plugin) {
+                fresh.push((i, new_step(generation, &step.spec)?));
+            }
+        }
+        let changed = !fresh.is_empty();
+        for (i, step) in fresh {
+            tracing::info!(plugin = %step.spec.name, "plugin replaced by a new version");
+            self.steps[i] = step;
+        }
+        self.generation = generation.id();
+        Ok(changed)
+    }
+
+    /// The generation this chain's instances come from.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    pub fn plugin_names(&self) -> impl Iterator<Item = &str> {
+        self.steps.iter().map(|s| s.spec.name.as_str())
+    }
+
+    pub fn totals(&self) -> RunStats {
+        self.totals
+    }
+
+    /// Instances rebuilt after failures, summed over the steps.
+    pub fn rebuilds(&self) -> u64 {
+        self.steps.iter().map(|s| s.inst.rebuilds).sum()
+    }
+
+    /// Runs the chain over `batch` in place; read the result with
+    /// `batch.output()`. An error means a step with `on_error = "fail"`
+    /// failed: the batch's contents are then unspecified.
+    pub fn run(&mut self, batch: &mut EventBatch) -> Result<RunStats, PluginError> {
+        let mut stats = RunStats::default();
+        let result = self.run_steps(batch, &mut stats);
+        self.totals.add(&stats);
+        result.map(|()| stats)
+    }
+
+    fn run_steps(
+        &mut self,
+        batch: &mut EventBatch,
+        stats: &mut RunStats,
+    ) -> Result<(), PluginError> {
+        for s in 0..self.steps.len() {
+            for k in 0..self.steps[s].kinds.len() {
+                if batch.live_len() == 0 {
+                    return Ok(());
+                }
+                let kind = self.steps[s].kinds[k];
+                let n = batch.live_len();
+                let step = &mut self.steps[s];
+                match call(&mut step.inst, kind, &batch.wit, n) {
+                    Ok(outcome) => self.apply_whole(outcome, batch),
+                    Err(f) => {
+                        stats.failed_calls += 1;
+                        let step = &self.steps[s];
+                        if step.spec.on_error == OnError::Fail {
+                            return Err(PluginError::Call {
+                                plugin: step.spec.name.clone(),
+                                kind: kind.name(),
+                                reason: f.reason,
+                            });
+                        }
+                        tracing::warn!(
+                            plugin = %step.spec.name, kind = kind.name(), events = n,
+                            "plugin failed on a batch, retrying event by event: {}", f.reason
+                        );
+                        self.isolate(s, kind, batch, f, stats);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a whole-batch success. Filter/route/key edit in place;
+    /// transform swaps in the plugin's buffer, so no event bytes are copied.
+    fn apply_whole(&mut self, outcome: Outcome, batch: &mut EventBatch) {
+        match outcome {
+            Outcome::Filter(keep) => {
+                if keep.iter().all(|k| *k) {
+                    return;
+                }
+                self.spare_events.clear();
+                self.spare_state.clear();
+                self.spare_data.clear();
+                for (i, _) in keep.iter().enumerate().filter(|(_, k)| **k) {
+                    let m = batch.wit.events[i];
+                    let offset = self.spare_data.len() as u32;
+                    self.spare_data.extend_from_slice(batch.event_bytes(i));
+                    self.spare_events.push(EventMeta { offset, ..m });
+                    self.spare_state.push(batch.state[i]);
+                }
+                self.swap_in(batch);
+            }
+            Outcome::Route(r) => {
+                let ids: Vec<u32> = r.topics.iter().map(|t| batch.intern_topic(t)).collect();
+                for (st, pick) in batch.state.iter_mut().zip(&r.picks) {
+                    if let Some(p) = pick {
+                        st.topic = Some(ids[*p as usize]);
+                    }
+                }
+            }
+            Outcome::Key(k) => {
+                for (i, span) in k.spans.iter().enumerate() {
+                    if let Some(s) = span {
+                        let range = batch
+                            .store_key(&k.data[s.offset as usize..(s.offset + s.len) as usize]);
+                        batch.state[i].key = Some(range);
+                    }
+                }
+            }
+            Outcome::Transform(t) => {
+                self.spare_events.clear();
+                self.spare_state.clear();
+                for e in &t.events {
+                    let src = e.source as usize;
+                    self.spare_events.push(EventMeta {
+                        table: batch.wit.events[src].table,
+                        op: e.op,
+                        offset: e.offset,
+                        len: e.len,
+                    });
+                    self.spare_state.push(batch.state[src]);
+                }
+                self.spare_data = t.data;
+                self.swap_in(batch);
+            }
+        }
+    }
+
+    fn swap_in(&mut self, batch: &mut EventBatch) {
+        std::mem::swap(&mut batch.wit.events, &mut self.spare_events);
+        std::mem::swap(&mut batch.state, &mut self.spare_state);
+        std::mem::swap(&mut batch.wit.data, &mut self.spare_data);
+    }
+
+    /// Retries event by event after a whole-batch failure, then rebuilds the
+    /// live list: successes are applied, failures get the step's policy.
+    fn isolate(
+        &mut self,
+        s: usize,
+        kind: Kind,
+        batch: &mut EventBatch,
+        first: Failure,
+        stats: &mut RunStats,
+    ) {
+        let n = batch.live_len();
+        let mut outcomes: Vec<Result<Outcome, String>> = Vec::with_capacity(n);
+        let mut budget = ISOLATION_FAILURES;
+        let mut last_reason = first.reason;
+        if n == 1 {
+            outcomes.push(Err(last_reason.clone()));
+        } else {
+            for i in 0..n {
+                if budget == 0 {
+                    outcomes.push(Err(format!(
+                        "{last_reason} (not retried alone: too many failures in this batch)"
+                    )));
+                    continue;
+                }
+                let m = batch.wit.events[i];
+                self.single.tables.clear();
+                self.single
+                    .tables
+                    .push(batch.wit.tables[m.table as usize].clone());
+                self.single.data.clear();
+                self.single.data.extend_from_slice(batch.event_bytes(i));
+                self.single.events.clear();
+                self.single.events.push(EventMeta {
+                    table: 0,
+                    op: m.op,
+                    offset: 0,
+                    len: m.len,
+                });
+                match call(&mut self.steps[s].inst, kind, &self.single, 1) {
+                    Ok(o) => outcomes.push(Ok(o)),
+                    Err(f) => {
+                        stats.failed_calls += 1;
+                        budget -= 1;
+                        last_reason = f.reason.clone();
+                        outcomes.push(Err(f.reason));
+                    }
+                }
+            }
+        }
+
+        let step = &self.steps[s];
+        let plugin: Arc<str> = step.inst.plugin.name.clone();
+        self.spare_events.clear();
+        self.spare_state.clear();
+        self.spare_data.clear();
+        let mut out = Rebuild {
+            events: &mut self.spare_events,
+            state: &mut self.spare_state,
+            data: &mut self.spare_data,
+        };
+        for (i, outcome) in outcomes.into_iter().enumerate() {
+            let m = batch.wit.events[i];
+            match outcome {
+                Err(reason) => match step.spec.on_error {
+                    OnError::DeadLetter => {
+                        stats.dead_lettered += 1;
+                        batch.push_dead(
+                            i,
+                            DeadLetter {
+                                plugin: plugin.clone(),
+                                error: format!("{}: {reason}", kind.name()),
+                            },
+                        );
+                    }
+                    _ => {
+                        stats.skipped += 1;
+                        tracing::warn!(plugin = %plugin, kind = kind.name(), "event skipped: {reason}");
+                    }
+                },
+                Ok(Outcome::Filter(keep)) => {
+                    if keep[0] {
+                        out.push(m, batch.state[i], batch.event_bytes(i));
+                    }
+                }
+                Ok(Outcome::Route(r)) => {
+                    let mut st = batch.state[i];
+                    if let Some(p) = r.picks[0] {
+                        st.topic = Some(batch.intern_topic(&r.topics[p as usize]));
+                    }
+                    out.push(m, st, batch.event_bytes(i));
+                }
+                Ok(Outcome::Key(k)) => {
+                    let mut st = batch.state[i];
+                    if let Some(sp) = k.spans[0] {
+                        st.key =
+                            Some(batch.store_key(
+                                &k.data[sp.offset as usize..(sp.offset + sp.len) as usize],
+                            ));
+                    }
+                    out.push(m, st, batch.event_bytes(i));
+                }
+                Ok(Outcome::Transform(t)) => {
+                    for e in &t.events {
+                        let bytes = &t.data[e.offset as usize..(e.offset + e.len) as usize];
+                        out.push(EventMeta { op: e.op, ..m }, batch.state[i], bytes);
+                    }
+                }
+            }
+        }
+        self.swap_in(batch);
+    }
+}
+
+/// Appends events to the spare buffers while rebuilding the live list.
+struct Rebuild<'a> {
+    events: &'a mut Vec<EventMeta>,
+    state: &'a mut Vec<EventState>,
+    data: &'a mut Vec<u8>,
+}
+
+impl Rebuild<'_> {
+    fn push(&mut self, m: EventMeta, st: EventState, bytes: &[u8]) {
+        let offset = self.data.len() as u32;
+        self.data.extend_from_slice(bytes);
+        self.events.push(EventMeta {
+            offset,
+            len: bytes.len() as u32,
+            ..m
+        });
+        self.state.push(st);
+    }
+}
+
+fn lookup<'g>(
+    generation: &'g PluginGeneration,
+    name: &str,
+) -> Result<&'g Arc<super::LoadedPlugin>, PluginError> {
+    generation.get(name).ok_or_else(|| PluginError::NotLoaded {
+        name: name.into(),
+        reason: generation.problem(name).map(|p| p.reason.clone()),
+    })
+}
+
+fn new_step(generation: &PluginGeneration, spec: &PluginRef) -> Result<Step, PluginError> {
+    let plugin = lookup(generation, &spec.name)?;
+    let k = plugin.kinds();
+    let kinds = [
+        (k.filter, Kind::Filter),
+        (k.transform, Kind::Transform),
+        (k.route, Kind::Route),
+        (k.key, Kind::Key),
+    ]
+    .into_iter()
+    .filter_map(|(on, kind)| on.then_some(kind))
+    .collect();
+    Ok(Step {
+        spec: spec.clone(),
+        inst: PluginInstance::new(plugin.clone(), spec.settings())?,
+        kinds,
+    })
+}
+
+/// Calls one kind and validates the answer against the `n` events sent.
+/// An invalid answer discards the instance like a trap would.
+fn call(
+    inst: &mut PluginInstance,
+    kind: Kind,
+    batch: &Batch,
+    n: usize,
+) -> Result<Outcome, Failure> {
+    let outcome = match kind {
+        Kind::Filter => Outcome::Filter(inst.filter(batch)?),
+        Kind::Route => Outcome::Route(inst.route(batch)?),
+        Kind::Key => Outcome::Key(inst.key(batch)?),
+        Kind::Transform => Outcome::Transform(inst.transform(batch)?),
+    };
+    match validate(&outcome, n) {
+        Ok(()) => Ok(outcome),
+        Err(why) => {
+            inst.discard();
+            Err(Failure {
+                reason: format!("invalid {} return: {why}", kind.name()),
+            })
+        }
+    }
+}
+
+fn validate(outcome: &Outcome, n: usize) -> Result<(), String> {
+    let count = |what: &str, got: usize| {
+        if got == n {
+            Ok(())
+        } else {
+            Err(format!("{got} {what} for {n} events"))
+        }
+    };
+    let in_range = |offset: u32, len: u32, size: usize| {
+        (offset as u64 + len as u64 <= size as u64)
+            .then_some(())
+            .ok_or_else(|| format!("range {offset}+{len} outside a buffer of {size} bytes"))
+    };
+    match outcome {
+        Outcome::Filter(keep) => count("decisions", keep.len()),
+        Outcome::Route(r) => {
+            count("picks", r.picks.len())?;
+            for t in &r.topics {
+                check_topic(t)?;
+            }
+            match r
+                .picks
+                .iter()
+                .flatten()
+                .find(|p| **p as usize >= r.topics.len())
+            {
+                Some(p) => Err(format!("pick {p} but only {} topics", r.topics.len())),
+                None => Ok(()),
+            }
+        }
+        Outcome::Key(k) => {
+            count("keys", k.spans.len())?;
+            k.spans
+                .iter()
+                .flatten()
+                .try_for_each(|s| in_range(s.offset, s.len, k.data.len()))
+        }
+        Outcome::Transform(t) => {
+            let mut last = 0;
+            for e in &t.events {
+                if e.source as usize >= n {
+                    return Err(format!("source {} but only {n} events", e.source));
+                }
+                if e.source < last {
+                    return Err("events out of source order (row order must be kept)".into());
+                }
+                last = e.source;
+                in_range(e.offset, e.len, t.data.len())?;
+                // A full MessagePack check would cost about as much as the
+                // plugin call; the map marker catches wrong offsets and
+                // non-event output cheaply.
+                match t.data.get(e.offset as usize) {
+                    Some(0x80..=0x8f | 0xde | 0xdf) if e.len > 0 => {}
+                    _ => {
+                        return Err(format!(
+                            "event from source {} is not a MessagePack map",
+                            e.source
+                        ))
+                    }
+                }
+            }
+            Ok(())
+        }
+    }
+}
+
+/// Kafka's topic name rules.
+fn check_topic(t: &str) -> Result<(), String> {
+    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if t.is_empty() || t.len() > 249 || t == "." || t == ".." || !t.chars().all(legal) {
+        return Err(format!("{t:?} is not a valid Kafka topic name"));
+    }
+    Ok(())
+}

@@ -1,0 +1,200 @@
+//! Configuration types that the config layer embeds.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::de::{self, MapAccess, Visitor};
+use serde::{Deserialize, Deserializer, Serialize};
+
+/// What happens to events a plugin fails on (trap, deadline, memory limit,
+/// invalid return, or an error returned by the plugin).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum OnError {
+    /// Return an error to the pipeline, which stops without moving its
+    /// checkpoint. The safe default: nothing is lost silently.
+    #[default]
+    Fail,
+    /// Drop the failing events, count and log them.
+    Skip,
+    /// Emit the failing events unchanged, flagged for the dead-letter topic.
+    DeadLetter,
+}
+
+/// One step of a rule's chain. Accepts a bare string (`"pii-mask"`) or a
+/// table (`{ name = "pii-mask", config = { column = "email" }, on_error = "skip" }`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PluginRef {
+    /// Plugin name: the `.wasm` file's stem.
+    pub name: String,
+    /// Settings passed to the plugin's `init`. Strings are passed as they
+    /// are, other values as JSON text (`42`, `true`, `["a","b"]`).
+    pub config: BTreeMap<String, serde_json::Value>,
+    pub on_error: OnError,
+}
+
+impl PluginRef {
+    pub fn named(name: impl Into<String>) -> Self {
+        PluginRef {
+            name: name.into(),
+            config: BTreeMap::new(),
+            on_error: OnError::Fail,
+        }
+    }
+
+    /// The settings as the key/value strings the plugin receives.
+    pub fn settings(&self) -> Vec<(String, String)> {
+        self.config
+            .iter()
+            .map(|(k, v)| {
+                let v = match v {
+                    serde_json::Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                };
+                (k.clone(), v)
+            })
+            .collect()
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PluginRefTable {
+    name: String,
+    #[serde(default)]
+    config: BTreeMap<String, serde_json::Value>,
+    #[serde(default)]
+    on_error: OnError,
+}
+
+// Hand-written rather than `#[serde(untagged)]` so that a typo in the table
+// form reports the unknown field instead of "did not match any variant".
+impl<'de> Deserialize<'de> for PluginRef {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PluginRef;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a plugin name or a table with `name`, `config`, `on_error`")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<PluginRef, E> {
+                Ok(PluginRef::named(s))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<PluginRef, A::Error> {
+                let t = PluginRefTable::deserialize(de::value::MapAccessDeserializer::new(map))?;
+                Ok(PluginRef {
+                    name: t.name,
+                    config: t.config,
+                    on_error: t.on_error,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A rule's ordered plugin chain: `plugins = ["a", { name = "b", ... }]`.
+#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
+#[serde(transparent)]
+pub struct ChainSpec(pub Vec<PluginRef>);
+
+/// Host-wide plugin settings (`[plugins]` section).
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PluginHostConfig {
+    /// Every `*.wasm` here is loaded; the file stem is the plugin name.
+    pub dir: PathBuf,
+    /// Where compiled artifacts are cached; default `<dir>/.cache`.
+    pub cache_dir: Option<PathBuf>,
+    /// Linear memory cap per plugin instance.
+    pub memory_limit_mib: u64,
+    /// Wall-time budget of one call (one batch) into a plugin.
+    pub deadline_ms: u64,
+    /// Upper bound of live plugin instances (sizes the pooling allocator).
+    pub max_instances: u32,
+    /// Pick up added, replaced and deleted files while running.
+    pub watch: bool,
+    /// Quiet time after the last file event before rescanning.
+    pub debounce_ms: u64,
+}
+
+impl Default for PluginHostConfig {
+    fn default() -> Self {
+        PluginHostConfig {
+            dir: PathBuf::from("plugins"),
+            cache_dir: None,
+            memory_limit_mib: 64,
+            deadline_ms: 100,
+            max_instances: 128,
+            watch: true,
+            debounce_ms: 250,
+        }
+    }
+}
+
+impl PluginHostConfig {
+    pub fn cache_dir(&self) -> PathBuf {
+        self.cache_dir
+            .clone()
+            .unwrap_or_else(|| self.dir.join(".cache"))
+    }
+
+    pub fn memory_limit_bytes(&self) -> usize {
+        (self.memory_limit_mib as usize).saturating_mul(1 << 20)
+    }
+
+    pub fn deadline(&self) -> Duration {
+        Duration::from_millis(self.deadline_ms.max(1))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Rule {
+        plugins: ChainSpec,
+    }
+
+    #[test]
+    fn plugin_chain_spec_accepts_names_and_tables() {
+        let r: Rule = toml::from_str(
+            r#"plugins = ["tenant-router", { name = "pii-mask", config = { column = "email", n = 3 }, on_error = "dead-letter" }]"#,
+        )
+        .unwrap();
+        assert_eq!(r.plugins.0[0], PluginRef::named("tenant-router"));
+        let p = &r.plugins.0[1];
+        assert_eq!(p.name, "pii-mask");
+        assert_eq!(p.on_error, OnError::DeadLetter);
+        assert_eq!(
+            p.settings(),
+            vec![("column".into(), "email".into()), ("n".into(), "3".into())]
+        );
+    }
+
+    #[test]
+    fn plugin_chain_spec_rejects_unknown_fields() {
+        let e = toml::from_str::<Rule>(r#"plugins = [{ name = "x", on_eror = "skip" }]"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("on_eror"), "{e}");
+        let e = toml::from_str::<Rule>(r#"plugins = [{ name = "x", on_error = "ignore" }]"#)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("ignore"), "{e}");
+    }
+
+    #[test]
+    fn plugin_host_config_defaults() {
+        let c: PluginHostConfig = toml::from_str(r#"dir = "/p""#).unwrap();
+        assert_eq!(c.memory_limit_mib, 64);
+        assert_eq!(c.cache_dir(), PathBuf::from("/p/.cache"));
+        assert!(toml::from_str::<PluginHostConfig>("dri = 1").is_err());
+    }
+}

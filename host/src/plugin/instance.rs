@@ -1,0 +1,219 @@
+//! One live instance of a plugin: its own Store (memory cap, epoch
+//! deadline), the typed export handles, and rebuild-after-failure.
+
+use std::sync::Arc;
+
+use wasmtime::{Store, Trap};
+
+use super::bindings::{filter, key, lifecycle, route, transform, Batch};
+use super::error::PluginError;
+use super::loader::LoadedPlugin;
+use super::sandbox::StoreState;
+
+/// Typed handles to whichever kinds the component exports.
+pub(crate) struct Guests {
+    lifecycle: Option<lifecycle::Guest>,
+    filter: Option<filter::Guest>,
+    route: Option<route::Guest>,
+    key: Option<key::Guest>,
+    transform: Option<transform::Guest>,
+}
+
+impl Guests {
+    pub(crate) fn instantiate(
+        plugin: &LoadedPlugin,
+        store: &mut Store<StoreState>,
+    ) -> wasmtime::Result<Guests> {
+        let instance = plugin.pre.instantiate(&mut *store)?;
+        let ix = &plugin.indices;
+        Ok(Guests {
+            lifecycle: ix
+                .lifecycle
+                .as_ref()
+                .map(|i| i.load(&mut *store, &instance))
+                .transpose()?,
+            filter: ix
+                .filter
+                .as_ref()
+                .map(|i| i.load(&mut *store, &instance))
+                .transpose()?,
+            route: ix
+                .route
+                .as_ref()
+                .map(|i| i.load(&mut *store, &instance))
+                .transpose()?,
+            key: ix
+                .key
+                .as_ref()
+                .map(|i| i.load(&mut *store, &instance))
+                .transpose()?,
+            transform: ix
+                .transform
+                .as_ref()
+                .map(|i| i.load(&mut *store, &instance))
+                .transpose()?,
+        })
+    }
+}
+
+/// A failed call. After a trap, deadline, memory exhaustion or invalid
+/// return the instance has been discarded and is rebuilt on the next call.
+#[derive(Debug, Clone)]
+pub(crate) struct Failure {
+    pub(crate) reason: String,
+}
+
+type Live = (Store<StoreState>, Guests);
+
+pub(crate) struct PluginInstance {
+    pub(crate) plugin: Arc<LoadedPlugin>,
+    settings: Vec<(String, String)>,
+    /// `None` after a failure; rebuilt lazily on the next call so a failed
+    /// rebuild is just another failed call, subject to the policy.
+    live: Option<Live>,
+    pub(crate) rebuilds: u64,
+}
+
+impl PluginInstance {
+    /// Instantiates and initialises; a rejected configuration is an error.
+    pub(crate) fn new(
+        plugin: Arc<LoadedPlugin>,
+        settings: Vec<(String, String)>,
+    ) -> Result<Self, PluginError> {
+        if !plugin.kinds().init && !settings.is_empty() {
+            return Err(PluginError::ConfigRejected {
+                plugin: plugin.name().into(),
+                message: "this plugin takes no settings (it does not export lifecycle.init)".into(),
+            });
+        }
+        let live = start(&plugin, &settings).map_err(|(f, rejected)| {
+            if rejected {
+                PluginError::ConfigRejected {
+                    plugin: plugin.name().into(),
+                    message: f.reason,
+                }
+            } else {
+                PluginError::Call {
+                    plugin: plugin.name().into(),
+                    kind: "init",
+                    reason: f.reason,
+                }
+            }
+        })?;
+        Ok(PluginInstance {
+            plugin,
+            settings,
+            live: Some(live),
+            rebuilds: 0,
+        })
+    }
+
+    /// Drops the instance after an invalid return: its state is suspect.
+    pub(crate) fn discard(&mut self) {
+        self.live = None;
+    }
+
+    fn call<R>(
+        &mut self,
+        f: impl FnOnce(&mut Store<StoreState>, &Guests) -> wasmtime::Result<Result<R, String>>,
+    ) -> Result<R, Failure> {
+        if self.live.is_none() {
+            self.rebuilds += 1;
+            let live = start(&self.plugin, &self.settings).map_err(|(f, _)| Failure {
+                reason: format!("rebuilding the instance failed: {}", f.reason),
+            })?;
+            self.live = Some(live);
+        }
+        let (store, guests) = self.live.as_mut().expect("live instance");
+        store.set_epoch_deadline(self.plugin.runtime.deadline_ticks);
+        match f(store, guests) {
+            Ok(Ok(r)) => Ok(r),
+            Ok(Err(message)) => Err(Failure {
+                reason: format!("plugin returned an error: {message}"),
+            }),
+            Err(e) => {
+                // A trapped component instance cannot be entered again.
+                self.live = None;
+                Err(Failure {
+                    reason: describe(&self.plugin, &e),
+                })
+            }
+        }
+    }
+
+    pub(crate) fn filter(&mut self, batch: &Batch) -> Result<Vec<bool>, Failure> {
+        self.call(|s, g| {
+            g.filter
+                .as_ref()
+                .expect("filter export")
+                .call_filter(s, batch)
+        })
+    }
+
+    pub(crate) fn route(&mut self, batch: &Batch) -> Result<route::Routes, Failure> {
+        self.call(|s, g| g.route.as_ref().expect("route export").call_route(s, batch))
+    }
+
+    pub(crate) fn key(&mut self, batch: &Batch) -> Result<key::Keys, Failure> {
+        self.call(|s, g| g.key.as_ref().expect("key export").call_key(s, batch))
+    }
+
+    pub(crate) fn transform(&mut self, batch: &Batch) -> Result<transform::Transformed, Failure> {
+        self.call(|s, g| {
+            g.transform
+                .as_ref()
+                .expect("transform export")
+                .call_transform(s, batch)
+        })
+    }
+}
+
+/// Instantiates and runs `init`; the bool says whether `init` itself
+/// rejected the settings (as opposed to trapping).
+// `&Vec` because that is what the generated binding takes.
+#[allow(clippy::ptr_arg)]
+fn start(plugin: &LoadedPlugin, settings: &Vec<(String, String)>) -> Result<Live, (Failure, bool)> {
+    let rt = &plugin.runtime;
+    let mut store = Store::new(
+        &rt.engine,
+        StoreState::new(plugin.name.clone(), rt.memory_limit),
+    );
+    store.limiter(|s| &mut s.limits);
+    store.set_epoch_deadline(rt.deadline_ticks);
+    let fail = |e: wasmtime::Error| {
+        (
+            Failure {
+                reason: describe(plugin, &e),
+            },
+            false,
+        )
+    };
+    let guests = Guests::instantiate(plugin, &mut store).map_err(fail)?;
+    if let Some(lc) = &guests.lifecycle {
+        match lc.call_init(&mut store, settings) {
+            Ok(Ok(())) => {}
+            Ok(Err(message)) => return Err((Failure { reason: message }, true)),
+            Err(e) => return Err(fail(e)),
+        }
+    }
+    Ok((store, guests))
+}
+
+/// Names the usual causes plainly; the full chain follows for the rest.
+fn describe(plugin: &LoadedPlugin, e: &wasmtime::Error) -> String {
+    let rt = &plugin.runtime;
+    if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
+        return format!("deadline of {} ms exceeded", rt.deadline.as_millis());
+    }
+    if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
+        return format!("plugin called exit({})", exit.0);
+    }
+    let text = format!("{e:#}");
+    if text.contains("growing memory") {
+        return format!(
+            "memory limit of {} MiB exceeded ({text})",
+            rt.memory_limit >> 20
+        );
+    }
+    format!("trap: {text}")
+}

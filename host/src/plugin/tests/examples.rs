@@ -1,0 +1,450 @@
+//! The Rust example plugins (through the SDK): each kind, chain order,
+//! per-plugin settings, the sandbox, `plugin test`.
+
+use serde_json::json;
+
+use super::*;
+use crate::plugin::cli::plugin_test;
+use crate::plugin::PluginError;
+
+fn users(rows: &[(&str, serde_json::Value)]) -> EventBatch {
+    let mut b = EventBatch::new();
+    for (op, row) in rows {
+        let (before, after) = if *op == "d" {
+            (row.clone(), json!(null))
+        } else {
+            (json!(null), row.clone())
+        };
+        b.push("shop", "users", op_of(op), &event(op, before, after))
+            .unwrap();
+    }
+    b
+}
+
+#[test]
+fn plugin_examples_each_kind_in_one_chain() {
+    let (_d, reg) = example_registry(&["row-filter", "tenant-router", "key-columns", "pii-mask"]);
+    let g = reg.current();
+    for p in g.plugins() {
+        assert_eq!(
+            p.kinds().to_string(),
+            match p.name() {
+                "row-filter" => "filter",
+                "tenant-router" => "route",
+                "key-columns" => "key",
+                _ => "transform",
+            }
+        );
+    }
+    let mut chain = chain(
+        &g,
+        r#"[
+            { name = "row-filter", config = { ops = "c,u,d", column = "status", equals = "active" } },
+            { name = "pii-mask", config = { columns = "email", salt = "s" } },
+            { name = "tenant-router", config = { column = "tenant", topic = "cdc.{value}.{table}" } },
+            { name = "key-columns", config = { columns = "tenant,id" } },
+        ]"#,
+    );
+    let mut b = users(&[
+        (
+            "c",
+            json!({"id": 1, "tenant": "acme", "status": "active", "email": "a@x"}),
+        ),
+        (
+            "c",
+            json!({"id": 2, "tenant": "acme", "status": "closed", "email": "b@x"}),
+        ),
+        (
+            "u",
+            json!({"id": 3, "tenant": "Big Co", "status": "active", "email": null}),
+        ),
+        (
+            "r",
+            json!({"id": 4, "tenant": "acme", "status": "active", "email": "d@x"}),
+        ),
+        (
+            "d",
+            json!({"id": 5, "tenant": "zeta", "status": "active", "email": "e@x"}),
+        ),
+    ]);
+    let stats = chain.run(&mut b).unwrap();
+    assert_eq!(stats, Default::default());
+    let out: Vec<_> = b.output().collect();
+    assert_eq!(out.iter().map(|e| e.origin).collect::<Vec<_>>(), [0, 2, 4]);
+    assert_eq!(
+        out.iter().map(|e| e.topic.unwrap()).collect::<Vec<_>>(),
+        ["cdc.acme.users", "cdc.Big_Co.users", "cdc.zeta.users"]
+    );
+    assert_eq!(
+        out.iter().map(|e| e.key.unwrap()).collect::<Vec<_>>(),
+        [&b"acme|1"[..], b"Big Co|3", b"zeta|5"]
+    );
+    let first = decode(out[0].bytes);
+    let hashed = first["after"]["email"].as_str().unwrap();
+    assert_eq!(hashed.len(), 64, "{first}");
+    assert_ne!(hashed, "a@x");
+    assert_eq!(first["after"]["id"], 1);
+    assert_eq!(decode(out[1].bytes)["after"]["email"], json!(null));
+    assert!(
+        decode(out[2].bytes)["before"]["email"]
+            .as_str()
+            .unwrap()
+            .len()
+            == 64
+    );
+}
+
+#[test]
+fn plugin_chain_order_matters() {
+    let (_d, reg) = example_registry(&["key-columns", "pii-mask"]);
+    let g = reg.current();
+    let row = json!({"id": 1, "email": "a@x"});
+    let mut key_then_mask = chain(
+        &g,
+        r#"[{ name = "key-columns", config = { columns = "email" } }, { name = "pii-mask", config = { columns = "email", mode = "drop" } }]"#,
+    );
+    let mut b = users(&[("c", row.clone())]);
+    key_then_mask.run(&mut b).unwrap();
+    let e = b.output().next().unwrap();
+    assert_eq!(e.key, Some(&b"a@x"[..]));
+    assert_eq!(decode(e.bytes)["after"], json!({"id": 1}));
+
+    let mut mask_then_key = chain(
+        &g,
+        r#"[{ name = "pii-mask", config = { columns = "email", mode = "drop" } }, { name = "key-columns", config = { columns = "email" } }]"#,
+    );
+    let mut b = users(&[("c", row)]);
+    mask_then_key.run(&mut b).unwrap();
+    assert_eq!(
+        b.output().next().unwrap().key,
+        None,
+        "email was dropped before the key was chosen"
+    );
+}
+
+#[test]
+fn plugin_instances_get_their_own_settings() {
+    let (_d, reg) = example_registry(&["row-filter"]);
+    let g = reg.current();
+    // The same plugin twice in one chain, with different settings.
+    let mut c = chain(
+        &g,
+        r#"[{ name = "row-filter", config = { ops = "c,u" } }, { name = "row-filter", config = { column = "id", equals = "1,2" } }]"#,
+    );
+    let mut b = users(&[
+        ("c", json!({"id": 1})),
+        ("d", json!({"id": 2})),
+        ("u", json!({"id": 2})),
+        ("c", json!({"id": 3})),
+    ]);
+    c.run(&mut b).unwrap();
+    assert_eq!(b.output().map(|e| e.origin).collect::<Vec<_>>(), [0, 2]);
+
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "row-filter", config = { ops = "x" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(matches!(err, PluginError::ConfigRejected { .. }));
+    assert!(
+        err.to_string()
+            .contains("ops: `x` is not one of c, u, d, r"),
+        "{err}"
+    );
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "row-filter", config = { colum = "id" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(err.to_string().contains("unknown setting `colum`"), "{err}");
+}
+
+#[test]
+fn plugin_sandbox_denies_files_network_clock_and_env() {
+    let (_d, reg) = example_registry(&["sandbox-probe"]);
+    let mut c = chain(&reg.current(), r#"["sandbox-probe"]"#);
+    let mut b = users(&[("c", json!({"id": 1}))]);
+    c.run(&mut b).unwrap();
+    assert_eq!(
+        b.output().next().unwrap().topic,
+        Some("probe.fs-denied.net-denied.clock-0.env-0.map-1")
+    );
+
+    // Sleeping would block the host outside the deadline's reach: it traps.
+    let mut c = chain(
+        &reg.current(),
+        r#"[{ name = "sandbox-probe", config = { sleep_ms = 60000 } }]"#,
+    );
+    let t = std::time::Instant::now();
+    let err = c.run(&mut users(&[("c", json!({"id": 1}))])).unwrap_err();
+    assert!(
+        err.to_string().contains("waiting for time is not granted"),
+        "{err}"
+    );
+    assert!(
+        t.elapsed() < std::time::Duration::from_secs(5),
+        "{:?}",
+        t.elapsed()
+    );
+}
+
+#[test]
+fn plugin_test_cli_function_prints_decisions() {
+    let path = example_plugins().join("pii-mask.wasm");
+    let input = r#"{"db":"shop","table":"users","op":"c","before":null,"after":{"id":1,"email":"a@x"}}
+
+{"v":1,"op":"d","before":{"id":2,"email":"b@x"},"after":null,"source":{"db":"shop","table":"users"},"ts_ms":5}
+"#;
+    let mut out = Vec::new();
+    let summary = plugin_test(
+        &path,
+        &["columns=email".into(), "mode=drop".into()],
+        input.as_bytes(),
+        &mut out,
+    )
+    .unwrap();
+    assert_eq!((summary.lines, summary.kept, summary.errors), (2, 2, 0));
+    let lines: Vec<serde_json::Value> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0]["line"], 1);
+    assert_eq!(lines[0]["kept"], true);
+    assert_eq!(lines[0]["out"][0]["event"]["after"], json!({"id": 1}));
+    assert_eq!(lines[0]["out"][0]["event"]["source"]["table"], "users");
+    assert_eq!(lines[1]["line"], 3);
+    assert_eq!(lines[1]["out"][0]["event"]["before"], json!({"id": 2}));
+    assert_eq!(lines[1]["out"][0]["event"]["ts_ms"], 5);
+
+    let filter = example_plugins().join("row-filter.wasm");
+    let mut out = Vec::new();
+    let s = plugin_test(&filter, &["ops=d".into()], input.as_bytes(), &mut out).unwrap();
+    assert_eq!((s.kept, s.dropped), (1, 1));
+    let err = plugin_test(&filter, &["ops=q".into()], input.as_bytes(), Vec::new()).unwrap_err();
+    assert!(matches!(err, PluginError::ConfigRejected { .. }), "{err}");
+}
+
+#[test]
+fn plugin_python_example_filters_by_table_and_op() {
+    // Built by componentize-py: a CPython interpreter inside the component.
+    let (dir, reg) = example_registry(&["py-table-filter"]);
+    let g = reg.current();
+    assert!(
+        g.problem("py-table-filter").is_none(),
+        "{:?}",
+        g.problem("py-table-filter")
+    );
+    let mut c = chain(
+        &g,
+        r#"[{ name = "py-table-filter", config = { tables = "shop.audit", ops = "c,u" } }]"#,
+    );
+    let mut b = EventBatch::new();
+    for (table, op) in [
+        ("users", "c"),
+        ("audit", "c"),
+        ("users", "d"),
+        ("users", "u"),
+    ] {
+        b.push(
+            "shop",
+            table,
+            op_of(op),
+            &event(op, json!(null), json!({"id": 1})),
+        )
+        .unwrap();
+    }
+    c.run(&mut b).unwrap();
+    assert_eq!(b.output().map(|e| e.origin).collect::<Vec<_>>(), [0, 3]);
+
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "py-table-filter", config = { ops = "x" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string()
+            .contains("ops: 'x' is not one of c, u, d, r"),
+        "{err}"
+    );
+
+    // The compiled artifact is cached: a second start skips the compile.
+    drop((c, g, reg));
+    let t = std::time::Instant::now();
+    let reg = PluginRegistry::start(&config(dir.path())).unwrap();
+    assert!(reg.current().get("py-table-filter").is_some());
+    eprintln!("python plugin reload from cache: {:?}", t.elapsed());
+}
+
+/// Per-row cost of a three-plugin Rust chain (filter, route, key) at batch
+/// size 1000, and of its parts. Run by hand: `CARGO_PROFILE_DEV_OPT_LEVEL=2
+/// cargo test -p sluice plugin_bench -- --ignored --nocapture` (optimised
+/// host code; the plugins are always release builds).
+#[test]
+#[ignore]
+fn plugin_bench_three_plugin_chain() {
+    let (d, reg) = example_registry(&["row-filter", "tenant-router", "key-columns"]);
+    install(
+        d.path(),
+        "wat-keep",
+        &wat::component(&wat::keep_all(), "filter-export", "0.1.0"),
+    );
+    reg.rescan();
+    let g = reg.current();
+    // Updates of about 1.1 KB (both images), and small inserts.
+    let row = |i: usize, name: usize| {
+        json!({
+            "id": i, "tenant_id": format!("t{}", i % 7), "status": if i % 10 == 0 { "closed" } else { "active" },
+            "email": format!("user{i}@example.com"), "name": "x".repeat(name), "score": 1.5, "flags": ["a", "b"],
+        })
+    };
+    let updates: Vec<Vec<u8>> = (0..1000)
+        .map(|i| event("u", row(i, 400), row(i, 400)))
+        .collect();
+    let inserts: Vec<Vec<u8>> = (0..1000)
+        .map(|i| event("c", json!(null), row(i, 20)))
+        .collect();
+    for (kind, events) in [("update", &updates), ("insert", &inserts)] {
+        bench_chains(&g, kind, events);
+    }
+}
+
+fn bench_chains(g: &PluginGeneration, kind: &str, events: &[Vec<u8>]) {
+    let bytes: usize = events.iter().map(Vec::len).sum();
+    let mut batch = EventBatch::new();
+    let specs = [
+        ("empty chain", "[]"),
+        ("WAT keep-all filter", r#"["wat-keep"]"#),
+        (
+            "row-filter",
+            r#"[{ name = "row-filter", config = { column = "status", equals = "active,trial" } }]"#,
+        ),
+        (
+            "tenant-router",
+            r#"[{ name = "tenant-router", config = { column = "tenant_id" } }]"#,
+        ),
+        (
+            "key-columns",
+            r#"[{ name = "key-columns", config = { columns = "tenant_id,id" } }]"#,
+        ),
+        (
+            "3-plugin chain",
+            r#"[
+            { name = "row-filter", config = { column = "status", equals = "active,trial" } },
+            { name = "tenant-router", config = { column = "tenant_id" } },
+            { name = "key-columns", config = { columns = "tenant_id,id" } },
+        ]"#,
+        ),
+    ];
+    for (what, list) in specs {
+        let mut chain = chain(g, list);
+        let mut run = |chain: &mut Chain| {
+            batch.clear();
+            for e in events {
+                batch.push("shop", "users", Op::Update, e).unwrap();
+            }
+            let t = std::time::Instant::now();
+            chain.run(&mut batch).unwrap();
+            t.elapsed()
+        };
+        for _ in 0..20 {
+            run(&mut chain);
+        }
+        let rounds = 200;
+        let total: std::time::Duration = (0..rounds).map(|_| run(&mut chain)).sum();
+        let per_row = total.as_nanos() as f64 / (rounds * events.len()) as f64;
+        eprintln!(
+            "{what}: batch 1000 {kind}s, {} bytes/event: {per_row:.0} ns per row",
+            bytes / events.len()
+        );
+    }
+}
+
+#[test]
+fn plugin_javascript_example_routes_by_table() {
+    // Built by componentize-js: the StarlingMonkey engine inside the component.
+    let (_d, reg) = example_registry(&["js-table-router"]);
+    let g = reg.current();
+    assert!(
+        g.problem("js-table-router").is_none(),
+        "{:?}",
+        g.problem("js-table-router")
+    );
+    let mut c = chain(
+        &g,
+        r#"[{ name = "js-table-router", config = { prefix = "cdc", keep = "shop.audit" } }]"#,
+    );
+    let mut b = EventBatch::new();
+    for (db, table) in [("shop", "users"), ("shop", "audit"), ("crm", "lead$s")] {
+        b.push(
+            db,
+            table,
+            Op::Create,
+            &event("c", json!(null), json!({"id": 1})),
+        )
+        .unwrap();
+    }
+    c.run(&mut b).unwrap();
+    let topics: Vec<_> = b.output().map(|e| e.topic).collect();
+    assert_eq!(
+        topics,
+        [Some("cdc.shop.users"), None, Some("cdc.crm.lead_s")]
+    );
+
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "js-table-router", config = { keep = "a.b" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("missing setting `prefix`"),
+        "{err}"
+    );
+}
+
+#[test]
+fn plugin_c_example_keys_by_table() {
+    // Built from C with wit-bindgen's C bindings and wasi-libc.
+    let (_d, reg) = example_registry(&["c-table-key"]);
+    let g = reg.current();
+    assert!(
+        g.problem("c-table-key").is_none(),
+        "{:?}",
+        g.problem("c-table-key")
+    );
+    let mut c = chain(
+        &g,
+        r#"[{ name = "c-table-key", config = { prefix = "k:" } }]"#,
+    );
+    let mut b = EventBatch::new();
+    for (db, table) in [("shop", "users"), ("crm", "leads"), ("shop", "users")] {
+        b.push(
+            db,
+            table,
+            Op::Create,
+            &event("c", json!(null), json!({"id": 1})),
+        )
+        .unwrap();
+    }
+    c.run(&mut b).unwrap();
+    let keys: Vec<_> = b.output().map(|e| e.key.unwrap()).collect();
+    assert_eq!(
+        keys,
+        [&b"k:shop.users"[..], b"k:crm.leads", b"k:shop.users"]
+    );
+
+    let err = Chain::new(
+        &g,
+        &spec(r#"[{ name = "c-table-key", config = { prefx = "x" } }]"#),
+    )
+    .err()
+    .unwrap();
+    assert!(
+        err.to_string().contains("unknown setting (known: prefix)"),
+        "{err}"
+    );
+}

@@ -1,0 +1,201 @@
+//! Plugin tests. WAT plugins (built in-process) cover the failure policies,
+//! versions and hot swap; the Rust example plugins (built to wasm by
+//! scripts/build-plugins on first use) cover the kinds, chains, the SDK,
+//! the sandbox and `plugin test`.
+
+mod examples;
+mod failures;
+mod hotswap;
+mod kinds;
+mod versions;
+pub(super) mod wat;
+
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use serde_json::json;
+
+use super::{Chain, ChainSpec, EventBatch, Op, PluginGeneration, PluginHostConfig, PluginRegistry};
+
+/// A MessagePack event as the decoder produces it, keys in its order.
+pub(super) fn event(op: &str, before: serde_json::Value, after: serde_json::Value) -> Vec<u8> {
+    let m = super::json::to_msgpack;
+    let source = json!({"server_id": 1, "file": "bin.000001", "pos": 4, "row": 0, "gtid": null,
+                        "db": "shop", "table": "users", "ts_ms": 0});
+    let v = rmpv::Value::Map(vec![
+        ("v".into(), 1.into()),
+        ("op".into(), op.into()),
+        ("before".into(), m(&before)),
+        ("after".into(), m(&after)),
+        ("source".into(), m(&source)),
+        ("ts_ms".into(), 0.into()),
+    ]);
+    let mut buf = Vec::new();
+    rmpv::encode::write_value(&mut buf, &v).unwrap();
+    buf
+}
+
+pub(super) fn decode(bytes: &[u8]) -> serde_json::Value {
+    super::json::to_json(&rmpv::decode::read_value(&mut &bytes[..]).unwrap())
+}
+
+pub(super) fn op_of(code: &str) -> Op {
+    Op::from_code(code).unwrap()
+}
+
+/// A batch of events for `shop.users`, one per op code, with `id` = index.
+pub(super) fn batch_of(ops: &[&str]) -> EventBatch {
+    let mut b = EventBatch::new();
+    for (i, op) in ops.iter().enumerate() {
+        let row = json!({"id": i, "email": format!("u{i}@example.com"), "tenant_id": format!("t{}", i % 2)});
+        let (before, after) = if *op == "d" {
+            (row, json!(null))
+        } else {
+            (json!(null), row)
+        };
+        b.push("shop", "users", op_of(op), &event(op, before, after))
+            .unwrap();
+    }
+    b
+}
+
+pub(super) fn config(dir: &Path) -> PluginHostConfig {
+    PluginHostConfig {
+        dir: dir.to_path_buf(),
+        deadline_ms: 50,
+        max_instances: 32,
+        watch: false,
+        ..PluginHostConfig::default()
+    }
+}
+
+/// Writes a plugin file the way a careful deployer does: temp + rename.
+pub(super) fn install(dir: &Path, name: &str, bytes: &[u8]) {
+    let tmp = dir.join(format!(".{name}.wasm.tmp"));
+    std::fs::write(&tmp, bytes).unwrap();
+    std::fs::rename(&tmp, dir.join(format!("{name}.wasm"))).unwrap();
+}
+
+/// `plugins = [...]` in TOML, as a rule would have it.
+pub(super) fn spec(toml_list: &str) -> ChainSpec {
+    #[derive(serde::Deserialize)]
+    struct Rule {
+        plugins: ChainSpec,
+    }
+    toml::from_str::<Rule>(&format!("plugins = {toml_list}"))
+        .unwrap()
+        .plugins
+}
+
+pub(super) fn chain(generation: &PluginGeneration, toml_list: &str) -> Chain {
+    Chain::new(generation, &spec(toml_list)).unwrap()
+}
+
+/// A registry over a temp dir holding the given WAT plugins (version 0.1.0).
+pub(super) fn wat_registry(plugins: &[(&str, String)]) -> (tempfile::TempDir, PluginRegistry) {
+    let dir = tempfile::tempdir().unwrap();
+    for (name, wat) in plugins {
+        install(
+            dir.path(),
+            name,
+            &wat::component(wat, world_of(wat), "0.1.0"),
+        );
+    }
+    let reg = PluginRegistry::start(&config(dir.path())).unwrap();
+    (dir, reg)
+}
+
+pub(super) fn world_of(wat: &str) -> &'static str {
+    if wat.contains("lifecycle@") {
+        "filter-plugin"
+    } else if wat.contains("#route") {
+        "route-export"
+    } else if wat.contains("#transform") {
+        "transform-export"
+    } else {
+        "filter-export"
+    }
+}
+
+pub(super) fn ops_out(b: &EventBatch) -> Vec<String> {
+    b.output().map(|e| e.op.code().to_string()).collect()
+}
+
+/// The Rust example plugins, built once per test run.
+pub(super) fn example_plugins() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .to_path_buf();
+        let target =
+            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        let out = target.join("plugins");
+        let status = std::process::Command::new(root.join("scripts/build-plugins"))
+            .env("PLUGIN_OUT", &out)
+            .status()
+            .expect("running scripts/build-plugins");
+        assert!(status.success(), "scripts/build-plugins failed");
+        out
+    })
+}
+
+/// A registry over a temp dir holding copies of the named example plugins.
+pub(super) fn example_registry(names: &[&str]) -> (tempfile::TempDir, PluginRegistry) {
+    let dir = tempfile::tempdir().unwrap();
+    for name in names {
+        let bytes = std::fs::read(example_plugins().join(format!("{name}.wasm"))).unwrap();
+        install(dir.path(), name, &bytes);
+    }
+    let mut cfg = config(dir.path());
+    cfg.deadline_ms = 1000;
+    let reg = PluginRegistry::start(&cfg).unwrap();
+    (dir, reg)
+}
+
+/// The pipeline moves chains and batches between tasks and shares the
+/// registry and generations between threads.
+#[test]
+fn plugin_types_are_send_and_sync_where_needed() {
+    fn send<T: Send>() {}
+    fn send_sync<T: Send + Sync>() {}
+    send::<Chain>();
+    send::<EventBatch>();
+    send_sync::<PluginRegistry>();
+    send_sync::<std::sync::Arc<PluginGeneration>>();
+    send_sync::<crate::plugin::PluginError>();
+}
+
+/// Plugin log calls reach tracing, tagged with the plugin's name.
+#[test]
+fn plugin_log_goes_to_tracing_with_the_plugin_name() {
+    use std::io::Write;
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone)]
+    struct Buf(Arc<Mutex<Vec<u8>>>);
+    impl Write for Buf {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buf = Buf(Arc::new(Mutex::new(Vec::new())));
+    let writer = buf.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .finish();
+    let (_d, reg) = wat_registry(&[("chatty", wat::drop_deletes_logging())]);
+    let mut c = chain(&reg.current(), r#"["chatty"]"#);
+    tracing::subscriber::with_default(subscriber, || c.run(&mut batch_of(&["c"])).unwrap());
+    let out = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        out.contains("INFO") && out.contains("plugin=\"chatty\"") && out.contains("nope"),
+        "{out}"
+    );
+}

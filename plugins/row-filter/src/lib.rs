@@ -1,0 +1,63 @@
+//! Keeps events whose op is in `ops` and, if `column` is set, whose column
+//! value (as text) is one of `equals`.
+//!
+//! Settings: `ops = "c,u"` (default: all), `column = "status"`,
+//! `equals = "active,trial"`.
+
+use sluice_plugin_sdk::{export_plugin, Event, Filter, Op, Plugin, Settings};
+
+struct RowFilter {
+    ops: Vec<Op>,
+    column: Option<(String, Vec<String>)>,
+    text: Vec<u8>,
+}
+
+impl Plugin for RowFilter {
+    fn init(s: &Settings) -> Result<Self, String> {
+        s.only(&["ops", "column", "equals"])?;
+        let ops = match s.list("ops") {
+            l if l.is_empty() => vec![Op::Create, Op::Update, Op::Delete, Op::Read],
+            l => l
+                .iter()
+                .map(|c| match *c {
+                    "c" => Ok(Op::Create),
+                    "u" => Ok(Op::Update),
+                    "d" => Ok(Op::Delete),
+                    "r" => Ok(Op::Read),
+                    other => Err(format!("ops: `{other}` is not one of c, u, d, r")),
+                })
+                .collect::<Result<_, _>>()?,
+        };
+        let column = match (s.get("column"), s.get("equals")) {
+            (None, None) => None,
+            (Some(c), Some(_)) => Some((
+                c.to_owned(),
+                s.list("equals").iter().map(|v| v.to_string()).collect(),
+            )),
+            _ => return Err("`column` and `equals` go together".into()),
+        };
+        Ok(RowFilter {
+            ops,
+            column,
+            text: Vec::new(),
+        })
+    }
+}
+
+impl Filter for RowFilter {
+    fn keep(&mut self, e: &Event) -> Result<bool, String> {
+        if !self.ops.contains(&e.op) {
+            return Ok(false);
+        }
+        let Some((column, values)) = &self.column else {
+            return Ok(true);
+        };
+        self.text.clear();
+        let present = e
+            .column(column)
+            .is_some_and(|v| v.write_text(&mut self.text));
+        Ok(present && values.iter().any(|v| v.as_bytes() == self.text.as_slice()))
+    }
+}
+
+export_plugin!(RowFilter: filter);
