@@ -272,9 +272,10 @@ fn plugin_python_example_filters_by_table_and_op() {
     );
 
     // The compiled artifact is cached: a second start skips the compile.
+    // (The first load may also have come from the cache of an earlier run.)
     drop((c, g, reg));
     let t = std::time::Instant::now();
-    let reg = PluginRegistry::start(&config(dir.path())).unwrap();
+    let reg = PluginRegistry::start(&example_config(dir.path())).unwrap();
     assert!(reg.current().get("py-table-filter").is_some());
     eprintln!("python plugin reload from cache: {:?}", t.elapsed());
 }
