@@ -11,10 +11,11 @@
 use std::sync::Arc;
 
 use super::batch::{DeadLetter, EventBatch, EventState};
-use super::bindings::{key, route, transform, Batch, EventMeta};
+use super::bindings::{Batch, EventMeta};
 use super::config::{ChainSpec, OnError, PluginRef};
 use super::error::PluginError;
 use super::instance::{Failure, PluginInstance};
+use super::outcome::{call, Kind, Outcome};
 use super::registry::PluginGeneration;
 
 const ISOLATION_FAILURES: usize = 4;
@@ -36,35 +37,6 @@ impl RunStats {
         self.dead_lettered += o.dead_lettered;
         self.failed_calls += o.failed_calls;
     }
-}
-
-/// Order in which one component's kinds run: drop first (cheapest), then
-/// rewrite, then decide topic and key on the final event.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Filter,
-    Transform,
-    Route,
-    Key,
-}
-
-impl Kind {
-    fn name(self) -> &'static str {
-        match self {
-            Kind::Filter => "filter",
-            Kind::Transform => "transform",
-            Kind::Route => "route",
-            Kind::Key => "key",
-        }
-    }
-}
-
-/// A plugin's validated answer for the events it was given.
-enum Outcome {
-    Filter(Vec<bool>),
-    Route(route::Routes),
-    Key(key::Keys),
-    Transform(transform::Transformed),
 }
 
 struct Step {
@@ -420,104 +392,4 @@ fn new_step(generation: &PluginGeneration, spec: &PluginRef) -> Result<Step, Plu
         inst: PluginInstance::new(plugin.clone(), spec.settings())?,
         kinds,
     })
-}
-
-/// Calls one kind and validates the answer against the `n` events sent.
-/// An invalid answer discards the instance like a trap would.
-fn call(
-    inst: &mut PluginInstance,
-    kind: Kind,
-    batch: &Batch,
-    n: usize,
-) -> Result<Outcome, Failure> {
-    let outcome = match kind {
-        Kind::Filter => Outcome::Filter(inst.filter(batch)?),
-        Kind::Route => Outcome::Route(inst.route(batch)?),
-        Kind::Key => Outcome::Key(inst.key(batch)?),
-        Kind::Transform => Outcome::Transform(inst.transform(batch)?),
-    };
-    match validate(&outcome, n) {
-        Ok(()) => Ok(outcome),
-        Err(why) => {
-            inst.discard();
-            Err(Failure {
-                reason: format!("invalid {} return: {why}", kind.name()),
-            })
-        }
-    }
-}
-
-fn validate(outcome: &Outcome, n: usize) -> Result<(), String> {
-    let count = |what: &str, got: usize| {
-        if got == n {
-            Ok(())
-        } else {
-            Err(format!("{got} {what} for {n} events"))
-        }
-    };
-    let in_range = |offset: u32, len: u32, size: usize| {
-        (offset as u64 + len as u64 <= size as u64)
-            .then_some(())
-            .ok_or_else(|| format!("range {offset}+{len} outside a buffer of {size} bytes"))
-    };
-    match outcome {
-        Outcome::Filter(keep) => count("decisions", keep.len()),
-        Outcome::Route(r) => {
-            count("picks", r.picks.len())?;
-            for t in &r.topics {
-                check_topic(t)?;
-            }
-            match r
-                .picks
-                .iter()
-                .flatten()
-                .find(|p| **p as usize >= r.topics.len())
-            {
-                Some(p) => Err(format!("pick {p} but only {} topics", r.topics.len())),
-                None => Ok(()),
-            }
-        }
-        Outcome::Key(k) => {
-            count("keys", k.spans.len())?;
-            k.spans
-                .iter()
-                .flatten()
-                .try_for_each(|s| in_range(s.offset, s.len, k.data.len()))
-        }
-        Outcome::Transform(t) => {
-            let mut last = 0;
-            for e in &t.events {
-                if e.source as usize >= n {
-                    return Err(format!("source {} but only {n} events", e.source));
-                }
-                if e.source < last {
-                    return Err("events out of source order (row order must be kept)".into());
-                }
-                last = e.source;
-                in_range(e.offset, e.len, t.data.len())?;
-                // A full MessagePack check would cost about as much as the
-                // plugin call; the map marker catches wrong offsets and
-                // non-event output cheaply.
-                match t.data.get(e.offset as usize) {
-                    Some(0x80..=0x8f | 0xde | 0xdf) if e.len > 0 => {}
-                    _ => {
-                        return Err(format!(
-                            "event from source {} is not a MessagePack map",
-                            e.source
-                        ))
-                    }
-                }
-            }
-            Ok(())
-        }
-    }
-}
-
-/// Kafka's topic name rules.
-fn check_topic(t: &str) -> Result<(), String> {
-    let legal = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
-    if t.is_empty() || t.len() > 249 || t == "." || t == ".." || !t.chars().all(legal) {
-        return Err(format!("{t:?} is not a valid Kafka topic name"));
-    }
-    Ok(())
 }

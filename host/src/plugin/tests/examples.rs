@@ -272,9 +272,10 @@ fn plugin_python_example_filters_by_table_and_op() {
     );
 
     // The compiled artifact is cached: a second start skips the compile.
+    // (The first load may also have come from the cache of an earlier run.)
     drop((c, g, reg));
     let t = std::time::Instant::now();
-    let reg = PluginRegistry::start(&config(dir.path())).unwrap();
+    let reg = PluginRegistry::start(&example_config(dir.path())).unwrap();
     assert!(reg.current().get("py-table-filter").is_some());
     eprintln!("python plugin reload from cache: {:?}", t.elapsed());
 }
@@ -447,4 +448,36 @@ fn plugin_c_example_keys_by_table() {
         err.to_string().contains("unknown setting (known: prefix)"),
         "{err}"
     );
+}
+
+#[test]
+fn plugin_javascript_transform_drops_columns() {
+    // A transform in JavaScript, with its own MessagePack codec.
+    let (_d, reg) = example_registry(&["js-drop-columns"]);
+    let g = reg.current();
+    assert!(
+        g.problem("js-drop-columns").is_none(),
+        "{:?}",
+        g.problem("js-drop-columns")
+    );
+    let mut c = chain(
+        &g,
+        r#"[{ name = "js-drop-columns", config = { columns = "email, phone" } }]"#,
+    );
+    let row = json!({"id": 1, "email": "a@x", "phone": "5", "score": 1.5, "neg": -5, "big": 5_000_000_000u64,
+                     "tags": ["a", "b"], "doc": {"k": [1, null]}, "name": "é".repeat(40)});
+    let mut b = users(&[("u", row.clone()), ("d", row.clone())]);
+    c.run(&mut b).unwrap();
+    let mut expected = row;
+    expected
+        .as_object_mut()
+        .unwrap()
+        .retain(|k, _| k != "email" && k != "phone");
+    let out: Vec<_> = b.output().map(|e| (e.op, decode(e.bytes))).collect();
+    assert_eq!(out.len(), 2);
+    assert_eq!(out[0].0, Op::Update);
+    assert_eq!(out[0].1["after"], expected);
+    assert_eq!(out[1].1["before"], expected);
+    assert_eq!(out[1].1["after"], json!(null));
+    assert_eq!(out[1].1["source"]["table"], "users");
 }

@@ -148,10 +148,17 @@ pub(super) fn example_registry(names: &[&str]) -> (tempfile::TempDir, PluginRegi
         let bytes = std::fs::read(example_plugins().join(format!("{name}.wasm"))).unwrap();
         install(dir.path(), name, &bytes);
     }
-    let mut cfg = config(dir.path());
-    cfg.deadline_ms = 1000;
-    let reg = PluginRegistry::start(&cfg).unwrap();
+    let reg = PluginRegistry::start(&example_config(dir.path())).unwrap();
     (dir, reg)
+}
+
+pub(super) fn example_config(dir: &Path) -> PluginHostConfig {
+    let mut cfg = config(dir);
+    cfg.deadline_ms = 1000;
+    // Shared across tests and runs: the Python and JavaScript components
+    // take 15-25 s each to compile, then load from here in milliseconds.
+    cfg.cache_dir = Some(example_plugins().with_file_name("plugin-cache"));
+    cfg
 }
 
 /// The pipeline moves chains and batches between tasks and shares the
