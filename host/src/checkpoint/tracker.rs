@@ -100,10 +100,16 @@ impl Tracker {
 
     /// One message of `txn` was acknowledged by the sink.
     pub fn ack(&self, txn: TxnId) {
+        self.ack_n(txn, 1);
+    }
+
+    /// `n` messages of `txn` were acknowledged by the sink: one lock for a
+    /// run of messages of the same transaction.
+    pub fn ack_n(&self, txn: TxnId, n: u64) {
         let mut s = self.state.lock().unwrap();
         if let Some(t) = s.get(txn) {
-            t.outstanding = t.outstanding.saturating_sub(1);
-            s.outstanding = s.outstanding.saturating_sub(1);
+            t.outstanding = t.outstanding.saturating_sub(n);
+            s.outstanding = s.outstanding.saturating_sub(n);
         }
         if s.outstanding == 0 {
             self.idle.notify_all();

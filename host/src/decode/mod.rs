@@ -85,6 +85,12 @@ pub struct Decoder {
     spans: Vec<Option<Span>>,
     /// Values of key columns that the plan does not emit.
     hidden: Vec<u8>,
+    /// The bytes every row of a rows event shares, encoded once per event:
+    /// the event up to the before image, the `source` map up to the row
+    /// number, and the timestamps after it.
+    row_head: Vec<u8>,
+    row_source: Vec<u8>,
+    row_tail: Vec<u8>,
 }
 
 /// Bytes of one encoded value: in the batch buffer, or in `hidden`.
@@ -208,6 +214,26 @@ impl Decoder {
         let plan = plan_for(&schema);
         let included = plan.capture && plan.ops.get(op.index()).copied().unwrap_or(false);
         let ts_ms = ev.header().timestamp() as u64 * 1000;
+        self.row_head.clear();
+        write_map_header(&mut self.row_head, 6);
+        write_str(&mut self.row_head, "v");
+        write_uint(&mut self.row_head, FORMAT_VERSION);
+        write_str(&mut self.row_head, "op");
+        write_str(&mut self.row_head, op.code());
+        write_str(&mut self.row_head, "before");
+        self.row_source.clear();
+        write_str(&mut self.row_source, "source");
+        self.row_source.extend_from_slice(&txn.head);
+        write_str(&mut self.row_source, "db");
+        self.row_source.extend_from_slice(schema.db_mp.bytes());
+        write_str(&mut self.row_source, "table");
+        self.row_source.extend_from_slice(schema.table_mp.bytes());
+        write_str(&mut self.row_source, "row");
+        self.row_tail.clear();
+        write_str(&mut self.row_tail, "ts_ms");
+        write_uint(&mut self.row_tail, ts_ms);
+        write_str(&mut self.row_tail, "ts_ms");
+        write_uint(&mut self.row_tail, produced_ms);
         let mut c = Cursor::new(data.rows_data());
         let mut n = 0;
         // Partial updates only: the before image's JSON documents, by column.
@@ -227,11 +253,7 @@ impl Decoder {
             txn.next_row += 1;
             let start = batch.buf.len();
             let out = &mut batch.buf;
-            write_map_header(out, 6);
-            write_str(out, "v");
-            write_uint(out, FORMAT_VERSION);
-            write_str(out, "op");
-            write_str(out, op.code());
+            out.extend_from_slice(&self.row_head);
             self.spans.clear();
             self.spans.resize(ncols, None);
             self.hidden.clear();
@@ -241,7 +263,6 @@ impl Decoder {
                 spans: &mut self.spans,
                 hidden: &mut self.hidden,
             };
-            write_str(out, "before");
             if op == Op::Create {
                 write_nil(out);
             } else if partial {
@@ -289,18 +310,9 @@ impl Decoder {
                     schema.name.db, schema.name.table
                 )));
             }
-            write_str(out, "source");
-            out.extend_from_slice(&txn.head);
-            write_str(out, "db");
-            out.extend_from_slice(schema.db_mp.bytes());
-            write_str(out, "table");
-            out.extend_from_slice(schema.table_mp.bytes());
-            write_str(out, "row");
+            out.extend_from_slice(&self.row_source);
             write_uint(out, row);
-            write_str(out, "ts_ms");
-            write_uint(out, ts_ms);
-            write_str(out, "ts_ms");
-            write_uint(out, produced_ms);
+            out.extend_from_slice(&self.row_tail);
             let value = start..out.len();
             if !included {
                 out.truncate(start);

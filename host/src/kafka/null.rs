@@ -24,9 +24,22 @@ impl NullSink {
     }
 
     pub fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
+        // Acknowledged per run of records of one transaction, not per
+        // record: a batch holds few transactions and many rows.
+        let mut run: Option<(u64, u64)> = None;
         for r in &batch.records {
             self.bytes += r.value.len() as u64;
-            self.tracker.ack(r.txn);
+            run = match run {
+                Some((txn, n)) if txn == r.txn => Some((txn, n + 1)),
+                Some((txn, n)) => {
+                    self.tracker.ack_n(txn, n);
+                    Some((r.txn, 1))
+                }
+                None => Some((r.txn, 1)),
+            };
+        }
+        if let Some((txn, n)) = run {
+            self.tracker.ack_n(txn, n);
         }
         self.records += batch.records.len() as u64;
         Ok(())
