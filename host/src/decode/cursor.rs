@@ -37,9 +37,21 @@ impl<'a> Cursor<'a> {
     #[inline]
     pub fn uint_le(&mut self, n: usize) -> Result<u64, Truncated> {
         let b = self.take(n)?;
-        let mut v = [0u8; 8];
-        v[..n].copy_from_slice(b);
-        Ok(u64::from_le_bytes(v))
+        // Unrolled by hand rather than a copy of `n` bytes into an array:
+        // that length is only known at run time, so the copy was a call to
+        // memcpy for every integer, length and date read.
+        let v = match *b {
+            [a] => a as u64,
+            [a, b] => u16::from_le_bytes([a, b]) as u64,
+            [a, b, c] => u32::from_le_bytes([a, b, c, 0]) as u64,
+            [a, b, c, d] => u32::from_le_bytes([a, b, c, d]) as u64,
+            _ => {
+                let mut v = [0u8; 8];
+                v[..n].copy_from_slice(b);
+                u64::from_le_bytes(v)
+            }
+        };
+        Ok(v)
     }
 
     /// Big-endian unsigned integer of `n` (1..=8) bytes.
