@@ -144,3 +144,118 @@ pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), V
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::decode::charset::CharsetMap;
+
+    fn one(kind: &Kind, bytes: &[u8]) -> rmpv::Value {
+        let mut c = Cursor::new(bytes);
+        let mut out = Vec::new();
+        write(kind, &mut c, &mut out).unwrap();
+        assert_eq!(c.remaining(), 0, "{kind:?} left bytes unread");
+        rmpv::decode::read_value(&mut &out[..]).unwrap()
+    }
+
+    #[test]
+    fn floats_keep_every_bit_and_their_width() {
+        let neg_zero = one(&Kind::Float, &(-0.0f32).to_le_bytes());
+        assert!(matches!(neg_zero, rmpv::Value::F32(v) if v.to_bits() == (-0.0f32).to_bits()));
+        let neg_zero = one(&Kind::Double, &(-0.0f64).to_le_bytes());
+        assert!(matches!(neg_zero, rmpv::Value::F64(v) if v.to_bits() == (-0.0f64).to_bits()));
+        for v in [f32::MAX, f32::MIN_POSITIVE, f32::from_bits(1), -1.5] {
+            assert!(
+                matches!(one(&Kind::Float, &v.to_le_bytes()), rmpv::Value::F32(x) if x.to_bits() == v.to_bits())
+            );
+        }
+        for v in [f64::MAX, f64::MIN_POSITIVE, f64::from_bits(1), -0.1] {
+            assert!(
+                matches!(one(&Kind::Double, &v.to_le_bytes()), rmpv::Value::F64(x) if x.to_bits() == v.to_bits())
+            );
+        }
+    }
+
+    #[test]
+    fn integers_sign_extend_by_width() {
+        let int = |bytes: u8, unsigned: bool| Kind::Int { bytes, unsigned };
+        assert_eq!(one(&int(3, false), &[0xff, 0xff, 0xff]).as_i64(), Some(-1));
+        assert_eq!(
+            one(&int(3, true), &[0xff, 0xff, 0xff]).as_u64(),
+            Some(16_777_215)
+        );
+        assert_eq!(
+            one(&int(3, false), &[0x00, 0x00, 0x80]).as_i64(),
+            Some(-8_388_608)
+        );
+        assert_eq!(one(&int(8, true), &[0xff; 8]).as_u64(), Some(u64::MAX));
+        assert_eq!(one(&int(8, false), &[0xff; 8]).as_i64(), Some(-1));
+        assert_eq!(one(&int(1, false), &[0x80]).as_i64(), Some(-128));
+    }
+
+    #[test]
+    fn binary_n_is_padded_and_char_is_not() {
+        let binary = Kind::FixedString {
+            len_bytes: 1,
+            max_len: 4,
+            charset: Charset::Binary,
+        };
+        assert_eq!(one(&binary, &[1, b'a']).as_slice(), Some(&b"a\0\0\0"[..]));
+        assert_eq!(one(&binary, &[0]).as_slice(), Some(&[0u8; 4][..]));
+        let latin1 = Kind::FixedString {
+            len_bytes: 1,
+            max_len: 4,
+            charset: CharsetMap::default().get(Some(8)),
+        };
+        assert_eq!(one(&latin1, &[2, 0xe9, b'a']).as_str(), Some("éa"));
+    }
+
+    #[test]
+    fn bits_years_enums_and_sets() {
+        assert_eq!(one(&Kind::Bit { bits: 1 }, &[1]).as_bool(), Some(true));
+        assert_eq!(
+            one(&Kind::Bit { bits: 13 }, &[0x10, 0x00]).as_u64(),
+            Some(4096)
+        );
+        assert_eq!(
+            one(&Kind::Bit { bits: 64 }, &[0xff; 8]).as_u64(),
+            Some(u64::MAX)
+        );
+        assert_eq!(one(&Kind::Year, &[0]).as_u64(), Some(0));
+        assert_eq!(one(&Kind::Year, &[255]).as_u64(), Some(2155));
+        let labels: std::sync::Arc<[_]> = ["a", "b"].iter().map(|l| PreEncoded::str(l)).collect();
+        let e = Kind::Enum {
+            bytes: 1,
+            labels: labels.clone(),
+        };
+        assert_eq!(one(&e, &[2]).as_str(), Some("b"));
+        assert_eq!(one(&e, &[0]).as_str(), Some(""));
+        let mut out = Vec::new();
+        assert!(write(&e, &mut Cursor::new(&[3]), &mut out).is_err());
+        let s = Kind::Set { bytes: 1, labels };
+        assert_eq!(one(&s, &[0]).as_array().map(Vec::len), Some(0));
+        assert_eq!(one(&s, &[3]).as_array().unwrap()[1].as_str(), Some("b"));
+        assert!(write(&s, &mut Cursor::new(&[4]), &mut out).is_err());
+    }
+
+    #[test]
+    fn truncated_values_are_errors() {
+        let mut out = Vec::new();
+        for (kind, bytes) in [
+            (Kind::Double, &[0u8; 7][..]),
+            (
+                Kind::Blob {
+                    len_bytes: 4,
+                    charset: Charset::Binary,
+                },
+                &[0xff, 0xff, 0xff, 0xff, 1][..],
+            ),
+            (Kind::Vector { len_bytes: 4 }, &[3, 0, 0, 0, 1, 2, 3][..]),
+        ] {
+            assert!(
+                write(&kind, &mut Cursor::new(bytes), &mut out).is_err(),
+                "{kind:?}"
+            );
+        }
+    }
+}
