@@ -33,6 +33,11 @@ enum Command {
         #[arg(long, short, default_value = "config/sluice.toml")]
         config: PathBuf,
     },
+    /// Plugin tools.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
     /// Print the events of a topic as JSON lines.
     Tail {
         #[arg(long, env = "SLUICE_KAFKA_BROKERS")]
@@ -48,6 +53,20 @@ enum Command {
     },
 }
 
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Run a plugin offline on events written as JSON lines on stdin
+    /// ({"db":..,"table":..,"op":"c","before":..,"after":..} per line) and
+    /// print what it decides for each, as JSON lines.
+    Test {
+        /// The plugin component.
+        file: PathBuf,
+        /// A setting passed to the plugin's init, as key=value (repeatable).
+        #[arg(long = "config", value_name = "KEY=VALUE")]
+        config: Vec<String>,
+    },
+}
+
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -59,6 +78,19 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config } => run(config),
         Command::Check { config } => check(config),
+        Command::Plugin {
+            command: PluginCommand::Test { file, config },
+        } => {
+            let stdin = std::io::stdin().lock();
+            sluice::plugin::cli::plugin_test(&file, &config, stdin, std::io::stdout().lock())
+                .map(|s| {
+                    eprintln!(
+                        "{} events: {} kept, {} dropped, {} errors",
+                        s.lines, s.kept, s.dropped, s.errors
+                    )
+                })
+                .map_err(Into::into)
+        }
         Command::Tail {
             brokers,
             topic,

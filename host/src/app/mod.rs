@@ -1,6 +1,7 @@
 //! Wiring: connects the stages with bounded channels and runs them until
 //! stopped. No processing logic lives here.
 
+mod chains;
 pub mod check;
 mod pipeline;
 pub mod reload;
@@ -31,6 +32,8 @@ pub enum AppError {
     Sink(#[from] SinkError),
     #[error(transparent)]
     Checkpoint(#[from] StoreError),
+    #[error(transparent)]
+    Plugin(#[from] crate::plugin::PluginError),
 }
 
 impl AppError {
@@ -55,6 +58,7 @@ pub async fn run(
     mut stop: watch::Receiver<bool>,
 ) -> Result<(), AppError> {
     let mut store = Store::open(&config.state.dir)?;
+    let plugins = load_plugins(&config)?;
     let mut preflight_done = false;
     const FIRST_BACKOFF: Duration = Duration::from_millis(500);
     let mut backoff = FIRST_BACKOFF;
@@ -63,6 +67,7 @@ pub async fn run(
         match session(
             &config,
             &rules,
+            plugins.clone(),
             &mut store,
             &mut preflight_done,
             stop.clone(),
@@ -96,6 +101,7 @@ pub async fn run(
 async fn session(
     config: &Config,
     rules: &Arc<LiveRules>,
+    plugins: Option<Arc<crate::plugin::PluginRegistry>>,
     store: &mut Store,
     preflight_done: &mut bool,
     stop: watch::Receiver<bool>,
@@ -137,8 +143,14 @@ async fn session(
     };
     let failure = sink.failure_watch();
     let (tx, rx) = mpsc::channel(config.pipeline.channel_chunks);
+    // Built here, before streaming, so a chain that cannot be built is
+    // reported at once rather than at the first transaction.
+    let mut chains = chains::Chains::new(plugins, &config.kafka.dead_letter_topic);
+    let (rules_generation, current) = rules.load();
+    chains.sync(current.rules(), rules_generation)?;
     let pipeline = Pipeline::new(
         Decoder::new(charsets),
+        chains,
         rules.clone(),
         sink,
         tracker.clone(),
@@ -232,6 +244,25 @@ async fn session(
         }
         Ok(_) => reader_result.map_err(Into::into),
     }
+}
+
+/// Loads the plugins directory when it exists or a rule needs it; it is
+/// watched from then on, so plugins dropped in later are picked up.
+pub fn load_plugins(
+    config: &Config,
+) -> Result<Option<Arc<crate::plugin::PluginRegistry>>, AppError> {
+    let needed = config.rules.iter().any(|r| !r.chain.0.is_empty());
+    if !needed && !config.plugins.dir.is_dir() {
+        return Ok(None);
+    }
+    let registry = crate::plugin::PluginRegistry::start(&config.plugins)?;
+    let generation = registry.current();
+    let names: Vec<String> = generation.plugins().map(|p| p.name().to_string()).collect();
+    info!(dir = %config.plugins.dir.display(), plugins = ?names, "plugins loaded");
+    for p in generation.problems() {
+        warn!(plugin = %p.name, path = %p.path.display(), reason = %p.reason, "plugin not loaded");
+    }
+    Ok(Some(Arc::new(registry)))
 }
 
 fn save(store: &mut Store, tracker: &Tracker, server_id: u32) -> Result<(), StoreError> {

@@ -29,6 +29,8 @@ pub enum PipelineError {
     Decode(#[from] DecodeError),
     #[error(transparent)]
     Sink(#[from] SinkError),
+    #[error("{0}; stopped without moving the checkpoint (the rule's on_error is \"fail\", or its chain could not be built)")]
+    Plugin(#[from] crate::plugin::PluginError),
     #[error("{source} (transaction at binlog position {}); stopped without moving the checkpoint", .position.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()))]
     TooLarge {
         source: SinkError,
@@ -50,6 +52,7 @@ struct Open {
 
 pub struct Pipeline {
     pub decoder: Decoder,
+    chains: super::chains::Chains,
     live: Arc<LiveRules>,
     /// The rules this pipeline routes by, and their generation.
     rules: (u64, Rules),
@@ -76,6 +79,7 @@ impl Pipeline {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
         decoder: Decoder,
+        chains: super::chains::Chains,
         live: Arc<LiveRules>,
         sink: Sink,
         tracker: Arc<Tracker>,
@@ -88,6 +92,7 @@ impl Pipeline {
     ) -> Self {
         Pipeline {
             decoder,
+            chains,
             rules: live.load(),
             live,
             sink,
@@ -155,11 +160,11 @@ impl Pipeline {
                     // server crashed mid-write): it ends where this begins.
                     self.ended.push((o.id, start.clone()));
                 }
-                self.begin(start, gtid.as_deref(), begun);
+                self.begin(start, gtid.as_deref(), begun)?;
             }
             Kind::Begin => match &mut self.open {
                 Some(o) => o.begun = true,
-                None => self.begin(start, None, true),
+                None => self.begin(start, None, true)?,
             },
             Kind::Commit => match self.open.take() {
                 Some(o) => self.ended.push((o.id, end)),
@@ -177,7 +182,7 @@ impl Pipeline {
                     });
                 }
                 if let Some(ddl) = recognise(&sql, &schema) {
-                    self.schema_change(ev, &ddl, &sql, start);
+                    self.schema_change(ev, &ddl, &sql, start)?;
                 }
                 self.statement_end(end);
             }
@@ -186,7 +191,7 @@ impl Pipeline {
             }
             Kind::Rows => {
                 if self.open.is_none() {
-                    self.begin(start.clone(), None, true);
+                    self.begin(start.clone(), None, true)?;
                 }
                 let open = self.open.as_mut().expect("opened above");
                 open.begun = true;
@@ -233,24 +238,30 @@ impl Pipeline {
     }
 
     /// Emits a schema-change event to the DDL topic.
-    fn schema_change(&mut self, ev: &Event, ddl: &Ddl, sql: &str, start: Position) {
+    fn schema_change(
+        &mut self,
+        ev: &Event,
+        ddl: &Ddl,
+        sql: &str,
+        start: Position,
+    ) -> Result<(), PipelineError> {
         let Some(topic) = self.ddl_topic.clone() else {
-            return;
+            return Ok(());
         };
         if crate::route::SYSTEM_SCHEMAS
             .iter()
             .any(|s| ddl.db.eq_ignore_ascii_case(s))
         {
-            return;
+            return Ok(());
         }
         if let Some(t) = &ddl.table {
             if self.rules.1.rule_for(&ddl.db, t).is_none() {
-                return;
+                return Ok(());
             }
         }
         if self.open.is_none() {
             // Old servers log DDL without a GTID: it is a transaction alone.
-            self.begin(start, None, false);
+            self.begin(start, None, false)?;
         }
         let open = self.open.as_ref().expect("opened above");
         let at = self.batch.buf.len();
@@ -283,14 +294,28 @@ impl Pipeline {
             }),
             txn: open.id,
             topic: Some(topic),
+            dead_letter: None,
+            rule: None,
         });
+        Ok(())
     }
 
-    fn begin(&mut self, start: Position, gtid: Option<&str>, begun: bool) {
-        // A new version of the rules takes effect here, between transactions.
-        if self.live.generation() != self.rules.0 {
-            self.rules = self.live.load();
-            tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %start, "new rules in force from this transaction on");
+    fn begin(
+        &mut self,
+        start: Position,
+        gtid: Option<&str>,
+        begun: bool,
+    ) -> Result<(), PipelineError> {
+        // New rules or new plugins take effect here, between transactions.
+        // What was read before goes through the chains it was read under.
+        let generation = self.live.generation();
+        if generation != self.rules.0 || self.chains.stale(generation) {
+            self.flush()?;
+            if generation != self.rules.0 {
+                self.rules = self.live.load();
+                tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %start, "new rules in force from this transaction on");
+            }
+            self.chains.sync(self.rules.1.rules(), self.rules.0)?;
         }
         let id = self.tracker.begin(start.clone());
         self.open = Some(Open {
@@ -300,6 +325,7 @@ impl Pipeline {
             gtid: gtid.map(str::to_string),
             begun,
         });
+        Ok(())
     }
 
     /// Moves the resume position over events outside any transaction, once
@@ -312,6 +338,9 @@ impl Pipeline {
 
     /// Routes and sends the batch, then marks finished transactions ended.
     fn flush(&mut self) -> Result<(), PipelineError> {
+        if !self.batch.is_empty() {
+            self.chains.apply(&mut self.batch)?;
+        }
         if !self.batch.is_empty() {
             // Count each transaction's messages before any can be acknowledged.
             let mut i = 0;

@@ -31,6 +31,12 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     if k.0.brokers != k.1.brokers {
         out.push("kafka.brokers");
     }
+    if old.plugins != new.plugins {
+        out.push("plugins");
+    }
+    if k.0.dead_letter_topic != k.1.dead_letter_topic {
+        out.push("kafka.dead_letter_topic");
+    }
     if k.0.ddl_topic != k.1.ddl_topic {
         out.push("kafka.ddl_topic");
     }

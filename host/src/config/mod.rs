@@ -21,6 +21,7 @@ pub const ENV_MYSQL_URL: &str = "SLUICE_MYSQL_URL";
 pub const ENV_KAFKA_BROKERS: &str = "SLUICE_KAFKA_BROKERS";
 pub const ENV_STATE_DIR: &str = "SLUICE_STATE_DIR";
 pub const ENV_START: &str = "SLUICE_START";
+pub const ENV_PLUGINS_DIR: &str = "SLUICE_PLUGINS_DIR";
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -30,6 +31,7 @@ pub struct Config {
     pub pipeline: Pipeline,
     /// Empty: capture every table (see `route::Rules`).
     pub rules: Vec<Rule>,
+    pub plugins: crate::plugin::PluginHostConfig,
 }
 
 /// Where replication starts when there is no checkpoint.
@@ -60,6 +62,8 @@ pub struct Kafka {
     pub topic_prefix: Option<String>,
     /// Where schema changes go; `None` when turned off.
     pub ddl_topic: Option<String>,
+    /// Where events go that a plugin failed on, with `on_error = "dead-letter"`.
+    pub dead_letter_topic: String,
     pub create_topics: bool,
     pub partitions: i32,
     pub replication_factor: i32,
@@ -264,10 +268,18 @@ fn validate(
             None => "__ddl".to_string(),
         }),
     };
+    let dead_letter_topic = match kafka.dead_letter_topic.filter(|t| !t.is_empty()) {
+        Some(t) => crate::route::sanitize_topic(&t),
+        None => match &topic_prefix {
+            Some(p) => format!("{p}.__dead_letter"),
+            None => "__dead_letter".to_string(),
+        },
+    };
     let kafka = Kafka {
         brokers,
         topic_prefix,
         ddl_topic,
+        dead_letter_topic,
         create_topics: kafka.create_topics.unwrap_or(true),
         partitions: kafka.partitions.unwrap_or(1).max(1),
         replication_factor: kafka.replication_factor.unwrap_or(1).max(1),
@@ -290,12 +302,18 @@ fn validate(
         })?);
     }
 
+    let mut plugins = raw.plugins.unwrap_or_default();
+    if let (Some(dir), _) = pick(ENV_PLUGINS_DIR, None) {
+        plugins.dir = PathBuf::from(dir);
+    }
+
     Ok(Config {
         source,
         kafka,
         state,
         pipeline,
         rules,
+        plugins,
     })
 }
 
@@ -383,6 +401,7 @@ fn rule(
         columns,
         ops,
         tombstones: r.tombstones.unwrap_or(false),
+        chain: r.plugins.unwrap_or_default(),
     })
 }
 
@@ -441,7 +460,7 @@ dir = "state"
         let err = parse(&text).unwrap_err().to_string();
         assert_eq!(
             err,
-            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, ddl_topic, create_topics, partitions, replication_factor, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
+            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, dead_letter_topic, ddl_topic, create_topics, partitions, replication_factor, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
         );
     }
 

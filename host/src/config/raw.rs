@@ -19,6 +19,9 @@ pub struct RawConfig {
     /// `[[rules]]`: which tables to capture and how; the first rule that
     /// matches a table wins. Without rules every table is captured.
     pub rules: Option<Vec<RawRule>>,
+    /// `[plugins]`: where WebAssembly plugins are loaded from and the
+    /// sandbox's limits (see docs/PLUGINS.md).
+    pub plugins: Option<crate::plugin::PluginHostConfig>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -43,6 +46,9 @@ pub struct RawRule {
     /// `tombstones = true`: after a delete, also send a null value with the
     /// same key, so compacted topics forget the row. Default false.
     pub tombstones: Option<bool>,
+    /// `plugins = ["pii-mask", { name = "tenant-route", config = { column = "tenant" }, on_error = "dead-letter" }]`:
+    /// the plugin chain, in order; each by file stem in the plugins directory.
+    pub plugins: Option<crate::plugin::ChainSpec>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -75,6 +81,10 @@ pub struct RawKafka {
     pub brokers: Option<String>,
     /// `topic_prefix = "prod"`: topics become `prod.{db}.{table}`. Default none.
     pub topic_prefix: Option<String>,
+    /// `dead_letter_topic = "dlq"`: where events a plugin failed on go when
+    /// its `on_error = "dead-letter"`. Default `{topic_prefix}.__dead_letter`,
+    /// or `__dead_letter`.
+    pub dead_letter_topic: Option<String>,
     /// `ddl_topic = "schema_changes"`: where schema changes go; "" turns them
     /// off. Default `{topic_prefix}.__ddl`, or `__ddl` without a prefix.
     pub ddl_topic: Option<String>,

@@ -327,6 +327,8 @@ impl Decoder {
                 table: schema.name.clone(),
                 txn: txn.txn,
                 topic: Some(plan.topic.clone()),
+                dead_letter: None,
+                rule: plan.rule,
             });
             if tombstone {
                 batch.records.push(Record {
@@ -336,6 +338,8 @@ impl Decoder {
                     table: schema.name.clone(),
                     txn: txn.txn,
                     topic: Some(plan.topic.clone()),
+                    dead_letter: None,
+                    rule: plan.rule,
                 });
             }
             n += 1;

@@ -32,6 +32,18 @@ pub struct Record {
     pub txn: u64,
     /// Topic chosen by routing; `None` until routed.
     pub topic: Option<Arc<str>>,
+    /// Set when a plugin failed on this event and its rule sends such events
+    /// to the dead-letter topic: the sink adds these as headers.
+    pub dead_letter: Option<Arc<DeadLetterNote>>,
+    /// Index of the rule that captured it, whose plugin chain it goes through.
+    pub rule: Option<usize>,
+}
+
+/// Why an event went to the dead-letter topic.
+#[derive(Debug, PartialEq, Eq)]
+pub struct DeadLetterNote {
+    pub plugin: Arc<str>,
+    pub error: String,
 }
 
 #[derive(Debug, Default)]

@@ -23,6 +23,8 @@ pub struct Rule {
     /// Ops captured, indexed by [`crate::event::Op::index`].
     pub ops: [bool; 3],
     pub tombstones: bool,
+    /// The plugins events of this rule go through, in order.
+    pub chain: crate::plugin::ChainSpec,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -44,6 +46,7 @@ impl Rule {
             columns: ColumnFilter::All,
             ops: [true; 3],
             tombstones: false,
+            chain: Default::default(),
         }
     }
 

@@ -1,0 +1,187 @@
+//! Runs each rule's plugin chain over the records of a batch: the glue
+//! between the pipeline's [`Batch`] and the plugin stage's [`EventBatch`].
+//!
+//! Chains are rebuilt only between transactions (see `Pipeline::begin`), so
+//! a transaction goes entirely through one version of each chain.
+
+use std::sync::Arc;
+
+use crate::event::batch::DeadLetterNote;
+use crate::event::{Batch, Op, Record};
+use crate::plugin::{Chain, EventBatch, PluginError, PluginRegistry};
+use crate::route::{sanitize_topic, Rule};
+
+pub struct Chains {
+    registry: Option<Arc<PluginRegistry>>,
+    /// One chain per rule, `None` for rules without plugins.
+    chains: Vec<Option<Chain>>,
+    /// Plugin generation and rules generation the chains were built for.
+    built_for: (u64, u64),
+    dead_letter_topic: Arc<str>,
+    events: EventBatch,
+    /// Scratch: for each event in `events`, the record it came from.
+    origins: Vec<usize>,
+}
+
+fn op(op: Op) -> crate::plugin::Op {
+    match op {
+        Op::Create => crate::plugin::Op::Create,
+        Op::Update => crate::plugin::Op::Update,
+        Op::Delete => crate::plugin::Op::Delete,
+        Op::Read | Op::Ddl => crate::plugin::Op::Read,
+    }
+}
+
+fn from_plugin(op: crate::plugin::Op) -> Op {
+    match op {
+        crate::plugin::Op::Create => Op::Create,
+        crate::plugin::Op::Update => Op::Update,
+        crate::plugin::Op::Delete => Op::Delete,
+        crate::plugin::Op::Read => Op::Read,
+    }
+}
+
+impl Chains {
+    /// `registry` is `None` when no rule uses plugins.
+    pub fn new(registry: Option<Arc<PluginRegistry>>, dead_letter_topic: &str) -> Self {
+        Chains {
+            registry,
+            chains: Vec::new(),
+            built_for: (u64::MAX, u64::MAX),
+            dead_letter_topic: Arc::from(dead_letter_topic),
+            events: EventBatch::new(),
+            origins: Vec::new(),
+        }
+    }
+
+    /// The plugin generation now in force, if plugins are loaded.
+    pub fn plugin_generation(&self) -> u64 {
+        self.registry.as_ref().map_or(0, |r| r.current().id())
+    }
+
+    /// Whether the chains must be rebuilt for these rules (or new plugins).
+    pub fn stale(&self, rules_generation: u64) -> bool {
+        self.built_for != (self.plugin_generation(), rules_generation)
+    }
+
+    /// Builds or updates the chains for `rules`. On error (a plugin a rule
+    /// names is missing or rejects its settings) the pipeline stops: running
+    /// a rule without its plugins could leak what they were to mask.
+    pub fn sync(&mut self, rules: &[Rule], rules_generation: u64) -> Result<(), PluginError> {
+        let generation = match &self.registry {
+            Some(r) => r.current(),
+            None => {
+                if let Some(rule) = rules.iter().find(|r| !r.chain.0.is_empty()) {
+                    return Err(PluginError::Setup(format!(
+                        "rule for {:?} names plugins but no plugin directory is loaded; set [plugins] dir",
+                        rule.tables.iter().map(|t| format!("{}.{}", t.db, t.table)).collect::<Vec<_>>()
+                    )));
+                }
+                self.chains = rules.iter().map(|_| None).collect();
+                self.built_for = (0, rules_generation);
+                return Ok(());
+            }
+        };
+        let rules_changed =
+            self.built_for.1 != rules_generation || self.chains.len() != rules.len();
+        if rules_changed {
+            let mut chains = Vec::with_capacity(rules.len());
+            for rule in rules {
+                chains.push(if rule.chain.0.is_empty() {
+                    None
+                } else {
+                    Some(Chain::new(&generation, &rule.chain)?)
+                });
+            }
+            self.chains = chains;
+        } else {
+            for chain in self.chains.iter_mut().flatten() {
+                chain.sync(&generation)?;
+            }
+        }
+        self.built_for = (generation.id(), rules_generation);
+        Ok(())
+    }
+
+    pub fn any(&self) -> bool {
+        self.chains.iter().any(Option::is_some)
+    }
+
+    /// Runs the chains over `batch`, replacing each record that went through
+    /// one with what the chain made of it (nothing, itself changed, or
+    /// several events), in place.
+    pub fn apply(&mut self, batch: &mut Batch) -> Result<(), PluginError> {
+        if !self.any() || batch.is_empty() {
+            return Ok(());
+        }
+        let records = std::mem::take(&mut batch.records);
+        // For each record: None = passes untouched; Some(list) = replaced.
+        let mut replaced: Vec<Option<Vec<Record>>> = vec![None; records.len()];
+        for (rule, chain) in self.chains.iter_mut().enumerate() {
+            let Some(chain) = chain else { continue };
+            self.events.clear();
+            self.origins.clear();
+            for (i, r) in records.iter().enumerate() {
+                // Schema changes and tombstones are not row events for plugins.
+                if r.rule == Some(rule) && r.op != Op::Ddl && !r.value.is_empty() {
+                    self.events.push(
+                        &r.table.db,
+                        &r.table.table,
+                        op(r.op),
+                        &batch.buf[r.value.clone()],
+                    )?;
+                    self.origins.push(i);
+                    replaced[i] = Some(Vec::new());
+                }
+            }
+            if self.origins.is_empty() {
+                continue;
+            }
+            chain.run(&mut self.events)?;
+            for ev in self.events.output() {
+                let i = self.origins[ev.origin];
+                let orig = &records[i];
+                let at = batch.buf.len();
+                batch.buf.extend_from_slice(ev.bytes);
+                let value = at..batch.buf.len();
+                let key = match ev.key {
+                    Some(k) => {
+                        let at = batch.buf.len();
+                        batch.buf.extend_from_slice(k);
+                        Some(at..batch.buf.len())
+                    }
+                    None => orig.key.clone(),
+                };
+                let (topic, dead_letter) = match (ev.dead_letter, ev.topic) {
+                    (Some(d), _) => (
+                        Some(self.dead_letter_topic.clone()),
+                        Some(Arc::new(DeadLetterNote {
+                            plugin: d.plugin.clone(),
+                            error: d.error.clone(),
+                        })),
+                    ),
+                    (None, Some(t)) => (Some(Arc::from(sanitize_topic(t))), None),
+                    (None, None) => (orig.topic.clone(), None),
+                };
+                replaced[i].get_or_insert_with(Vec::new).push(Record {
+                    value,
+                    key,
+                    op: from_plugin(ev.op),
+                    table: orig.table.clone(),
+                    txn: orig.txn,
+                    topic,
+                    dead_letter,
+                    rule: orig.rule,
+                });
+            }
+        }
+        batch.records.reserve(records.len());
+        for (r, out) in records.into_iter().zip(replaced) {
+            match out {
+                None => batch.records.push(r),
+                Some(list) => batch.records.extend(list),
+            }
+        }
+        Ok(())
+    }
+}
