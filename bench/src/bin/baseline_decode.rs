@@ -62,7 +62,13 @@ fn args() -> Result<Args> {
 /// 4 checksum bytes: keep `base.` and the digits after it.
 fn binlog_name(raw: &[u8]) -> String {
     let end = match raw.iter().rposition(|&b| b == b'.') {
-        Some(dot) => dot + 1 + raw[dot + 1..].iter().take_while(|b| b.is_ascii_digit()).count(),
+        Some(dot) => {
+            dot + 1
+                + raw[dot + 1..]
+                    .iter()
+                    .take_while(|b| b.is_ascii_digit())
+                    .count()
+        }
         None => raw.len(),
     };
     String::from_utf8_lossy(&raw[..end]).into_owned()
