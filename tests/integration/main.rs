@@ -8,6 +8,7 @@ mod end_to_end;
 mod faults;
 mod large;
 mod outages;
+mod plugins;
 mod preflight;
 mod reload;
 mod replay;
