@@ -78,7 +78,12 @@ fn mariadb_restart_and_a_killed_connection_lose_nothing() {
     );
     write(&db, &table, 0, 20, 5);
     // Streaming before the restart, so that it is a reconnection.
-    assert_eq!(events(&tansu.brokers(), &sluice.topic(&table), 100).len(), 100, "{}", sluice.log());
+    assert_eq!(
+        events(&tansu.brokers(), &sluice.topic(&table), 100).len(),
+        100,
+        "{}",
+        sluice.log()
+    );
     db.restart().unwrap();
     write(&db, &table, 1000, 20, 5);
     wait_for(

@@ -14,7 +14,7 @@ use crate::support;
 
 /// The example plugins, built by scripts/build-plugins (which scripts/test
 /// runs first) into the target directory.
-fn built(name: &str) -> PathBuf {
+pub fn built(name: &str) -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .unwrap()

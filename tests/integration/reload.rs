@@ -21,6 +21,14 @@ fn rules(tag: &str, db: &str, tables: &[&str]) -> String {
     )
 }
 
+/// The same rule with a plugin chain that drops the `secret` column.
+fn rules_masked(tag: &str, db: &str, tables: &[&str]) -> String {
+    format!(
+        "{}plugins = [{{ name = \"pii-mask\", config = {{ columns = \"secret\", mode = \"drop\" }} }}]\n",
+        rules(tag, db, tables)
+    )
+}
+
 /// Replaces `path` the way editors do: write a temporary file, rename it over.
 fn write_by_rename(path: &Path, text: &str) {
     let tmp = path.with_extension("tmp~");
@@ -59,7 +67,7 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     let name = unique("reload");
     let tag = unique("rl");
     db.sql(&format!(
-        "CREATE DATABASE {name}; CREATE TABLE {name}.a (id INT PRIMARY KEY); CREATE TABLE {name}.b (id INT PRIMARY KEY); CREATE TABLE {name}.c (id INT PRIMARY KEY);"
+        "CREATE DATABASE {name}; CREATE TABLE {name}.a (id INT PRIMARY KEY, secret VARCHAR(10)); CREATE TABLE {name}.b (id INT PRIMARY KEY, secret VARCHAR(10)); CREATE TABLE {name}.c (id INT PRIMARY KEY, secret VARCHAR(10));"
     ))
     .unwrap();
 
@@ -68,7 +76,20 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     let dir = tempfile::tempdir().unwrap();
     let mount = dir.path().join("mount");
     fs::create_dir_all(&mount).unwrap();
-    let base = base_config(&db.url(), &brokers, &master_position(db));
+    // Plugins are loaded from the start (the directory is read once); the
+    // last version of the rules puts one in the chain.
+    let plugin_dir = dir.path().join("plugins");
+    fs::create_dir_all(&plugin_dir).unwrap();
+    fs::copy(
+        crate::plugins::built("pii-mask"),
+        plugin_dir.join("pii-mask.wasm"),
+    )
+    .unwrap();
+    let base = format!(
+        "{}[plugins]\ndir = \"{}\"\n",
+        base_config(&db.url(), &brokers, &master_position(db)),
+        plugin_dir.display()
+    );
     let v1 = format!("{base}\n{}", rules(&format!("{tag}.v1"), &name, &["a"]));
     swap_configmap(&mount, 1, &v1);
     std::os::unix::fs::symlink("..data/sluice.toml", mount.join("sluice.toml")).unwrap();
@@ -83,7 +104,7 @@ fn rules_reload_at_transaction_boundaries_under_load() {
             let db = &support::shared().mariadb;
             while !stop.load(Ordering::Relaxed) {
                 let id = next.fetch_add(1, Ordering::Relaxed);
-                db.sql(&format!("BEGIN; INSERT INTO {name}.a VALUES ({id}); INSERT INTO {name}.b VALUES ({id}); INSERT INTO {name}.c VALUES ({id}); COMMIT;")).unwrap();
+                db.sql(&format!("BEGIN; INSERT INTO {name}.a VALUES ({id}, 's'); INSERT INTO {name}.b VALUES ({id}, 's'); INSERT INTO {name}.c VALUES ({id}, 's'); COMMIT;")).unwrap();
             }
         })
     };
@@ -122,6 +143,16 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     );
     wait_for_log(&sluice, "config reloaded", 2);
     settle(20);
+    // v4: the same tables through a plugin chain that drops a column.
+    write_by_rename(
+        &fs::canonicalize(mount.join("sluice.toml")).unwrap(),
+        &format!(
+            "{base}\n{}",
+            rules_masked(&format!("{tag}.v4"), &name, &["b", "c"])
+        ),
+    );
+    wait_for_log(&sluice, "config reloaded", 3);
+    settle(20);
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
     let total = next.load(Ordering::Relaxed);
@@ -135,13 +166,24 @@ fn rules_reload_at_transaction_boundaries_under_load() {
         ("v2", "b"),
         ("v3", "b"),
         ("v3", "c"),
+        ("v4", "b"),
+        ("v4", "c"),
     ];
     let mut seen_ids = std::collections::BTreeSet::new();
     for (v, t) in topics {
-        for e in events(&brokers, &format!("{tag}.{v}.{name}.{t}"), 1) {
+        let got = events(&brokers, &format!("{tag}.{v}.{name}.{t}"), 1);
+        eprintln!("{v}.{t}: {} events", got.len());
+        for e in got {
             let (file, pos, _) = e.identity();
             let id = e.value["after"]["id"].as_u64().unwrap();
             seen_ids.insert(id);
+            // Only the chain of v4 drops the column.
+            assert_eq!(
+                e.value["after"].get("secret").is_none(),
+                v == "v4",
+                "{v}: {}",
+                e.value
+            );
             let entry = by_txn
                 .entry((file, pos))
                 .or_insert_with(|| (vec![], vec![], id));
@@ -169,7 +211,7 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     // Versions follow each other in binlog order, each one used.
     let mut order = versions.clone();
     order.dedup();
-    assert_eq!(order, ["v1", "v2", "v3"], "{versions:?}");
+    assert_eq!(order, ["v1", "v2", "v3", "v4"], "log:\n{}", sluice.log());
     assert_eq!(
         seen_ids,
         (0..total as u64).collect(),
