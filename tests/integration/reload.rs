@@ -239,12 +239,20 @@ fn check_prints_what_each_table_becomes_without_streaming() {
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
+    let plugin_dir = dir.path().join("plugins");
+    fs::create_dir_all(&plugin_dir).unwrap();
+    fs::copy(
+        crate::plugins::built("pii-mask"),
+        plugin_dir.join("pii-mask.wasm"),
+    )
+    .unwrap();
     let config = dir.path().join("sluice.toml");
     fs::write(
         &config,
         format!(
-            "{}\n[[rules]]\ntables = [\"{name}.orders\"]\ntopic = \"orders-{{db}}\"\nexclude_columns = [\"email\"]\nops = [\"insert\", \"update\"]\n\n[[rules]]\ntables = [\"{name}.*\"]\nexclude = [\"{name}.tmp_*\"]\n",
-            base_config(&db.url(), &brokers, "latest")
+            "{}[plugins]\ndir = \"{}\"\n\n[[rules]]\ntables = [\"{name}.orders\"]\ntopic = \"orders-{{db}}\"\nexclude_columns = [\"email\"]\nops = [\"insert\", \"update\"]\nplugins = [{{ name = \"pii-mask\", config = {{ columns = \"email\" }} }}]\n\n[[rules]]\ntables = [\"{name}.*\"]\nexclude = [\"{name}.tmp_*\"]\n",
+            base_config(&db.url(), &brokers, "latest"),
+            plugin_dir.display()
         ),
     )
     .unwrap();
@@ -265,7 +273,11 @@ fn check_prints_what_each_table_becomes_without_streaming() {
         stdout.contains(&format!("kafka    {brokers}: reachable")),
         "{stdout}"
     );
-    assert!(stdout.contains(&format!("  {name}.orders  -> topic orders-{name}  key (id)  columns all but email  ops insert,update  rule #0")), "{stdout}");
+    assert!(stdout.contains(&format!("  {name}.orders  -> topic orders-{name}  key (id)  columns all but email  ops insert,update  chain [pii-mask]  rule #0")), "{stdout}");
+    assert!(
+        stdout.contains("plugins  ") && stdout.contains(": pii-mask"),
+        "{stdout}"
+    );
     assert!(stdout.contains(&format!("  {name}.lines  -> topic {name}.lines  key (o, n)  columns all  ops insert,update,delete  rule #1")), "{stdout}");
     assert!(
         stdout.contains(&format!("  {name}.tmp_x  not captured (no rule matches)")),

@@ -96,6 +96,35 @@ pub async fn check(config: &Config, config_path: &str) -> Result<String, AppErro
         let _ = writeln!(out, "kafka    not used: [pipeline] sink = \"null\"");
     }
 
+    // Plugins: loaded and every rule's chain built (init called with its
+    // settings), exactly as `run` would before streaming.
+    let plugins = super::load_plugins(config)?;
+    if let Some(registry) = &plugins {
+        let generation = registry.current();
+        let names: Vec<String> = generation.plugins().map(|p| p.name().to_string()).collect();
+        let _ = writeln!(
+            out,
+            "plugins  {}: {}",
+            config.plugins.dir.display(),
+            if names.is_empty() {
+                "none".into()
+            } else {
+                names.join(", ")
+            }
+        );
+        for p in generation.problems() {
+            let _ = writeln!(
+                out,
+                "  not loaded: {} ({}): {}",
+                p.name,
+                p.path.display(),
+                p.reason
+            );
+        }
+    }
+    let mut chains = super::chains::Chains::new(plugins, &config.kafka.dead_letter_topic);
+    chains.sync(&config.rules, 0)?;
+
     let q = |what: &'static str| {
         move |e: mysql_async::Error| {
             AppError::Binlog(BinlogError::Query {
@@ -152,12 +181,18 @@ pub async fn check(config: &Config, config_path: &str) -> Result<String, AppErro
             ColumnFilter::Include(c) => format!("only {}", c.join(", ")),
             ColumnFilter::Exclude(c) => format!("all but {}", c.join(", ")),
         };
+        let chain: Vec<&str> = rule.chain.0.iter().map(|p| p.name.as_str()).collect();
         let _ = writeln!(
             out,
-            "  {db}.{table}  -> topic {}  key ({key})  columns {columns}  ops {}{}  rule {}",
+            "  {db}.{table}  -> topic {}  key ({key})  columns {columns}  ops {}{}{}  rule {}",
             rules.topic(rule, db, table),
             ops.join(","),
             if rule.tombstones { "  tombstones" } else { "" },
+            if chain.is_empty() {
+                String::new()
+            } else {
+                format!("  chain [{}]", chain.join(", "))
+            },
             if config.rules.is_empty() {
                 "default".to_string()
             } else {

@@ -1,7 +1,7 @@
 //! Wiring: connects the stages with bounded channels and runs them until
 //! stopped. No processing logic lives here.
 
-mod chains;
+pub(crate) mod chains;
 pub mod check;
 mod pipeline;
 pub mod reload;
