@@ -170,6 +170,12 @@ fn compressed_mariadb_rows_events_are_not_skipped() {
         1,
         std::time::Duration::from_secs(10),
     );
-    // The small row before it, and nothing after the compressed one.
-    assert_eq!(msgs.len(), 1);
+    // Nothing from the compressed event on. The small row before it is sent
+    // only if it was flushed before the pipeline stopped (it is in the same
+    // read chunk or not, by timing); the checkpoint keeps it either way.
+    let ids: Vec<_> = msgs
+        .iter()
+        .map(|m| crate::sluice::Event::from_message(m).value["after"]["id"].clone())
+        .collect();
+    assert!(ids.is_empty() || ids == [serde_json::json!(1)], "{ids:?}");
 }
