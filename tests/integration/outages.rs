@@ -338,3 +338,41 @@ fn a_server_that_is_down_at_start_is_waited_for() {
     );
     sluice.stop();
 }
+
+#[test]
+fn a_second_replica_with_the_same_server_id_is_refused() {
+    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
+    let tansu = Tansu::start().unwrap();
+    let table = setup(&db);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let first = Sluice::start(
+        a.path(),
+        &db.url(),
+        &tansu.brokers(),
+        &master_position(&db),
+        "",
+    );
+    write(&db, &table, 0, 1, 1);
+    assert_eq!(
+        events(&tansu.brokers(), &first.topic(&table), 1).len(),
+        1,
+        "{}",
+        first.log()
+    );
+    // Same config (so the same server_id), another state directory: another replica.
+    let config = std::fs::read_to_string(a.path().join("sluice.toml")).unwrap();
+    std::fs::write(b.path().join("sluice.toml"), config).unwrap();
+    let mut second = Sluice::with_config(b.path(), &b.path().join("sluice.toml"));
+    assert_eq!(
+        second.wait_exit(Duration::from_secs(60)),
+        Some(1),
+        "{}",
+        second.log()
+    );
+    let log = second.log();
+    assert!(log.contains("[source] server_id is"), "{log}");
+    assert!(
+        log.contains("is registered with this id (SHOW REPLICA HOSTS lists it)"),
+        "{log}"
+    );
+}
