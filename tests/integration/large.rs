@@ -4,22 +4,8 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sluice::{master_position, unique, Sluice};
+use crate::sluice::{master_position, proc_status_kib, unique, Sluice};
 use crate::support::{consume_all_blocking, MariaDb, MariaDbOptions, Tansu};
-
-fn rss_hwm_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))?
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
 
 /// Rows of ~1 KiB in the big transaction; `SLUICE_TEST_BIG_TXN_ROWS`
 /// overrides the default of about 1 GB.
@@ -76,7 +62,7 @@ fn a_64mb_row_and_a_1gb_transaction_stream_with_bounded_memory() {
         n as usize,
         Duration::from_secs(600),
     );
-    let peak = rss_hwm_kib(sluice.pid());
+    let peak = proc_status_kib(sluice.pid(), "VmHWM").unwrap_or(0);
     eprintln!(
         "large: one transaction of {n} rows (~{} MB) written in {:.1}s, consumed after {:.1}s; a 64 MB row; sluice peak RSS {} MiB",
         n * 1040 / 1_000_000,
@@ -112,13 +98,7 @@ fn an_event_over_the_producers_limit_stops_sluice_naming_table_and_position() {
         "INSERT INTO {name}.t VALUES (1, REPEAT('x', 2 * 1024 * 1024))"
     ))
     .unwrap();
-    assert_eq!(
-        sluice.wait_exit(Duration::from_secs(60)),
-        Some(1),
-        "{}",
-        sluice.log()
-    );
-    let log = sluice.log();
+    let log = sluice.exit_error_log();
     assert!(log.contains(&format!("an event of {name}.t is")), "{log}");
     assert!(
         log.contains("raise \\\"message.max.bytes\\\"")

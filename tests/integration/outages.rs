@@ -6,16 +6,42 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::sluice::{events, master_position, unique, Sluice};
+use crate::sluice::{events, master_position, proc_status_kib, unique, Sluice};
 use crate::support::{MariaDb, MariaDbOptions, Tansu};
 
-fn setup(db: &MariaDb) -> String {
-    let name = unique("f");
-    db.sql(&format!(
-        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, v VARCHAR(20));"
-    ))
-    .unwrap();
-    format!("{name}.t")
+/// A MariaDB and a broker of the test's own, with one table `t` to write to.
+struct Private {
+    db: MariaDb,
+    tansu: Tansu,
+    table: String,
+}
+
+impl Private {
+    fn start() -> Private {
+        let db = MariaDb::start(MariaDbOptions::default()).unwrap();
+        let tansu = Tansu::start().unwrap();
+        let name = unique("f");
+        db.sql(&format!(
+            "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, v VARCHAR(20));"
+        ))
+        .unwrap();
+        Private {
+            db,
+            tansu,
+            table: format!("{name}.t"),
+        }
+    }
+}
+
+/// Starts sluice in `dir` from the server's current position.
+fn start_sluice(dir: &tempfile::TempDir, db: &MariaDb, tansu: &Tansu, extra: &str) -> Sluice {
+    Sluice::start(
+        dir.path(),
+        &db.url(),
+        &tansu.brokers(),
+        &master_position(db),
+        extra,
+    )
 }
 
 /// Writes `txns` transactions of `rows` rows with ids from `from`.
@@ -51,31 +77,15 @@ fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
     }
 }
 
-/// Resident memory of a process, from /proc (VmRSS, in KiB).
-fn rss_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find(|l| l.starts_with("VmRSS:"))?
-        .split_whitespace()
-        .nth(1)?
-        .parse()
-        .ok()
-}
-
 #[test]
 fn mariadb_restart_and_a_killed_connection_lose_nothing() {
-    let mut db = MariaDb::start(MariaDbOptions::default()).unwrap();
-    let tansu = Tansu::start().unwrap();
-    let table = setup(&db);
+    let Private {
+        mut db,
+        tansu,
+        table,
+    } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(
-        dir.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(&db),
-        "",
-    );
+    let mut sluice = start_sluice(&dir, &db, &tansu, "");
     write(&db, &table, 0, 20, 5);
     // Streaming before the restart, so that it is a reconnection.
     assert_eq!(
@@ -124,19 +134,15 @@ fn mariadb_restart_and_a_killed_connection_lose_nothing() {
 
 #[test]
 fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
-    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
-    let mut tansu = Tansu::start().unwrap();
-    let table = setup(&db);
+    let Private {
+        db,
+        mut tansu,
+        table,
+    } = Private::start();
     let dir = tempfile::tempdir().unwrap();
     // A small in-flight budget, so that 20,000 rows cannot all be buffered.
     let budget = "[pipeline]\nmax_in_flight = 2000\nchannel_chunks = 4\n[kafka.producer]\n\"queue.buffering.max.kbytes\" = 2048\n";
-    let mut sluice = Sluice::start(
-        dir.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(&db),
-        budget,
-    );
+    let mut sluice = start_sluice(&dir, &db, &tansu, budget);
     write(&db, &table, 0, 10, 10);
     let before = events(&tansu.brokers(), &sluice.topic(&table), 100);
     assert_eq!(before.len(), 100, "{}", sluice.log());
@@ -152,7 +158,7 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
     write(&db, &table, 10_000, 200, 100);
     let (mut peak, started) = (0, Instant::now());
     while started.elapsed() < Duration::from_secs(30) {
-        peak = peak.max(rss_kib(sluice.pid()).unwrap_or(0));
+        peak = peak.max(proc_status_kib(sluice.pid(), "VmRSS").unwrap_or(0));
         std::thread::sleep(Duration::from_millis(200));
     }
     let checkpoint_during = sluice.checkpoint();
@@ -183,17 +189,9 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
 
 #[test]
 fn a_purged_binlog_is_reported_with_the_options() {
-    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
-    let tansu = Tansu::start().unwrap();
-    let table = setup(&db);
+    let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(
-        dir.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(&db),
-        "",
-    );
+    let mut sluice = start_sluice(&dir, &db, &tansu, "");
     write(&db, &table, 0, 5, 5);
     assert_eq!(
         events(&tansu.brokers(), &sluice.topic(&table), 25).len(),
@@ -213,13 +211,7 @@ fn a_purged_binlog_is_reported_with_the_options() {
     db.sql(&format!("PURGE BINARY LOGS TO '{newest}'")).unwrap();
     assert_eq!(db.binlog_files().unwrap(), vec![newest.clone()]);
     sluice.restart();
-    assert_eq!(
-        sluice.wait_exit(Duration::from_secs(60)),
-        Some(1),
-        "{}",
-        sluice.log()
-    );
-    let log = sluice.log();
+    let log = sluice.exit_error_log();
     assert!(
         log.contains(&format!(
             "is no longer on the server (the oldest it has is {newest})"
@@ -232,17 +224,9 @@ fn a_purged_binlog_is_reported_with_the_options() {
 
 #[test]
 fn a_checkpoint_that_cannot_be_written_stops_sluice_and_the_previous_one_stays() {
-    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
-    let tansu = Tansu::start().unwrap();
-    let table = setup(&db);
+    let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(
-        dir.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(&db),
-        "",
-    );
+    let mut sluice = start_sluice(&dir, &db, &tansu, "");
     write(&db, &table, 0, 5, 5);
     assert_eq!(
         events(&tansu.brokers(), &sluice.topic(&table), 25).len(),
@@ -256,51 +240,25 @@ fn a_checkpoint_that_cannot_be_written_stops_sluice_and_the_previous_one_stays()
     // as on a full or read-only disk, even for root.
     std::fs::create_dir(dir.path().join("state/checkpoint.json.tmp")).unwrap();
     write(&db, &table, 100, 5, 5);
-    assert_eq!(
-        sluice.wait_exit(Duration::from_secs(60)),
-        Some(1),
-        "{}",
-        sluice.log()
-    );
+    let log = sluice.exit_error_log();
+    assert!(log.contains("cannot write the checkpoint"), "{log}");
     assert!(
-        sluice.log().contains("cannot write the checkpoint"),
-        "{}",
-        sluice.log()
-    );
-    assert!(
-        sluice
-            .log()
-            .contains("the previous checkpoint is still valid"),
-        "{}",
-        sluice.log()
+        log.contains("the previous checkpoint is still valid"),
+        "{log}"
     );
     assert_eq!(sluice.checkpoint().unwrap(), good);
 }
 
 #[test]
 fn rows_logged_as_statements_stop_sluice_with_the_fix() {
-    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
-    let tansu = Tansu::start().unwrap();
-    let table = setup(&db);
+    let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(
-        dir.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(&db),
-        "",
-    );
+    let mut sluice = start_sluice(&dir, &db, &tansu, "");
     db.sql(&format!(
         "SET SESSION binlog_format = 'STATEMENT'; INSERT INTO {table} VALUES (1, 'x');"
     ))
     .unwrap();
-    assert_eq!(
-        sluice.wait_exit(Duration::from_secs(60)),
-        Some(1),
-        "{}",
-        sluice.log()
-    );
-    let log = sluice.log();
+    let log = sluice.exit_error_log();
     assert!(
         log.contains("the server logged a statement instead of row changes"),
         "{log}"
@@ -313,9 +271,11 @@ fn rows_logged_as_statements_stop_sluice_with_the_fix() {
 
 #[test]
 fn a_server_that_is_down_at_start_is_waited_for() {
-    let mut db = MariaDb::start(MariaDbOptions::default()).unwrap();
-    let tansu = Tansu::start().unwrap();
-    let table = setup(&db);
+    let Private {
+        mut db,
+        tansu,
+        table,
+    } = Private::start();
     let start = master_position(&db);
     db.stop().unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -341,17 +301,9 @@ fn a_server_that_is_down_at_start_is_waited_for() {
 
 #[test]
 fn a_second_replica_with_the_same_server_id_is_refused() {
-    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
-    let tansu = Tansu::start().unwrap();
-    let table = setup(&db);
+    let Private { db, tansu, table } = Private::start();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let first = Sluice::start(
-        a.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(&db),
-        "",
-    );
+    let first = start_sluice(&a, &db, &tansu, "");
     write(&db, &table, 0, 1, 1);
     assert_eq!(
         events(&tansu.brokers(), &first.topic(&table), 1).len(),
@@ -363,13 +315,7 @@ fn a_second_replica_with_the_same_server_id_is_refused() {
     let config = std::fs::read_to_string(a.path().join("sluice.toml")).unwrap();
     std::fs::write(b.path().join("sluice.toml"), config).unwrap();
     let mut second = Sluice::with_config(b.path(), &b.path().join("sluice.toml"));
-    assert_eq!(
-        second.wait_exit(Duration::from_secs(60)),
-        Some(1),
-        "{}",
-        second.log()
-    );
-    let log = second.log();
+    let log = second.exit_error_log();
     assert!(log.contains("[source] server_id is"), "{log}");
     assert!(
         log.contains("is registered with this id (SHOW REPLICA HOSTS lists it)"),

@@ -1,8 +1,6 @@
 //! Preflight against a server with the wrong settings: sluice refuses to
 //! start and says what to change.
 
-use std::time::Duration;
-
 use crate::sluice::Sluice;
 use crate::support::{self, MariaDb, MariaDbOptions};
 
@@ -16,9 +14,7 @@ fn a_server_with_statement_binlogs_and_minimal_metadata_is_refused_with_the_fix(
     let brokers = support::shared().tansu.brokers();
     let dir = tempfile::tempdir().unwrap();
     let mut sluice = Sluice::start(dir.path(), &db.url(), &brokers, "latest", "");
-    let code = sluice.wait_exit(Duration::from_secs(60));
-    let log = sluice.log();
-    assert_eq!(code, Some(1), "{log}");
+    let log = sluice.exit_error_log();
     assert!(log.contains("preflight check failed"), "{log}");
     assert!(
         log.contains("binlog_format is STATEMENT, Sluice needs ROW: run SET GLOBAL binlog_format = 'ROW', and to keep it after a restart set binlog_format = ROW in the server's option file under [mysqld]"),

@@ -126,33 +126,37 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     );
     wait_for_log(&sluice, "config reloaded", 1);
     settle(20);
+    // Edits of the file the mount points at (editor-style rename inside the
+    // mounted version); each waits for Sluice to react, then for more load.
+    let edit = |text: String, reaction: &str, times: usize| {
+        write_by_rename(&fs::canonicalize(mount.join("sluice.toml")).unwrap(), &text);
+        wait_for_log(&sluice, reaction, times);
+        settle(20);
+    };
     // A broken file: reported, and v2 keeps running.
-    write_by_rename(
-        &fs::canonicalize(mount.join("sluice.toml")).unwrap(),
-        &format!("{base}\n[[rules]]\ntables = [\"{name}.*\"\ntopic = 1\n"),
+    edit(
+        format!("{base}\n[[rules]]\ntables = [\"{name}.*\"\ntopic = 1\n"),
+        "config not reloaded",
+        1,
     );
-    wait_for_log(&sluice, "config not reloaded", 1);
-    settle(20);
-    // v3: drop a, add c (editor-style rename inside the mounted version).
-    write_by_rename(
-        &fs::canonicalize(mount.join("sluice.toml")).unwrap(),
-        &format!(
+    // v3: drop a, add c.
+    edit(
+        format!(
             "{base}\n{}",
             rules(&format!("{tag}.v3"), &name, &["b", "c"])
         ),
+        "config reloaded",
+        2,
     );
-    wait_for_log(&sluice, "config reloaded", 2);
-    settle(20);
     // v4: the same tables through a plugin chain that drops a column.
-    write_by_rename(
-        &fs::canonicalize(mount.join("sluice.toml")).unwrap(),
-        &format!(
+    edit(
+        format!(
             "{base}\n{}",
             rules_masked(&format!("{tag}.v4"), &name, &["b", "c"])
         ),
+        "config reloaded",
+        3,
     );
-    wait_for_log(&sluice, "config reloaded", 3);
-    settle(20);
     stop.store(true, Ordering::Relaxed);
     writer.join().unwrap();
     let total = next.load(Ordering::Relaxed);

@@ -123,6 +123,15 @@ impl Sluice {
         child.wait().unwrap();
     }
 
+    /// Waits (up to 60 s) for sluice to stop on an error by itself, asserts
+    /// it exited with code 1, and returns what it logged.
+    pub fn exit_error_log(&mut self) -> String {
+        let code = self.wait_exit(Duration::from_secs(60));
+        let log = self.log();
+        assert_eq!(code, Some(1), "{log}");
+        log
+    }
+
     /// Waits for the process to exit by itself and returns its exit code.
     pub fn wait_exit(&mut self, timeout: Duration) -> Option<i32> {
         let mut child = self.child.take().expect("running");
@@ -148,6 +157,19 @@ impl Drop for Sluice {
             let _ = c.wait();
         }
     }
+}
+
+/// A memory figure of a process from /proc/<pid>/status in KiB, e.g.
+/// `VmRSS` (now) or `VmHWM` (peak).
+pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
+    let status = fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with(field) && l[field.len()..].starts_with(':'))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
 }
 
 /// A config for `mysql_url` and `brokers` starting at `start`, ending
