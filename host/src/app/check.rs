@@ -149,10 +149,7 @@ pub async fn check(config: &Config, config_path: &str) -> Result<String, AppErro
     let mut captured = 0;
     for (db, table) in &tables {
         let Some((index, rule)) = rules.rule_for(db, table) else {
-            if !crate::route::SYSTEM_SCHEMAS
-                .iter()
-                .any(|s| db.eq_ignore_ascii_case(s))
-            {
+            if !crate::route::is_system_schema(&db) {
                 let _ = writeln!(out, "  {db}.{table}  not captured (no rule matches)");
             }
             continue;

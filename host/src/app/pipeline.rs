@@ -171,11 +171,7 @@ impl Pipeline {
                 None => self.skip_to(end),
             },
             Kind::Statement { sql, schema } => {
-                if is_dml(&sql)
-                    && !crate::route::SYSTEM_SCHEMAS
-                        .iter()
-                        .any(|s| schema.eq_ignore_ascii_case(s))
-                {
+                if is_dml(&sql) && !crate::route::is_system_schema(&schema) {
                     return Err(PipelineError::StatementLogged {
                         position: start,
                         sql: sql.chars().take(120).collect(),
@@ -248,10 +244,7 @@ impl Pipeline {
         let Some(topic) = self.ddl_topic.clone() else {
             return Ok(());
         };
-        if crate::route::SYSTEM_SCHEMAS
-            .iter()
-            .any(|s| ddl.db.eq_ignore_ascii_case(s))
-        {
+        if crate::route::is_system_schema(&ddl.db) {
             return Ok(());
         }
         if let Some(t) = &ddl.table {

@@ -11,6 +11,11 @@ pub use rules::{ColumnFilter, Rule, Rules};
 /// Schemas that belong to the server itself and are never captured.
 pub const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
 
+/// Whether `db` is one of [`SYSTEM_SCHEMAS`] (in any case).
+pub fn is_system_schema(db: &str) -> bool {
+    SYSTEM_SCHEMAS.iter().any(|s| db.eq_ignore_ascii_case(s))
+}
+
 /// Kafka topic names allow only `[a-zA-Z0-9._-]` and 249 characters; MySQL
 /// names allow more. Other characters become `_`.
 pub fn sanitize_topic(name: &str) -> String {

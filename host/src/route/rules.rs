@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::glob::TablePattern;
-use super::{sanitize_topic, SYSTEM_SCHEMAS};
+use super::{is_system_schema, sanitize_topic};
 use crate::decode::plan::TablePlan;
 use crate::decode::schema::TableSchema;
 
@@ -88,7 +88,7 @@ impl Rules {
     /// The first rule that matches `db.table`, if the table is captured.
     /// The server's own schemas are never captured.
     pub fn rule_for(&self, db: &str, table: &str) -> Option<(usize, &Rule)> {
-        if SYSTEM_SCHEMAS.iter().any(|s| db.eq_ignore_ascii_case(s)) {
+        if is_system_schema(db) {
             return None;
         }
         self.rules
