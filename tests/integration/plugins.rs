@@ -1,11 +1,14 @@
 //! Plugins in the running pipeline: a rule's chain filters and masks what
 //! reaches Kafka, per-plugin settings come from the config file, and a
 //! plugin dropped into the directory while Sluice runs is picked up at a
-//! transaction boundary.
+//! transaction boundary, and a plugin file replaced, deleted and put back
+//! under load changes the chain between transactions, never within one.
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 
 use serde_json::json;
 
@@ -83,24 +86,12 @@ fn a_rules_chain_filters_and_masks_and_new_plugins_are_picked_up() {
     let tmp = plugins.join("row-filter.wasm.part");
     fs::copy(built("row-filter"), &tmp).unwrap();
     fs::rename(&tmp, plugins.join("row-filter.wasm")).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !sluice.log().contains("row-filter") {
-        assert!(
-            Instant::now() < deadline,
-            "the new plugin was not loaded:\n{}",
-            sluice.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    sluice.wait_for_log("row-filter", 1);
     let chain = "{ name = \"row-filter\", config = { column = \"status\", equals = \"active\" } }, { name = \"pii-mask\", config = { columns = \"email\", mode = \"drop\" } }";
     let tmp = dir.path().join("sluice.toml.new");
     fs::write(&tmp, format!("{base}{}", rules(chain))).unwrap();
     fs::rename(&tmp, &config).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while !sluice.log().contains("config reloaded") {
-        assert!(Instant::now() < deadline, "{}", sluice.log());
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    sluice.wait_for_log("config reloaded", 1);
     db.sql(&format!("BEGIN; INSERT INTO {name}.users VALUES (3, 'c@example.com', 'active'), (4, 'd@example.com', 'gone'); UPDATE {name}.users SET status = 'active' WHERE id = 2; COMMIT;")).unwrap();
     let all = events(&brokers, &format!("{tag}.users"), 4);
     let ids: Vec<_> = all.iter().map(|e| e.value["after"]["id"].clone()).collect();
@@ -111,5 +102,143 @@ fn a_rules_chain_filters_and_masks_and_new_plugins_are_picked_up() {
         sluice.log()
     );
     assert!(all.iter().all(|e| e.value["after"].get("email").is_none()));
+    sluice.stop();
+}
+
+/// The plugin file a rule uses is replaced by rename, overwritten in place,
+/// deleted and put back while rows stream in. Two plugins that accept the
+/// same settings stand in for two versions of "stamp": pii-mask hashes the
+/// `secret` column (H), key-columns leaves it and keys the event by it (K).
+/// Every transaction must carry one mark on all its rows, the marks must
+/// change in binlog order exactly as the files did (H, K, H, K: the delete
+/// keeps the running version), and every row must arrive exactly once.
+#[test]
+fn plugin_files_replaced_deleted_and_put_back_under_load() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("swap");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, secret VARCHAR(20));"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    fs::create_dir_all(&plugins).unwrap();
+    let (hash, key) = (built("pii-mask"), built("key-columns"));
+    let stamp = plugins.join("stamp.wasm");
+    let replace_by_rename = |from: &Path| {
+        let tmp = plugins.join(".stamp.wasm.tmp");
+        fs::copy(from, &tmp).unwrap();
+        fs::rename(&tmp, &stamp).unwrap();
+    };
+    replace_by_rename(&hash);
+    let tag = unique("sw");
+    let config = dir.path().join("sluice.toml");
+    fs::write(
+        &config,
+        format!(
+            "{}[plugins]\ndir = \"{}\"\ndebounce_ms = 50\n\n[[rules]]\ntables = [\"{name}.t\"]\ntopic = \"{tag}\"\nplugins = [{{ name = \"stamp\", config = {{ columns = \"secret\" }} }}]\n",
+            base_config(&db.url(), &brokers, &master_position(db)),
+            plugins.display()
+        ),
+    )
+    .unwrap();
+    let mut sluice = Sluice::with_config(&dir.path().join("run"), &config);
+
+    // Load: transaction n inserts ids 4n .. 4n+3.
+    let stop = Arc::new(AtomicBool::new(false));
+    let next = Arc::new(AtomicU32::new(0));
+    let writer = {
+        let (stop, next, name) = (stop.clone(), next.clone(), name.clone());
+        std::thread::spawn(move || {
+            let db = &support::shared().mariadb;
+            while !stop.load(Ordering::Relaxed) {
+                let n = next.load(Ordering::Relaxed);
+                let rows: Vec<_> = (4 * n..4 * n + 4)
+                    .map(|id| format!("({id}, 's{id}')"))
+                    .collect();
+                db.sql(&format!("INSERT INTO {name}.t VALUES {};", rows.join(", ")))
+                    .unwrap();
+                next.fetch_add(1, Ordering::Relaxed);
+            }
+        })
+    };
+    let settle = |n: u32| {
+        let target = next.load(Ordering::Relaxed) + n;
+        while next.load(Ordering::Relaxed) < target {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    };
+    let swapped = "plugin replaced by a new version";
+    settle(25);
+    replace_by_rename(&key);
+    sluice.wait_for_log(swapped, 1);
+    settle(25);
+    // In place, as `cp` does: the watcher may see a half-written file
+    // first, which fails to load and changes nothing.
+    fs::copy(&hash, &stamp).unwrap();
+    sluice.wait_for_log(swapped, 2);
+    settle(25);
+    fs::remove_file(&stamp).unwrap();
+    sluice.wait_for_log("plugin removed", 1);
+    sluice.wait_for_log("the chain keeps the plugin versions it was running", 1);
+    settle(25);
+    replace_by_rename(&key);
+    sluice.wait_for_log(swapped, 3);
+    settle(25);
+    stop.store(true, Ordering::Relaxed);
+    writer.join().unwrap();
+
+    let txns = next.load(Ordering::Relaxed) as usize;
+    let msgs = support::consume_all_blocking(&brokers, &tag, 4 * txns, Duration::from_secs(60));
+    assert_eq!(msgs.len(), 4 * txns, "{}", sluice.log());
+    let mut marks = vec![Vec::new(); txns];
+    for m in &msgs {
+        let e = crate::sluice::Event::from_message(m);
+        let id = e.value["after"]["id"].as_u64().unwrap();
+        let secret = e.value["after"]["secret"].as_str().unwrap();
+        let plain = format!("s{id}");
+        let mark = if secret == plain && m.key.as_deref() == Some(plain.as_bytes()) {
+            'K'
+        } else if secret.len() == 64 && m.key.as_deref() != Some(plain.as_bytes()) {
+            'H'
+        } else {
+            panic!(
+                "row {id} carries neither mark: {} key {:?}",
+                e.value,
+                m.key_str()
+            );
+        };
+        marks[id as usize / 4].push((id, mark));
+    }
+    let mut runs: Vec<(char, usize)> = Vec::new();
+    for (n, rows) in marks.iter().enumerate() {
+        let mut ids: Vec<_> = rows.iter().map(|r| r.0).collect();
+        ids.sort();
+        assert_eq!(
+            ids,
+            (4 * n as u64..4 * n as u64 + 4).collect::<Vec<_>>(),
+            "transaction {n}: each row exactly once"
+        );
+        let mark = rows[0].1;
+        assert!(
+            rows.iter().all(|r| r.1 == mark),
+            "transaction {n} went through two versions: {rows:?}"
+        );
+        match runs.last_mut() {
+            Some((m, len)) if *m == mark => *len += 1,
+            _ => runs.push((mark, 1)),
+        }
+    }
+    let order: String = runs.iter().map(|r| r.0).collect();
+    assert_eq!(
+        order,
+        "HKHK",
+        "versions in binlog order, runs {runs:?}\n{}",
+        sluice.log()
+    );
+    // The third version ran on through the delete: the 25 transactions
+    // written before it and the 25 after.
+    assert!(runs[2].1 >= 50, "runs {runs:?}");
     sluice.stop();
 }

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::sluice::{base_config, events, master_position, unique, Sluice};
 use crate::support;
@@ -46,18 +46,6 @@ fn swap_configmap(dir: &Path, version: u32, text: &str) {
     let _ = fs::remove_file(&tmp);
     std::os::unix::fs::symlink(format!("..v{version}"), &tmp).unwrap();
     fs::rename(&tmp, dir.join("..data")).unwrap();
-}
-
-fn wait_for_log(sluice: &Sluice, needle: &str, count: usize) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sluice.log().matches(needle).count() < count {
-        assert!(
-            Instant::now() < deadline,
-            "waited for {count}x {needle:?} in:\n{}",
-            sluice.log()
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
 }
 
 #[test]
@@ -124,13 +112,13 @@ fn rules_reload_at_transaction_boundaries_under_load() {
             rules(&format!("{tag}.v2"), &name, &["a", "b"])
         ),
     );
-    wait_for_log(&sluice, "config reloaded", 1);
+    sluice.wait_for_log("config reloaded", 1);
     settle(20);
     // Edits of the file the mount points at (editor-style rename inside the
     // mounted version); each waits for Sluice to react, then for more load.
     let edit = |text: String, reaction: &str, times: usize| {
         write_by_rename(&fs::canonicalize(mount.join("sluice.toml")).unwrap(), &text);
-        wait_for_log(&sluice, reaction, times);
+        sluice.wait_for_log(reaction, times);
         settle(20);
     };
     // A broken file: reported, and v2 keeps running.

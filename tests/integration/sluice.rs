@@ -97,6 +97,19 @@ impl Sluice {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
+    /// Waits (up to 60 s) until the log holds `needle` at least `count` times.
+    pub fn wait_for_log(&self, needle: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.log().matches(needle).count() < count {
+            assert!(
+                Instant::now() < deadline,
+                "waited for {count}x {needle:?} in:\n{}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }

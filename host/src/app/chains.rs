@@ -96,7 +96,16 @@ impl Chains {
             self.chains = chains;
         } else {
             for chain in self.chains.iter_mut().flatten() {
-                chain.sync(&generation)?;
+                // Only the plugin files changed. If a chain cannot move to
+                // them (a file it names was deleted, or its new version
+                // rejects the rule's settings), it keeps the versions it
+                // runs: stopping would turn a file operation into an outage,
+                // and running the rule without the plugin could leak what it
+                // masks. A restart with this config fails until it is fixed.
+                if let Err(e) = chain.sync(&generation) {
+                    let names: Vec<_> = chain.plugin_names().collect();
+                    tracing::error!(chain = ?names, "{e}; the chain keeps the plugin versions it was running. Put the file back or change the rule (a restart fails until then)");
+                }
             }
         }
         self.built_for = (generation.id(), rules_generation);
