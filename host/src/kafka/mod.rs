@@ -7,6 +7,9 @@ mod null;
 mod producer;
 mod topics;
 
+#[cfg(test)]
+mod tests;
+
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
