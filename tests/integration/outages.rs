@@ -322,3 +322,113 @@ fn a_second_replica_with_the_same_server_id_is_refused() {
         "{log}"
     );
 }
+
+/// Bytes the server has sent to its clients (the binlog stream, mostly).
+fn bytes_sent(db: &MariaDb) -> u64 {
+    let out = db.sql("SHOW GLOBAL STATUS LIKE 'Bytes_sent'").unwrap();
+    out.split_whitespace().last().unwrap().parse().unwrap()
+}
+
+/// A plugin much slower than the binlog: the queues between the stages
+/// fill and the reader stops taking the binlog from the server, instead of
+/// buffering it. About 120 MB of binlog is on the server before Sluice
+/// starts, so a reader that did not wait would have it all within a second
+/// or two; instead, what the server has sent grows with what the plugin
+/// has processed, and memory stays far below the binlog's size.
+#[test]
+fn a_slow_plugin_holds_the_binlog_reader_back() {
+    // Servers of its own: the server's byte counter must be Sluice's.
+    let Private { db, tansu, .. } = Private::start();
+    let (db, brokers) = (&db, tansu.brokers());
+    let name = unique("slow");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, pad VARCHAR(2000));"
+    ))
+    .unwrap();
+    let start = master_position(db);
+    let rows = 60_000;
+    for from in (0..rows).step_by(5000) {
+        db.sql(&format!(
+            "INSERT INTO {name}.t SELECT seq, REPEAT('x', 2000) FROM {name}.seq_{}_to_{}",
+            from + 1,
+            from + 5000
+        ))
+        .unwrap();
+    }
+    let end = master_position(db);
+    let offset = |p: &str| p.rsplit_once(':').unwrap().1.parse::<u64>().unwrap();
+    let (file, binlog) = (
+        end.rsplit_once(':').unwrap().0.to_string(),
+        offset(&end) - offset(&start),
+    );
+    assert!(binlog > 100_000_000, "binlog range {binlog} bytes");
+
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    std::fs::create_dir_all(&plugins).unwrap();
+    std::fs::copy(
+        crate::plugins::built("slow-filter"),
+        plugins.join("slow-filter.wasm"),
+    )
+    .unwrap();
+    // A long deadline: the plugin is slow on purpose, not stuck.
+    let extra = format!(
+        "[plugins]\ndir = \"{}\"\ndeadline_ms = 60000\n\n[[rules]]\ntables = [\"{name}.t\"]\nplugins = [{{ name = \"slow-filter\", config = {{ spin = 150000 }} }}]\n",
+        plugins.display()
+    );
+    let mut sluice = Sluice::start(&dir.path().join("run"), &db.url(), &brokers, &start, &extra);
+    let pid = sluice.pid();
+    // (seconds since start, bytes sent by the server, RSS KiB) until
+    // everything is acknowledged.
+    let mut samples = Vec::new();
+    let sent_before = bytes_sent(db);
+    let started = Instant::now();
+    loop {
+        let Some(rss) = proc_status_kib(pid, "VmRSS") else {
+            panic!("sluice is gone:\n{}", sluice.log());
+        };
+        let read = bytes_sent(db) - sent_before;
+        samples.push((started.elapsed().as_secs_f64(), read, rss));
+        let done = sluice
+            .checkpoint()
+            .is_some_and(|c| c["file"] == file.as_str() && c["pos"].as_u64() >= Some(offset(&end)));
+        if done {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(300),
+            "not done after 300 s:\n{}",
+            sluice.log()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let total = samples.last().unwrap().1;
+    let took = samples.last().unwrap().0;
+    let peak_rss = samples.iter().map(|s| s.2).max().unwrap();
+    let half = samples.iter().find(|s| s.0 >= took / 2.0).unwrap();
+    eprintln!(
+        "slow plugin: {rows} rows in {took:.1} s; server sent {} MB of the {} MB binlog by half time, {} MB at the end; peak RSS {} MiB",
+        half.1 / 1_000_000,
+        binlog / 1_000_000,
+        total / 1_000_000,
+        peak_rss / 1024
+    );
+    assert!(
+        took > 4.0,
+        "the plugin was not the slow stage ({took:.1} s): raise `spin`"
+    );
+    assert!(
+        (half.1 as f64) < 0.75 * total as f64,
+        "by half time the server had sent {} of {} bytes: the reader did not wait for the plugin",
+        half.1,
+        total
+    );
+    assert!(
+        peak_rss * 1024 < binlog / 2,
+        "peak RSS {peak_rss} KiB for a {binlog} byte binlog"
+    );
+    let got = events(&brokers, &sluice.topic(&format!("{name}.t")), rows as usize);
+    assert_eq!(got.len(), rows as usize);
+    assert_eq!(ids(&got), (1..=rows as u64).collect::<BTreeSet<_>>());
+    sluice.stop();
+}
