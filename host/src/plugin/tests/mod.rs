@@ -7,6 +7,7 @@ mod examples;
 mod failures;
 mod hotswap;
 mod kinds;
+mod polyglot;
 mod versions;
 pub(super) mod wat;
 
