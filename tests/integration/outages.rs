@@ -432,3 +432,54 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
     assert_eq!(ids(&got), (1..=rows as u64).collect::<BTreeSet<_>>());
     sluice.stop();
 }
+
+/// The broker process stopped for 30 s and started again, empty (memory
+/// storage: its topics and the producer ids it handed out are gone, as
+/// after losing a cluster's state). librdkafka then retries forever on
+/// UnknownProducerId; Sluice notices that nothing is acknowledged any more
+/// and starts over from the checkpoint with a new producer. What the old
+/// broker held is lost with it; everything written since reaches the new one.
+#[test]
+fn a_broker_stopped_and_started_empty_is_survived() {
+    let Private {
+        db,
+        mut tansu,
+        table,
+    } = Private::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sluice = start_sluice(&dir, &db, &tansu, "stall_timeout_secs = 15\n");
+    write(&db, &table, 0, 10, 10);
+    assert_eq!(
+        events(&tansu.brokers(), &sluice.topic(&table), 100).len(),
+        100,
+        "{}",
+        sluice.log()
+    );
+    tansu.stop().unwrap();
+    write(&db, &table, 10_000, 10, 100);
+    std::thread::sleep(Duration::from_secs(30));
+    tansu.start_again().unwrap();
+    write(&db, &table, 50_000, 10, 10);
+    let want: BTreeSet<u64> = (10_000..11_000).chain(50_000..50_100).collect();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let got = loop {
+        let got = ids(&events(&tansu.brokers(), &sluice.topic(&table), want.len()));
+        if got.is_superset(&want) || Instant::now() > deadline {
+            break got;
+        }
+    };
+    let missing: Vec<_> = want.difference(&got).take(10).collect();
+    assert!(
+        missing.is_empty(),
+        "missing {missing:?}; log:\n{}",
+        sluice.log()
+    );
+    assert!(
+        sluice
+            .log()
+            .contains("starting over from the checkpoint with a new producer"),
+        "{}",
+        sluice.log()
+    );
+    sluice.stop();
+}

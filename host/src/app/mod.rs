@@ -198,6 +198,7 @@ async fn session(
         halt.store(true, Ordering::Relaxed);
     }
     let mut ticker = tokio::time::interval(config.state.checkpoint_interval);
+    let mut stalled = false;
     let reader_result = loop {
         tokio::select! {
             r = &mut reader => break r.unwrap_or_else(|e| Err(BinlogError::Stream { reason: format!("reader task failed: {e}"), position: None })),
@@ -214,6 +215,12 @@ async fn session(
             }
             _ = ticker.tick() => {
                 save(store, &tracker, src.server_id)?;
+                if let (Some(limit), Some(waited)) = (config.kafka.stall_timeout, tracker.stalled_for()) {
+                    if waited >= limit && !stalled {
+                        stalled = true;
+                        failure.fail(SinkError::Stalled { outstanding: tracker.outstanding(), secs: waited.as_secs() });
+                    }
+                }
                 if failure.failed() && !stopping {
                     // Kafka refused a message: end the session so the
                     // pipeline reports it, even if no new event arrives.
@@ -232,8 +239,9 @@ async fn session(
         Ok(r) => r,
         Err(_) => panic!("the pipeline thread panicked"),
     };
-    // Give Kafka time to acknowledge what was sent, then record the position.
-    if !tracker.wait_idle(DRAIN_TIMEOUT) {
+    // Give Kafka time to acknowledge what was sent (unless it has stopped
+    // acknowledging anything), then record the position.
+    if !stalled && !tracker.wait_idle(DRAIN_TIMEOUT) {
         warn!(outstanding = tracker.outstanding(), "Kafka did not acknowledge every message in time; they will be sent again after restart");
     }
     save(store, &tracker, src.server_id)?;

@@ -67,6 +67,9 @@ pub struct Kafka {
     pub create_topics: bool,
     pub partitions: i32,
     pub replication_factor: i32,
+    /// No acknowledgement for this long while messages wait: a new
+    /// producer from the checkpoint. `None`: wait forever.
+    pub stall_timeout: Option<Duration>,
     /// librdkafka properties from `[kafka.producer]`, as strings.
     pub producer: BTreeMap<String, String>,
 }
@@ -283,6 +286,10 @@ fn validate(
         create_topics: kafka.create_topics.unwrap_or(true),
         partitions: kafka.partitions.unwrap_or(1).max(1),
         replication_factor: kafka.replication_factor.unwrap_or(1).max(1),
+        stall_timeout: match kafka.stall_timeout_secs.unwrap_or(60) {
+            0 => None,
+            n => Some(Duration::from_secs(n)),
+        },
         producer,
     };
 
@@ -460,7 +467,7 @@ dir = "state"
         let err = parse(&text).unwrap_err().to_string();
         assert_eq!(
             err,
-            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, dead_letter_topic, ddl_topic, create_topics, partitions, replication_factor, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
+            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, dead_letter_topic, ddl_topic, create_topics, partitions, replication_factor, stall_timeout_secs, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
         );
     }
 

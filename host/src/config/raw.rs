@@ -94,6 +94,10 @@ pub struct RawKafka {
     pub partitions: Option<i32>,
     /// `replication_factor = 1`: replication factor of topics Sluice creates.
     pub replication_factor: Option<i32>,
+    /// `stall_timeout_secs = 60`: when Kafka acknowledges nothing for this
+    /// long while messages wait, start over from the checkpoint with a new
+    /// producer. 0 turns it off.
+    pub stall_timeout_secs: Option<u64>,
     /// `[kafka.producer]`: any librdkafka producer property, e.g.
     /// `"linger.ms" = 5`. Values override Sluice's defaults.
     pub producer: Option<BTreeMap<String, toml::Value>>,

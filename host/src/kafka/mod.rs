@@ -41,6 +41,8 @@ pub enum SinkError {
         /// The record's transaction, for the pipeline to name its position.
         txn: u64,
     },
+    #[error("Kafka acknowledged none of the {outstanding} messages waiting for it in {secs} s; starting over from the checkpoint with a new producer (a producer can get stuck, e.g. when a broker lost its producer state). If Kafka is simply down, this repeats until it is back; [kafka] stall_timeout_secs sets the wait")]
+    Stalled { outstanding: u64, secs: u64 },
     #[error(transparent)]
     Topic(#[from] TopicError),
     #[error("stopped while waiting for Kafka")]
@@ -54,7 +56,7 @@ impl SinkError {
             SinkError::Delivery {
                 transient: true,
                 ..
-            }
+            } | SinkError::Stalled { .. }
         )
     }
 }
@@ -83,6 +85,14 @@ pub struct FailureWatch(Option<Arc<std::sync::Mutex<Option<SinkError>>>>);
 impl FailureWatch {
     pub fn failed(&self) -> bool {
         self.0.as_ref().is_some_and(|f| f.lock().unwrap().is_some())
+    }
+
+    /// Records `e` as the sink's failure (unless one is recorded already),
+    /// so the pipeline gives up waiting on the producer and reports it.
+    pub fn fail(&self, e: SinkError) {
+        if let Some(f) = &self.0 {
+            f.lock().unwrap().get_or_insert(e);
+        }
     }
 }
 

@@ -164,11 +164,13 @@ impl KafkaSink {
                     Ok(()) => break,
                     Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), rec)) => {
                         // Backpressure, not an error: wait for deliveries.
-                        if stop.load(Ordering::Relaxed) {
-                            return Err(SinkError::Stopped);
-                        }
+                        // A failure first: the app halts the pipeline when
+                        // one is recorded, and it must be reported as such.
                         if let Some(f) = self.take_failure() {
                             return Err(f);
+                        }
+                        if stop.load(Ordering::Relaxed) {
+                            return Err(SinkError::Stopped);
                         }
                         record = rec;
                         std::thread::sleep(backoff);

@@ -34,6 +34,7 @@ fn kafka(brokers: String, producer: &[(&str, &str)]) -> Kafka {
         create_topics: false,
         partitions: PARTITIONS,
         replication_factor: 3,
+        stall_timeout: None,
         producer: producer
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
