@@ -149,10 +149,10 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
     let checkpoint_before = sluice.checkpoint();
 
     // The broker goes away by freezing (SIGSTOP): tansu keeps everything in
-    // memory, and a restarted one also forgets the producer ids it handed
-    // out, which a real cluster remembers (librdkafka then retries forever
-    // on UnknownProducerId). Frozen, it answers nothing for 30 s, which is
-    // what a client sees of a broker that is down.
+    // memory, so a restarted one would have lost what this test counts (and
+    // the producer ids it handed out; that case has a test of its own
+    // below). Frozen, it answers nothing for 30 s, which is what a client
+    // sees of a broker that is down.
     tansu.freeze().unwrap();
     // 20,000 rows, ten times what the producer may hold, while Kafka is away.
     write(&db, &table, 10_000, 200, 100);
