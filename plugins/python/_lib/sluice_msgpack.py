@@ -151,10 +151,14 @@ def images(d, p, end):
     before = after = -1
     n, p = map_header(d, p, end)
     for _ in range(n):
-        s = str_at(d, p, end)
-        if s is None:
-            break
-        a, ln = s
+        m = d[p] if p < end else 0
+        if 0xA0 <= m <= 0xBF:  # the usual short key, inline
+            a, ln = p + 1, m & 0x1F
+        else:
+            s = str_at(d, p, end)
+            if s is None:
+                break
+            a, ln = s
         p = a + ln
         if p <= end:
             if ln == 6 and d.startswith(b"before", a):
@@ -169,15 +173,21 @@ def images(d, p, end):
     return before, after
 
 
-def map_get(d, p, end, key):
+def map_get(d, p, end, key, SIZE=SIZE):
     """In the map at `p`, the position of the value of string key `key`
     (bytes), or -1. The first of duplicate keys wins."""
     n, p = map_header(d, p, end)
     kl = len(key)
     for _ in range(n):
-        s = str_at(d, p, end)
+        m = d[p] if p < end else 0
+        if 0xA0 <= m <= 0xBF:  # the usual short key, inline
+            a, ln = p + 1, m & 0x1F
+            s = True
+        else:
+            s = str_at(d, p, end)
+            if s is not None:
+                a, ln = s
         if s is not None:
-            a, ln = s
             p = a + ln
             if p > end:
                 return -1
@@ -187,13 +197,15 @@ def map_get(d, p, end, key):
             p = skip(d, p, end)
             if p < 0:
                 return -1
-        p = skip(d, p, end)
-        if p < 0:
+        # The value: scalars inline.
+        size = SIZE[d[p]] if p < end else 0
+        p = p + size if size else skip(d, p, end)
+        if p < 0 or p > end:
             return -1
     return -1
 
 
-def find_many(d, p, end, index, out):
+def find_many(d, p, end, index, out, SIZE=SIZE):
     """In the map at `p`, finds several string keys in one pass: `index`
     maps key bytes to their slot in `out`, which gets each value's position
     (left alone when absent). Stops once all are found."""
@@ -202,9 +214,15 @@ def find_many(d, p, end, index, out):
     for _ in range(n):
         if not missing:
             return
-        s = str_at(d, p, end)
+        m = d[p] if p < end else 0
+        if 0xA0 <= m <= 0xBF:  # the usual short key, inline
+            a, ln = p + 1, m & 0x1F
+            s = True
+        else:
+            s = str_at(d, p, end)
+            if s is not None:
+                a, ln = s
         if s is not None:
-            a, ln = s
             p = a + ln
             if p > end:
                 return
@@ -216,8 +234,9 @@ def find_many(d, p, end, index, out):
             p = skip(d, p, end)
             if p < 0:
                 return
-        p = skip(d, p, end)
-        if p < 0:
+        size = SIZE[d[p]] if p < end else 0
+        p = p + size if size else skip(d, p, end)
+        if p < 0 or p > end:
             return
 
 
