@@ -139,8 +139,9 @@ function strAt(d, p, end) {
   return -1;
 }
 
+// Whether d[a..] starts with `key` (the first byte already matched).
 function bytesAt(d, a, key) {
-  for (let i = 0; i < key.length; i++) {
+  for (let i = 1; i < key.length; i++) {
     if (d[a + i] !== key[i]) return false;
   }
   return true;
@@ -161,8 +162,8 @@ export function images(d, p, end) {
     if (a < 0) break;
     p = a + strLen;
     if (p <= end) {
-      if (strLen === 6 && bytesAt(d, a, BEFORE)) before = p;
-      else if (strLen === 5 && bytesAt(d, a, AFTER)) after = p;
+      if (strLen === 6 && d[a] === 0x62 && bytesAt(d, a, BEFORE)) before = p;
+      else if (strLen === 5 && d[a] === 0x61 && bytesAt(d, a, AFTER)) after = p;
     }
     if (before >= 0 && after >= 0) break;
     p = skip(d, p, end);
@@ -181,7 +182,7 @@ export function mapGet(d, p, end, key) {
     if (a >= 0) {
       p = a + strLen;
       if (p > end) return -1;
-      if (strLen === key.length && bytesAt(d, a, key)) return p;
+      if (strLen === key.length && (strLen === 0 || (d[a] === key[0] && bytesAt(d, a, key)))) return p;
     } else {
       p = skip(d, p, end);
       if (p < 0) return -1;
@@ -208,7 +209,7 @@ export function findMany(d, p, end, keys, out) {
       if (p > end) return;
       for (let k = 0; k < keys.length; k++) {
         const key = keys[k];
-        if (strLen === key.length && bytesAt(d, a, key)) {
+        if (strLen === key.length && (strLen === 0 || (d[a] === key[0] && bytesAt(d, a, key)))) {
           if (out[k] < 0) {
             out[k] = p;
             missing--;
@@ -256,6 +257,7 @@ export function keyImage(d, end, before, after) {
 /** Whether d[a..b] is valid UTF-8 (as Rust's `str::from_utf8`). */
 export function validUtf8(d, a, b) {
   let i = a;
+  while (i < b && d[i] < 0x80) i++;
   while (i < b) {
     const c = d[i];
     if (c < 0x80) {
