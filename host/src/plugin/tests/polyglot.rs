@@ -1,9 +1,9 @@
 //! The Python, JavaScript and C twins of the Rust example plugins
 //! (`plugins/{python,js,c}/<name>`, built by scripts/build-plugins as
 //! `py-<name>`, `js-<name>`, `c-<name>`) decide exactly as the Rust ones:
-//! same kept events, topics, keys and rewritten events over a varied batch
-//! and over malformed events, and the same messages for bad settings. The
-//! Rust plugin is the reference.
+//! same kept events, topics, keys and rewritten events over a varied batch,
+//! the same filter, route and key decisions over malformed events, and the
+//! same messages for bad settings. The Rust plugin is the reference.
 
 use std::sync::Mutex;
 
