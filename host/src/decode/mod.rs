@@ -9,6 +9,7 @@
 pub mod charset;
 mod cursor;
 pub mod decimal;
+mod digits;
 mod error;
 pub mod json;
 pub mod plan;

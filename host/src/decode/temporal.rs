@@ -5,32 +5,91 @@
 use crate::event::msgpack::write_str_header;
 
 use super::cursor::{Cursor, Truncated};
+use super::digits::pair;
 
-#[inline]
-fn push2(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&[b'0' + (v / 10 % 10) as u8, b'0' + (v % 10) as u8]);
+/// A value's text, built on the stack and copied into the output once, with
+/// its MessagePack header: one copy per value rather than a capacity check
+/// per pair of digits. Dates are written at fixed offsets (no index
+/// arithmetic); 32 bytes hold the longest, a TIMESTAMP(6) with its `T` and
+/// `Z`.
+struct Text {
+    buf: [u8; 32],
+    n: usize,
 }
 
-#[inline]
-fn push4(out: &mut Vec<u8>, v: u32) {
-    push2(out, v / 100 % 100);
-    push2(out, v % 100);
-}
+impl Text {
+    #[inline]
+    fn new() -> Self {
+        Text { buf: [0; 32], n: 0 }
+    }
 
-/// Appends `.ffffff` cut to `fsp` digits; `micros` is 0..1_000_000.
-#[inline]
-fn push_frac(out: &mut Vec<u8>, micros: u32, fsp: u8) {
-    if fsp == 0 {
-        return;
+    #[inline]
+    fn push(&mut self, b: u8) {
+        self.buf[self.n] = b;
+        self.n += 1;
     }
-    out.push(b'.');
-    let mut digits = [0u8; 6];
-    let mut v = micros;
-    for d in digits.iter_mut().rev() {
-        *d = b'0' + (v % 10) as u8;
-        v /= 10;
+
+    /// `YYYY-MM-DD`, at the start of the text.
+    #[inline]
+    fn date(&mut self, y: u32, m: u32, d: u32) {
+        let b = &mut self.buf;
+        [b[0], b[1]] = pair(y / 100);
+        [b[2], b[3]] = pair(y);
+        b[4] = b'-';
+        [b[5], b[6]] = pair(m);
+        b[7] = b'-';
+        [b[8], b[9]] = pair(d);
+        self.n = 10;
     }
-    out.extend_from_slice(&digits[..fsp as usize]);
+
+    /// `YYYY-MM-DD<sep>hh:mm:ss`, at the start of the text.
+    #[inline]
+    fn datetime(&mut self, (y, m, d): (u32, u32, u32), sep: u8, (h, mi, s): (u32, u32, u32)) {
+        self.date(y, m, d);
+        let b = &mut self.buf;
+        b[10] = sep;
+        [b[11], b[12]] = pair(h);
+        b[13] = b':';
+        [b[14], b[15]] = pair(mi);
+        b[16] = b':';
+        [b[17], b[18]] = pair(s);
+        self.n = 19;
+    }
+
+    /// `hh:mm:ss` after what is there (a sign, a hundreds digit).
+    #[inline]
+    fn time(&mut self, h: u32, mi: u32, s: u32) {
+        for (v, sep) in [(h, b':'), (mi, b':'), (s, 0)] {
+            let [x, y] = pair(v);
+            self.push(x);
+            self.push(y);
+            if sep != 0 {
+                self.push(sep);
+            }
+        }
+    }
+
+    /// Appends `.ffffff` cut to `fsp` digits; `micros` is 0..1_000_000.
+    #[inline]
+    fn push_frac(&mut self, micros: u32, fsp: u8) {
+        if fsp == 0 {
+            return;
+        }
+        self.push(b'.');
+        let n = self.n;
+        let d = &mut self.buf[n..n + 6];
+        [d[0], d[1]] = pair(micros / 10_000);
+        [d[2], d[3]] = pair(micros / 100);
+        [d[4], d[5]] = pair(micros);
+        self.n += (fsp as usize).min(6);
+    }
+
+    /// Writes the text as a MessagePack string.
+    #[inline]
+    fn write(&self, out: &mut Vec<u8>) {
+        write_str_header(out, self.n);
+        out.extend_from_slice(&self.buf[..self.n]);
+    }
 }
 
 #[inline]
@@ -49,27 +108,12 @@ fn read_frac(c: &mut Cursor<'_>, fsp: u8) -> Result<u32, Truncated> {
     })
 }
 
-fn date_str(out: &mut Vec<u8>, y: u32, m: u32, d: u32) {
-    push4(out, y);
-    out.push(b'-');
-    push2(out, m);
-    out.push(b'-');
-    push2(out, d);
-}
-
-fn time_str(out: &mut Vec<u8>, h: u32, mi: u32, s: u32) {
-    push2(out, h);
-    out.push(b':');
-    push2(out, mi);
-    out.push(b':');
-    push2(out, s);
-}
-
 /// DATE: 3 bytes little-endian, day in bits 0-4, month 5-8, year above.
 pub fn date(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
     let v = c.uint_le(3)? as u32;
-    write_str_header(out, 10);
-    date_str(out, v >> 9, (v >> 5) & 15, v & 31);
+    let mut t = Text::new();
+    t.date(v >> 9, (v >> 5) & 15, v & 31);
+    t.write(out);
     Ok(())
 }
 
@@ -82,17 +126,18 @@ pub fn datetime2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), T
     let ymd = v >> 17;
     let ym = ymd >> 5;
     let hms = v & ((1 << 17) - 1);
-    let len = 19 + if fsp > 0 { 1 + fsp as usize } else { 0 };
-    write_str_header(out, len);
-    date_str(out, (ym / 13) as u32, (ym % 13) as u32, (ymd & 31) as u32);
-    out.push(b' ');
-    time_str(
-        out,
-        (hms >> 12) as u32,
-        ((hms >> 6) & 63) as u32,
-        (hms & 63) as u32,
+    let mut t = Text::new();
+    t.datetime(
+        ((ym / 13) as u32, (ym % 13) as u32, (ymd & 31) as u32),
+        b' ',
+        (
+            (hms >> 12) as u32,
+            ((hms >> 6) & 63) as u32,
+            (hms & 63) as u32,
+        ),
     );
-    push_frac(out, micros, fsp);
+    t.push_frac(micros, fsp);
+    t.write(out);
     Ok(())
 }
 
@@ -100,10 +145,13 @@ pub fn datetime2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), T
 pub fn datetime_old(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
     let v = c.uint_le(8)?;
     let (d, t) = ((v / 1_000_000) as u32, (v % 1_000_000) as u32);
-    write_str_header(out, 19);
-    date_str(out, d / 10000, d / 100 % 100, d % 100);
-    out.push(b' ');
-    time_str(out, t / 10000, t / 100 % 100, t % 100);
+    let mut text = Text::new();
+    text.datetime(
+        (d / 10000, d / 100 % 100, d % 100),
+        b' ',
+        (t / 10000, t / 100 % 100, t % 100),
+    );
+    text.write(out);
     Ok(())
 }
 
@@ -122,23 +170,19 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 fn timestamp_str(out: &mut Vec<u8>, secs: u64, micros: u32, fsp: u8) {
-    let len = 20 + if fsp > 0 { 1 + fsp as usize } else { 0 };
-    write_str_header(out, len);
+    let mut t = Text::new();
     if secs == 0 && micros == 0 {
         // The zero TIMESTAMP: 1970-01-01 00:00:00 UTC is outside TIMESTAMP's
         // range, so the server uses 0 for '0000-00-00 00:00:00'.
-        date_str(out, 0, 0, 0);
-        out.push(b'T');
-        time_str(out, 0, 0, 0);
+        t.datetime((0, 0, 0), b'T', (0, 0, 0));
     } else {
         let (y, m, d) = civil_from_days((secs / 86_400) as i64);
         let s = (secs % 86_400) as u32;
-        date_str(out, y as u32, m, d);
-        out.push(b'T');
-        time_str(out, s / 3600, s / 60 % 60, s % 60);
+        t.datetime((y as u32, m, d), b'T', (s / 3600, s / 60 % 60, s % 60));
     }
-    push_frac(out, micros, fsp);
-    out.push(b'Z');
+    t.push_frac(micros, fsp);
+    t.push(b'Z');
+    t.write(out);
 }
 
 /// TIMESTAMP(fsp): seconds since the epoch in UTC (4 bytes big-endian), then
@@ -169,17 +213,16 @@ fn time_from_packed(out: &mut Vec<u8>, packed: i64, fsp: u8) {
         ((hms >> 6) & 63) as u32,
         (hms & 63) as u32,
     );
-    let hour_digits = if h >= 100 { 3 } else { 2 };
-    let len = neg as usize + hour_digits + 6 + if fsp > 0 { 1 + fsp as usize } else { 0 };
-    write_str_header(out, len);
+    let mut t = Text::new();
     if neg {
-        out.push(b'-');
+        t.push(b'-');
     }
     if h >= 100 {
-        out.push(b'0' + (h / 100) as u8);
+        t.push(b'0' + (h / 100 % 10) as u8);
     }
-    time_str(out, h % 100, m, s);
-    push_frac(out, micros, fsp);
+    t.time(h % 100, m, s);
+    t.push_frac(micros, fsp);
+    t.write(out);
 }
 
 /// TIME(fsp): 3 bytes big-endian offset by 2^23, then fractions whose sign
@@ -237,19 +280,22 @@ pub fn packed_to_string(packed: i64, kind: PackedKind, out: &mut Vec<u8>) {
             let hms = ymdhms & ((1 << 17) - 1);
             let (y, m, d) = ((ym / 13) as u32, (ym % 13) as u32, (ymd & 31) as u32);
             if kind == PackedKind::Date {
-                write_str_header(out, 10);
-                date_str(out, y, m, d);
+                let mut t = Text::new();
+                t.date(y, m, d);
+                t.write(out);
             } else {
-                write_str_header(out, 26);
-                date_str(out, y, m, d);
-                out.push(b' ');
-                time_str(
-                    out,
-                    (hms >> 12) as u32,
-                    ((hms >> 6) & 63) as u32,
-                    (hms & 63) as u32,
+                let mut t = Text::new();
+                t.datetime(
+                    (y, m, d),
+                    b' ',
+                    (
+                        (hms >> 12) as u32,
+                        ((hms >> 6) & 63) as u32,
+                        (hms & 63) as u32,
+                    ),
                 );
-                push_frac(out, micros, 6);
+                t.push_frac(micros, 6);
+                t.write(out);
             }
         }
     }
