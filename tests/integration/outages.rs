@@ -483,3 +483,47 @@ fn a_broker_stopped_and_started_empty_is_survived() {
     );
     sluice.stop();
 }
+
+/// A server whose settings change while Sluice runs: a session switches to
+/// partial row images (binlog_row_image = MINIMAL), which would put rows
+/// without most of their columns on Kafka. Sluice stops at that change
+/// with the fix, without moving the checkpoint past it.
+#[test]
+fn partial_row_images_stop_sluice_with_the_fix() {
+    let Private { db, tansu, table } = Private::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut sluice = start_sluice(&dir, &db, &tansu, "");
+    write(&db, &table, 0, 1, 2);
+    assert_eq!(
+        events(&tansu.brokers(), &sluice.topic(&table), 2).len(),
+        2,
+        "{}",
+        sluice.log()
+    );
+    let before = master_position(&db);
+    db.sql(&format!(
+        "SET SESSION binlog_row_image = 'MINIMAL'; UPDATE {table} SET v = 'y' WHERE id = 0;"
+    ))
+    .unwrap();
+    let log = sluice.exit_error_log();
+    assert!(
+        log.contains("leaves out column(s) v") && log.contains("Set binlog_row_image = FULL"),
+        "{log}"
+    );
+    let file = before.split(':').next().unwrap();
+    assert!(
+        log.contains(&format!("at binlog position {file}:")),
+        "{log}"
+    );
+    // Nothing of the partial change reached Kafka, and the checkpoint is
+    // before it, so a restart (after the fix) meets it again.
+    let topic = sluice.topic(&table);
+    let all =
+        crate::support::consume_all_blocking(&tansu.brokers(), &topic, 3, Duration::from_secs(5));
+    assert_eq!(all.len(), 2);
+    let cp = sluice.checkpoint().unwrap();
+    assert_eq!(
+        format!("{}:{}", cp["file"].as_str().unwrap(), cp["pos"]),
+        before
+    );
+}

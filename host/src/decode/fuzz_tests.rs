@@ -301,7 +301,10 @@ fn rows_whose_images_have_no_columns_are_an_error_not_an_endless_loop() {
     assert!(
         d.errors
             .iter()
-            .any(|e| e.contains("images have no columns")),
+            // A named table's image without columns is caught as a partial
+            // image first; the endless-loop guard covers unnamed tables.
+            .any(|e| e.contains("images have no columns")
+                || e.contains("leaves out column(s) a, b, c")),
         "{:?}",
         d.errors
     );

@@ -212,6 +212,51 @@ impl Decoder {
                 .extend(bits.iter_ones().filter(|i| *i < ncols));
         }
 
+        // binlog_row_image = MINIMAL or NOBLOB leaves columns out of the
+        // images: the change would reach Kafka as a partial row (an update
+        // without its key, a delete with only its key). Preflight refuses
+        // such servers; this catches the setting changed while Sluice runs,
+        // or set by one session for itself. MySQL also leaves out the hidden
+        // columns of functional indexes (named `!hidden!...`) in every
+        // image; those are fine. Without column names (binlog_row_metadata
+        // = MINIMAL, which preflight refuses too) hidden columns cannot be
+        // told apart, so only named tables are checked.
+        for (image, cols, logged) in [
+            (
+                "before",
+                &self.before_cols,
+                data.columns_before_image().is_some(),
+            ),
+            (
+                "after",
+                &self.after_cols,
+                data.columns_after_image().is_some(),
+            ),
+        ] {
+            if !logged || cols.len() == ncols || !schema.has_names {
+                continue;
+            }
+            let missing: Vec<&str> = (0..ncols)
+                .filter(|i| !cols.contains(i))
+                .map(|i| &*schema.columns[i].name)
+                .filter(|name| !name.starts_with("!hidden!"))
+                .collect();
+            if !missing.is_empty() {
+                return Err(DecodeError::Unsupported {
+                    db: schema.name.db.to_string(),
+                    table: schema.name.table.to_string(),
+                    what: format!(
+                        "the {image} image of a row change leaves out column(s) {}: the server logged partial row images \
+                         (binlog_row_image = MINIMAL or NOBLOB). Set binlog_row_image = FULL (SET GLOBAL, and in the server's \
+                         option file under [mysqld]). The missing values are not in the binlog: re-snapshot the table, \
+                         or restart Sluice from a position after this event on purpose",
+                        missing.join(", ")
+                    ),
+                    position: None,
+                });
+            }
+        }
+
         let plan = plan_for(&schema);
         let included = plan.capture && plan.ops.get(op.index()).copied().unwrap_or(false);
         let ts_ms = ev.header().timestamp() as u64 * 1000;
