@@ -192,27 +192,22 @@ async fn session(
     });
 
     let mut stop = stop;
-    let mut stopping = *stop.borrow();
-    if stopping {
-        let _ = reader_stop_tx.send(true);
-        halt.store(true, Ordering::Relaxed);
+    let mut ending = Ending {
+        reader: reader_stop_tx,
+        pipeline: halt,
+        begun: false,
+    };
+    if *stop.borrow() {
+        ending.begin(Halt::Pipeline);
     }
     let mut ticker = tokio::time::interval(config.state.checkpoint_interval);
     let mut stalled = false;
     let reader_result = loop {
         tokio::select! {
             r = &mut reader => break r.unwrap_or_else(|e| Err(BinlogError::Stream { reason: format!("reader task failed: {e}"), position: None })),
-            _ = stop.changed(), if !stopping => {
-                stopping = true;
-                let _ = reader_stop_tx.send(true);
-                // A pipeline blocked on a full producer queue gives up
-                // instead of waiting for Kafka forever.
-                halt.store(true, Ordering::Relaxed);
-            }
-            _ = &mut done_rx, if !stopping => {
-                stopping = true;
-                let _ = reader_stop_tx.send(true);
-            }
+            _ = stop.changed(), if !ending.begun => ending.begin(Halt::Pipeline),
+            // The pipeline ended by itself (an error): stop the reader.
+            _ = &mut done_rx, if !ending.begun => ending.begin(Halt::ReaderOnly),
             _ = ticker.tick() => {
                 save(store, &tracker, src.server_id)?;
                 if let (Some(limit), Some(waited)) = (config.kafka.stall_timeout, tracker.stalled_for()) {
@@ -221,12 +216,10 @@ async fn session(
                         failure.fail(SinkError::Stalled { outstanding: tracker.outstanding(), secs: waited.as_secs() });
                     }
                 }
-                if failure.failed() && !stopping {
+                if failure.failed() && !ending.begun {
                     // Kafka refused a message: end the session so the
                     // pipeline reports it, even if no new event arrives.
-                    stopping = true;
-                    let _ = reader_stop_tx.send(true);
-                    halt.store(true, Ordering::Relaxed);
+                    ending.begin(Halt::Pipeline);
                 }
             }
         }
@@ -251,6 +244,30 @@ async fn session(
             Err(e.into())
         }
         Ok(_) => reader_result.map_err(Into::into),
+    }
+}
+
+/// How a session ends: the reader is told to stop, and with
+/// [`Halt::Pipeline`] also a pipeline blocked on a full producer queue,
+/// which then gives up instead of waiting for Kafka forever.
+struct Ending {
+    reader: watch::Sender<bool>,
+    pipeline: Arc<AtomicBool>,
+    begun: bool,
+}
+
+enum Halt {
+    Pipeline,
+    ReaderOnly,
+}
+
+impl Ending {
+    fn begin(&mut self, halt: Halt) {
+        self.begun = true;
+        let _ = self.reader.send(true);
+        if let Halt::Pipeline = halt {
+            self.pipeline.store(true, Ordering::Relaxed);
+        }
     }
 }
 
