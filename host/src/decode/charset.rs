@@ -55,7 +55,7 @@ impl std::fmt::Debug for SingleByte {
 
 impl SingleByte {
     /// encoding_rs's table for `enc`, with the server's differences.
-    fn new(name: &'static str, enc: &'static Encoding, fixes: &[(u32, u32)]) -> Self {
+    fn new(name: &'static str, enc: &'static Encoding, fixes: &[fixes::Span]) -> Self {
         let mut chars = ['\u{fffd}'; 256];
         for (b, c) in chars.iter_mut().enumerate() {
             let byte = [b as u8];
@@ -70,7 +70,7 @@ impl SingleByte {
 
     /// A charset encoding_rs does not know: ASCII below 0x80, then only
     /// what `table` says (U+FFFD where it says nothing).
-    fn from_table(name: &'static str, table: &[(u32, u32)]) -> Self {
+    fn from_table(name: &'static str, table: &[fixes::Span]) -> Self {
         let mut chars = ['\u{fffd}'; 256];
         for (b, c) in chars.iter_mut().enumerate().take(0x80) {
             *c = b as u8 as char;
@@ -78,9 +78,9 @@ impl SingleByte {
         Self::with(name, chars, table)
     }
 
-    fn with(name: &'static str, mut chars: [char; 256], fixes: &[(u32, u32)]) -> Self {
-        for &(code, u) in fixes {
-            if let (Some(slot), Some(ch)) = (chars.get_mut(code as usize), char::from_u32(u)) {
+    fn with(name: &'static str, mut chars: [char; 256], fixes: &[fixes::Span]) -> Self {
+        for (code, ch) in fixes::entries(fixes) {
+            if let Some(slot) = chars.get_mut(code as usize) {
                 *slot = ch;
             }
         }
@@ -130,8 +130,9 @@ enum Layout {
 pub struct MultiByte {
     enc: &'static Encoding,
     layout: Layout,
-    /// (bytes as a big-endian number, code point), sorted.
-    fixes: &'static [(u32, u32)],
+    /// Where the server differs from encoding_rs, by the sequence's bytes
+    /// as a big-endian number.
+    fixes: &'static [fixes::Span],
     /// EUC-JP user-defined rows 0xF5-0xFE map to the Private Use Area.
     pua: bool,
 }
@@ -167,8 +168,7 @@ impl MultiByte {
                 _ => {}
             }
         }
-        let i = self.fixes.binary_search_by_key(&code, |f| f.0).ok()?;
-        char::from_u32(self.fixes[i].1)
+        fixes::lookup(self.fixes, code)
     }
 
     /// Appends the UTF-8 form of `b`.
@@ -593,6 +593,82 @@ mod tests {
                 &[0x80; 7],
             ] {
                 let _ = value(named(name), b);
+            }
+        }
+    }
+
+    /// A few characters from each table in `charset_fixes.rs`, as MariaDB
+    /// 10.11 converts them (`CONVERT(CONVERT(x'..' USING cs) USING
+    /// utf8mb4)`); where the server has no character it writes `?`, and
+    /// Sluice U+FFFD.
+    #[test]
+    fn every_table_converts_as_the_server_does() {
+        for (name, bytes, want) in [
+            ("latin5", &b"\x80\xd0"[..], "\u{80}Ğ"),
+            ("greek", b"\xa1\xa2\xc1", "ʽʼΑ"),
+            ("hebrew", b"\xaf\xe0", "‾א"),
+            ("cp866", b"\x80\xfc\xfd", "Аⁿ²"),
+            ("koi8u", b"\x95\xbe\xa4\xae", "•╬є╝"),
+            ("tis620", b"\xa1\x85\xa0", "ก\u{85}\u{fffd}"),
+            ("armscii8", b"\xb2\xb3\x80\xa2\xff", "Աա\u{80}§'"),
+            ("cp850", b"\xb0\xd5\xff\x81\x9b", "░ı\u{a0}üø"),
+            ("cp852", b"\x85\xfd\xa5", "ůřą"),
+            ("dec8", b"\xa4\xd7\xfd\x80", "\u{fffd}Œÿ\u{80}"),
+            ("geostd8", b"\xc0\x81\xfd", "ა\u{fffd}№"),
+            ("hp8", b"\xa1\xaf\xff", "À₤\u{fffd}"),
+            ("keybcs2", b"\xe0\xfe\x87", "α■č"),
+            ("macce", b"\x81\xff", "Āˇ"),
+            ("swe7", b"[a]@", "ÄaÅÉ"),
+            ("sjis", b"\x81\x5f\x81\x60", "\\\u{301c}"),
+            ("ujis", b"\x8f\xa2\xb7\xf5\xa1", "~\u{e000}"),
+            (
+                "eucjpms",
+                b"\x8f\xf4\xc5\x8f\xa2\xc3\x8f\xf3\xf3",
+                "\u{f929}\u{ffe4}\u{2170}",
+            ),
+            (
+                "big5",
+                b"\xa1\x45\xc6\xa5\xc7\xb3\xa1\x5a\xa4\x40",
+                "•ぁЁ\u{fffd}一",
+            ),
+            ("gb2312", b"\xa1\xa4\xa1\xaa\xb0\xa1", "・―啊"),
+        ] {
+            assert_eq!(value(named(name), bytes).as_str(), Some(want), "{name}");
+        }
+    }
+
+    #[test]
+    fn every_byte_is_one_character_and_no_two_high_bytes_share_one() {
+        for t in SINGLE.iter() {
+            let all: Vec<u8> = (0..=255).collect();
+            let s = named(t.name).decode_lossy(&all).into_owned();
+            let chars: Vec<char> = s.chars().collect();
+            assert_eq!(chars.len(), 256, "{}", t.name);
+            let mut seen = std::collections::HashSet::new();
+            for (b, &c) in chars.iter().enumerate().skip(0x80) {
+                assert!(
+                    c == '\u{fffd}' || seen.insert(c),
+                    "{} {b:#x}: {c:?} twice",
+                    t.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_multi_byte_sequence_converts_to_utf8() {
+        for name in [
+            "sjis", "cp932", "ujis", "eucjpms", "gbk", "gb2312", "euckr", "big5",
+        ] {
+            for a in 0..=255u8 {
+                for b in 0..=255u8 {
+                    for bytes in [&[a, b][..], &[0x8f, a, b]] {
+                        assert!(
+                            value(named(name), bytes).as_str().is_some(),
+                            "{name} {bytes:02x?}"
+                        );
+                    }
+                }
             }
         }
     }
