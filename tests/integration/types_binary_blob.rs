@@ -3,24 +3,21 @@
 //! VARBINARY and the BLOB family byte for byte, up to a value larger than
 //! the 16 MB protocol packet.
 
-use crate::sluice::{master_position, unique, Sluice};
-use crate::support::{self, MariaDb, MariaDbOptions};
-use crate::types_support::{after, hex, TypeTable};
+use std::time::Duration;
 
-const BIN_COLUMNS: [&str; 9] = ["b1", "b8", "b255", "vb", "vb_long", "tb", "bl", "mb", "lb"];
+use crate::support::{MariaDb, MariaDbOptions};
+use crate::types_support::{after, check, hex, TypeTable};
 
 #[test]
 fn binary_values_are_bytes_with_binary_n_padded_back() {
-    let t = TypeTable::create(
-        "id INT PRIMARY KEY, b1 BINARY(1), b8 BINARY(8), b255 BINARY(255), vb VARBINARY(20),
-         vb_long VARBINARY(1000), tb TINYBLOB, bl BLOB, mb MEDIUMBLOB, lb LONGBLOB",
-        "",
-    );
     let all = (0..=255u8).map(|b| format!("{b:02X}")).collect::<String>();
     // 0x00..0xFE: 255 bytes, the most BINARY(255) and TINYBLOB hold.
     let no_ff = &all[..510];
-    t.write(&format!(
-        "INSERT INTO t VALUES
+    let events = check(
+        "id INT PRIMARY KEY, b1 BINARY(1), b8 BINARY(8), b255 BINARY(255), vb VARBINARY(20),
+         vb_long VARBINARY(1000), tb TINYBLOB, bl BLOB, mb MEDIUMBLOB, lb LONGBLOB",
+        &format!(
+            "INSERT INTO t VALUES
           (1, 'a', 'abc', 'abc', 'abc', 'abc', 'abc', 'abc', 'abc', 'abc'),
           (2, '', '', '', '', '', '', '', '', ''),
           (3, X'00', X'0000000000000000', X'00', X'0000', X'00', X'00', X'00', X'00', X'00'),
@@ -28,18 +25,13 @@ fn binary_values_are_bytes_with_binary_n_padded_back() {
           (5, X'80', X'6162630000', UNHEX('{no_ff}'), X'00', UNHEX('{all}{all}'), UNHEX('{no_ff}'), UNHEX(REPEAT('{all}', 200)),
               UNHEX(REPEAT('{all}', 300)), UNHEX(REPEAT('{all}', 1000))),
           (6, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);"
-    ));
-    let events = t.events(6);
-    let exprs: Vec<String> = BIN_COLUMNS
-        .iter()
-        .map(|c| format!("CONCAT('bin:', HEX({c}))"))
-        .collect();
-    let pairs: Vec<(&str, &str)> = BIN_COLUMNS
-        .iter()
-        .copied()
-        .zip(exprs.iter().map(String::as_str))
-        .collect();
-    t.assert_matches_select(&events, &pairs);
+        ),
+        6,
+        &[(
+            "b1 b8 b255 vb vb_long tb bl mb lb",
+            "CONCAT('bin:', HEX({c}))",
+        )],
+    );
     // Spelled out: BINARY(8) 'abc' is abc and five zeros, as SELECT shows.
     assert_eq!(
         after(&events[0], "b8").as_slice(),
@@ -48,8 +40,6 @@ fn binary_values_are_bytes_with_binary_n_padded_back() {
     assert_eq!(after(&events[1], "b8").as_slice(), Some(&[0u8; 8][..]));
     assert_eq!(after(&events[1], "vb").as_slice(), Some(&b""[..]));
     assert_eq!(after(&events[2], "vb").as_slice(), Some(&[0u8, 0][..]));
-    let mut t = t;
-    t.sluice.stop();
 }
 
 /// A LONGBLOB bigger than one 16 MB packet of the replication protocol, on
@@ -57,48 +47,22 @@ fn binary_values_are_bytes_with_binary_n_padded_back() {
 /// to produce this row, and Kafka's default message size (1 MB) refuses it.
 #[test]
 fn a_blob_larger_than_16_mb_arrives_whole() {
-    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
-    let brokers = support::shared().tansu.brokers();
-    let name = unique("big");
-    db.sql(&format!(
-        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, lb LONGBLOB, lt LONGTEXT CHARACTER SET utf8mb4)"
-    ))
-    .unwrap();
-    let start = master_position(&db);
-    let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(
-        dir.path(),
-        &db.url(),
-        &brokers,
-        &start,
+    let t = TypeTable::create_on(
+        MariaDb::start(MariaDbOptions::default()).unwrap(),
+        "id INT PRIMARY KEY, lb LONGBLOB, lt LONGTEXT CHARACTER SET utf8mb4",
+        "",
         "[kafka.producer]\n\"message.max.bytes\" = 100000000\n",
     );
     // The value is built on the server (REPEAT), so the statement stays small;
     // the server's max_allowed_packet (1G in the test config) bounds it.
     const REPS: usize = 4_400_000; // x 4 bytes = 17.6 MB
-    db.sql(&format!(
-        "INSERT INTO {name}.t VALUES (1, REPEAT(X'00FF7F80', {REPS}), REPEAT('é', 10)),
+    t.write(&format!(
+        "INSERT INTO t VALUES (1, REPEAT(X'00FF7F80', {REPS}), REPEAT('é', 10)),
                                    (2, X'01', REPEAT('€', 6000000))"
-    ))
-    .unwrap();
-    let msgs = support::consume_all_blocking(
-        &brokers,
-        &sluice.topic(&format!("{name}.t")),
-        2,
-        std::time::Duration::from_secs(120),
-    );
-    assert_eq!(msgs.len(), 2, "sluice log:\n{}", sluice.log());
-    let ev: Vec<rmpv::Value> = msgs
-        .iter()
-        .map(|m| rmpv::decode::read_value(&mut m.payload.as_deref().unwrap()).unwrap())
-        .collect();
+    ));
+    let ev = t.events_within(2, Duration::from_secs(120));
     let lb = after(&ev[0], "lb").as_slice().expect("bin");
-    let server_len: usize = db
-        .sql(&format!("SELECT LENGTH(lb) FROM {name}.t WHERE id = 1"))
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let server_len: usize = t.select(&["LENGTH(lb)"])[0][0].parse().unwrap();
     assert_eq!(lb.len(), server_len);
     assert_eq!(lb.len(), 4 * REPS);
     assert!(lb.chunks(4).all(|c| c == [0x00, 0xff, 0x7f, 0x80]));
@@ -106,26 +70,23 @@ fn a_blob_larger_than_16_mb_arrives_whole() {
     assert_eq!(lt.len(), 18_000_000);
     assert!(lt.chars().all(|c| c == '€'));
     assert_eq!(hex(after(&ev[1], "lb").as_slice().unwrap()), "01");
-    sluice.stop();
+    t.stop();
 }
 
 /// MariaDB's INET4, INET6 and UUID types are logged as fixed-size binary
 /// strings: they arrive as bin (4 or 16 bytes), not as their text form.
 #[test]
 fn mariadb_inet_and_uuid_types_are_their_stored_bytes() {
-    let t = TypeTable::create("id INT PRIMARY KEY, v4 INET4, v6 INET6, u UUID", "");
-    t.write(
+    let events = check(
+        "id INT PRIMARY KEY, v4 INET4, v6 INET6, u UUID",
         "INSERT INTO t VALUES
           (1, '192.168.0.1', '2001:db8::ff00:42:8329', '123e4567-e89b-12d3-a456-426655440000'),
           (2, '0.0.0.0', '::', '00000000-0000-0000-0000-000000000000'),
           (3, '255.255.255.255', '::ffff:1.2.3.4', 'ffffffff-ffff-ffff-ffff-ffffffffffff'),
           (4, NULL, NULL, NULL)",
-    );
-    let events = t.events(4);
-    // The bytes are the binary form CAST(... AS BINARY) gives: addresses in
-    // network order, the UUID in its text order.
-    t.assert_matches_select(
-        &events,
+        4,
+        // The bytes are the binary form CAST(... AS BINARY) gives: addresses
+        // in network order, the UUID in its text order.
         &[
             ("v4", "CONCAT('bin:', HEX(CAST(v4 AS BINARY(4))))"),
             ("v6", "CONCAT('bin:', HEX(CAST(v6 AS BINARY(16))))"),
@@ -133,8 +94,6 @@ fn mariadb_inet_and_uuid_types_are_their_stored_bytes() {
         ],
     );
     assert_eq!(hex(after(&events[0], "v4").as_slice().unwrap()), "C0A80001");
-    let mut t = t;
-    t.sluice.stop();
 }
 
 /// MariaDB with `log_bin_compress=ON` compresses rows events of 256 bytes
@@ -142,34 +101,22 @@ fn mariadb_inet_and_uuid_types_are_their_stored_bytes() {
 /// them yet; it must stop with an error that says so rather than skip them.
 #[test]
 fn compressed_mariadb_rows_events_are_not_skipped() {
-    use crate::sluice::{master_position, unique, Sluice};
-    use crate::support::{self, MariaDb, MariaDbOptions};
-    let db = MariaDb::start(MariaDbOptions::with_args(["--log-bin-compress=ON"])).unwrap();
-    let brokers = support::shared().tansu.brokers();
-    let name = unique("compressed");
-    db.sql(&format!(
-        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, v TEXT)"
-    ))
-    .unwrap();
-    let start = master_position(&db);
-    let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(dir.path(), &db.url(), &brokers, &start, "");
-    db.sql(&format!(
-        "INSERT INTO {name}.t VALUES (1, 'small');
-         INSERT INTO {name}.t VALUES (2, REPEAT('compressible ', 100));
-         INSERT INTO {name}.t VALUES (3, 'after');"
-    ))
-    .unwrap();
-    let code = sluice.wait_exit(std::time::Duration::from_secs(60));
-    assert!(matches!(code, Some(c) if c != 0), "exit {code:?}");
-    let log = sluice.log();
-    assert!(log.contains("log_bin_compress"), "{log}");
-    let msgs = support::consume_all_blocking(
-        &brokers,
-        &sluice.topic(&format!("{name}.t")),
-        1,
-        std::time::Duration::from_secs(10),
+    let mut t = TypeTable::create_on(
+        MariaDb::start(MariaDbOptions::with_args(["--log-bin-compress=ON"])).unwrap(),
+        "id INT PRIMARY KEY, v TEXT",
+        "",
+        "",
     );
+    t.write(
+        "INSERT INTO t VALUES (1, 'small');
+         INSERT INTO t VALUES (2, REPEAT('compressible ', 100));
+         INSERT INTO t VALUES (3, 'after');",
+    );
+    let code = t.sluice.wait_exit(Duration::from_secs(60));
+    assert!(matches!(code, Some(c) if c != 0), "exit {code:?}");
+    let log = t.sluice.log();
+    assert!(log.contains("log_bin_compress"), "{log}");
+    let msgs = t.messages(1, Duration::from_secs(10));
     // Nothing from the compressed event on. The small row before it is sent
     // only if it was flushed before the pipeline stopped (it is in the same
     // read chunk or not, by timing); the checkpoint keeps it either way.

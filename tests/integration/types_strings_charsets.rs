@@ -4,7 +4,10 @@
 //! cp1251 and latin2, multi-byte sjis, gbk, euckr and ujis, and the UTF-16/32
 //! family. CHAR loses its trailing spaces as it does in SELECT.
 
-use crate::types_support::{after, TypeTable};
+use crate::types_support::{after, check, check_with_options, field, tagged, TypeTable};
+
+/// The tagged text of a text column `{c}` in any charset.
+const TEXT: &str = "CONCAT('str:', CONVERT({c} USING utf8mb4))";
 
 const TEXT_COLUMNS: [&str; 18] = [
     "u4", "u3", "l1", "cp", "l2", "sj", "gb", "kr", "uj", "uc", "u16", "u32", "ch", "chu", "tt",
@@ -13,7 +16,8 @@ const TEXT_COLUMNS: [&str; 18] = [
 
 #[test]
 fn text_is_converted_to_utf8_from_every_charset() {
-    let t = TypeTable::create(
+    let cols = TEXT_COLUMNS.join(", ");
+    let events = check(
         "id INT PRIMARY KEY,
          u4 VARCHAR(100) CHARACTER SET utf8mb4,
          u3 VARCHAR(100) CHARACTER SET utf8mb3,
@@ -33,11 +37,8 @@ fn text_is_converted_to_utf8_from_every_charset() {
          tx TEXT CHARACTER SET cp1251,
          mt MEDIUMTEXT CHARACTER SET sjis,
          lt LONGTEXT CHARACTER SET utf8mb4",
-        "",
-    );
-    let cols = TEXT_COLUMNS.join(", ");
-    t.write(&format!(
-        "INSERT INTO t (id, {cols}) VALUES
+        &format!(
+            "INSERT INTO t (id, {cols}) VALUES
           (1, 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain', 'plain'),
           (2, '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', '', ''),
           (3, '😀 emoji 𝄞', 'ünïcödé ✓', 'Besançon € ‰ Œ ž ÿ', 'Привет, мир ё Ђ', 'Zażółć gęślą jaźń', 'こんにちは 日本語 ｱｲｳ 〜',
@@ -51,20 +52,11 @@ fn text_is_converted_to_utf8_from_every_charset() {
               REPEAT('Ü', 10), REPEAT('😀', 255), REPEAT('ÿ', 255), REPEAT('ж', 30000), REPEAT('漢', 50000), REPEAT('😀', 100000));
          -- Every latin1 byte, 0x00 to 0xFF: latin1 is Windows-1252 with the five holes mapped to C1 controls.
          INSERT INTO t (id, l1) VALUES (7, UNHEX('{}'));",
-        (0..=255u8).map(|b| format!("{b:02X}")).collect::<String>()
-    ));
-    let events = t.events(7);
-    let exprs: Vec<String> = TEXT_COLUMNS
-        .iter()
-        .map(|c| format!("CONCAT('str:', CONVERT({c} USING utf8mb4))"))
-        .collect();
-    let pairs: Vec<(&str, &str)> = TEXT_COLUMNS
-        .iter()
-        .copied()
-        .zip(exprs.iter().map(String::as_str))
-        .collect();
-    t.assert_matches_select(&events, &pairs);
-
+            (0..=255u8).map(|b| format!("{b:02X}")).collect::<String>()
+        ),
+        7,
+        &[(&TEXT_COLUMNS.join(" "), TEXT)],
+    );
     // Spelled out.
     assert_eq!(after(&events[2], "l1").as_str(), Some("Besançon € ‰ Œ ž ÿ"));
     assert_eq!(after(&events[2], "cp").as_str(), Some("Привет, мир ё Ђ"));
@@ -77,8 +69,6 @@ fn text_is_converted_to_utf8_from_every_charset() {
     let all_latin1 = after(&events[6], "l1").as_str().unwrap().to_string();
     assert_eq!(all_latin1.chars().count(), 256);
     assert!(all_latin1.contains("\u{20ac}") && all_latin1.contains("\u{81}"));
-    let mut t = t;
-    t.sluice.stop();
 }
 
 #[test]
@@ -86,30 +76,19 @@ fn table_and_column_default_charsets_apply() {
     // The charset comes from the table default when the column names none,
     // and ENUM columns between text columns do not shift which charset
     // belongs to which column.
-    let t = TypeTable::create(
+    let events = check_with_options(
         "id INT PRIMARY KEY, a VARCHAR(20), e ENUM('é', 'ß') CHARACTER SET latin1, b TEXT,
          c VARCHAR(20) CHARACTER SET utf8mb4, s SET('ё', 'ж') CHARACTER SET cp1251, d CHAR(5)",
         "DEFAULT CHARSET = cp1251",
-    );
-    t.write("INSERT INTO t VALUES (1, 'жук', 'ß', 'щука', '😀', 'ё,ж', 'ёж'), (2, 'Ђ', 'é', '', 'x', '', '')");
-    let events = t.events(2);
-    t.assert_matches_select(
-        &events,
-        &[
-            ("a", "CONCAT('str:', CONVERT(a USING utf8mb4))"),
-            ("e", "CONCAT('str:', CONVERT(e USING utf8mb4))"),
-            ("b", "CONCAT('str:', CONVERT(b USING utf8mb4))"),
-            ("c", "CONCAT('str:', c)"),
-            ("d", "CONCAT('str:', CONVERT(d USING utf8mb4))"),
-        ],
+        "INSERT INTO t VALUES (1, 'жук', 'ß', 'щука', '😀', 'ё,ж', 'ёж'), (2, 'Ђ', 'é', '', 'x', '', '')",
+        2,
+        &[("a e b d", TEXT), ("c", "CONCAT('str:', c)")],
     );
     assert_eq!(after(&events[0], "s").as_array().unwrap().len(), 2);
     assert_eq!(
         after(&events[0], "s").as_array().unwrap()[1].as_str(),
         Some("ж")
     );
-    let mut t = t;
-    t.sluice.stop();
 }
 
 #[test]
@@ -150,50 +129,28 @@ fn charsets_stay_with_their_columns_after_every_other_type() {
         names.push(format!("l{i}"));
         names.push(format!("c{i}"));
     }
-    let t = TypeTable::create(&cols.join(", "), "");
     let sets: Vec<String> = (0..types.len())
         .map(|i| format!("l{i} = 'é', c{i} = 'й'"))
         .collect();
-    t.write(&format!("INSERT INTO t SET id = 1, {}", sets.join(", ")));
-    let events = t.events(1);
-    let exprs: Vec<String> = names
-        .iter()
-        .map(|c| format!("CONCAT('str:', CONVERT({c} USING utf8mb4))"))
-        .collect();
-    let pairs: Vec<(&str, &str)> = names
-        .iter()
-        .map(String::as_str)
-        .zip(exprs.iter().map(String::as_str))
-        .collect();
-    t.assert_matches_select(&events, &pairs);
-    let mut t = t;
-    t.sluice.stop();
+    check(
+        &cols.join(", "),
+        &format!("INSERT INTO t SET id = 1, {}", sets.join(", ")),
+        1,
+        &[(&names.join(" "), TEXT)],
+    );
 }
 
 #[test]
 fn charsets_without_a_whatwg_encoding_convert_too() {
-    let t = TypeTable::create(
+    let events = check(
         "id INT PRIMARY KEY, a VARCHAR(20) CHARACTER SET cp850, b VARCHAR(20) CHARACTER SET cp852,
          c VARCHAR(20) CHARACTER SET swe7, d VARCHAR(20) CHARACTER SET keybcs2,
          e VARCHAR(20) CHARACTER SET armscii8, f VARCHAR(20) CHARACTER SET macce",
-        "",
+        "INSERT INTO t VALUES (1, 'Grüße ø', 'Zażółć', 'Åsa Öberg É', 'Příliš', 'Հայ', 'Łódź'), (2, 'x', 'y', 'abc', 'z', 'w', 'v')",
+        2,
+        &[("a b c d e f", TEXT)],
     );
-    t.write("INSERT INTO t VALUES (1, 'Grüße ø', 'Zażółć', 'Åsa Öberg É', 'Příliš', 'Հայ', 'Łódź'), (2, 'x', 'y', 'abc', 'z', 'w', 'v')");
-    let events = t.events(2);
-    let cols = ["a", "b", "c", "d", "e", "f"];
-    let exprs: Vec<String> = cols
-        .iter()
-        .map(|c| format!("CONCAT('str:', CONVERT({c} USING utf8mb4))"))
-        .collect();
-    let pairs: Vec<(&str, &str)> = cols
-        .iter()
-        .copied()
-        .zip(exprs.iter().map(String::as_str))
-        .collect();
-    t.assert_matches_select(&events, &pairs);
     assert_eq!(after(&events[0], "c").as_str(), Some("Åsa Öberg É"));
-    let mut t = t;
-    t.sluice.stop();
 }
 
 #[test]
@@ -211,45 +168,24 @@ fn keys_carry_the_same_values_as_the_images() {
          DELETE FROM t WHERE id = 1;",
     );
     let events = t.events_with_keys(3);
+    t.stop();
     let key_of = |img: &rmpv::Value| {
         rmpv::Value::Map(
             ["code", "tag", "amount"]
                 .iter()
-                .map(|c| {
-                    (
-                        rmpv::Value::from(*c),
-                        crate::types_support::field(img, c).unwrap().clone(),
-                    )
-                })
+                .map(|c| (rmpv::Value::from(*c), field(img, c).unwrap().clone()))
                 .collect(),
         )
     };
     let (create, ck) = &events[0];
+    assert_eq!(ck.as_ref(), Some(&key_of(field(create, "after").unwrap())));
     assert_eq!(
-        ck.as_ref(),
-        Some(&key_of(
-            crate::types_support::field(create, "after").unwrap()
-        ))
-    );
-    assert_eq!(
-        crate::types_support::tagged(ck.as_ref().unwrap()),
+        tagged(ck.as_ref().unwrap()),
         "{str:code=str:Zürich €,str:tag=bin:01000000,str:amount=str:-1.50}"
     );
     // An update's key is the new row's; a delete's the old row's.
     let (update, uk) = &events[1];
-    assert_eq!(
-        uk.as_ref(),
-        Some(&key_of(
-            crate::types_support::field(update, "after").unwrap()
-        ))
-    );
+    assert_eq!(uk.as_ref(), Some(&key_of(field(update, "after").unwrap())));
     let (delete, dk) = &events[2];
-    assert_eq!(
-        dk.as_ref(),
-        Some(&key_of(
-            crate::types_support::field(delete, "before").unwrap()
-        ))
-    );
-    let mut t = t;
-    t.sluice.stop();
+    assert_eq!(dk.as_ref(), Some(&key_of(field(delete, "before").unwrap())));
 }

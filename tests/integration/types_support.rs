@@ -2,6 +2,24 @@
 //! binary streaming it, and a comparison of every streamed value with what
 //! `SELECT` returns for the same row.
 //!
+//! Most tests are one call to [`check`]: the column definitions, the
+//! statements that fill the table, how many events they make, and for each
+//! column the SELECT expression giving the value it must arrive as:
+//!
+//! ```ignore
+//! let events = check(
+//!     "id INT PRIMARY KEY, f FLOAT, d DOUBLE",
+//!     "INSERT INTO t VALUES (1, 1.5, 2.5), (2, NULL, NULL)",
+//!     2,
+//!     &[("f", "CONCAT('f32:', CAST(f AS DOUBLE))"), ("d", "CONCAT('f64:', d)")],
+//! );
+//! ```
+//!
+//! Several columns sharing one expression are one entry: their names,
+//! separated by spaces, and the expression with `{c}` for the column
+//! (`("ti si bi", "CONCAT('int:', {c} + 0)")`). [`TypeTable`] is there for
+//! the rest (table options, keys, a server of its own).
+//!
 //! Values are compared as *tagged text*, so a test reads like the mapping
 //! table of the event format (docs/TYPES.md):
 //!
@@ -26,13 +44,41 @@ use std::time::Duration;
 use rmpv::Value;
 
 use crate::sluice::{master_position, unique, Sluice};
-use crate::support;
+use crate::support::{self, MariaDb, Message};
+
+/// The usual types test: creates `t` with `columns` (which must include
+/// `id INT PRIMARY KEY`), runs `writes`, waits for `n` events, checks the
+/// columns of `expect` against SELECT ([`TypeTable::assert_matches_select`])
+/// and stops sluice, which must exit cleanly. Returns the events, for
+/// checks spelled out by hand.
+pub fn check(columns: &str, writes: &str, n: usize, expect: &[(&str, &str)]) -> Vec<Value> {
+    check_with_options(columns, "", writes, n, expect)
+}
+
+/// [`check`] with table `options` after CREATE TABLE's closing parenthesis
+/// (e.g. `DEFAULT CHARSET = cp1251`).
+pub fn check_with_options(
+    columns: &str,
+    options: &str,
+    writes: &str,
+    n: usize,
+    expect: &[(&str, &str)],
+) -> Vec<Value> {
+    let t = TypeTable::create(columns, options);
+    t.write(writes);
+    let events = t.events(n);
+    t.assert_matches_select(&events, expect);
+    t.stop();
+    events
+}
 
 /// A database of its own holding table `t`, streamed by a sluice of its own.
 pub struct TypeTable {
     pub db: String,
     brokers: String,
     pub sluice: Sluice,
+    /// The server `t` is on, when not the shared one (dropped after sluice).
+    own: Option<MariaDb>,
     _dir: tempfile::TempDir,
 }
 
@@ -46,68 +92,87 @@ impl TypeTable {
 
     /// [`TypeTable::create`] with extra lines for sluice's config file.
     pub fn create_with(columns: &str, options: &str, sluice_config: &str) -> TypeTable {
-        let s = support::shared();
+        Self::start(None, columns, options, sluice_config)
+    }
+
+    /// [`TypeTable::create_with`] on `server`, a server of the test's own
+    /// (for settings the shared one must not have, or rows every sluice
+    /// streaming the shared one would have to carry).
+    pub fn create_on(
+        server: MariaDb,
+        columns: &str,
+        options: &str,
+        sluice_config: &str,
+    ) -> TypeTable {
+        Self::start(Some(server), columns, options, sluice_config)
+    }
+
+    fn start(own: Option<MariaDb>, columns: &str, options: &str, config: &str) -> TypeTable {
+        let server = own.as_ref().unwrap_or(&support::shared().mariadb);
         let db = unique("types");
-        s.mariadb
+        server
             .sql(&format!(
                 "SET NAMES utf8mb4; CREATE DATABASE {db}; CREATE TABLE {db}.t ({columns}) {options}"
             ))
             .unwrap();
-        let start = master_position(&s.mariadb);
+        let start = master_position(server);
         let dir = tempfile::tempdir().unwrap();
-        let brokers = s.tansu.brokers();
-        let sluice = Sluice::start(
-            dir.path(),
-            &s.mariadb.url(),
-            &brokers,
-            &start,
-            sluice_config,
-        );
+        let brokers = support::shared().tansu.brokers();
+        let sluice = Sluice::start(dir.path(), &server.url(), &brokers, &start, config);
         TypeTable {
             db,
             brokers,
             sluice,
+            own,
             _dir: dir,
         }
+    }
+
+    fn server(&self) -> &MariaDb {
+        self.own.as_ref().unwrap_or(&support::shared().mariadb)
     }
 
     /// Runs `sql` in a writer session of its own: `SET NAMES utf8mb4`, the
     /// table's database as default, then `sql` (which may start with its
     /// own `SET sql_mode` or `SET time_zone`).
     pub fn write(&self, sql: &str) {
-        support::shared()
-            .mariadb
+        self.server()
             .sql(&format!("SET NAMES utf8mb4; USE {}; {sql}", self.db))
             .unwrap();
     }
 
-    /// Waits for `n` events of `t` and returns their values.
-    pub fn events(&self, n: usize) -> Vec<Value> {
+    /// Up to `n` messages of `t`, waiting at most `timeout` for them.
+    pub fn messages(&self, n: usize, timeout: Duration) -> Vec<Message> {
         let topic = self.sluice.topic(&format!("{}.t", self.db));
-        let msgs = support::consume_all_blocking(&self.brokers, &topic, n, Duration::from_secs(90));
-        assert_eq!(
-            msgs.len(),
-            n,
-            "events of {topic}; sluice log:\n{}",
-            self.sluice.log()
-        );
-        msgs.iter()
-            .map(|m| {
-                rmpv::decode::read_value(&mut m.payload.as_deref().expect("payload"))
-                    .expect("event is MessagePack")
-            })
+        support::consume_all_blocking(&self.brokers, &topic, n, timeout)
+    }
+
+    /// Waits (up to 90 s) for `n` events of `t` and returns their values.
+    pub fn events(&self, n: usize) -> Vec<Value> {
+        self.events_within(n, Duration::from_secs(90))
+    }
+
+    /// [`TypeTable::events`], waiting up to `timeout`.
+    pub fn events_within(&self, n: usize, timeout: Duration) -> Vec<Value> {
+        self.keyed_events(n, timeout)
+            .into_iter()
+            .map(|(v, _)| v)
             .collect()
     }
 
     /// [`TypeTable::events`] with each message's key (nil-less: `None`
     /// when the message has none).
     pub fn events_with_keys(&self, n: usize) -> Vec<(Value, Option<Value>)> {
-        let topic = self.sluice.topic(&format!("{}.t", self.db));
-        let msgs = support::consume_all_blocking(&self.brokers, &topic, n, Duration::from_secs(90));
+        self.keyed_events(n, Duration::from_secs(90))
+    }
+
+    fn keyed_events(&self, n: usize, timeout: Duration) -> Vec<(Value, Option<Value>)> {
+        let msgs = self.messages(n, timeout);
         assert_eq!(
             msgs.len(),
             n,
-            "events of {topic}; sluice log:\n{}",
+            "events of {}; sluice log:\n{}",
+            self.sluice.topic(&format!("{}.t", self.db)),
             self.sluice.log()
         );
         msgs.iter()
@@ -126,8 +191,8 @@ impl TypeTable {
     /// `SELECT exprs FROM t ORDER BY id` in a utf8mb4 session, one
     /// `Vec` of cells per row (batch-mode escapes undone).
     pub fn select(&self, exprs: &[&str]) -> Vec<Vec<String>> {
-        let out = support::shared()
-            .mariadb
+        let out = self
+            .server()
             .sql(&format!(
                 "SET NAMES utf8mb4; SET time_zone = '+00:00'; SELECT {} FROM {}.t ORDER BY id",
                 exprs.join(", "),
@@ -140,12 +205,21 @@ impl TypeTable {
     }
 
     /// Replays `events` by `id` and checks that every column listed in
-    /// `cols` (event column, SELECT expression giving the tagged text) has
-    /// the value the server returns, row by row.
-    pub fn assert_matches_select(&self, events: &[Value], cols: &[(&str, &str)]) {
+    /// `expect` has the value the server returns, row by row. Each entry is
+    /// (column, SELECT expression giving the tagged text), or (several
+    /// columns separated by spaces, the expression with `{c}` for each).
+    pub fn assert_matches_select(&self, events: &[Value], expect: &[(&str, &str)]) {
+        let cols: Vec<(&str, String)> = expect
+            .iter()
+            .flat_map(|&(names, expr)| {
+                names
+                    .split_whitespace()
+                    .map(move |c| (c, expr.replace("{c}", c)))
+            })
+            .collect();
         let rows = replay(events);
         let mut exprs = vec!["id"];
-        exprs.extend(cols.iter().map(|(_, e)| *e));
+        exprs.extend(cols.iter().map(|(_, e)| e.as_str()));
         let server = self.select(&exprs);
         let mut want = Vec::new();
         for r in &server {
@@ -200,6 +274,11 @@ impl TypeTable {
             );
         }
     }
+
+    /// Stops sluice with SIGTERM; it must exit cleanly.
+    pub fn stop(mut self) {
+        self.sluice.stop();
+    }
 }
 
 /// Applies create/update/delete events in order; the final after-image of
@@ -230,6 +309,12 @@ pub fn field<'a>(map: &'a Value, name: &str) -> Option<&'a Value> {
         .iter()
         .find(|(k, _)| k.as_str() == Some(name))
         .map(|(_, v)| v)
+}
+
+/// The before-image column `name` of event `e`.
+pub fn before<'a>(e: &'a Value, name: &str) -> &'a Value {
+    field(field(e, "before").expect("before"), name)
+        .unwrap_or_else(|| panic!("no column {name} in {e}"))
 }
 
 /// The after-image column `name` of event `e`.

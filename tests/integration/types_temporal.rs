@@ -11,24 +11,14 @@
 //!
 //! Writers use `sql_mode=''` so that zero dates are accepted.
 
-use crate::types_support::{after, TypeTable};
+use crate::support::{MariaDb, MariaDbOptions};
+use crate::types_support::{after, check, TypeTable};
 
-fn cast(cols: &[&'static str]) -> Vec<(&'static str, String)> {
-    cols.iter()
-        .map(|c| (*c, format!("CONCAT('str:', CAST({c} AS CHAR))")))
-        .collect()
-}
-
-fn pairs<'a>(v: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
-    v.iter().map(|(c, e)| (*c, e.as_str())).collect()
-}
+/// The tagged text of a DATE, DATETIME or TIME column `{c}`.
+const AS_CHAR: &str = "CONCAT('str:', CAST({c} AS CHAR))";
 
 #[test]
 fn time_keeps_its_sign_and_fraction_digits_over_the_whole_range() {
-    let t = TypeTable::create(
-        "id INT PRIMARY KEY, t0 TIME, t1 TIME(1), t2 TIME(2), t3 TIME(3), t4 TIME(4), t5 TIME(5), t6 TIME(6)",
-        "",
-    );
     let values = [
         "838:59:59",
         "-838:59:59",
@@ -49,27 +39,20 @@ fn time_keeps_its_sign_and_fraction_digits_over_the_whole_range() {
         sql += &format!("({i}, '{v}', '{v}', '{v}', '{v}', '{v}', '{v}', '{v}'),");
     }
     sql += "(99, NULL, NULL, NULL, NULL, NULL, NULL, NULL);";
-    t.write(&sql);
-    let events = t.events(values.len() + 1);
-    t.assert_matches_select(
-        &events,
-        &pairs(&cast(&["t0", "t1", "t2", "t3", "t4", "t5", "t6"])),
+    let events = check(
+        "id INT PRIMARY KEY, t0 TIME, t1 TIME(1), t2 TIME(2), t3 TIME(3), t4 TIME(4), t5 TIME(5), t6 TIME(6)",
+        &sql,
+        values.len() + 1,
+        &[("t0 t1 t2 t3 t4 t5 t6", AS_CHAR)],
     );
     // Spelled out.
     assert_eq!(after(&events[1], "t0").as_str(), Some("-838:59:59"));
     assert_eq!(after(&events[4], "t1").as_str(), Some("-00:00:00.5"));
     assert_eq!(after(&events[6], "t6").as_str(), Some("-12:34:56.789012"));
-    let mut t = t;
-    t.sluice.stop();
 }
 
 #[test]
 fn dates_and_datetimes_come_out_as_stored_zero_dates_included() {
-    let t = TypeTable::create(
-        "id INT PRIMARY KEY, d DATE, dt0 DATETIME, dt1 DATETIME(1), dt2 DATETIME(2), dt3 DATETIME(3),
-         dt4 DATETIME(4), dt5 DATETIME(5), dt6 DATETIME(6)",
-        "",
-    );
     let values = [
         ("1000-01-01", "1000-01-01 00:00:00"),
         ("9999-12-31", "9999-12-31 23:59:59.999999"),
@@ -85,13 +68,12 @@ fn dates_and_datetimes_come_out_as_stored_zero_dates_included() {
         sql += &format!("({i}, '{d}', '{dt}', '{dt}', '{dt}', '{dt}', '{dt}', '{dt}', '{dt}'),");
     }
     sql += "(99, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL);";
-    t.write(&sql);
-    let events = t.events(values.len() + 1);
-    t.assert_matches_select(
-        &events,
-        &pairs(&cast(&[
-            "d", "dt0", "dt1", "dt2", "dt3", "dt4", "dt5", "dt6",
-        ])),
+    let events = check(
+        "id INT PRIMARY KEY, d DATE, dt0 DATETIME, dt1 DATETIME(1), dt2 DATETIME(2), dt3 DATETIME(3),
+         dt4 DATETIME(4), dt5 DATETIME(5), dt6 DATETIME(6)",
+        &sql,
+        values.len() + 1,
+        &[("d dt0 dt1 dt2 dt3 dt4 dt5 dt6", AS_CHAR)],
     );
     assert_eq!(after(&events[2], "d").as_str(), Some("0000-00-00"));
     assert_eq!(after(&events[3], "d").as_str(), Some("2024-00-15"));
@@ -99,18 +81,13 @@ fn dates_and_datetimes_come_out_as_stored_zero_dates_included() {
         after(&events[2], "dt6").as_str(),
         Some("0000-00-00 00:00:00.000000")
     );
-    let mut t = t;
-    t.sluice.stop();
 }
 
 #[test]
 fn timestamps_are_utc_whatever_the_writers_time_zone() {
-    let t = TypeTable::create(
+    let events = check(
         "id INT PRIMARY KEY, ts0 TIMESTAMP NULL, ts1 TIMESTAMP(1) NULL, ts3 TIMESTAMP(3) NULL, ts6 TIMESTAMP(6) NULL,
          ts2 TIMESTAMP(2) NULL, ts4 TIMESTAMP(4) NULL, ts5 TIMESTAMP(5) NULL",
-        "",
-    );
-    t.write(
         "SET sql_mode = '';
          SET time_zone = '+05:30';
          INSERT INTO t (id, ts0, ts1, ts3, ts6) VALUES
@@ -127,19 +104,13 @@ fn timestamps_are_utc_whatever_the_writers_time_zone() {
          -- The other precisions, in update events (row 6 stays NULL: not logged).
          SET time_zone = '+09:00';
          UPDATE t SET ts2 = ts6, ts4 = ts6, ts5 = ts6;",
+        13,
+        // The comparison SELECT runs with time_zone '+00:00'.
+        &[(
+            "ts0 ts1 ts2 ts3 ts4 ts5 ts6",
+            "CONCAT('str:', REPLACE(CAST({c} AS CHAR), ' ', 'T'), 'Z')",
+        )],
     );
-    let events = t.events(13);
-    let cols: Vec<(&str, String)> = ["ts0", "ts1", "ts2", "ts3", "ts4", "ts5", "ts6"]
-        .iter()
-        .map(|c| {
-            (
-                *c,
-                format!("CONCAT('str:', REPLACE(CAST({c} AS CHAR), ' ', 'T'), 'Z')"),
-            )
-        })
-        .collect();
-    // The comparison SELECT runs with time_zone '+00:00'.
-    t.assert_matches_select(&events, &pairs(&cols));
     assert_eq!(
         after(&events[0], "ts6").as_str(),
         Some("1970-01-01T00:00:01.000001Z")
@@ -160,23 +131,19 @@ fn timestamps_are_utc_whatever_the_writers_time_zone() {
         after(&events[4], "ts0").as_str(),
         Some("2024-01-01T00:00:00Z")
     );
-    let mut t = t;
-    t.sluice.stop();
 }
 
 #[test]
 fn year_is_an_integer() {
-    let t = TypeTable::create("id INT PRIMARY KEY, y YEAR", "");
-    t.write(
+    let events = check(
+        "id INT PRIMARY KEY, y YEAR",
         "SET sql_mode = '';
          INSERT INTO t VALUES (1, 1901), (2, 2155), (3, 0), (4, '0'), (5, 70), (6, '69'), (7, 2024), (8, NULL);",
+        8,
+        &[("y", "CONCAT('int:', y + 0)")],
     );
-    let events = t.events(8);
-    t.assert_matches_select(&events, &[("y", "CONCAT('int:', y + 0)")]);
     assert_eq!(after(&events[2], "y").as_u64(), Some(0));
     assert_eq!(after(&events[3], "y").as_u64(), Some(2000));
-    let mut t = t;
-    t.sluice.stop();
 }
 
 /// Tables created while `mysql56_temporal_format` is OFF (the default before
@@ -188,55 +155,41 @@ fn year_is_an_integer() {
 /// of its own: the setting is global.
 #[test]
 fn mariadb_pre_10_1_temporal_formats_decode_the_same() {
-    use crate::sluice::{master_position, unique, Sluice};
-    use crate::support::{self, MariaDb, MariaDbOptions};
-    let db = MariaDb::start(MariaDbOptions::with_args(["--mysql56-temporal-format=OFF"])).unwrap();
-    let brokers = support::shared().tansu.brokers();
-    let name = unique("oldtemporal");
-    db.sql(&format!(
-        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY,
-           t0 TIME, dt0 DATETIME, ts0 TIMESTAMP NULL, d DATE, tail VARCHAR(5))"
-    ))
-    .unwrap();
-    let start = master_position(&db);
-    let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(dir.path(), &db.url(), &brokers, &start, "");
-    db.sql(&format!(
-        "SET sql_mode = ''; SET time_zone = '+02:00'; INSERT INTO {name}.t VALUES
+    let t = TypeTable::create_on(
+        MariaDb::start(MariaDbOptions::with_args(["--mysql56-temporal-format=OFF"])).unwrap(),
+        "id INT PRIMARY KEY,
+           t0 TIME, dt0 DATETIME, ts0 TIMESTAMP NULL, d DATE, tail VARCHAR(5)",
+        "",
+        "",
+    );
+    t.write(
+        "SET sql_mode = ''; SET time_zone = '+02:00'; INSERT INTO t VALUES
           (1, '838:59:59', '9999-12-31 23:59:59', '2038-01-19 05:14:07', '9999-12-31', 'a'),
           (2, '-838:59:59', '0000-00-00 00:00:00', '0000-00-00 00:00:00', '0000-00-00', 'b'),
           (3, '-00:00:01', '2024-00-15 10:11:12', '1970-01-01 02:00:01', '2024-02-00', 'c'),
-          (4, '-12:34:56', '1000-01-01 00:00:00', NULL, NULL, NULL)"
-    ))
-    .unwrap();
-    let msgs = support::consume_all_blocking(
-        &brokers,
-        &sluice.topic(&format!("{name}.t")),
-        4,
-        std::time::Duration::from_secs(60),
+          (4, '-12:34:56', '1000-01-01 00:00:00', NULL, NULL, NULL)",
     );
-    assert_eq!(msgs.len(), 4, "sluice log:\n{}", sluice.log());
-    let cols = ["t0", "dt0", "ts0", "d", "tail"];
-    let server = db
-        .sql(&format!(
-            "SET time_zone = '+00:00'; SELECT CAST(t0 AS CHAR), CAST(dt0 AS CHAR),
-               IFNULL(CONCAT(REPLACE(CAST(ts0 AS CHAR), ' ', 'T'), 'Z'), 'NULL'),
-               IFNULL(CAST(d AS CHAR), 'NULL'), IFNULL(tail, 'NULL') FROM {name}.t ORDER BY id"
-        ))
-        .unwrap();
-    let mut got = String::new();
-    for m in &msgs {
-        let v = rmpv::decode::read_value(&mut m.payload.as_deref().unwrap()).unwrap();
-        let row: Vec<String> = cols
-            .iter()
-            .map(|c| match after(&v, c) {
-                rmpv::Value::Nil => "NULL".to_string(),
-                x => x.as_str().unwrap_or("(not a string)").to_string(),
-            })
-            .collect();
-        got += &row.join("\t");
-        got.push('\n');
-    }
+    let events = t.events_within(4, std::time::Duration::from_secs(60));
+    // The server's text in a +00:00 session, NULL as NULL.
+    let server = t.select(&[
+        "CAST(t0 AS CHAR)",
+        "CAST(dt0 AS CHAR)",
+        "IFNULL(CONCAT(REPLACE(CAST(ts0 AS CHAR), ' ', 'T'), 'Z'), 'NULL')",
+        "IFNULL(CAST(d AS CHAR), 'NULL')",
+        "IFNULL(tail, 'NULL')",
+    ]);
+    let got: Vec<Vec<String>> = events
+        .iter()
+        .map(|v| {
+            ["t0", "dt0", "ts0", "d", "tail"]
+                .iter()
+                .map(|c| match after(v, c) {
+                    rmpv::Value::Nil => "NULL".to_string(),
+                    x => x.as_str().unwrap_or("(not a string)").to_string(),
+                })
+                .collect()
+        })
+        .collect();
     assert_eq!(got, server);
-    sluice.stop();
+    t.stop();
 }
