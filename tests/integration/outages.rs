@@ -44,6 +44,25 @@ fn start_sluice(dir: &tempfile::TempDir, db: &MariaDb, tansu: &Tansu, extra: &st
     )
 }
 
+/// Starts sluice, writes `txns` transactions of `rows` rows (ids from 0)
+/// and waits until Kafka has all of them: the fault a test injects next
+/// hits a stream that is running.
+fn streaming(
+    dir: &tempfile::TempDir,
+    db: &MariaDb,
+    tansu: &Tansu,
+    table: &str,
+    extra: &str,
+    (txns, rows): (u32, u32),
+) -> Sluice {
+    let sluice = start_sluice(dir, db, tansu, extra);
+    write(db, table, 0, txns, rows);
+    let n = (txns * rows) as usize;
+    let got = events(&tansu.brokers(), &sluice.topic(table), n).len();
+    assert_eq!(got, n, "{}", sluice.log());
+    sluice
+}
+
 /// Writes `txns` transactions of `rows` rows with ids from `from`.
 fn write(db: &MariaDb, table: &str, from: u32, txns: u32, rows: u32) {
     // In pieces: the whole script would not fit on a command line.
@@ -85,15 +104,8 @@ fn mariadb_restart_and_a_killed_connection_lose_nothing() {
         table,
     } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = start_sluice(&dir, &db, &tansu, "");
-    write(&db, &table, 0, 20, 5);
     // Streaming before the restart, so that it is a reconnection.
-    assert_eq!(
-        events(&tansu.brokers(), &sluice.topic(&table), 100).len(),
-        100,
-        "{}",
-        sluice.log()
-    );
+    let mut sluice = streaming(&dir, &db, &tansu, &table, "", (20, 5));
     db.restart().unwrap();
     write(&db, &table, 1000, 20, 5);
     wait_for(
@@ -191,12 +203,7 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
 fn a_purged_binlog_is_reported_with_the_options() {
     let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = start_sluice(&dir, &db, &tansu, "");
-    write(&db, &table, 0, 5, 5);
-    assert_eq!(
-        events(&tansu.brokers(), &sluice.topic(&table), 25).len(),
-        25
-    );
+    let mut sluice = streaming(&dir, &db, &tansu, &table, "", (5, 5));
     sluice.stop();
     // The server keeps files a connected replica reads: wait until it has
     // noticed that Sluice is gone.
@@ -226,12 +233,7 @@ fn a_purged_binlog_is_reported_with_the_options() {
 fn a_checkpoint_that_cannot_be_written_stops_sluice_and_the_previous_one_stays() {
     let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = start_sluice(&dir, &db, &tansu, "");
-    write(&db, &table, 0, 5, 5);
-    assert_eq!(
-        events(&tansu.brokers(), &sluice.topic(&table), 25).len(),
-        25
-    );
+    let mut sluice = streaming(&dir, &db, &tansu, &table, "", (5, 5));
     wait_for("a checkpoint", Duration::from_secs(10), || {
         sluice.checkpoint().is_some()
     });
@@ -303,14 +305,8 @@ fn a_server_that_is_down_at_start_is_waited_for() {
 fn a_second_replica_with_the_same_server_id_is_refused() {
     let Private { db, tansu, table } = Private::start();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let first = start_sluice(&a, &db, &tansu, "");
-    write(&db, &table, 0, 1, 1);
-    assert_eq!(
-        events(&tansu.brokers(), &first.topic(&table), 1).len(),
-        1,
-        "{}",
-        first.log()
-    );
+    // Held to the end: the first replica stays connected.
+    let _first = streaming(&a, &db, &tansu, &table, "", (1, 1));
     // Same config (so the same server_id), another state directory: another replica.
     let config = std::fs::read_to_string(a.path().join("sluice.toml")).unwrap();
     std::fs::write(b.path().join("sluice.toml"), config).unwrap();
@@ -447,13 +443,13 @@ fn a_broker_stopped_and_started_empty_is_survived() {
         table,
     } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = start_sluice(&dir, &db, &tansu, "stall_timeout_secs = 15\n");
-    write(&db, &table, 0, 10, 10);
-    assert_eq!(
-        events(&tansu.brokers(), &sluice.topic(&table), 100).len(),
-        100,
-        "{}",
-        sluice.log()
+    let mut sluice = streaming(
+        &dir,
+        &db,
+        &tansu,
+        &table,
+        "stall_timeout_secs = 15\n",
+        (10, 10),
     );
     tansu.stop().unwrap();
     write(&db, &table, 10_000, 10, 100);
@@ -492,14 +488,7 @@ fn a_broker_stopped_and_started_empty_is_survived() {
 fn partial_row_images_stop_sluice_with_the_fix() {
     let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = start_sluice(&dir, &db, &tansu, "");
-    write(&db, &table, 0, 1, 2);
-    assert_eq!(
-        events(&tansu.brokers(), &sluice.topic(&table), 2).len(),
-        2,
-        "{}",
-        sluice.log()
-    );
+    let mut sluice = streaming(&dir, &db, &tansu, &table, "", (1, 2));
     let before = master_position(&db);
     db.sql(&format!(
         "SET SESSION binlog_row_image = 'MINIMAL'; UPDATE {table} SET v = 'y' WHERE id = 0;"

@@ -6,13 +6,11 @@
 
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::sluice::{base_config, events, master_position, unique, Sluice};
+use crate::sluice::{base_config, events, master_position, unique, Load, Sluice};
 use crate::support;
 
 /// The example plugins, built by scripts/build-plugins (which scripts/test
@@ -146,29 +144,16 @@ fn plugin_files_replaced_deleted_and_put_back_under_load() {
     let mut sluice = Sluice::with_config(&dir.path().join("run"), &config);
 
     // Load: transaction n inserts ids 4n .. 4n+3.
-    let stop = Arc::new(AtomicBool::new(false));
-    let next = Arc::new(AtomicU32::new(0));
-    let writer = {
-        let (stop, next, name) = (stop.clone(), next.clone(), name.clone());
-        std::thread::spawn(move || {
-            let db = &support::shared().mariadb;
-            while !stop.load(Ordering::Relaxed) {
-                let n = next.load(Ordering::Relaxed);
-                let rows: Vec<_> = (4 * n..4 * n + 4)
-                    .map(|id| format!("({id}, 's{id}')"))
-                    .collect();
-                db.sql(&format!("INSERT INTO {name}.t VALUES {};", rows.join(", ")))
-                    .unwrap();
-                next.fetch_add(1, Ordering::Relaxed);
-            }
-        })
-    };
-    let settle = |n: u32| {
-        let target = next.load(Ordering::Relaxed) + n;
-        while next.load(Ordering::Relaxed) < target {
-            std::thread::sleep(Duration::from_millis(10));
+    let load = Load::start({
+        let name = name.clone();
+        move |n| {
+            let rows: Vec<_> = (4 * n..4 * n + 4)
+                .map(|id| format!("({id}, 's{id}')"))
+                .collect();
+            format!("INSERT INTO {name}.t VALUES {};", rows.join(", "))
         }
-    };
+    });
+    let settle = |n: u32| load.settle(n);
     let swapped = "plugin replaced by a new version";
     settle(25);
     replace_by_rename(&key);
@@ -186,10 +171,7 @@ fn plugin_files_replaced_deleted_and_put_back_under_load() {
     replace_by_rename(&key);
     sluice.wait_for_log(swapped, 3);
     settle(25);
-    stop.store(true, Ordering::Relaxed);
-    writer.join().unwrap();
-
-    let txns = next.load(Ordering::Relaxed) as usize;
+    let txns = load.finish() as usize;
     let msgs = support::consume_all_blocking(&brokers, &tag, 4 * txns, Duration::from_secs(60));
     assert_eq!(msgs.len(), 4 * txns, "{}", sluice.log());
     let mut marks = vec![Vec::new(); txns];

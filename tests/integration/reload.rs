@@ -6,11 +6,8 @@
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
 
-use crate::sluice::{base_config, events, master_position, unique, Sluice};
+use crate::sluice::{base_config, events, master_position, unique, Load, Sluice};
 use crate::support;
 
 fn rules(tag: &str, db: &str, tables: &[&str]) -> String {
@@ -84,24 +81,13 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     let mut sluice = Sluice::with_config(&dir.path().join("run"), &mount.join("sluice.toml"));
 
     // Load: each transaction writes the same id into a, b and c.
-    let stop = Arc::new(AtomicBool::new(false));
-    let next = Arc::new(AtomicU32::new(0));
-    let writer = {
-        let (stop, next, name) = (stop.clone(), next.clone(), name.clone());
-        std::thread::spawn(move || {
-            let db = &support::shared().mariadb;
-            while !stop.load(Ordering::Relaxed) {
-                let id = next.fetch_add(1, Ordering::Relaxed);
-                db.sql(&format!("BEGIN; INSERT INTO {name}.a VALUES ({id}, 's'); INSERT INTO {name}.b VALUES ({id}, 's'); INSERT INTO {name}.c VALUES ({id}, 's'); COMMIT;")).unwrap();
-            }
-        })
-    };
-    let settle = |n: u32| {
-        let target = next.load(Ordering::Relaxed) + n;
-        while next.load(Ordering::Relaxed) < target {
-            std::thread::sleep(Duration::from_millis(10));
+    let load = Load::start({
+        let name = name.clone();
+        move |id| {
+            format!("BEGIN; INSERT INTO {name}.a VALUES ({id}, 's'); INSERT INTO {name}.b VALUES ({id}, 's'); INSERT INTO {name}.c VALUES ({id}, 's'); COMMIT;")
         }
-    };
+    });
+    let settle = |n: u32| load.settle(n);
     settle(20);
     // v2: add table b, new topic template (Kubernetes-style swap).
     swap_configmap(
@@ -145,9 +131,7 @@ fn rules_reload_at_transaction_boundaries_under_load() {
         "config reloaded",
         3,
     );
-    stop.store(true, Ordering::Relaxed);
-    writer.join().unwrap();
-    let total = next.load(Ordering::Relaxed);
+    let total = load.finish();
 
     // Which version routed each transaction (by its source position), and
     // which tables it captured.

@@ -313,3 +313,46 @@ pub fn as_cell(v: &Value) -> String {
         other => other.to_string(),
     }
 }
+
+/// A steady write load: a thread that commits transaction after
+/// transaction on the shared MariaDB until finished; transaction `n` (from
+/// 0) is `sql(n)`.
+pub struct Load {
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    done: std::sync::Arc<std::sync::atomic::AtomicU32>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Load {
+    pub fn start(sql: impl Fn(u32) -> String + Send + 'static) -> Load {
+        use std::sync::atomic::Ordering::Relaxed;
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+        let thread = std::thread::spawn({
+            let (stop, done) = (stop.clone(), done.clone());
+            move || {
+                let db = &crate::support::shared().mariadb;
+                while !stop.load(Relaxed) {
+                    db.sql(&sql(done.load(Relaxed))).unwrap();
+                    done.fetch_add(1, Relaxed);
+                }
+            }
+        });
+        Load { stop, done, thread }
+    }
+
+    /// Waits until `n` more transactions have committed.
+    pub fn settle(&self, n: u32) {
+        let target = self.done.load(std::sync::atomic::Ordering::Relaxed) + n;
+        while self.done.load(std::sync::atomic::Ordering::Relaxed) < target {
+            std::thread::sleep(Duration::from_millis(10));
+        }
+    }
+
+    /// Stops the load; returns how many transactions committed.
+    pub fn finish(self) -> u32 {
+        self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        self.thread.join().expect("the load thread panicked");
+        self.done.load(std::sync::atomic::Ordering::Relaxed)
+    }
+}
