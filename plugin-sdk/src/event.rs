@@ -4,7 +4,7 @@ use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
 
-use crate::msgpack::{images, map_find_many, map_get, Value};
+use crate::msgpack::{images, map_find, map_find_many_at, Value};
 use crate::Op;
 
 /// One event: metadata plus the MessagePack bytes that go to Kafka.
@@ -65,18 +65,15 @@ impl<'a> Event<'a> {
     pub fn find_columns<S: AsRef<str>>(&self, columns: &[S], out: &mut Vec<Option<usize>>) {
         out.clear();
         out.resize(columns.len(), None);
-        let (before, after) = self.images();
         let is_map = |at: Option<usize>| {
             at.and_then(|p| self.bytes.get(p))
                 .is_some_and(|m| matches!(m, 0x80..=0x8f | 0xde | 0xdf))
         };
+        let (before, after) = self.images();
         let Some(at) = (if is_map(after) { after } else { before }) else {
             return;
         };
-        map_find_many(&self.bytes[at..], columns, out);
-        for p in out.iter_mut().flatten() {
-            *p += at;
-        }
+        map_find_many_at(self.bytes, at, columns, out);
     }
 
     /// The value at a position found by `find_columns`.
@@ -94,8 +91,10 @@ impl<'a> Event<'a> {
     }
 
     fn image(&self, at: Option<usize>, column: &str) -> Option<Value<'a>> {
-        let image = self.bytes.get(at?..)?;
-        Value::parse(map_get(image, column)?)
+        Value::parse(
+            self.bytes
+                .get(map_find(self.bytes, at?, column.as_bytes())?..)?,
+        )
     }
 }
 
@@ -184,5 +183,87 @@ impl Emitter<'_> {
         self.out
             .push((self.op, start as u32, (self.data.len() - start) as u32));
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rmpv::Value as V;
+
+    fn event(fields: Vec<(&str, V)>) -> Vec<u8> {
+        let v = V::Map(fields.into_iter().map(|(k, v)| (k.into(), v)).collect());
+        let mut buf = Vec::new();
+        rmpv::encode::write_value(&mut buf, &v).unwrap();
+        buf
+    }
+
+    fn row(id: u64, email: &str) -> V {
+        V::Map(vec![
+            ("id".into(), id.into()),
+            ("tags".into(), V::Array(vec!["a".into()])),
+            ("email".into(), email.into()),
+        ])
+    }
+
+    /// Updates, inserts and deletes with the images in either order.
+    #[test]
+    fn columns_of_either_image_in_any_key_order() {
+        let update = |after_first: bool| {
+            let mut f = vec![
+                ("v", V::from(1)),
+                ("op", "u".into()),
+                ("before", row(1, "old@x")),
+                ("after", row(2, "new@x")),
+                ("ts_ms", 0.into()),
+            ];
+            if after_first {
+                f.swap(2, 3);
+            }
+            event(f)
+        };
+        for after_first in [false, true] {
+            let bytes = update(after_first);
+            let e = Event::new("d", "t", Op::Update, &bytes);
+            assert_eq!(e.after("email"), Some(Value::Str("new@x")));
+            assert_eq!(e.before("email"), Some(Value::Str("old@x")));
+            assert_eq!(e.column("id"), Some(Value::UInt(2)));
+            assert_eq!(e.after("missing"), None);
+            // Before first asked, then after, on a fresh event.
+            let e = Event::new("d", "t", Op::Update, &bytes);
+            assert_eq!(e.before("id"), Some(Value::UInt(1)));
+            assert_eq!(e.after("id"), Some(Value::UInt(2)));
+            let mut found = Vec::new();
+            e.find_columns(&["email", "nope", "id"], &mut found);
+            assert_eq!(e.value_at(found[0].unwrap()), Some(Value::Str("new@x")));
+            assert_eq!(found[1], None);
+            assert_eq!(e.value_at(found[2].unwrap()), Some(Value::UInt(2)));
+        }
+
+        let delete = event(vec![
+            ("op", "d".into()),
+            ("before", row(3, "gone@x")),
+            ("after", V::Nil),
+        ]);
+        let e = Event::new("d", "t", Op::Delete, &delete);
+        assert_eq!(e.after("id"), None);
+        assert_eq!(e.column("id"), Some(Value::UInt(3)));
+        let mut found = Vec::new();
+        e.find_columns(&["email"], &mut found);
+        assert_eq!(e.value_at(found[0].unwrap()), Some(Value::Str("gone@x")));
+
+        let insert = event(vec![("after", row(4, "a@x")), ("before", V::Nil)]);
+        let e = Event::new("d", "t", Op::Create, &insert);
+        assert_eq!(e.before("id"), None);
+        assert_eq!(e.column("email"), Some(Value::Str("a@x")));
+
+        // No images at all, or not an event.
+        for bytes in [event(vec![("v", 1.into())]), vec![0x91, 0xc0], vec![]] {
+            let e = Event::new("d", "t", Op::Create, &bytes);
+            assert_eq!(e.column("id"), None);
+            let mut found = Vec::new();
+            e.find_columns(&["id"], &mut found);
+            assert_eq!(found, [None]);
+        }
     }
 }

@@ -63,8 +63,13 @@ impl<'a> Value<'a> {
         match *self {
             Value::Str(s) => out.extend_from_slice(s.as_bytes()),
             Value::Bin(b) => out.extend_from_slice(b),
-            Value::Int(i) => write!(out, "{i}").unwrap(),
-            Value::UInt(u) => write!(out, "{u}").unwrap(),
+            Value::Int(i) => {
+                if i < 0 {
+                    out.push(b'-');
+                }
+                push_decimal(out, i.unsigned_abs())
+            }
+            Value::UInt(u) => push_decimal(out, u),
             Value::F32(f) => write!(out, "{f}").unwrap(),
             Value::F64(f) => write!(out, "{f}").unwrap(),
             Value::Bool(b) => write!(out, "{b}").unwrap(),
@@ -79,6 +84,22 @@ impl<'a> Value<'a> {
         self.write_text(&mut v)
             .then(|| String::from_utf8_lossy(&v).into_owned())
     }
+}
+
+/// Appends `n` in decimal: what `write!(out, "{n}")` writes, without the
+/// formatting machinery (keys and topics are often built from integer ids).
+fn push_decimal(out: &mut Vec<u8>, mut n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.extend_from_slice(&digits[i..]);
 }
 
 enum Header {
@@ -166,59 +187,80 @@ fn len32(buf: &[u8], pos: usize) -> Option<usize> {
 }
 
 /// Position after the value starting at `pos`. This is the hot loop of
-/// column lookups, so it matches markers directly rather than going through
-/// `header`, and it is iterative so deeply nested JSON columns cannot
-/// overflow the stack. Offsets saturate; every read is bounds-checked.
+/// column lookups, so it matches markers directly: the position of the
+/// next value depends only on the branch taken for fixed-size values (which
+/// the CPU predicts), and on one length for strings. Iterative, so deeply
+/// nested JSON columns cannot overflow the stack. Every read is
+/// bounds-checked; offsets cannot overflow.
 fn skip_at(buf: &[u8], mut pos: usize) -> Option<usize> {
+    // Values still to skip, counting the one at `pos`.
     let mut pending: usize = 1;
     while pending > 0 {
         pending -= 1;
         let m = *buf.get(pos)?;
-        pos += 1;
-        let (data, items) = match m {
-            0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => (0, 0),
-            0xa0..=0xbf => ((m & 0x1f) as usize, 0),
-            0x80..=0x8f => (0, 2 * (m & 0x0f) as usize),
-            0x90..=0x9f => (0, (m & 0x0f) as usize),
-            0xcc | 0xd0 => (1, 0),
-            0xcd | 0xd1 | 0xd4 => (2, 0),
-            0xd5 => (3, 0),
-            0xca | 0xce | 0xd2 => (4, 0),
-            0xd6 => (5, 0),
-            0xcb | 0xcf | 0xd3 => (8, 0),
-            0xd7 => (9, 0),
-            0xd8 => (17, 0),
-            0xc4 | 0xd9 => (1 + len8(buf, pos)?, 0),
-            0xc5 | 0xda => (2 + len16(buf, pos)?, 0),
-            0xc6 | 0xdb => (4usize.saturating_add(len32(buf, pos)?), 0),
-            0xc7 => (2 + len8(buf, pos)?, 0),
-            0xc8 => (3 + len16(buf, pos)?, 0),
-            0xc9 => (5usize.saturating_add(len32(buf, pos)?), 0),
-            0xdc => (2, len16(buf, pos)?),
-            0xdd => (4, len32(buf, pos)?),
-            0xde => (2, 2 * len16(buf, pos)?),
-            0xdf => (4, len32(buf, pos)?.checked_mul(2)?),
-            0xc1 => return None,
-        };
-        pos = pos.saturating_add(data);
-        pending = pending.checked_add(items)?;
+        match m {
+            0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => pos += 1,
+            0xa0..=0xbf => pos += 1 + (m & 0x1f) as usize,
+            0x80..=0x8f => {
+                pos += 1;
+                pending += 2 * (m & 0x0f) as usize;
+            }
+            0x90..=0x9f => {
+                pos += 1;
+                pending += (m & 0x0f) as usize;
+            }
+            0xcb | 0xcf | 0xd3 => pos += 9,
+            0xcc | 0xd0 => pos += 2,
+            0xcd | 0xd1 | 0xd4 => pos += 3,
+            0xd5 => pos += 4,
+            0xca | 0xce | 0xd2 => pos += 5,
+            0xd6 => pos += 6,
+            0xd7 => pos += 10,
+            0xd8 => pos += 18,
+            0xc4 | 0xd9 => pos += 2 + len8(buf, pos + 1)?,
+            0xc5 | 0xda => pos += 3 + len16(buf, pos + 1)?,
+            0xc6 | 0xdb => pos = pos.checked_add(len32(buf, pos + 1)?.checked_add(5)?)?,
+            // ext: length, type byte, data
+            0xc7 => pos += 3 + len8(buf, pos + 1)?,
+            0xc8 => pos += 4 + len16(buf, pos + 1)?,
+            0xc9 => pos = pos.checked_add(len32(buf, pos + 1)?.checked_add(6)?)?,
+            0xdc => {
+                pending = pending.checked_add(len16(buf, pos + 1)?)?;
+                pos += 3;
+            }
+            0xdd => {
+                pending = pending.checked_add(len32(buf, pos + 1)?)?;
+                pos += 5;
+            }
+            0xde => {
+                pending = pending.checked_add(2 * len16(buf, pos + 1)?)?;
+                pos += 3;
+            }
+            0xdf => {
+                pending = pending.checked_add(len32(buf, pos + 1)?.checked_mul(2)?)?;
+                pos += 5;
+            }
+            0xc1 => return None, // never used
+        }
     }
     (pos <= buf.len()).then_some(pos)
 }
 
-/// `skip_at` with the common column values handled inline.
+/// `skip_at` with the usual column values handled inline.
 #[inline(always)]
-fn skip_scalar(buf: &[u8], pos: usize) -> Option<usize> {
+fn skip_value(buf: &[u8], pos: usize) -> Option<usize> {
     let m = *buf.get(pos)?;
     match m {
-        0x00..=0x7f | 0xe0..=0xff | 0xc0 | 0xc2 | 0xc3 => Some(pos + 1),
+        0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => Some(pos + 1),
         0xa0..=0xbf => Some(pos + 1 + (m & 0x1f) as usize),
         0xcb | 0xcf | 0xd3 => Some(pos + 9),
         _ => skip_at(buf, pos),
     }
 }
 
-/// If a string starts at `pos`: its bytes' start and length.
+/// If a string starts at `pos`: its bytes' start and length (not checked
+/// against the buffer's end).
+#[inline(always)]
 fn str_at(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
     let m = *buf.get(pos)?;
     match m {
@@ -230,22 +272,73 @@ fn str_at(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
     }
 }
 
+/// Byte equality without a call to `memcmp` (keys are short, and most
+/// differ in length, which is compared first).
+#[inline(always)]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// Steps through the entries of the map at `at`: calls `f(name, value
+/// position)` for each string key until it returns true (the key's value
+/// position is then returned) or the map ends. Values are skipped by their
+/// lengths; nothing is decoded.
+#[inline(always)]
+fn scan_map(buf: &[u8], at: usize, mut f: impl FnMut(&[u8], usize) -> bool) -> Option<usize> {
+    let (n, mut pos) = map_header(buf, at)?;
+    for _ in 0..n {
+        let m = *buf.get(pos)?;
+        let value = if m & 0xe0 == 0xa0 {
+            // fixstr: nearly every key
+            let (start, end) = (pos + 1, pos + 1 + (m & 0x1f) as usize);
+            if f(buf.get(start..end)?, end) {
+                return Some(end);
+            }
+            end
+        } else {
+            match str_at(buf, pos) {
+                Some((start, len)) => {
+                    let end = start.checked_add(len)?;
+                    if f(buf.get(start..end)?, end) {
+                        return Some(end);
+                    }
+                    end
+                }
+                None => skip_at(buf, pos)?,
+            }
+        };
+        pos = skip_value(buf, value)?;
+    }
+    None
+}
+
 /// Positions of the values of the top-level keys `before` and `after` in an
-/// event (found in one pass, so reading several columns, or the after
-/// image behind a large before image, does not rescan the event).
+/// event, found in one pass (so reading several columns, or the after image
+/// behind a large before image, does not rescan the event). The scan stops
+/// once both are found, at the first key that is not a string, or at a value
+/// it cannot step over; a key seen twice before that counts with its last
+/// value. (The other languages' example plugins read events the same way.)
 pub(crate) fn images(buf: &[u8]) -> (Option<usize>, Option<usize>) {
     let (mut before, mut after) = (None, None);
-    let Some((n, mut pos)) = map_header(buf) else {
+    let Some((n, mut pos)) = map_header(buf, 0) else {
         return (None, None);
     };
     for _ in 0..n {
         let Some((start, len)) = str_at(buf, pos) else {
             break;
         };
-        pos = start + len;
-        match buf.get(start..pos) {
-            Some(b"before") => before = Some(pos),
-            Some(b"after") => after = Some(pos),
+        let Some(end) = start.checked_add(len) else {
+            break;
+        };
+        pos = end;
+        // Fixed-size comparisons: no loop, no call.
+        match buf.get(start..end) {
+            Some(name) if <&[u8; 6]>::try_from(name).is_ok_and(|n| n == b"before") => {
+                before = Some(end)
+            }
+            Some(name) if <&[u8; 5]>::try_from(name).is_ok_and(|n| n == b"after") => {
+                after = Some(end)
+            }
             _ => {}
         }
         if before.is_some() && after.is_some() {
@@ -259,12 +352,14 @@ pub(crate) fn images(buf: &[u8]) -> (Option<usize>, Option<usize>) {
     (before, after)
 }
 
-fn map_header(buf: &[u8]) -> Option<(usize, usize)> {
-    let m = *buf.first()?;
+/// The entry count and the position of the first key of the map at `at`.
+#[inline(always)]
+fn map_header(buf: &[u8], at: usize) -> Option<(usize, usize)> {
+    let m = *buf.get(at)?;
     match m {
-        0x80..=0x8f => Some(((m & 0x0f) as usize, 1)),
-        0xde => Some((len16(buf, 1)?, 3)),
-        0xdf => Some((len32(buf, 1)?, 5)),
+        0x80..=0x8f => Some(((m & 0x0f) as usize, at + 1)),
+        0xde => Some((len16(buf, at + 1)?, at + 3)),
+        0xdf => Some((len32(buf, at + 1)?, at + 5)),
         _ => None,
     }
 }
@@ -273,57 +368,40 @@ fn map_header(buf: &[u8]) -> Option<(usize, usize)> {
 /// string keys in one pass: `out[i]` is the position in `buf` of the value
 /// of `keys[i]` (left alone when absent). Stops once all are found.
 pub fn map_find_many<S: AsRef<str>>(buf: &[u8], keys: &[S], out: &mut [Option<usize>]) {
-    let Some((n, mut pos)) = map_header(buf) else {
+    map_find_many_at(buf, 0, keys, out)
+}
+
+pub(crate) fn map_find_many_at<S: AsRef<str>>(
+    buf: &[u8],
+    at: usize,
+    keys: &[S],
+    out: &mut [Option<usize>],
+) {
+    let mut missing = keys.len().min(out.len());
+    if missing == 0 {
         return;
-    };
-    let mut missing = keys.len();
-    for _ in 0..n {
-        if missing == 0 {
-            return;
-        }
-        let next = match str_at(buf, pos) {
-            Some((start, len)) => {
-                let Some(name) = start.checked_add(len).and_then(|end| buf.get(start..end)) else {
-                    return;
-                };
-                if let Some(i) = keys.iter().position(|k| k.as_ref().as_bytes() == name) {
-                    if out[i].is_none() {
-                        out[i] = Some(start + len);
-                        missing -= 1;
-                    }
-                }
-                start + len
-            }
-            None => match skip_at(buf, pos) {
-                Some(p) => p,
-                None => return,
-            },
-        };
-        pos = match skip_scalar(buf, next) {
-            Some(p) => p,
-            None => return,
-        };
     }
+    scan_map(buf, at, |name, pos| {
+        if let Some(i) = keys.iter().position(|k| same(k.as_ref().as_bytes(), name)) {
+            if let Some(slot @ None) = out.get_mut(i) {
+                *slot = Some(pos);
+                missing -= 1;
+            }
+        }
+        missing == 0
+    });
 }
 
 /// In a map encoded at the start of `buf`, finds the value of string key
 /// `key` and returns the buffer from that value on.
 pub fn map_get<'a>(buf: &'a [u8], key: &str) -> Option<&'a [u8]> {
-    let (n, mut pos) = map_header(buf)?;
-    for _ in 0..n {
-        pos = match str_at(buf, pos) {
-            Some((start, len)) => {
-                let end = start.checked_add(len)?;
-                if buf.get(start..end)? == key.as_bytes() {
-                    return buf.get(end..);
-                }
-                end
-            }
-            None => skip_at(buf, pos)?,
-        };
-        pos = skip_scalar(buf, pos)?;
-    }
-    None
+    buf.get(map_find(buf, 0, key.as_bytes())?..)
+}
+
+/// The position of the value of string key `key` in the map at `at`.
+#[inline]
+pub(crate) fn map_find(buf: &[u8], at: usize, key: &[u8]) -> Option<usize> {
+    scan_map(buf, at, |name, _| same(name, key))
 }
 
 #[cfg(test)]
@@ -398,6 +476,301 @@ mod tests {
             Value::parse(&a[found[2].unwrap()..]),
             Some(Value::UInt(300))
         );
+    }
+}
+
+/// Skipping and lookup over every MessagePack type, in each of its
+/// encodings (also the long forms an encoder may choose for short values),
+/// and over truncated and hostile input.
+#[cfg(test)]
+mod every_type {
+    use super::*;
+
+    /// (name, encoding, parsed value) for every marker family.
+    fn samples() -> Vec<(&'static str, Vec<u8>, Option<Value<'static>>)> {
+        let s = |b: &[u8]| b.to_vec();
+        let cat = |parts: &[&[u8]]| parts.concat();
+        vec![
+            ("positive fixint", s(&[0x05]), Some(Value::UInt(5))),
+            ("positive fixint max", s(&[0x7f]), Some(Value::UInt(127))),
+            ("negative fixint", s(&[0xff]), Some(Value::Int(-1))),
+            ("negative fixint min", s(&[0xe0]), Some(Value::Int(-32))),
+            ("nil", s(&[0xc0]), Some(Value::Nil)),
+            ("false", s(&[0xc2]), Some(Value::Bool(false))),
+            ("true", s(&[0xc3]), Some(Value::Bool(true))),
+            ("uint8", s(&[0xcc, 0xff]), Some(Value::UInt(255))),
+            ("uint16", s(&[0xcd, 0x01, 0x00]), Some(Value::UInt(256))),
+            ("uint32", s(&[0xce, 0, 1, 0, 0]), Some(Value::UInt(65536))),
+            (
+                "uint64",
+                s(&[0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+                Some(Value::UInt(u64::MAX)),
+            ),
+            ("int8", s(&[0xd0, 0x80]), Some(Value::Int(-128))),
+            ("int16", s(&[0xd1, 0x80, 0x00]), Some(Value::Int(-32768))),
+            (
+                "int32",
+                s(&[0xd2, 0xff, 0xfe, 0xee, 0x90]),
+                Some(Value::Int(-70000)),
+            ),
+            (
+                "int64",
+                s(&[0xd3, 0x80, 0, 0, 0, 0, 0, 0, 0]),
+                Some(Value::Int(i64::MIN)),
+            ),
+            (
+                "float32",
+                cat(&[&[0xca], &1.5f32.to_be_bytes()]),
+                Some(Value::F32(1.5)),
+            ),
+            (
+                "float64",
+                cat(&[&[0xcb], &(-0.25f64).to_be_bytes()]),
+                Some(Value::F64(-0.25)),
+            ),
+            ("fixstr empty", s(&[0xa0]), Some(Value::Str(""))),
+            ("fixstr", s(b"\xa3abc"), Some(Value::Str("abc"))),
+            (
+                "fixstr 31",
+                cat(&[&[0xbf], &[b'x'; 31]]),
+                Some(Value::Str(&"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"[..])),
+            ),
+            ("str8", s(b"\xd9\x02hi"), Some(Value::Str("hi"))),
+            ("str16", s(b"\xda\x00\x02hi"), Some(Value::Str("hi"))),
+            (
+                "str32",
+                s(b"\xdb\x00\x00\x00\x02hi"),
+                Some(Value::Str("hi")),
+            ),
+            ("str invalid utf-8", s(b"\xa2\xff\xfe"), None),
+            ("bin8", s(b"\xc4\x02\x00\x01"), Some(Value::Bin(&[0, 1]))),
+            ("bin16", s(b"\xc5\x00\x01\x09"), Some(Value::Bin(&[9]))),
+            ("bin32", s(b"\xc6\x00\x00\x00\x00"), Some(Value::Bin(&[]))),
+            (
+                "fixext1",
+                s(&[0xd4, 0x01, 0xaa]),
+                Some(Value::Ext(&[0xd4, 0x01, 0xaa])),
+            ),
+            (
+                "fixext2",
+                s(&[0xd5, 0x01, 0xaa, 0xbb]),
+                Some(Value::Ext(&[0xd5, 0x01, 0xaa, 0xbb])),
+            ),
+            ("fixext4", cat(&[&[0xd6, 0x01], &[7; 4]]), None),
+            ("fixext8", cat(&[&[0xd7, 0xff], &[7; 8]]), None),
+            ("fixext16", cat(&[&[0xd8, 0x02], &[7; 16]]), None),
+            ("ext8", s(&[0xc7, 0x02, 0x05, 1, 2]), None),
+            ("ext16", s(&[0xc8, 0x00, 0x01, 0x05, 1]), None),
+            ("ext32", s(&[0xc9, 0, 0, 0, 0x01, 0x05, 1]), None),
+            ("fixarray empty", s(&[0x90]), None),
+            ("fixarray", s(b"\x92\x01\xa1a"), None),
+            ("array16", s(b"\xdc\x00\x02\xc0\xc3"), None),
+            ("array32", s(b"\xdd\x00\x00\x00\x01\x92\x90\x80"), None),
+            ("fixmap", s(b"\x81\xa1k\x92\x01\x02"), None),
+            ("map16", s(b"\xde\x00\x01\x01\x81\xa1k\xc0"), None),
+            (
+                "map32",
+                s(b"\xdf\x00\x00\x00\x01\xa1k\xcb\0\0\0\0\0\0\0\0"),
+                None,
+            ),
+        ]
+    }
+
+    #[test]
+    fn skip_measures_every_type_exactly() {
+        for (name, enc, _) in samples() {
+            assert_eq!(skip(&enc), Some(enc.len()), "{name}");
+            // Followed by more bytes: stops at the value's end.
+            let mut longer = enc.clone();
+            longer.extend_from_slice(&[0xc0, 0xc1]);
+            assert_eq!(skip(&longer), Some(enc.len()), "{name} followed by more");
+            // Every truncation is refused, never read past or panicked on.
+            for cut in 0..enc.len() {
+                assert_eq!(skip(&enc[..cut]), None, "{name} cut at {cut}");
+                let _ = Value::parse(&enc[..cut]);
+            }
+        }
+    }
+
+    #[test]
+    fn parse_reads_every_scalar() {
+        for (name, enc, want) in samples() {
+            let got = Value::parse(&enc);
+            match want {
+                Some(v) => assert_eq!(got, Some(v), "{name}"),
+                None if name.contains("invalid") => assert_eq!(got, None, "{name}"),
+                None if name.contains("ext") => {
+                    assert_eq!(got, Some(Value::Ext(&enc[..])), "{name}")
+                }
+                None if name.contains("map") => {
+                    assert_eq!(got, Some(Value::Map(&enc[..])), "{name}")
+                }
+                None => assert_eq!(got, Some(Value::Array(&enc[..])), "{name}"),
+            }
+        }
+    }
+
+    /// A map with every sample as a value, each under its own key, then a
+    /// last key: every value must be stepped over to find it.
+    #[test]
+    fn lookup_steps_over_every_type() {
+        let samples = samples();
+        let mut map = vec![0xde, 0, 0];
+        let n = samples.len() + 1;
+        map[1..3].copy_from_slice(&(n as u16).to_be_bytes());
+        let mut at = Vec::new();
+        for (i, (_, enc, _)) in samples.iter().enumerate() {
+            let key = format!("k{i}");
+            map.push(0xa0 | key.len() as u8);
+            map.extend_from_slice(key.as_bytes());
+            at.push(map.len());
+            map.extend_from_slice(enc);
+        }
+        // The last key as str8 (keys need not be fixstr).
+        map.extend_from_slice(b"\xd9\x04last\xa2ok");
+        assert_eq!(skip(&map), Some(map.len()));
+        assert_eq!(
+            Value::parse(map_get(&map, "last").unwrap()),
+            Some(Value::Str("ok"))
+        );
+        for (i, (name, _, _)) in samples.iter().enumerate() {
+            assert_eq!(
+                map_find(&map, 0, format!("k{i}").as_bytes()),
+                Some(at[i]),
+                "{name}"
+            );
+        }
+        assert_eq!(map_get(&map, "k"), None);
+        assert_eq!(map_get(&map, "lastx"), None);
+        let keys = ["last", "k3", "nope", "k0"];
+        let mut out = [None; 4];
+        map_find_many(&map, &keys, &mut out);
+        assert_eq!(out, [Some(map.len() - 3), Some(at[3]), None, Some(at[0])]);
+        // A map whose last value is cut short: lookups of the keys before it
+        // still work, the rest fail without panicking.
+        let cut = &map[..map.len() - 1];
+        assert_eq!(map_find(cut, 0, b"k0"), Some(at[0]));
+        assert_eq!(map_get(cut, "nope"), None);
+        assert_eq!(skip(cut), None);
+    }
+
+    #[test]
+    fn non_string_keys_are_stepped_over() {
+        // {1: "x", [1]: nil, "k": 7}
+        let map = b"\x83\x01\xa1x\x91\x01\xc0\xa1k\x07";
+        assert_eq!(
+            Value::parse(map_get(map, "k").unwrap()),
+            Some(Value::UInt(7))
+        );
+        assert_eq!(map_get(map, "x"), None);
+    }
+
+    #[test]
+    fn hostile_lengths_and_markers_are_refused() {
+        // 0xc1 is never used.
+        assert_eq!(skip(&[0xc1]), None);
+        assert_eq!(skip(&[0x91, 0xc1]), None);
+        // Lengths far beyond the buffer, at every width.
+        for enc in [
+            &b"\xdb\xff\xff\xff\xffab"[..],
+            b"\xc6\xff\xff\xff\xff",
+            b"\xc9\xff\xff\xff\xff\x01",
+            b"\xdd\xff\xff\xff\xff\x01",
+            b"\xdf\xff\xff\xff\xff\x01\x01",
+            b"\xdf\x80\x00\x00\x00\x01\x01",
+        ] {
+            assert_eq!(skip(enc), None, "{enc:x?}");
+            assert_eq!(map_get(enc, "a"), None, "{enc:x?}");
+        }
+        // Not a map at all.
+        assert_eq!(map_get(&[0x92, 0xa1, b'a', 0x01], "a"), None);
+        assert_eq!(map_get(&[], "a"), None);
+        // Deep nesting is skipped iteratively (no stack overflow).
+        let mut deep = vec![0x91; 1_000_000];
+        deep.push(0xc0);
+        assert_eq!(skip(&deep), Some(deep.len()));
+        deep.pop();
+        assert_eq!(skip(&deep), None);
+    }
+
+    #[test]
+    fn text_of_numbers_is_what_display_writes() {
+        for i in [
+            0,
+            1,
+            -1,
+            9,
+            10,
+            -10,
+            99,
+            100,
+            i64::MAX,
+            i64::MIN,
+            -7_000_000_000,
+        ] {
+            let mut out = b"x".to_vec();
+            assert!(Value::Int(i).write_text(&mut out));
+            assert_eq!(out, format!("x{i}").as_bytes());
+        }
+        for u in [0, 7, 10, 12345, u64::MAX, 10_000_000_000_000_000_000] {
+            let mut out = Vec::new();
+            assert!(Value::UInt(u).write_text(&mut out));
+            assert_eq!(out, u.to_string().as_bytes());
+        }
+        assert_eq!(Value::F64(1.5).to_text().as_deref(), Some("1.5"));
+        assert_eq!(Value::Bool(true).to_text().as_deref(), Some("true"));
+        assert_eq!(Value::Nil.to_text(), None);
+    }
+
+    /// The images are found in either key order; the scan stops at a
+    /// key that is not a string, and a repeated key counts with its last
+    /// value until both images are found.
+    #[test]
+    fn images_in_any_order() {
+        let row = rmpv::Value::Map(vec![("id".into(), 1.into())]);
+        let enc = |fields: Vec<(rmpv::Value, rmpv::Value)>| {
+            let mut buf = Vec::new();
+            rmpv::encode::write_value(&mut buf, &rmpv::Value::Map(fields)).unwrap();
+            buf
+        };
+        let kv = |k: &str, v: rmpv::Value| (rmpv::Value::from(k), v);
+        for fields in [
+            vec![
+                kv("v", 1.into()),
+                kv("before", row.clone()),
+                kv("after", rmpv::Value::Nil),
+            ],
+            vec![
+                kv("after", rmpv::Value::Nil),
+                kv("before", row.clone()),
+                kv("v", 1.into()),
+            ],
+        ] {
+            let buf = enc(fields);
+            let (before, after) = images(&buf);
+            assert_eq!(buf[before.unwrap()], 0x81, "before is the row");
+            assert_eq!(buf[after.unwrap()], 0xc0, "after is nil");
+        }
+        let buf = enc(vec![
+            kv("after", 1.into()),
+            kv("after", 2.into()),
+            kv("before", 3.into()),
+            kv("after", 4.into()),
+        ]);
+        let (before, after) = images(&buf);
+        assert_eq!((buf[before.unwrap()], buf[after.unwrap()]), (3, 2));
+        let buf = enc(vec![
+            kv("before", 1.into()),
+            (7.into(), 7.into()),
+            kv("after", 2.into()),
+        ]);
+        assert_eq!(images(&buf).1, None, "stops at the integer key");
+        assert_eq!(images(&enc(vec![kv("v", 1.into())])), (None, None));
+        assert_eq!(images(&[0x93, 1, 2, 3]), (None, None));
+        // A key whose value is cut off is still found (its value is not).
+        let buf = enc(vec![kv("before", rmpv::Value::Nil), kv("after", row)]);
+        let (_, after) = images(&buf[..buf.len() - 3]);
+        assert_eq!(after, Some(buf.len() - 5));
     }
 }
 

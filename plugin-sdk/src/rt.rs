@@ -67,16 +67,20 @@ pub fn route<P: crate::Route>(
         let mut index: HashMap<String, u32> = HashMap::new();
         let mut picks = Vec::with_capacity(batch.events.len());
         let mut topic = String::new();
+        // Rows of one table and tenant often come in runs: try the last
+        // event's topic first.
+        let mut last: Option<u32> = None;
         for e in events(&batch) {
             topic.clear();
             if !p.route(&e, &mut topic)? {
                 picks.push(None);
                 continue;
             }
-            let found = if topics.len() <= 16 {
-                topics.iter().position(|t| *t == topic).map(|i| i as u32)
-            } else {
-                index.get(topic.as_str()).copied()
+            let same = |t: &String| same_topic(t, &topic);
+            let found = match last {
+                Some(i) if same(&topics[i as usize]) => Some(i),
+                _ if topics.len() <= 16 => topics.iter().position(same).map(|i| i as u32),
+                _ => index.get(topic.as_str()).copied(),
             };
             let i = match found {
                 Some(i) => i,
@@ -91,10 +95,19 @@ pub fn route<P: crate::Route>(
                     i
                 }
             };
+            last = Some(i);
             picks.push(Some(i));
         }
         Ok(crate::bindings::route::exports::sluice::plugin::route::Routes { topics, picks })
     })
+}
+
+/// Topic names of one batch often share a long prefix (`db.table.`) and
+/// differ at the end: compare the lengths and the last byte before the rest.
+#[cfg(feature = "route")]
+fn same_topic(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    a.len() == b.len() && a.last() == b.last() && a == b
 }
 
 #[cfg(feature = "key")]
