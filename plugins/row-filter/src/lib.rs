@@ -4,7 +4,7 @@
 //! Settings: `ops = "c,u"` (default: all), `column = "status"`,
 //! `equals = "active,trial"`.
 
-use sluice_plugin_sdk::{export_plugin, Event, Filter, Op, Plugin, Settings};
+use sluice_plugin_sdk::{export_plugin, Event, Filter, Op, Plugin, Settings, Value};
 
 struct RowFilter {
     ops: Vec<Op>,
@@ -52,11 +52,21 @@ impl Filter for RowFilter {
         let Some((column, values)) = &self.column else {
             return Ok(true);
         };
-        self.text.clear();
-        let present = e
-            .column(column)
-            .is_some_and(|v| v.write_text(&mut self.text));
-        Ok(present && values.iter().any(|v| v.as_bytes() == self.text.as_slice()))
+        // The column's text form, compared with each value; strings are
+        // compared where they are, without a copy.
+        let text: &[u8] = match e.column(column) {
+            Some(Value::Str(s)) => s.as_bytes(),
+            Some(Value::Bin(b)) => b,
+            Some(v) => {
+                self.text.clear();
+                if !v.write_text(&mut self.text) {
+                    return Ok(false);
+                }
+                &self.text
+            }
+            None => return Ok(false),
+        };
+        Ok(values.iter().any(|v| v.as_bytes() == text))
     }
 }
 

@@ -19,6 +19,40 @@ struct TenantRouter {
     column: String,
     template: Vec<Part>,
     value: Vec<u8>,
+    /// The template expanded for the table of the last event: the text
+    /// around each `{value}`, already legal. Events come in runs of one
+    /// table, so this is rebuilt rarely and a topic costs a copy of the
+    /// pieces plus the value.
+    expanded: Expanded,
+}
+
+#[derive(Default)]
+struct Expanded {
+    db: String,
+    table: String,
+    /// One more piece than `{value}` placeholders.
+    pieces: Vec<String>,
+}
+
+impl Expanded {
+    fn update(&mut self, template: &[Part], db: &str, table: &str) {
+        if !self.pieces.is_empty() && self.db == db && self.table == table {
+            return;
+        }
+        self.db = db.to_owned();
+        self.table = table.to_owned();
+        self.pieces.clear();
+        self.pieces.push(String::new());
+        for part in template {
+            let last = self.pieces.last_mut().expect("one piece at least");
+            match part {
+                Part::Text(t) => push_legal(last, t),
+                Part::Db => push_legal(last, db),
+                Part::Table => push_legal(last, table),
+                Part::Value => self.pieces.push(String::new()),
+            }
+        }
+    }
 }
 
 fn parse_template(t: &str) -> Result<Vec<Part>, String> {
@@ -53,19 +87,22 @@ impl Plugin for TenantRouter {
             column: s.require("column")?.to_owned(),
             template: parse_template(s.get("topic").unwrap_or("{db}.{table}.{value}"))?,
             value: Vec::new(),
+            expanded: Expanded::default(),
         })
+    }
+}
+
+fn legal(c: char) -> char {
+    if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
+        c
+    } else {
+        '_'
     }
 }
 
 /// Appends `text` with characters Kafka refuses in topic names as `_`.
 fn push_legal(topic: &mut String, text: &str) {
-    topic.extend(text.chars().map(|c| {
-        if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-            c
-        } else {
-            '_'
-        }
-    }));
+    topic.extend(text.chars().map(legal));
 }
 
 impl Route for TenantRouter {
@@ -77,13 +114,24 @@ impl Route for TenantRouter {
         {
             return Ok(false);
         }
-        let value = String::from_utf8_lossy(&self.value);
-        for part in &self.template {
-            match part {
-                Part::Text(t) => push_legal(topic, t),
-                Part::Value => push_legal(topic, &value),
-                Part::Db => push_legal(topic, e.db),
-                Part::Table => push_legal(topic, e.table),
+        self.expanded.update(&self.template, e.db, e.table);
+        let (first, rest) = self
+            .expanded
+            .pieces
+            .split_first()
+            .expect("one piece at least");
+        topic.push_str(first);
+        if self.value.is_ascii() {
+            // Byte by byte: what push_legal does for ASCII text.
+            for piece in rest {
+                topic.extend(self.value.iter().map(|&b| legal(b as char)));
+                topic.push_str(piece);
+            }
+        } else {
+            let value = String::from_utf8_lossy(&self.value);
+            for piece in rest {
+                push_legal(topic, &value);
+                topic.push_str(piece);
             }
         }
         Ok(true)
