@@ -235,6 +235,47 @@ impl EventBatch {
         &self.wit.data[m.offset as usize..(m.offset + m.len) as usize]
     }
 
+    /// Drops the live events whose `keep` is false without moving the other
+    /// events' bytes: the metadata is compacted and the dropped events'
+    /// bytes are zeroed, so later plugins never see them (they receive the
+    /// buffer with holes). Returns false, changing nothing, when copying the
+    /// survivors into a fresh buffer is the better choice: when they would
+    /// fill less than half of it (holes cost transport to every later
+    /// plugin), or when the events' byte ranges are not in increasing,
+    /// non-overlapping order (a transform may point several outputs at the
+    /// same bytes, which zeroing one would corrupt for the other).
+    pub(crate) fn drop_in_place(&mut self, keep: &[bool]) -> bool {
+        debug_assert_eq!(keep.len(), self.wit.events.len());
+        let mut end = 0u64;
+        let mut kept = 0u64;
+        for (m, k) in self.wit.events.iter().zip(keep) {
+            if (m.offset as u64) < end {
+                return false;
+            }
+            end = m.offset as u64 + m.len as u64;
+            if *k {
+                kept += m.len as u64;
+            }
+        }
+        if kept * 2 < self.wit.data.len() as u64 {
+            return false;
+        }
+        let mut w = 0;
+        for (i, k) in keep.iter().enumerate() {
+            let m = self.wit.events[i];
+            if *k {
+                self.wit.events[w] = m;
+                self.state[w] = self.state[i];
+                w += 1;
+            } else {
+                self.wit.data[m.offset as usize..(m.offset + m.len) as usize].fill(0);
+            }
+        }
+        self.wit.events.truncate(w);
+        self.state.truncate(w);
+        true
+    }
+
     /// Interns a topic override, returning its index.
     pub(crate) fn intern_topic(&mut self, topic: &str) -> u32 {
         match self.topics.iter().position(|t| t == topic) {
@@ -273,5 +314,60 @@ impl EventBatch {
             .dead
             .partition_point(|e| e.state.origin <= entry.state.origin);
         self.dead.insert(at, entry);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn batch(events: &[&[u8]]) -> EventBatch {
+        let mut b = EventBatch::new();
+        for e in events {
+            b.push("shop", "users", Op::Create, e).unwrap();
+        }
+        b
+    }
+
+    fn live(b: &EventBatch) -> Vec<(usize, Vec<u8>)> {
+        b.output().map(|e| (e.origin, e.bytes.to_vec())).collect()
+    }
+
+    #[test]
+    fn plugin_filter_drops_in_place_and_zeroes_the_dropped_bytes() {
+        let mut b = batch(&[b"\x81aaaa", b"\x81bb", b"\x81cccc", b"\x81d"]);
+        let data_len = b.wit.data.len();
+        assert!(b.drop_in_place(&[true, false, true, false]));
+        assert_eq!(
+            live(&b),
+            [(0, b"\x81aaaa".to_vec()), (2, b"\x81cccc".to_vec())]
+        );
+        // The buffer keeps its layout; what was dropped reads as zeros.
+        assert_eq!(b.wit.data.len(), data_len);
+        assert_eq!(&b.wit.data[5..8], &[0, 0, 0]);
+        assert_eq!(&b.wit.data[13..], &[0, 0]);
+        // Holes count: one more drop would leave the buffer mostly empty,
+        // so the caller copies instead.
+        assert!(!b.drop_in_place(&[false, true]));
+        assert_eq!(b.live_len(), 2);
+    }
+
+    #[test]
+    fn plugin_filter_copies_when_holes_would_dominate_or_ranges_overlap() {
+        // Survivors would fill less than half of the buffer.
+        let mut b = batch(&[b"\x81a", b"\x81bbbbbbbb", b"\x81c"]);
+        assert!(!b.drop_in_place(&[true, false, true]));
+        assert_eq!(b.live_len(), 3, "unchanged");
+        // Two events over the same bytes (a transform may emit that):
+        // zeroing one would corrupt the other.
+        let mut b = batch(&[b"\x81aaaa", b"\x81bbbb"]);
+        b.wit.events[1].offset = 0;
+        b.wit.events[1].len = 5;
+        assert!(!b.drop_in_place(&[false, true]));
+        // Out of order.
+        let mut b = batch(&[b"\x81aaaa", b"\x81bbbb"]);
+        b.wit.events.swap(0, 1);
+        assert!(!b.drop_in_place(&[true, false]));
+        assert_eq!(b.wit.data, b"\x81aaaa\x81bbbb");
     }
 }

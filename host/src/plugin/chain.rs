@@ -175,7 +175,7 @@ impl Chain {
     fn apply_whole(&mut self, outcome: Outcome, batch: &mut EventBatch) {
         match outcome {
             Outcome::Filter(keep) => {
-                if keep.iter().all(|k| *k) {
+                if keep.iter().all(|k| *k) || batch.drop_in_place(&keep) {
                     return;
                 }
                 self.spare_events.clear();
