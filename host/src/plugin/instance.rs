@@ -8,6 +8,7 @@ use wasmtime::{Store, Trap};
 use super::bindings::{filter, key, lifecycle, route, transform, Batch};
 use super::error::PluginError;
 use super::loader::LoadedPlugin;
+use super::lower::{self, BatchRef};
 use super::sandbox::StoreState;
 
 /// Typed handles to whichever kinds the component exports.
@@ -26,7 +27,7 @@ impl Guests {
     ) -> wasmtime::Result<Guests> {
         let instance = plugin.pre.instantiate(&mut *store)?;
         let ix = &plugin.indices;
-        Ok(Guests {
+        let guests = Guests {
             lifecycle: ix
                 .lifecycle
                 .as_ref()
@@ -52,7 +53,24 @@ impl Guests {
                 .as_ref()
                 .map(|i| i.load(&mut *store, &instance))
                 .transpose()?,
-        })
+        };
+        // The calls pass a `BatchRef` in place of `&Batch`: the same type.
+        if let Some(g) = &guests.filter {
+            lower::check::<(Result<Vec<bool>, String>,)>(g.func_filter().func(), &*store)?;
+        }
+        if let Some(g) = &guests.route {
+            lower::check::<(Result<route::Routes, String>,)>(g.func_route().func(), &*store)?;
+        }
+        if let Some(g) = &guests.key {
+            lower::check::<(Result<key::Keys, String>,)>(g.func_key().func(), &*store)?;
+        }
+        if let Some(g) = &guests.transform {
+            lower::check::<(Result<transform::Transformed, String>,)>(
+                g.func_transform().func(),
+                &*store,
+            )?;
+        }
+        Ok(guests)
     }
 }
 
@@ -141,29 +159,44 @@ impl PluginInstance {
         }
     }
 
+    // Each export is called with a `BatchRef` (see `lower`): the batch's
+    // events are written into the plugin's memory in one pass.
+    // SAFETY (every `lower::typed`): the signature was checked by
+    // `lower::check` when the instance was created.
+
     pub(crate) fn filter(&mut self, batch: &Batch) -> Result<Vec<bool>, Failure> {
         self.call(|s, g| {
-            g.filter
-                .as_ref()
-                .expect("filter export")
-                .call_filter(s, batch)
+            let f = g.filter.as_ref().expect("filter export").func_filter();
+            let f = unsafe { lower::typed::<(Result<Vec<bool>, String>,)>(*f.func()) };
+            f.call(s, (BatchRef::of(batch),)).map(|(r,)| r)
         })
     }
 
     pub(crate) fn route(&mut self, batch: &Batch) -> Result<route::Routes, Failure> {
-        self.call(|s, g| g.route.as_ref().expect("route export").call_route(s, batch))
+        self.call(|s, g| {
+            let f = g.route.as_ref().expect("route export").func_route();
+            let f = unsafe { lower::typed::<(Result<route::Routes, String>,)>(*f.func()) };
+            f.call(s, (BatchRef::of(batch),)).map(|(r,)| r)
+        })
     }
 
     pub(crate) fn key(&mut self, batch: &Batch) -> Result<key::Keys, Failure> {
-        self.call(|s, g| g.key.as_ref().expect("key export").call_key(s, batch))
+        self.call(|s, g| {
+            let f = g.key.as_ref().expect("key export").func_key();
+            let f = unsafe { lower::typed::<(Result<key::Keys, String>,)>(*f.func()) };
+            f.call(s, (BatchRef::of(batch),)).map(|(r,)| r)
+        })
     }
 
     pub(crate) fn transform(&mut self, batch: &Batch) -> Result<transform::Transformed, Failure> {
         self.call(|s, g| {
-            g.transform
+            let f = g
+                .transform
                 .as_ref()
                 .expect("transform export")
-                .call_transform(s, batch)
+                .func_transform();
+            let f = unsafe { lower::typed::<(Result<transform::Transformed, String>,)>(*f.func()) };
+            f.call(s, (BatchRef::of(batch),)).map(|(r,)| r)
         })
     }
 }

@@ -39,6 +39,7 @@ mod error;
 mod instance;
 mod json;
 mod loader;
+mod lower;
 mod outcome;
 mod registry;
 mod sandbox;
