@@ -4,7 +4,9 @@ use std::cell::Cell;
 
 use serde::{Deserialize, Serialize};
 
-use crate::msgpack::{images, map_find, map_find_many_at, Value};
+use crate::msgpack::{
+    find_images, map_find, map_find_many_at, Value, ABSENT, AFTER, BEFORE, UNKNOWN,
+};
 use crate::Op;
 
 /// One event: metadata plus the MessagePack bytes that go to Kafka.
@@ -14,8 +16,9 @@ pub struct Event<'a> {
     pub table: &'a str,
     pub op: Op,
     pub bytes: &'a [u8],
-    /// Where the before/after images start, found on first column access.
-    images: Cell<Option<(Option<usize>, Option<usize>)>>,
+    /// Where the before and after images start (`[before, after]`), found
+    /// on first access: `UNKNOWN`, `ABSENT` or a position in `bytes`.
+    images: Cell<[usize; 2]>,
 }
 
 impl<'a> Event<'a> {
@@ -25,7 +28,7 @@ impl<'a> Event<'a> {
             table,
             op,
             bytes,
-            images: Cell::new(None),
+            images: Cell::new([UNKNOWN; 2]),
         }
     }
 
@@ -42,12 +45,12 @@ impl<'a> Event<'a> {
     /// A column of the row image after the change (inserts, updates).
     /// Reads only what it needs; no allocation.
     pub fn after(&self, column: &str) -> Option<Value<'a>> {
-        self.image(self.images().1, column)
+        self.image(self.image_at(AFTER), column)
     }
 
     /// A column of the row image before the change (updates, deletes).
     pub fn before(&self, column: &str) -> Option<Value<'a>> {
-        self.image(self.images().0, column)
+        self.image(self.image_at(BEFORE), column)
     }
 
     /// `after`, or `before` when there is no after image (deletes).
@@ -69,8 +72,12 @@ impl<'a> Event<'a> {
             at.and_then(|p| self.bytes.get(p))
                 .is_some_and(|m| matches!(m, 0x80..=0x8f | 0xde | 0xdf))
         };
-        let (before, after) = self.images();
-        let Some(at) = (if is_map(after) { after } else { before }) else {
+        let after = self.image_at(AFTER);
+        let Some(at) = (if is_map(after) {
+            after
+        } else {
+            self.image_at(BEFORE)
+        }) else {
             return;
         };
         map_find_many_at(self.bytes, at, columns, out);
@@ -81,13 +88,15 @@ impl<'a> Event<'a> {
         Value::parse(self.bytes.get(pos..)?)
     }
 
-    fn images(&self) -> (Option<usize>, Option<usize>) {
-        if let Some(found) = self.images.get() {
-            return found;
+    /// Where image `which` starts. The top-level map is scanned only as far
+    /// as that image's key, noting the other image if it comes first.
+    fn image_at(&self, which: usize) -> Option<usize> {
+        let mut found = self.images.get();
+        if found[which] == UNKNOWN {
+            find_images(self.bytes, &mut found, which);
+            self.images.set(found);
         }
-        let found = images(self.bytes);
-        self.images.set(Some(found));
-        found
+        (found[which] != ABSENT).then_some(found[which])
     }
 
     fn image(&self, at: Option<usize>, column: &str) -> Option<Value<'a>> {

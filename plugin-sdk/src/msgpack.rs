@@ -272,19 +272,31 @@ fn str_at(buf: &[u8], pos: usize) -> Option<(usize, usize)> {
     }
 }
 
-/// Byte equality without a call to `memcmp` (keys are short, and most
-/// differ in length, which is compared first).
+/// Byte equality without a call to `memcmp`, which in wasm is a call to a
+/// byte-by-byte loop: lengths first (most keys differ there), then 8 bytes
+/// at a time.
 #[inline(always)]
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+pub(crate) fn same(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let (mut x, mut y) = (a.chunks_exact(8), b.chunks_exact(8));
+    let words = |c: &[u8]| u64::from_ne_bytes(c.try_into().expect("8 bytes"));
+    (&mut x).zip(&mut y).all(|(p, q)| words(p) == words(q))
+        && x.remainder().iter().zip(y.remainder()).all(|(p, q)| p == q)
 }
 
 /// Steps through the entries of the map at `at`: calls `f(name, value
 /// position)` for each string key until it returns true (the key's value
-/// position is then returned) or the map ends. Values are skipped by their
-/// lengths; nothing is decoded.
+/// position is then returned) or the map ends; a key that is not a string is
+/// stepped over, or ends the scan if `STOP_AT_OTHER_KEYS`. Values are
+/// skipped by their lengths; nothing is decoded.
 #[inline(always)]
-fn scan_map(buf: &[u8], at: usize, mut f: impl FnMut(&[u8], usize) -> bool) -> Option<usize> {
+fn scan_map<const STOP_AT_OTHER_KEYS: bool>(
+    buf: &[u8],
+    at: usize,
+    mut f: impl FnMut(&[u8], usize) -> bool,
+) -> Option<usize> {
     let (n, mut pos) = map_header(buf, at)?;
     for _ in 0..n {
         let m = *buf.get(pos)?;
@@ -304,6 +316,7 @@ fn scan_map(buf: &[u8], at: usize, mut f: impl FnMut(&[u8], usize) -> bool) -> O
                     }
                     end
                 }
+                None if STOP_AT_OTHER_KEYS => return None,
                 None => skip_at(buf, pos)?,
             }
         };
@@ -312,44 +325,46 @@ fn scan_map(buf: &[u8], at: usize, mut f: impl FnMut(&[u8], usize) -> bool) -> O
     None
 }
 
-/// Positions of the values of the top-level keys `before` and `after` in an
-/// event, found in one pass (so reading several columns, or the after image
-/// behind a large before image, does not rescan the event). The scan stops
-/// once both are found, at the first key that is not a string, or at a value
-/// it cannot step over; a key seen twice before that counts with its last
-/// value. (The other languages' example plugins read events the same way.)
-pub(crate) fn images(buf: &[u8]) -> (Option<usize>, Option<usize>) {
-    let (mut before, mut after) = (None, None);
-    let Some((n, mut pos)) = map_header(buf, 0) else {
-        return (None, None);
-    };
-    for _ in 0..n {
-        let Some((start, len)) = str_at(buf, pos) else {
-            break;
-        };
-        let Some(end) = start.checked_add(len) else {
-            break;
-        };
-        pos = end;
+/// An image position not looked for yet, and one looked for but absent.
+pub(crate) const UNKNOWN: usize = usize::MAX;
+pub(crate) const ABSENT: usize = usize::MAX - 1;
+/// Slots of `find_images`.
+pub(crate) const BEFORE: usize = 0;
+pub(crate) const AFTER: usize = 1;
+
+/// Finds where the values of the top-level keys `before` (`found[0]`) and
+/// `after` (`found[1]`) start, scanning the event only as far as the key
+/// `want` (0 or 1): a column of the image that comes first costs no skip over
+/// the other. The scan also stops at the first key that is not a string or
+/// at a value it cannot step over; slots still unknown when the scan ends
+/// without finding `want` are `ABSENT`. A key seen twice counts with its
+/// last value up to where the scan stops. `Event` asks for `after` first,
+/// so for an event with `before` ahead of `after` this finds what scanning
+/// until both are found finds (the other languages' example plugins read
+/// events that way).
+pub(crate) fn find_images(buf: &[u8], found: &mut [usize; 2], want: usize) {
+    let mut seen = [UNKNOWN; 2];
+    let stopped = scan_map::<true>(buf, 0, |name, at| {
         // Fixed-size comparisons: no loop, no call.
-        match buf.get(start..end) {
-            Some(name) if <&[u8; 6]>::try_from(name).is_ok_and(|n| n == b"before") => {
-                before = Some(end)
-            }
-            Some(name) if <&[u8; 5]>::try_from(name).is_ok_and(|n| n == b"after") => {
-                after = Some(end)
-            }
-            _ => {}
-        }
-        if before.is_some() && after.is_some() {
-            break;
-        }
-        match skip_at(buf, pos) {
-            Some(p) => pos = p,
-            None => break,
+        let slot = if <&[u8; 5]>::try_from(name).is_ok_and(|n| n == b"after") {
+            AFTER
+        } else if <&[u8; 6]>::try_from(name).is_ok_and(|n| n == b"before") {
+            BEFORE
+        } else {
+            return false;
+        };
+        seen[slot] = at;
+        slot == want
+    });
+    // Positions already known stay as they are.
+    for (slot, seen) in found.iter_mut().zip(seen) {
+        if *slot == UNKNOWN {
+            *slot = match seen {
+                UNKNOWN if stopped.is_none() => ABSENT,
+                other => other,
+            };
         }
     }
-    (before, after)
 }
 
 /// The entry count and the position of the first key of the map at `at`.
@@ -381,7 +396,7 @@ pub(crate) fn map_find_many_at<S: AsRef<str>>(
     if missing == 0 {
         return;
     }
-    scan_map(buf, at, |name, pos| {
+    scan_map::<false>(buf, at, |name, pos| {
         if let Some(i) = keys.iter().position(|k| same(k.as_ref().as_bytes(), name)) {
             if let Some(slot @ None) = out.get_mut(i) {
                 *slot = Some(pos);
@@ -401,7 +416,7 @@ pub fn map_get<'a>(buf: &'a [u8], key: &str) -> Option<&'a [u8]> {
 /// The position of the value of string key `key` in the map at `at`.
 #[inline]
 pub(crate) fn map_find(buf: &[u8], at: usize, key: &[u8]) -> Option<usize> {
-    scan_map(buf, at, |name, _| same(name, key))
+    scan_map::<false>(buf, at, |name, _| same(name, key))
 }
 
 #[cfg(test)]
@@ -462,9 +477,11 @@ mod tests {
         ]);
         let mut buf = Vec::new();
         rmpv::encode::write_value(&mut buf, &v).unwrap();
-        let (before, after) = images(&buf);
-        assert!(before.unwrap() < after.unwrap());
-        let a = &buf[after.unwrap()..];
+        let mut found = [UNKNOWN; 2];
+        find_images(&buf, &mut found, 1);
+        let (before, after) = (found[0], found[1]);
+        assert!(before < after && after < ABSENT);
+        let a = &buf[after..];
         let mut found = [None; 3];
         map_find_many(a, &["email", "missing", "id"], &mut found);
         assert_eq!(
@@ -722,9 +739,18 @@ mod every_type {
         assert_eq!(Value::Nil.to_text(), None);
     }
 
-    /// The images are found in either key order; the scan stops at a
-    /// key that is not a string, and a repeated key counts with its last
-    /// value until both images are found.
+    fn images(buf: &[u8]) -> (Option<usize>, Option<usize>) {
+        // As `Event::column` asks: after first, then before.
+        let mut found = [UNKNOWN; 2];
+        find_images(buf, &mut found, 1);
+        find_images(buf, &mut found, 0);
+        let opt = |p: usize| (p != ABSENT && p != UNKNOWN).then_some(p);
+        (opt(found[0]), opt(found[1]))
+    }
+
+    /// The images are found in either key order, the scan going only as far
+    /// as the image asked for; it stops at a key that is not a string, and
+    /// a repeated key counts with its last value up to where it stops.
     #[test]
     fn images_in_any_order() {
         let row = rmpv::Value::Map(vec![("id".into(), 1.into())]);
@@ -751,20 +777,26 @@ mod every_type {
             assert_eq!(buf[before.unwrap()], 0x81, "before is the row");
             assert_eq!(buf[after.unwrap()], 0xc0, "after is nil");
         }
+        // After first: asking for after does not scan past it.
+        let buf = enc(vec![kv("after", 1.into()), kv("before", 2.into())]);
+        let mut found = [UNKNOWN; 2];
+        find_images(&buf, &mut found, 1);
+        assert_eq!((found[0], buf[found[1]]), (UNKNOWN, 1));
+        // Before first, repeated: the last one before `after` counts.
         let buf = enc(vec![
-            kv("after", 1.into()),
-            kv("after", 2.into()),
-            kv("before", 3.into()),
-            kv("after", 4.into()),
+            kv("before", 1.into()),
+            kv("before", 2.into()),
+            kv("after", 3.into()),
+            kv("before", 4.into()),
         ]);
         let (before, after) = images(&buf);
-        assert_eq!((buf[before.unwrap()], buf[after.unwrap()]), (3, 2));
+        assert_eq!((buf[before.unwrap()], buf[after.unwrap()]), (2, 3));
         let buf = enc(vec![
             kv("before", 1.into()),
             (7.into(), 7.into()),
             kv("after", 2.into()),
         ]);
-        assert_eq!(images(&buf).1, None, "stops at the integer key");
+        assert_eq!(images(&buf), (Some(8), None), "stops at the integer key");
         assert_eq!(images(&enc(vec![kv("v", 1.into())])), (None, None));
         assert_eq!(images(&[0x93, 1, 2, 3]), (None, None));
         // A key whose value is cut off is still found (its value is not).

@@ -103,11 +103,11 @@ pub fn route<P: crate::Route>(
 }
 
 /// Topic names of one batch often share a long prefix (`db.table.`) and
-/// differ at the end: compare the lengths and the last byte before the rest.
+/// differ at the end: compare the last byte before the rest.
 #[cfg(feature = "route")]
 fn same_topic(a: &str, b: &str) -> bool {
     let (a, b) = (a.as_bytes(), b.as_bytes());
-    a.len() == b.len() && a.last() == b.last() && a == b
+    a.last() == b.last() && crate::msgpack::same(a, b)
 }
 
 #[cfg(feature = "key")]
