@@ -224,3 +224,80 @@ fn plugin_files_replaced_deleted_and_put_back_under_load() {
     assert!(runs[2].1 >= 50, "runs {runs:?}");
     sluice.stop();
 }
+
+/// Two rules with chains of their own, whose rows alternate inside one
+/// transaction: each row goes through its rule's chain only, a transform's
+/// output replaces the row, a router's topics and a filter's drops apply,
+/// and a row the router fails on (a topic name longer than Kafka allows)
+/// goes to the dead-letter topic as the router received it (already
+/// masked), with the plugin and the error in its headers. Order within
+/// each topic follows the binlog.
+#[test]
+fn two_rules_chains_transform_route_filter_and_dead_letter_in_one_transaction() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("chains");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.a (id INT PRIMARY KEY, tenant VARCHAR(300), email VARCHAR(50)); CREATE TABLE {name}.b (id INT PRIMARY KEY, status VARCHAR(10));"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = dir.path().join("plugins");
+    fs::create_dir_all(&plugins).unwrap();
+    for p in ["pii-mask", "tenant-router", "row-filter"] {
+        fs::copy(built(p), plugins.join(format!("{p}.wasm"))).unwrap();
+    }
+    let tag = unique("ch");
+    let config = dir.path().join("sluice.toml");
+    fs::write(
+        &config,
+        format!(
+            "{}dead_letter_topic = \"{tag}.dlq\"\n[plugins]\ndir = \"{}\"\n\n\
+             [[rules]]\ntables = [\"{name}.a\"]\ntopic = \"{tag}.a\"\nplugins = [\n  {{ name = \"pii-mask\", config = {{ columns = \"email\", mode = \"drop\" }} }},\n  {{ name = \"tenant-router\", config = {{ column = \"tenant\", topic = \"{tag}.t.{{value}}\" }}, on_error = \"dead-letter\" }},\n]\n\n\
+             [[rules]]\ntables = [\"{name}.b\"]\ntopic = \"{tag}.b\"\nplugins = [{{ name = \"row-filter\", config = {{ column = \"status\", equals = \"active\" }} }}]\n",
+            base_config(&db.url(), &brokers, &master_position(db)),
+            plugins.display()
+        ),
+    )
+    .unwrap();
+    let mut sluice = Sluice::with_config(&dir.path().join("run"), &config);
+    let long = "y".repeat(260);
+    db.sql(&format!(
+        "BEGIN; INSERT INTO {name}.a VALUES (1, 'x', 'a1@x'); INSERT INTO {name}.b VALUES (1, 'active'); \
+         INSERT INTO {name}.a VALUES (2, '{long}', 'a2@x'); INSERT INTO {name}.b VALUES (2, 'gone'); \
+         INSERT INTO {name}.a VALUES (3, 'x', 'a3@x'); INSERT INTO {name}.b VALUES (3, 'active'); COMMIT;"
+    ))
+    .unwrap();
+    let ids = |events: &[crate::sluice::Event]| -> Vec<u64> {
+        events
+            .iter()
+            .map(|e| e.value["after"]["id"].as_u64().unwrap())
+            .collect()
+    };
+    let routed = events(&brokers, &format!("{tag}.t.x"), 2);
+    assert_eq!(ids(&routed), [1, 3], "{}", sluice.log());
+    assert!(routed
+        .iter()
+        .all(|e| e.value["after"].get("email").is_none() && e.value["after"]["tenant"] == "x"));
+    let filtered = events(&brokers, &format!("{tag}.b"), 2);
+    assert_eq!(ids(&filtered), [1, 3]);
+    let dead = events(&brokers, &format!("{tag}.dlq"), 1);
+    assert_eq!(ids(&dead), [2]);
+    assert_eq!(
+        dead[0].value["after"].get("email"),
+        None,
+        "masked before the router failed"
+    );
+    assert_eq!(
+        dead[0].header("sluice.dead_letter.plugin"),
+        Some("tenant-router")
+    );
+    assert!(
+        dead[0]
+            .header("sluice.dead_letter.error")
+            .is_some_and(|e| e.contains("topic")),
+        "{:?}",
+        dead[0].headers
+    );
+    sluice.stop();
+}

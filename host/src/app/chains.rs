@@ -124,8 +124,12 @@ impl Chains {
             return Ok(());
         }
         let records = std::mem::take(&mut batch.records);
-        // For each record: None = passes untouched; Some(list) = replaced.
-        let mut replaced: Vec<Option<Vec<Record>>> = vec![None; records.len()];
+        // Records that went through a chain are replaced by what came out
+        // (`outputs`, with the index of the record each came from);
+        // the others pass untouched.
+        let mut through = vec![false; records.len()];
+        let mut outputs: Vec<(usize, Record)> = Vec::with_capacity(records.len());
+        let mut chains_run = 0;
         for (rule, chain) in self.chains.iter_mut().enumerate() {
             let Some(chain) = chain else { continue };
             self.events.clear();
@@ -140,19 +144,27 @@ impl Chains {
                         &batch.buf[r.value.clone()],
                     )?;
                     self.origins.push(i);
-                    replaced[i] = Some(Vec::new());
+                    through[i] = true;
                 }
             }
             if self.origins.is_empty() {
                 continue;
             }
+            chains_run += 1;
             chain.run(&mut self.events)?;
+            // Routers name the same topic for many events: one Arc each.
+            let mut last_topic: Option<(&str, Arc<str>)> = None;
             for ev in self.events.output() {
                 let i = self.origins[ev.origin];
                 let orig = &records[i];
-                let at = batch.buf.len();
-                batch.buf.extend_from_slice(ev.bytes);
-                let value = at..batch.buf.len();
+                // Bytes no transform touched are the record's own: no copy.
+                let value = if ev.rewritten {
+                    let at = batch.buf.len();
+                    batch.buf.extend_from_slice(ev.bytes);
+                    at..batch.buf.len()
+                } else {
+                    orig.value.clone()
+                };
                 let key = match ev.key {
                     Some(k) => {
                         let at = batch.buf.len();
@@ -169,26 +181,48 @@ impl Chains {
                             error: d.error.clone(),
                         })),
                     ),
-                    (None, Some(t)) => (Some(Arc::from(sanitize_topic(t))), None),
+                    (None, Some(t)) => {
+                        let arc = match &last_topic {
+                            Some((name, arc)) if *name == t => arc.clone(),
+                            _ => {
+                                let arc: Arc<str> = Arc::from(sanitize_topic(t));
+                                last_topic = Some((t, arc.clone()));
+                                arc
+                            }
+                        };
+                        (Some(arc), None)
+                    }
                     (None, None) => (orig.topic.clone(), None),
                 };
-                replaced[i].get_or_insert_with(Vec::new).push(Record {
-                    value,
-                    key,
-                    op: from_plugin(ev.op),
-                    table: orig.table.clone(),
-                    txn: orig.txn,
-                    topic,
-                    dead_letter,
-                    rule: orig.rule,
-                });
+                outputs.push((
+                    i,
+                    Record {
+                        value,
+                        key,
+                        op: from_plugin(ev.op),
+                        table: orig.table.clone(),
+                        txn: orig.txn,
+                        topic,
+                        dead_letter,
+                        rule: orig.rule,
+                    },
+                ));
             }
         }
+        // Each chain's outputs are in record order; several chains'
+        // interleave (a stable sort keeps each record's outputs in order).
+        if chains_run > 1 {
+            outputs.sort_by_key(|(i, _)| *i);
+        }
         batch.records.reserve(records.len());
-        for (r, out) in records.into_iter().zip(replaced) {
-            match out {
-                None => batch.records.push(r),
-                Some(list) => batch.records.extend(list),
+        let mut outputs = outputs.into_iter().peekable();
+        for (i, r) in records.into_iter().enumerate() {
+            if !through[i] {
+                batch.records.push(r);
+                continue;
+            }
+            while let Some((_, out)) = outputs.next_if(|(o, _)| *o == i) {
+                batch.records.push(out);
             }
         }
         Ok(())

@@ -138,7 +138,7 @@ impl KafkaSink {
                 .as_ref()
                 .expect("records are routed before they reach the sink");
             self.topics.ensure(topic, stop)?;
-            let headers = OwnedHeaders::new_with_capacity(3)
+            let mut headers = OwnedHeaders::new_with_capacity(5)
                 .insert(Header {
                     key: "op",
                     value: Some(r.op.code()),
@@ -151,6 +151,18 @@ impl KafkaSink {
                     key: "table",
                     value: Some(&*r.table.table),
                 });
+            if let Some(note) = &r.dead_letter {
+                // Which plugin failed on the event and why (docs/CONFIG.md).
+                headers = headers
+                    .insert(Header {
+                        key: "sluice.dead_letter.plugin",
+                        value: Some(&*note.plugin),
+                    })
+                    .insert(Header {
+                        key: "sluice.dead_letter.error",
+                        value: Some(note.error.as_str()),
+                    });
+            }
             let mut record: BaseRecord<'_, [u8], [u8], usize> =
                 BaseRecord::with_opaque_to(topic, r.txn as usize)
                     .payload(batch.value(r))

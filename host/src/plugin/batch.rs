@@ -27,6 +27,9 @@ pub(crate) struct EventState {
     pub(crate) topic: Option<u32>,
     /// Key override: range in `EventBatch::keys`.
     pub(crate) key: Option<(u32, u32)>,
+    /// A transform has produced this event's bytes: they may differ from
+    /// the input's.
+    pub(crate) rewritten: bool,
 }
 
 #[derive(Debug)]
@@ -44,6 +47,9 @@ pub struct EventBatch {
     pub(crate) wit: Batch,
     pub(crate) state: Vec<EventState>,
     pub(crate) topics: Vec<String>,
+    /// `topics` by name: a router may name a thousand distinct topics in
+    /// one batch (one per tenant), and a linear search made that quadratic.
+    topic_ids: std::collections::HashMap<String, u32>,
     pub(crate) keys: Vec<u8>,
     pub(crate) dead: Vec<DeadEntry>,
     pub(crate) dead_data: Vec<u8>,
@@ -75,6 +81,9 @@ pub struct OutputEvent<'a> {
     pub key: Option<&'a [u8]>,
     /// Set when the event must go to the dead-letter topic.
     pub dead_letter: Option<&'a DeadLetter>,
+    /// Whether a transform made `bytes`; when false they are the input
+    /// event's bytes, unchanged, and the caller may keep its own copy.
+    pub rewritten: bool,
 }
 
 impl EventBatch {
@@ -87,6 +96,7 @@ impl EventBatch {
             },
             state: Vec::new(),
             topics: Vec::new(),
+            topic_ids: std::collections::HashMap::new(),
             keys: Vec::new(),
             dead: Vec::new(),
             dead_data: Vec::new(),
@@ -102,6 +112,7 @@ impl EventBatch {
         self.wit.data.clear();
         self.state.clear();
         self.topics.clear();
+        self.topic_ids.clear();
         self.keys.clear();
         self.dead.clear();
         self.dead_data.clear();
@@ -126,6 +137,7 @@ impl EventBatch {
             origin: self.inputs,
             topic: None,
             key: None,
+            rewritten: false,
         });
         self.inputs += 1;
         Ok(())
@@ -227,6 +239,7 @@ impl EventBatch {
             topic: s.topic.map(|i| self.topics[i as usize].as_str()),
             key: s.key.map(|(o, l)| &self.keys[o as usize..(o + l) as usize]),
             dead_letter,
+            rewritten: s.rewritten,
         }
     }
 
@@ -278,13 +291,13 @@ impl EventBatch {
 
     /// Interns a topic override, returning its index.
     pub(crate) fn intern_topic(&mut self, topic: &str) -> u32 {
-        match self.topics.iter().position(|t| t == topic) {
-            Some(i) => i as u32,
-            None => {
-                self.topics.push(topic.to_owned());
-                (self.topics.len() - 1) as u32
-            }
+        if let Some(&i) = self.topic_ids.get(topic) {
+            return i;
         }
+        let i = self.topics.len() as u32;
+        self.topics.push(topic.to_owned());
+        self.topic_ids.insert(topic.to_owned(), i);
+        i
     }
 
     /// Stores a key override, returning its range in `keys`.

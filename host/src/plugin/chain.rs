@@ -218,7 +218,10 @@ impl Chain {
                         offset: e.offset,
                         len: e.len,
                     });
-                    self.spare_state.push(batch.state[src]);
+                    self.spare_state.push(EventState {
+                        rewritten: true,
+                        ..batch.state[src]
+                    });
                 }
                 self.spare_data = t.data;
                 self.swap_in(batch);
@@ -336,7 +339,11 @@ impl Chain {
                 Ok(Outcome::Transform(t)) => {
                     for e in &t.events {
                         let bytes = &t.data[e.offset as usize..(e.offset + e.len) as usize];
-                        out.push(EventMeta { op: e.op, ..m }, batch.state[i], bytes);
+                        let st = EventState {
+                            rewritten: true,
+                            ..batch.state[i]
+                        };
+                        out.push(EventMeta { op: e.op, ..m }, st, bytes);
                     }
                 }
             }
