@@ -295,8 +295,8 @@ fn event(op: &str, before: Value, after: Value) -> Vec<u8> {
     let fields = vec![
         ("v".into(), 1.into()),
         ("op".into(), op.into()),
-        ("before".into(), before),
         ("after".into(), after),
+        ("before".into(), before),
         ("source".into(), source),
         ("ts_ms".into(), 0.into()),
     ];

@@ -87,11 +87,13 @@ pub struct Decoder {
     /// Values of key columns that the plan does not emit.
     hidden: Vec<u8>,
     /// The bytes every row of a rows event shares, encoded once per event:
-    /// the event up to the before image, the `source` map up to the row
+    /// the event up to the after image, the `source` map up to the row
     /// number, and the timestamps after it.
     row_head: Vec<u8>,
     row_source: Vec<u8>,
     row_tail: Vec<u8>,
+    /// An update's before image, held while its after image is written.
+    before_image: Vec<u8>,
 }
 
 /// Bytes of one encoded value: in the batch buffer, or in `hidden`.
@@ -266,7 +268,7 @@ impl Decoder {
         write_uint(&mut self.row_head, FORMAT_VERSION);
         write_str(&mut self.row_head, "op");
         write_str(&mut self.row_head, op.code());
-        write_str(&mut self.row_head, "before");
+        write_str(&mut self.row_head, "after");
         self.row_source.clear();
         write_str(&mut self.row_source, "source");
         self.row_source.extend_from_slice(&txn.head);
@@ -309,30 +311,27 @@ impl Decoder {
                 spans: &mut self.spans,
                 hidden: &mut self.hidden,
             };
-            if op == Op::Create {
-                write_nil(out);
-            } else if partial {
-                json_before.clear();
-                json_before.resize(ncols, None);
-                img.write(
-                    &self.before_cols,
-                    &mut c,
-                    out,
-                    false,
-                    Json::Capture(&mut json_before),
-                )?;
-            } else {
-                img.write(
-                    &self.before_cols,
-                    &mut c,
-                    out,
-                    op == Op::Delete,
-                    Json::Plain,
-                )?;
+            // `after` is written ahead of `before` (FORMAT.md: readers of
+            // the after image, like plugins, need not step over the before
+            // image), but the binlog has the before image first: an
+            // update's before image goes to `before_image` until the after
+            // image is written.
+            self.before_image.clear();
+            if op == Op::Update {
+                let to = &mut self.before_image;
+                if partial {
+                    json_before.clear();
+                    json_before.resize(ncols, None);
+                    let json = Json::Capture(&mut json_before);
+                    img.write(&self.before_cols, &mut c, to, false, json)?;
+                } else {
+                    img.write(&self.before_cols, &mut c, to, false, Json::Plain)?;
+                }
             }
-            write_str(out, "after");
             if op == Op::Delete {
                 write_nil(out);
+                write_str(out, "before");
+                img.write(&self.before_cols, &mut c, out, true, Json::Plain)?;
             } else if partial {
                 let bits = partial_bits(&mut c, json_columns).map_err(|_| {
                     DecodeError::malformed(format!(
@@ -347,6 +346,17 @@ impl Decoder {
                 img.write(&self.after_cols, &mut c, out, true, json)?;
             } else {
                 img.write(&self.after_cols, &mut c, out, true, Json::Plain)?;
+            }
+            match op {
+                Op::Create => {
+                    write_str(out, "before");
+                    write_nil(out);
+                }
+                Op::Update => {
+                    write_str(out, "before");
+                    out.extend_from_slice(&self.before_image);
+                }
+                _ => {}
             }
             if c.pos == row_at {
                 // Images of no columns take no bytes: the rest of the event

@@ -26,8 +26,8 @@ pub(super) fn event(op: &str, before: serde_json::Value, after: serde_json::Valu
     let v = rmpv::Value::Map(vec![
         ("v".into(), 1.into()),
         ("op".into(), op.into()),
-        ("before".into(), m(&before)),
         ("after".into(), m(&after)),
+        ("before".into(), m(&before)),
         ("source".into(), m(&source)),
         ("ts_ms".into(), 0.into()),
     ]);
