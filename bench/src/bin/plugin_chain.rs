@@ -24,6 +24,8 @@
 //! --only TEXT    only the chains whose label contains TEXT (and the two
 //!                baselines), e.g. for a profile of one plugin
 //! --events LIST  updates,inserts (default both)
+//! --before-first events with `before` ahead of `after`, as Sluice wrote
+//!                them before the key order changed (docs/FORMAT.md)
 //! --chain LABEL=LIST  also time a chain of your own: LIST is a rule's
 //!                `plugins = [...]` value in TOML, over the plugins in DIR,
 //!                e.g. --chain 'mine=["row-filter", { name = "pii-mask",
@@ -76,6 +78,7 @@ struct Args {
     parts: bool,
     only: Option<String>,
     events: Vec<String>,
+    before_first: bool,
     also: Vec<(String, PathBuf)>,
     custom: Vec<(String, String)>,
 }
@@ -94,6 +97,7 @@ fn args() -> Result<Args> {
         parts: false,
         only: None,
         events: vec!["updates".into(), "inserts".into()],
+        before_first: false,
         also: Vec::new(),
         custom: Vec::new(),
     };
@@ -101,6 +105,10 @@ fn args() -> Result<Args> {
     while let Some(k) = it.next() {
         if k == "--parts" {
             a.parts = true;
+            continue;
+        }
+        if k == "--before-first" {
+            a.before_first = true;
             continue;
         }
         if k == "-h" || k == "--help" {
@@ -280,8 +288,9 @@ fn row(i: usize, name: usize) -> Value {
     ])
 }
 
-/// An event as the decoder writes it (FORMAT.md), keys in its order.
-fn event(op: &str, before: Value, after: Value) -> Vec<u8> {
+/// An event as the decoder writes it (FORMAT.md), keys in its order, or
+/// with `before` ahead of `after`.
+fn event(op: &str, before: Value, after: Value, before_first: bool) -> Vec<u8> {
     let source = Value::Map(vec![
         ("server_id".into(), 1.into()),
         ("file".into(), "bin.000001".into()),
@@ -292,7 +301,7 @@ fn event(op: &str, before: Value, after: Value) -> Vec<u8> {
         ("table".into(), "users".into()),
         ("ts_ms".into(), 0.into()),
     ]);
-    let fields = vec![
+    let mut fields = vec![
         ("v".into(), 1.into()),
         ("op".into(), op.into()),
         ("after".into(), after),
@@ -300,6 +309,9 @@ fn event(op: &str, before: Value, after: Value) -> Vec<u8> {
         ("source".into(), source),
         ("ts_ms".into(), 0.into()),
     ];
+    if before_first {
+        fields.swap(2, 3);
+    }
     let v = Value::Map(fields);
     let mut buf = Vec::new();
     rmpv::encode::write_value(&mut buf, &v).expect("encoding to a Vec");
@@ -474,10 +486,10 @@ fn run(a: &Args, staged: &Path) -> Result<()> {
         .collect();
 
     let updates: Vec<Vec<u8>> = (0..a.batch)
-        .map(|i| event("u", row(i, 400), row(i, 400)))
+        .map(|i| event("u", row(i, 400), row(i, 400), a.before_first))
         .collect();
     let inserts: Vec<Vec<u8>> = (0..a.batch)
-        .map(|i| event("c", Value::Nil, row(i, 20)))
+        .map(|i| event("c", Value::Nil, row(i, 20), a.before_first))
         .collect();
     let mut columns = Vec::new();
     for (what, op, events) in [
