@@ -60,6 +60,11 @@ impl Runtime {
             .epoch_interruption(true)
             .cranelift_opt_level(OptLevel::Speed)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool));
+        if std::env::var_os("SLUICE_PLUGIN_PERFMAP").is_some_and(|v| v == "1") {
+            // /tmp/perf-<pid>.map names the plugins' compiled functions for
+            // `perf report` (docs/PERFORMANCE.md, profiling plugins).
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(setup)?;
         let linker = sandbox::linker(&engine).map_err(setup)?;
 
