@@ -176,11 +176,25 @@ MP_FN bool mp_str_at(const uint8_t *d, size_t end, size_t p, size_t *start, size
   return true;
 }
 
-// Positions of the values of the event's `before` and `after` keys
-// (MP_NONE when absent), found in one pass over the top-level map of the
-// event d[start..end].
-MP_FN void mp_images(const uint8_t *d, size_t start, size_t end, size_t *before, size_t *after) {
-  *before = *after = MP_NONE;
+// The event's row images, found the way the Rust SDK's `Event` finds them:
+// the top-level map is scanned only as far as the `after` key (noting
+// `before` if it comes first, as it does in events written before format
+// v1 put `after` first); `before` is looked for further on only when asked
+// (mp_before). Positions are of the values, MP_NONE when absent.
+typedef struct {
+  const uint8_t *d;
+  size_t end;
+  size_t before, after;
+  bool before_known; // false: `before` may still come after `after`
+  size_t next;       // the `after` value, where a later scan resumes
+  uint32_t left;     // top-level entries after it
+} mp_images_t;
+
+MP_FN void mp_images(const uint8_t *d, size_t start, size_t end, mp_images_t *im) {
+  im->d = d;
+  im->end = end;
+  im->before = im->after = MP_NONE;
+  im->before_known = true;
   uint32_t n;
   size_t p;
   if (!mp_map_header(d, end, start, &n, &p)) return;
@@ -188,12 +202,35 @@ MP_FN void mp_images(const uint8_t *d, size_t start, size_t end, size_t *before,
     size_t a, len;
     if (!mp_str_at(d, end, p, &a, &len)) return;
     p = a + len;
-    if (len == 6 && memcmp(d + a, "before", 6) == 0) *before = p;
-    else if (len == 5 && memcmp(d + a, "after", 5) == 0) *after = p;
-    if (*before != MP_NONE && *after != MP_NONE) return;
+    if (len == 6 && memcmp(d + a, "before", 6) == 0) {
+      im->before = p;
+    } else if (len == 5 && memcmp(d + a, "after", 5) == 0) {
+      im->after = p;
+      if (im->before == MP_NONE) {
+        im->before_known = false;
+        im->next = p;
+        im->left = n - i - 1;
+      }
+      return;
+    }
     p = mp_skip(d, end, p);
     if (p == MP_NONE) return;
   }
+}
+
+// The `before` image's position, scanning on past `after` the first time.
+MP_FN size_t mp_before(mp_images_t *im) {
+  if (im->before_known) return im->before;
+  im->before_known = true;
+  size_t p = mp_skip(im->d, im->end, im->next);
+  for (uint32_t i = 0; i < im->left && p != MP_NONE; i++) {
+    size_t a, len;
+    if (!mp_str_at(im->d, im->end, p, &a, &len)) return MP_NONE;
+    p = a + len;
+    if (len == 6 && memcmp(im->d + a, "before", 6) == 0) return im->before = p;
+    p = mp_skip(im->d, im->end, p);
+  }
+  return MP_NONE;
 }
 
 // Steps over one map entry whose key starts at `p`: returns where the value
@@ -259,8 +296,8 @@ MP_FN void mp_find_many(const uint8_t *d, size_t end, size_t map, const mp_bytes
 
 // The image key columns are read from: after if it is a map, else before
 // (as `Event::find_columns`).
-MP_FN size_t mp_key_image(const uint8_t *d, size_t end, size_t before, size_t after) {
-  return mp_is_map(d, end, after) ? after : before;
+MP_FN size_t mp_key_image(mp_images_t *im) {
+  return mp_is_map(im->d, im->end, im->after) ? im->after : mp_before(im);
 }
 
 // UTF-8.
@@ -589,18 +626,18 @@ MP_FN mp_text_kind mp_text(const uint8_t *d, size_t end, size_t p, mp_text_t *t)
 // the after image has no such column (deletes). False when absent or
 // without text (nil, containers). As `Event::column` + `write_text` in the
 // Rust SDK.
-MP_FN bool mp_column(const uint8_t *d, size_t end, size_t before, size_t after, const mp_bytes *key,
-                      mp_text_t *t) {
-  if (after != MP_NONE) {
-    size_t p = mp_map_get(d, end, after, key->ptr, key->len);
+MP_FN bool mp_column(mp_images_t *im, const mp_bytes *key, mp_text_t *t) {
+  if (im->after != MP_NONE) {
+    size_t p = mp_map_get(im->d, im->end, im->after, key->ptr, key->len);
     if (p != MP_NONE) {
-      mp_text_kind k = mp_text(d, end, p, t);
+      mp_text_kind k = mp_text(im->d, im->end, p, t);
       if (k != MP_BAD) return k == MP_TEXT;
     }
   }
+  size_t before = mp_before(im);
   if (before != MP_NONE) {
-    size_t p = mp_map_get(d, end, before, key->ptr, key->len);
-    if (p != MP_NONE) return mp_text(d, end, p, t) == MP_TEXT;
+    size_t p = mp_map_get(im->d, im->end, before, key->ptr, key->len);
+    if (p != MP_NONE) return mp_text(im->d, im->end, p, t) == MP_TEXT;
   }
   return false;
 }

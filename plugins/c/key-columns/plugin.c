@@ -88,10 +88,10 @@ bool exports_sluice_plugin_key_key(exports_sluice_plugin_key_batch_t *batch, exp
       problem = "event out of range";
       break;
     }
-    size_t before, after;
-    mp_images(d, e->offset, (size_t)end, &before, &after);
+    mp_images_t im;
+    mp_images(d, e->offset, (size_t)end, &im);
     for (size_t c = 0; c < nc; c++) found[c] = MP_NONE;
-    mp_find_many(d, (size_t)end, mp_key_image(d, (size_t)end, before, after), config.columns, nc, found);
+    mp_find_many(d, (size_t)end, mp_key_image(&im), config.columns, nc, found);
     bool all = true;
     for (size_t c = 0; c < nc && all; c++) {
       all = found[c] != MP_NONE && mp_text(d, (size_t)end, found[c], &texts[c]) == MP_TEXT;

@@ -124,9 +124,9 @@ bool exports_sluice_plugin_filter_filter(exports_sluice_plugin_filter_batch_t *b
     } else if (!config.has_column) {
       keep[i] = true;
     } else {
-      size_t before, after;
-      mp_images(d, e->offset, (size_t)end, &before, &after);
-      keep[i] = mp_column(d, (size_t)end, before, after, &config.column, &text) && one_of(&text);
+      mp_images_t im;
+      mp_images(d, e->offset, (size_t)end, &im);
+      keep[i] = mp_column(&im, &config.column, &text) && one_of(&text);
     }
   }
   exports_sluice_plugin_filter_batch_free(batch);

@@ -196,9 +196,9 @@ bool exports_sluice_plugin_route_route(exports_sluice_plugin_route_batch_t *batc
       problem = "event out of range";
       break;
     }
-    size_t before, after;
-    mp_images(d, e->offset, (size_t)end, &before, &after);
-    if (!mp_column(d, (size_t)end, before, after, &config.column, &text)) {
+    mp_images_t im;
+    mp_images(d, e->offset, (size_t)end, &im);
+    if (!mp_column(&im, &config.column, &text)) {
       picks[i].is_some = false;
       continue;
     }
