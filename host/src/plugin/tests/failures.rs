@@ -184,13 +184,8 @@ fn plugin_init_can_reject_its_settings() {
         &spec(r#"[{ name = "picky", config = { a = "1" } }]"#),
     )
     .unwrap();
-    let err = Chain::new(
-        &generation,
-        &spec(r#"[{ name = "plain", config = { a = "1" } }]"#),
-    )
-    .err()
-    .unwrap();
-    assert!(err.to_string().contains("takes no settings"), "{err}");
+    let err = chain_error(&generation, r#"[{ name = "plain", config = { a = "1" } }]"#);
+    assert!(err.contains("takes no settings"), "{err}");
     let err = Chain::new(&generation, &spec(r#"["missing"]"#))
         .err()
         .unwrap();
@@ -231,10 +226,7 @@ fn plugin_files_that_are_not_plugins_are_reported() {
         reason("inert")
     );
     assert!(!reason("garbage").is_empty());
-    let err = Chain::new(&g, &spec(r#"["sneaky"]"#))
-        .err()
-        .unwrap()
-        .to_string();
+    let err = chain_error(&g, r#"["sneaky"]"#);
     assert!(err.contains("sneaky is not loaded: cannot link"), "{err}");
 }
 

@@ -142,15 +142,35 @@ pub(super) fn example_plugins() -> &'static Path {
     })
 }
 
-/// A registry over a temp dir holding copies of the named example plugins.
+/// A registry over a temp dir holding copies of the named example plugins,
+/// which must all have been built and must load.
 pub(super) fn example_registry(names: &[&str]) -> (tempfile::TempDir, PluginRegistry) {
     let dir = tempfile::tempdir().unwrap();
     for name in names {
-        let bytes = std::fs::read(example_plugins().join(format!("{name}.wasm"))).unwrap();
+        let path = example_plugins().join(format!("{name}.wasm"));
+        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
+            panic!(
+                "{}: {e}: scripts/build-plugins did not build it (SLUICE_SKIP_PYTHON, \
+                 SLUICE_SKIP_JS or SLUICE_SKIP_C set, or its toolchain failed?)",
+                path.display()
+            )
+        });
         install(dir.path(), name, &bytes);
     }
     let reg = PluginRegistry::start(&example_config(dir.path())).unwrap();
+    let g = reg.current();
+    for name in names {
+        assert!(g.problem(name).is_none(), "{name}: {:?}", g.problem(name));
+    }
     (dir, reg)
+}
+
+/// The error building a chain from `toml_list` gives, as text.
+pub(super) fn chain_error(generation: &PluginGeneration, toml_list: &str) -> String {
+    match Chain::new(generation, &spec(toml_list)) {
+        Ok(_) => panic!("the chain {toml_list} was accepted"),
+        Err(e) => e.to_string(),
+    }
 }
 
 pub(super) fn example_config(dir: &Path) -> PluginHostConfig {
