@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use crate::sluice::{events, master_position, unique, Sluice};
+use crate::sluice::{events, unique, Sluice};
 use crate::support;
 
 #[test]
@@ -12,7 +12,7 @@ fn schema_changes_are_events_and_rows_follow_the_new_columns() {
     let (db, brokers) = (&s.mariadb, s.tansu.brokers());
     let name = unique("ddl");
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(dir.path(), &db.url(), &brokers, &master_position(db), "");
+    let mut sluice = Sluice::from_now(dir.path(), db, &brokers, "");
     db.sql(&format!(
         "CREATE DATABASE {name};
          CREATE TABLE {name}.t (id INT PRIMARY KEY, a VARCHAR(10));

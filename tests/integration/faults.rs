@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::sluice::{events, master_position, unique, Sluice};
+use crate::sluice::{events, unique, Sluice};
 use crate::support;
 
 fn insert_txns(
@@ -42,7 +42,7 @@ fn a_clean_restart_resumes_at_the_checkpoint_without_loss_or_duplicates() {
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(dir.path(), &db.url(), &brokers, &master_position(db), "");
+    let mut sluice = Sluice::from_now(dir.path(), db, &brokers, "");
     insert_txns(db, &table, 0, 10, 5, None);
     assert_eq!(
         events(&brokers, &sluice.topic(&table), 50).len(),
@@ -87,7 +87,7 @@ fn kill_9_mid_stream_loses_nothing() {
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(dir.path(), &db.url(), &brokers, &master_position(db), "");
+    let mut sluice = Sluice::from_now(dir.path(), db, &brokers, "");
 
     // A steady load: 300 transactions of 10 rows over about 6 seconds.
     let (txns, rows) = (300u32, 10u32);

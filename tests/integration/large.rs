@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use crate::sluice::{master_position, proc_status_kib, unique, Sluice};
+use crate::sluice::{proc_status_kib, unique, Sluice};
 use crate::support::{consume_all_blocking, MariaDb, MariaDbOptions, Tansu};
 
 /// Rows of ~1 KiB in the big transaction; `SLUICE_TEST_BIG_TXN_ROWS`
@@ -24,13 +24,7 @@ fn a_64mb_row_and_a_1gb_transaction_stream_with_bounded_memory() {
     db.sql(&format!("CREATE DATABASE {name}; CREATE TABLE {name}.blobs (id INT PRIMARY KEY, b LONGBLOB); CREATE TABLE {name}.rows (id BIGINT PRIMARY KEY, s VARCHAR(1100));")).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let extra = "[kafka.producer]\n\"message.max.bytes\" = 100000000\n";
-    let mut sluice = Sluice::start(
-        dir.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(&db),
-        extra,
-    );
+    let mut sluice = Sluice::from_now(dir.path(), &db, &tansu.brokers(), extra);
 
     db.sql(&format!(
         "INSERT INTO {name}.blobs VALUES (1, REPEAT('x', 64 * 1024 * 1024))"
@@ -87,13 +81,7 @@ fn an_event_over_the_producers_limit_stops_sluice_naming_table_and_position() {
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(
-        dir.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(&db),
-        "",
-    );
+    let mut sluice = Sluice::from_now(dir.path(), &db, &tansu.brokers(), "");
     db.sql(&format!(
         "INSERT INTO {name}.t VALUES (1, REPEAT('x', 2 * 1024 * 1024))"
     ))

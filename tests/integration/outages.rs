@@ -33,17 +33,6 @@ impl Private {
     }
 }
 
-/// Starts sluice in `dir` from the server's current position.
-fn start_sluice(dir: &tempfile::TempDir, db: &MariaDb, tansu: &Tansu, extra: &str) -> Sluice {
-    Sluice::start(
-        dir.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(db),
-        extra,
-    )
-}
-
 /// Starts sluice, writes `txns` transactions of `rows` rows (ids from 0)
 /// and waits until Kafka has all of them: the fault a test injects next
 /// hits a stream that is running.
@@ -55,7 +44,7 @@ fn streaming(
     extra: &str,
     (txns, rows): (u32, u32),
 ) -> Sluice {
-    let sluice = start_sluice(dir, db, tansu, extra);
+    let sluice = Sluice::from_now(dir.path(), db, &tansu.brokers(), extra);
     write(db, table, 0, txns, rows);
     let n = (txns * rows) as usize;
     let got = events(&tansu.brokers(), &sluice.topic(table), n).len();
@@ -154,7 +143,7 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
     let dir = tempfile::tempdir().unwrap();
     // A small in-flight budget, so that 20,000 rows cannot all be buffered.
     let budget = "[pipeline]\nmax_in_flight = 2000\nchannel_chunks = 4\n[kafka.producer]\n\"queue.buffering.max.kbytes\" = 2048\n";
-    let mut sluice = start_sluice(&dir, &db, &tansu, budget);
+    let mut sluice = Sluice::from_now(dir.path(), &db, &tansu.brokers(), budget);
     write(&db, &table, 0, 10, 10);
     let before = events(&tansu.brokers(), &sluice.topic(&table), 100);
     assert_eq!(before.len(), 100, "{}", sluice.log());
@@ -255,7 +244,7 @@ fn a_checkpoint_that_cannot_be_written_stops_sluice_and_the_previous_one_stays()
 fn rows_logged_as_statements_stop_sluice_with_the_fix() {
     let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = start_sluice(&dir, &db, &tansu, "");
+    let mut sluice = Sluice::from_now(dir.path(), &db, &tansu.brokers(), "");
     db.sql(&format!(
         "SET SESSION binlog_format = 'STATEMENT'; INSERT INTO {table} VALUES (1, 'x');"
     ))
@@ -360,13 +349,7 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
     assert!(binlog > 100_000_000, "binlog range {binlog} bytes");
 
     let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    std::fs::create_dir_all(&plugins).unwrap();
-    std::fs::copy(
-        crate::plugins::built("slow-filter"),
-        plugins.join("slow-filter.wasm"),
-    )
-    .unwrap();
+    let plugins = crate::plugins::plugin_dir(dir.path(), &["slow-filter"]);
     // A long deadline: the plugin is slow on purpose, not stuck.
     let extra = format!(
         "[plugins]\ndir = \"{}\"\ndeadline_ms = 60000\n\n[[rules]]\ntables = [\"{name}.t\"]\nplugins = [{{ name = \"slow-filter\", config = {{ spin = 150000 }} }}]\n",

@@ -34,6 +34,16 @@ pub fn built(name: &str) -> PathBuf {
     path
 }
 
+/// `root/plugins`, created, holding copies of the named example plugins.
+pub fn plugin_dir(root: &Path, names: &[&str]) -> PathBuf {
+    let dir = root.join("plugins");
+    fs::create_dir_all(&dir).unwrap();
+    for name in names {
+        fs::copy(built(name), dir.join(format!("{name}.wasm"))).unwrap();
+    }
+    dir
+}
+
 #[test]
 fn a_rules_chain_filters_and_masks_and_new_plugins_are_picked_up() {
     let s = support::shared();
@@ -41,9 +51,7 @@ fn a_rules_chain_filters_and_masks_and_new_plugins_are_picked_up() {
     let name = unique("plug");
     db.sql(&format!("CREATE DATABASE {name}; CREATE TABLE {name}.users (id INT PRIMARY KEY, email VARCHAR(50), status VARCHAR(10));")).unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    fs::create_dir_all(&plugins).unwrap();
-    fs::copy(built("pii-mask"), plugins.join("pii-mask.wasm")).unwrap();
+    let plugins = plugin_dir(dir.path(), &["pii-mask"]);
     let tag = unique("pt");
     let rules = |chain: &str| {
         format!(
@@ -120,8 +128,7 @@ fn plugin_files_replaced_deleted_and_put_back_under_load() {
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    fs::create_dir_all(&plugins).unwrap();
+    let plugins = plugin_dir(dir.path(), &[]);
     let (hash, key) = (built("pii-mask"), built("key-columns"));
     let stamp = plugins.join("stamp.wasm");
     let replace_by_rename = |from: &Path| {
@@ -242,11 +249,7 @@ fn two_rules_chains_transform_route_filter_and_dead_letter_in_one_transaction() 
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let plugins = dir.path().join("plugins");
-    fs::create_dir_all(&plugins).unwrap();
-    for p in ["pii-mask", "tenant-router", "row-filter"] {
-        fs::copy(built(p), plugins.join(format!("{p}.wasm"))).unwrap();
-    }
+    let plugins = plugin_dir(dir.path(), &["pii-mask", "tenant-router", "row-filter"]);
     let tag = unique("ch");
     let config = dir.path().join("sluice.toml");
     fs::write(

@@ -63,13 +63,7 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     fs::create_dir_all(&mount).unwrap();
     // Plugins are loaded from the start (the directory is read once); the
     // last version of the rules puts one in the chain.
-    let plugin_dir = dir.path().join("plugins");
-    fs::create_dir_all(&plugin_dir).unwrap();
-    fs::copy(
-        crate::plugins::built("pii-mask"),
-        plugin_dir.join("pii-mask.wasm"),
-    )
-    .unwrap();
+    let plugin_dir = crate::plugins::plugin_dir(dir.path(), &["pii-mask"]);
     let base = format!(
         "{}[plugins]\ndir = \"{}\"\n",
         base_config(&db.url(), &brokers, &master_position(db)),
@@ -215,13 +209,7 @@ fn check_prints_what_each_table_becomes_without_streaming() {
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let plugin_dir = dir.path().join("plugins");
-    fs::create_dir_all(&plugin_dir).unwrap();
-    fs::copy(
-        crate::plugins::built("pii-mask"),
-        plugin_dir.join("pii-mask.wasm"),
-    )
-    .unwrap();
+    let plugin_dir = crate::plugins::plugin_dir(dir.path(), &["pii-mask"]);
     let config = dir.path().join("sluice.toml");
     fs::write(
         &config,

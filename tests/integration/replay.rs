@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::sluice::{as_cell, master_position, unique, Event, Sluice};
+use crate::sluice::{as_cell, unique, Event, Sluice};
 use crate::support::{consume_all_blocking, MariaDb, MariaDbOptions, Tansu};
 
 /// A small deterministic generator, so a failure can be replayed.
@@ -56,13 +56,7 @@ fn replaying_the_events_after_faults_rebuilds_the_tables_row_for_row() {
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(
-        dir.path(),
-        &db.url(),
-        &tansu.brokers(),
-        &master_position(&db),
-        "",
-    );
+    let mut sluice = Sluice::from_now(dir.path(), &db, &tansu.brokers(), "");
 
     let scripts = workload(42, &name, 400);
     let mut parts = scripts.chunks(50);

@@ -48,6 +48,17 @@ impl Sluice {
         s
     }
 
+    /// Starts sluice on `db` from the server's current position (only
+    /// what is written from now on is streamed).
+    pub fn from_now(
+        dir: &Path,
+        db: &crate::support::MariaDb,
+        brokers: &str,
+        extra: &str,
+    ) -> Sluice {
+        Sluice::start(dir, &db.url(), brokers, &master_position(db), extra)
+    }
+
     /// Starts sluice on an existing config file (state and logs in `dir`).
     pub fn with_config(dir: &Path, config: &Path) -> Sluice {
         fs::create_dir_all(dir).unwrap();
