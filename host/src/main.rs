@@ -119,10 +119,10 @@ fn main() -> ExitCode {
 }
 
 fn run(path: PathBuf) -> anyhow::Result<()> {
-    let config = sluice::config::Config::load(&path)?;
+    let (config, text) = sluice::config::Config::load_with_text(&path)?;
     let live =
         sluice::route::LiveRules::new(config.rules.clone(), config.kafka.topic_prefix.clone());
-    let _watch = sluice::app::reload::start(&path, config.clone(), live.clone())
+    let _watch = sluice::app::reload::start(&path, text, config.clone(), live.clone())
         .map_err(|e| anyhow::anyhow!("cannot watch {}: {e}", path.display()))?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)

@@ -59,13 +59,22 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
 }
 
 /// Watches `path` and applies changes to `live`. `current` is the config
-/// in force.
-pub fn start(path: &Path, current: Config, live: Arc<LiveRules>) -> notify::Result<ConfigWatch> {
+/// in force, parsed from `text`.
+///
+/// The file is compared with `text` once more after the watch is set up:
+/// an edit made between the first read and the watch would otherwise only
+/// apply at the next edit.
+pub fn start(
+    path: &Path,
+    text: String,
+    current: Config,
+    live: Arc<LiveRules>,
+) -> notify::Result<ConfigWatch> {
     let path: PathBuf = path.to_owned();
-    let last_text = Mutex::new(std::fs::read_to_string(&path).unwrap_or_default());
+    let last_text = Mutex::new(text);
     let current = Mutex::new(current);
     let p = path.clone();
-    watch(&path, move || {
+    let check = Arc::new(move || {
         let text = match std::fs::read_to_string(&p) {
             Ok(t) => t,
             // Mid-swap, or deleted: wait for the next event.
@@ -101,5 +110,36 @@ pub fn start(path: &Path, current: Config, live: Arc<LiveRules>) -> notify::Resu
         } else {
             info!("config file changed; no reloadable setting changed");
         }
-    })
+    });
+    let on_event = check.clone();
+    let watching = watch(&path, move || on_event())?;
+    check();
+    Ok(watching)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BASE: &str = "[source]\nurl = \"mysql://root@127.0.0.1:3306\"\nserver_id = 1\nstart = \"latest\"\n[kafka]\nbrokers = \"127.0.0.1:9092\"\n[state]\ndir = \"state\"\n";
+
+    /// An edit between the first read and the watch (no file event after
+    /// the watch starts) still applies.
+    #[test]
+    fn an_edit_made_before_the_watch_started_applies() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sluice.toml");
+        let first = BASE.to_owned();
+        let config = Config::parse(&path, &first, &|_| None).unwrap();
+        let live = LiveRules::new(config.rules.clone(), None);
+        std::fs::write(
+            &path,
+            format!("{BASE}[[rules]]\ntables = [\"shop.orders\"]\ntopic = \"orders\"\n"),
+        )
+        .unwrap();
+        let _watch = start(&path, first, config, live.clone()).unwrap();
+        assert_eq!(live.generation(), 1);
+        let (_, rules) = live.load();
+        assert!(rules.rule_for("shop", "orders").is_some());
+    }
 }

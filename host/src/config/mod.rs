@@ -98,11 +98,18 @@ pub struct Pipeline {
 impl Config {
     /// Reads, overrides from the environment, and validates.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        Config::load_with_text(path).map(|(config, _)| config)
+    }
+
+    /// `load`, also returning the text the config was parsed from (the
+    /// reloader compares the file with it).
+    pub fn load_with_text(path: &Path) -> Result<(Config, String), ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
             source,
         })?;
-        Config::parse(path, &text, &|k| std::env::var(k).ok())
+        let config = Config::parse(path, &text, &|k| std::env::var(k).ok())?;
+        Ok((config, text))
     }
 
     /// Parses `text` (read from `path`, used in messages) with `env` giving

@@ -100,6 +100,10 @@ struct Inner {
     /// Serialises rescans (watcher thread vs explicit calls).
     scan: Mutex<()>,
     next_id: AtomicU64,
+    /// Runs once, inside the first scan after the files were read: lets a
+    /// test change the directory while a scan is under way.
+    #[cfg(test)]
+    during_scan: Mutex<Option<Box<dyn FnOnce() + Send>>>,
 }
 
 pub struct PluginRegistry {
@@ -113,6 +117,23 @@ impl PluginRegistry {
     /// watching it. Broken files are reported (see `current().problems()`),
     /// not fatal. A missing directory is created.
     pub fn start(config: &PluginHostConfig) -> Result<PluginRegistry, PluginError> {
+        Self::start_inner(config, None)
+    }
+
+    /// `start`, with `during_scan` run inside the first scan.
+    #[cfg(test)]
+    pub(crate) fn start_with(
+        config: &PluginHostConfig,
+        during_scan: Box<dyn FnOnce() + Send>,
+    ) -> Result<PluginRegistry, PluginError> {
+        Self::start_inner(config, Some(during_scan))
+    }
+
+    #[cfg_attr(not(test), allow(unused_variables))]
+    fn start_inner(
+        config: &PluginHostConfig,
+        during_scan: Option<Box<dyn FnOnce() + Send>>,
+    ) -> Result<PluginRegistry, PluginError> {
         std::fs::create_dir_all(&config.dir).map_err(|e| {
             PluginError::io(
                 format!("creating plugin directory {}", config.dir.display()),
@@ -131,11 +152,13 @@ impl PluginRegistry {
             }),
             scan: Mutex::new(()),
             next_id: AtomicU64::new(1),
+            #[cfg(test)]
+            during_scan: Mutex::new(during_scan),
         });
-        let report = inner.rescan();
-        for p in &report.problems {
-            tracing::error!(plugin = %p.name, path = %p.path.display(), "plugin not loaded: {}", p.reason);
-        }
+        // Watch before the first scan: a file replaced while that scan
+        // compiles would otherwise never be seen (its events would come
+        // before the watch). An event during the scan only costs a rescan
+        // that finds the same hashes.
         let watcher = if config.watch {
             Some(watch(
                 inner.clone(),
@@ -144,6 +167,10 @@ impl PluginRegistry {
         } else {
             None
         };
+        let report = inner.rescan();
+        for p in &report.problems {
+            tracing::error!(plugin = %p.name, path = %p.path.display(), "plugin not loaded: {}", p.reason);
+        }
         Ok(PluginRegistry {
             inner,
             _watcher: watcher,
@@ -181,6 +208,10 @@ impl Inner {
                     Some(o) if o.content_hash() == blake3::hash(&bytes) => Ok(o.clone()),
                     _ => LoadedPlugin::load(&self.runtime, &name, &path, &bytes).map(Arc::new),
                 });
+            #[cfg(test)]
+            if let Some(f) = self.during_scan.lock().unwrap().take() {
+                f();
+            }
             match result {
                 Ok(p) => {
                     if !old.is_some_and(|o| Arc::ptr_eq(o, &p)) {

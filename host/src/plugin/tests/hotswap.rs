@@ -122,6 +122,30 @@ fn plugin_watcher_picks_up_changes() {
     });
 }
 
+/// A file replaced while the first scan is compiling the old one (a
+/// deploy racing a start) is picked up: the watch starts before the scan.
+#[test]
+fn plugin_replaced_during_the_first_scan_is_picked_up() {
+    let dir = tempfile::tempdir().unwrap();
+    install(dir.path(), "w", &filter_bytes(&wat::keep_all()));
+    let mut cfg = config(dir.path());
+    cfg.watch = true;
+    cfg.debounce_ms = 50;
+    let path = dir.path().to_path_buf();
+    let newer = filter_bytes(&wat::drop_deletes());
+    let newer_hash = blake3::hash(&newer);
+    let reg =
+        PluginRegistry::start_with(&cfg, Box::new(move || install(&path, "w", &newer))).unwrap();
+    assert_ne!(
+        reg.current().get("w").unwrap().content_hash(),
+        newer_hash,
+        "the first scan read the file before it was replaced"
+    );
+    wait_for(&reg, "the replacement", |g| {
+        g.get("w").is_some_and(|p| p.content_hash() == newer_hash)
+    });
+}
+
 #[test]
 fn plugin_compiled_artifacts_are_cached_on_disk() {
     let dir = tempfile::tempdir().unwrap();
