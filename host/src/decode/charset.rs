@@ -15,7 +15,7 @@ use std::sync::LazyLock;
 use encoding_rs::Encoding;
 use mysql_common::collations::{Collation, CollationId};
 
-use crate::event::msgpack::{write_bin, write_str, write_str_header};
+use crate::event::msgpack::{extend_short, write_bin, write_str, write_str_header};
 
 #[path = "charset_fixes.rs"]
 mod fixes;
@@ -248,22 +248,22 @@ impl Charset {
     #[inline]
     pub fn write_value(&self, out: &mut Vec<u8>, b: &[u8]) {
         match self {
-            Charset::Utf8 => match std::str::from_utf8(b) {
-                Ok(_) => {
-                    write_str_header(out, b.len());
-                    out.extend_from_slice(b);
-                }
-                Err(_) => write_str(out, &String::from_utf8_lossy(b)),
-            },
+            // Most text is ASCII, which a word-at-a-time check clears
+            // faster than full UTF-8 validation.
+            Charset::Utf8 if b.is_ascii() || std::str::from_utf8(b).is_ok() => {
+                write_str_header(out, b.len());
+                extend_short(out, b);
+            }
+            Charset::Utf8 => write_str(out, &String::from_utf8_lossy(b)),
             Charset::Binary | Charset::Unknown(_) => write_bin(out, b),
             // ASCII-compatible charsets: ASCII is the same in UTF-8.
             Charset::Single(t) if t.ascii && b.is_ascii() => {
                 write_str_header(out, b.len());
-                out.extend_from_slice(b);
+                extend_short(out, b);
             }
             Charset::Multi(_) if b.is_ascii() => {
                 write_str_header(out, b.len());
-                out.extend_from_slice(b);
+                extend_short(out, b);
             }
             Charset::Single(t) => {
                 write_str_header(out, t.utf8_len(b));

@@ -4,7 +4,7 @@
 //! a shorter group for leftover digits at both ends; the sign is the top bit
 //! of the first byte, and negative numbers have every byte inverted.
 
-use crate::event::msgpack::write_str_header;
+use crate::event::msgpack::{extend_short, write_str_header};
 
 use super::cursor::{Cursor, Truncated};
 use super::digits::right_aligned;
@@ -100,24 +100,25 @@ fn write_small(raw: &[u8], out: &mut Vec<u8>, precision: u8, scale: u8) -> bool 
         return false;
     };
 
-    let mut int_digits = [0u8; 20];
-    let at = right_aligned(int, &mut int_digits);
-    // The fraction zero-padded to exactly `scale` digits.
-    let mut frac_digits = [b'0'; 20];
+    // Built right to left in one buffer and copied once: up to 18 + 18
+    // digits, the point and the sign.
+    let mut text = [b'0'; 40];
+    let end = text.len();
+    let mut at = end;
     if frac > 0 {
-        right_aligned(fraction, &mut frac_digits);
+        // `right_aligned` writes at least one digit; the zeros the buffer
+        // starts with pad the fraction to exactly `scale` digits.
+        right_aligned(fraction, &mut text, end);
+        at = end - frac - 1;
+        text[at] = b'.';
     }
-    let sign = negative && (int != 0 || fraction != 0);
-    let len = sign as usize + (20 - at) + if frac > 0 { 1 + frac } else { 0 };
-    write_str_header(out, len);
-    if sign {
-        out.push(b'-');
+    at = right_aligned(int, &mut text, at);
+    if negative && (int != 0 || fraction != 0) {
+        at -= 1;
+        text[at] = b'-';
     }
-    out.extend_from_slice(&int_digits[at..]);
-    if frac > 0 {
-        out.push(b'.');
-        out.extend_from_slice(&frac_digits[20 - frac..]);
-    }
+    write_str_header(out, end - at);
+    extend_short(out, &text[at..]);
     true
 }
 

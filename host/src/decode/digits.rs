@@ -15,11 +15,11 @@ pub fn pair(v: u32) -> [u8; 2] {
     [PAIRS[i], PAIRS[i + 1]]
 }
 
-/// Writes `v` right-aligned into `buf` without leading zeros (`0` for 0)
-/// and returns where its digits start.
+/// Writes `v` without leading zeros (`0` for 0) so that its last digit is
+/// at `buf[end - 1]`, and returns where its digits start.
 #[inline]
-pub fn right_aligned(mut v: u64, buf: &mut [u8; 20]) -> usize {
-    let mut i = buf.len();
+pub fn right_aligned(mut v: u64, buf: &mut [u8], end: usize) -> usize {
+    let mut i = end;
     while v >= 100 {
         i -= 2;
         [buf[i], buf[i + 1]] = pair((v % 100) as u32);
@@ -51,9 +51,10 @@ mod tests {
             999_999_999_999_999_999,
             u64::MAX,
         ] {
-            let mut buf = [0u8; 20];
-            let at = right_aligned(v, &mut buf);
-            assert_eq!(std::str::from_utf8(&buf[at..]).unwrap(), v.to_string());
+            let mut buf = [b'#'; 24];
+            let at = right_aligned(v, &mut buf, 22);
+            assert_eq!(std::str::from_utf8(&buf[at..22]).unwrap(), v.to_string());
+            assert_eq!(&buf[22..], b"##");
         }
         assert_eq!(&pair(5), b"05");
         assert_eq!(&pair(1999), b"99");

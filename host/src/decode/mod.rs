@@ -81,8 +81,9 @@ pub struct Decoder {
     charsets: CharsetMap,
     before_cols: Vec<usize>,
     after_cols: Vec<usize>,
-    /// Where each column of the key image was written, so the key is
-    /// copied rather than decoded twice.
+    /// Where each key column's value was written (by column; other
+    /// columns' entries stay `None`), so the key is copied rather than
+    /// decoded twice.
     spans: Vec<Option<Span>>,
     /// Values of key columns that the plan does not emit.
     hidden: Vec<u8>,
@@ -282,6 +283,8 @@ impl Decoder {
         write_uint(&mut self.row_tail, ts_ms);
         write_str(&mut self.row_tail, "ts_ms");
         write_uint(&mut self.row_tail, produced_ms);
+        self.spans.clear();
+        self.spans.resize(ncols, None);
         let mut c = Cursor::new(data.rows_data());
         let mut n = 0;
         // Partial updates only: the before image's JSON documents, by column.
@@ -301,9 +304,11 @@ impl Decoder {
             txn.next_row += 1;
             let start = batch.buf.len();
             let out = &mut batch.buf;
-            out.extend_from_slice(&self.row_head);
-            self.spans.clear();
-            self.spans.resize(ncols, None);
+            extend_short(out, &self.row_head);
+            // Only key columns get spans (see `Image::write`).
+            for &k in &plan.key {
+                self.spans[k] = None;
+            }
             self.hidden.clear();
             let mut img = Image {
                 schema: &schema,
@@ -368,7 +373,7 @@ impl Decoder {
             }
             out.extend_from_slice(&self.row_source);
             write_uint(out, row);
-            out.extend_from_slice(&self.row_tail);
+            extend_short(out, &self.row_tail);
             let value = start..out.len();
             if !included {
                 out.truncate(start);
@@ -471,7 +476,7 @@ impl Image<'_> {
             let column = &schema.columns[col];
             let emit = self.plan.emits(col);
             if emit {
-                out.extend_from_slice(column.name_mp.bytes());
+                extend_short(out, column.name_mp.bytes());
             }
             let at = out.len();
             let bad = |e: value::ValueError| DecodeError::BadValue {
@@ -535,7 +540,7 @@ impl Image<'_> {
                 value::write(&column.kind, c, out).map_err(bad)?;
             }
             if emit {
-                if for_key {
+                if for_key && self.plan.key.contains(&col) {
                     self.spans[col] = Some(Span {
                         hidden: false,
                         start: at,
@@ -577,7 +582,7 @@ fn write_key(
     write_map_header(out, key.len());
     for &i in key {
         let s = spans[i].expect("checked above");
-        out.extend_from_slice(schema.columns[i].name_mp.bytes());
+        extend_short(out, schema.columns[i].name_mp.bytes());
         if s.hidden {
             out.extend_from_slice(&hidden[s.start..s.end]);
         } else {

@@ -2,7 +2,7 @@
 //! strings in `docs/FORMAT.md`. Digits are written by hand into the output
 //! buffer: formatting machinery would dominate the cost of a row.
 
-use crate::event::msgpack::write_str_header;
+use crate::event::msgpack::{extend_short, write_str_header};
 
 use super::cursor::{Cursor, Truncated};
 use super::digits::pair;
@@ -88,7 +88,7 @@ impl Text {
     #[inline]
     fn write(&self, out: &mut Vec<u8>) {
         write_str_header(out, self.n);
-        out.extend_from_slice(&self.buf[..self.n]);
+        extend_short(out, &self.buf[..self.n]);
     }
 }
 

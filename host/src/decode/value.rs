@@ -82,7 +82,7 @@ pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), V
         Kind::Enum { bytes, labels } => {
             let idx = c.uint_le(*bytes as usize)? as usize;
             match idx.checked_sub(1).and_then(|i| labels.get(i)) {
-                Some(label) => out.extend_from_slice(label.bytes()),
+                Some(label) => extend_short(out, label.bytes()),
                 // Index 0 is the empty "error" value MySQL stores for invalid input.
                 None if idx == 0 => write_str(out, ""),
                 None => {
@@ -99,7 +99,7 @@ pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), V
             for i in 0..64 {
                 if bits & (1 << i) != 0 {
                     match labels.get(i) {
-                        Some(label) => out.extend_from_slice(label.bytes()),
+                        Some(label) => extend_short(out, label.bytes()),
                         None => {
                             return Err(ValueError::Bad(format!(
                                 "SET bit {i} has no label ({} known)",
