@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::event::batch::DeadLetterNote;
+use crate::event::batch::NameId;
 use crate::event::{Batch, Op, Record};
 use crate::plugin::{Chain, EventBatch, PluginError, PluginRegistry};
 use crate::route::{sanitize_topic, Rule};
@@ -137,9 +138,10 @@ impl Chains {
             for (i, r) in records.iter().enumerate() {
                 // Schema changes and tombstones are not row events for plugins.
                 if r.rule == Some(rule) && r.op != Op::Ddl && !r.value.is_empty() {
+                    let table = batch.table(r);
                     self.events.push(
-                        &r.table.db,
-                        &r.table.table,
+                        &table.db,
+                        &table.table,
                         op(r.op),
                         &batch.buf[r.value.clone()],
                     )?;
@@ -152,8 +154,8 @@ impl Chains {
             }
             chains_run += 1;
             chain.run(&mut self.events)?;
-            // Routers name the same topic for many events: one Arc each.
-            let mut last_topic: Option<(&str, Arc<str>)> = None;
+            // Routers name the same topic for many events: one id each.
+            let mut last_topic: Option<(&str, NameId)> = None;
             for ev in self.events.output() {
                 let i = self.origins[ev.origin];
                 let orig = &records[i];
@@ -175,24 +177,24 @@ impl Chains {
                 };
                 let (topic, dead_letter) = match (ev.dead_letter, ev.topic) {
                     (Some(d), _) => (
-                        Some(self.dead_letter_topic.clone()),
+                        Some(batch.topic_id(&self.dead_letter_topic)),
                         Some(Arc::new(DeadLetterNote {
                             plugin: d.plugin.clone(),
                             error: d.error.clone(),
                         })),
                     ),
                     (None, Some(t)) => {
-                        let arc = match &last_topic {
-                            Some((name, arc)) if *name == t => arc.clone(),
+                        let id = match last_topic {
+                            Some((name, id)) if name == t => id,
                             _ => {
-                                let arc: Arc<str> = Arc::from(sanitize_topic(t));
-                                last_topic = Some((t, arc.clone()));
-                                arc
+                                let id = batch.topic_id(&Arc::from(sanitize_topic(t)));
+                                last_topic = Some((t, id));
+                                id
                             }
                         };
-                        (Some(arc), None)
+                        (Some(id), None)
                     }
-                    (None, None) => (orig.topic.clone(), None),
+                    (None, None) => (orig.topic, None),
                 };
                 outputs.push((
                     i,
@@ -200,7 +202,7 @@ impl Chains {
                         value,
                         key,
                         op: from_plugin(ev.op),
-                        table: orig.table.clone(),
+                        table: orig.table,
                         txn: orig.txn,
                         topic,
                         dead_letter,

@@ -277,14 +277,16 @@ impl Pipeline {
         write_str(&mut self.batch.buf, "db");
         write_str(&mut self.batch.buf, &ddl.db);
         let key = key_at..self.batch.buf.len();
+        let table = self.batch.table_id(&Arc::new(TableName {
+            db: ddl.db.as_str().into(),
+            table: ddl.table.as_deref().unwrap_or("").into(),
+        }));
+        let topic = self.batch.topic_id(&topic);
         self.batch.records.push(Record {
             value,
             key: Some(key),
             op: Op::Ddl,
-            table: Arc::new(TableName {
-                db: ddl.db.as_str().into(),
-                table: ddl.table.as_deref().unwrap_or("").into(),
-            }),
+            table,
             txn: open.id,
             topic: Some(topic),
             dead_letter: None,

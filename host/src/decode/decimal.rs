@@ -11,6 +11,20 @@ use super::digits::right_aligned;
 
 const DIG2BYTES: [usize; 10] = [0, 1, 1, 2, 2, 3, 3, 4, 4, 4];
 
+/// 10^0 ..= 10^9: the bound of a group of that many digits.
+const POW10: [u64; 10] = [
+    1,
+    10,
+    100,
+    1_000,
+    10_000,
+    100_000,
+    1_000_000,
+    10_000_000,
+    100_000_000,
+    1_000_000_000,
+];
+
 /// Bytes a DECIMAL(precision, scale) occupies in a row image.
 pub fn binary_size(precision: u8, scale: u8) -> usize {
     let intg = (precision - scale) as usize;
@@ -56,43 +70,41 @@ fn write_small(raw: &[u8], out: &mut Vec<u8>, precision: u8, scale: u8) -> bool 
     };
     let frac = scale as usize;
     let size = binary_size(precision, scale);
-    if intg > 18 || frac > 18 || raw.len() != size {
+    if intg > 18 || frac > 18 || size == 0 || raw.len() != size {
         return false;
     }
-    // At most 8 + 8 bytes; sign and inversion undone up front.
+    // At most 8 + 8 bytes: the whole image as one big-endian number, sign
+    // and inversion undone up front, then cut into its groups by shifts.
+    let bits = 8 * size as u32;
+    let mut word = raw.iter().fold(0u128, |w, &b| (w << 8) | b as u128);
     let negative = raw[0] & 0x80 == 0;
-    let mask: u8 = if negative { 0xff } else { 0 };
-    let mut bytes = [0u8; 16];
-    for (b, r) in bytes.iter_mut().zip(raw) {
-        *b = r ^ mask;
+    if negative {
+        word = !word & (u128::MAX >> (128 - bits));
     }
-    bytes[0] ^= 0x80;
-    let mut pos = 0;
-    let mut group = |len: usize, limit: u64| -> Option<u64> {
-        let v = bytes[pos..pos + len]
-            .iter()
-            .fold(0u64, |v, &b| (v << 8) | b as u64);
-        pos += len;
-        (v < limit).then_some(v)
+    word ^= 1 << (bits - 1);
+    let mut left = bits;
+    let mut group = |bytes: usize, digits: usize| -> Option<u64> {
+        left -= 8 * bytes as u32;
+        let v = ((word >> left) as u64) & (u64::MAX >> (64 - 8 * bytes as u32));
+        (v < POW10[digits]).then_some(v)
     };
     let parts = (|| {
         let lead = intg % 9;
         let mut int = if lead > 0 {
-            group(DIG2BYTES[lead], 10u64.pow(lead as u32))?
+            group(DIG2BYTES[lead], lead)?
         } else {
             0
         };
         for _ in 0..intg / 9 {
-            int = int * 1_000_000_000 + group(4, 1_000_000_000)?;
+            int = int * 1_000_000_000 + group(4, 9)?;
         }
         let mut fraction = 0u64;
         for _ in 0..frac / 9 {
-            fraction = fraction * 1_000_000_000 + group(4, 1_000_000_000)?;
+            fraction = fraction * 1_000_000_000 + group(4, 9)?;
         }
         let trail = frac % 9;
         if trail > 0 {
-            let p = 10u64.pow(trail as u32);
-            fraction = fraction * p + group(DIG2BYTES[trail], p)?;
+            fraction = fraction * POW10[trail] + group(DIG2BYTES[trail], trail)?;
         }
         Some((int, fraction))
     })();
@@ -322,6 +334,13 @@ mod tests {
             0
         ));
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_zero_precision_column_does_not_panic() {
+        let mut out = Vec::new();
+        write(&[], &mut out, 0, 0);
+        assert!(!out.is_empty());
     }
 
     #[test]

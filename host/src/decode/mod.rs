@@ -287,6 +287,11 @@ impl Decoder {
         self.spans.resize(ncols, None);
         let mut c = Cursor::new(data.rows_data());
         let mut n = 0;
+        let (table_id, topic_id) = if included {
+            (batch.table_id(&schema.name), batch.topic_id(&plan.topic))
+        } else {
+            (0, 0)
+        };
         // Partial updates only: the before image's JSON documents, by column.
         let mut json_before: Vec<Option<&[u8]>> = Vec::new();
         let json_columns = if partial {
@@ -385,9 +390,9 @@ impl Decoder {
                 value: value.clone(),
                 key: key.clone(),
                 op,
-                table: schema.name.clone(),
+                table: table_id,
                 txn: txn.txn,
-                topic: Some(plan.topic.clone()),
+                topic: Some(topic_id),
                 dead_letter: None,
                 rule: plan.rule,
             });
@@ -396,9 +401,9 @@ impl Decoder {
                     value: value.end..value.end,
                     key,
                     op,
-                    table: schema.name.clone(),
+                    table: table_id,
                     txn: txn.txn,
-                    topic: Some(plan.topic.clone()),
+                    topic: Some(topic_id),
                     dead_letter: None,
                     rule: plan.rule,
                 });
@@ -586,7 +591,7 @@ fn write_key(
         if s.hidden {
             out.extend_from_slice(&hidden[s.start..s.end]);
         } else {
-            out.extend_from_within(s.start..s.end);
+            extend_short_within(out, s.start..s.end);
         }
     }
     Some(start..out.len())

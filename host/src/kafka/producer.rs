@@ -133,10 +133,10 @@ impl KafkaSink {
 
     pub fn send(&mut self, batch: &Batch, stop: &Arc<AtomicBool>) -> Result<(), SinkError> {
         for r in &batch.records {
-            let topic = r
-                .topic
-                .as_ref()
+            let topic = batch
+                .topic(r)
                 .expect("records are routed before they reach the sink");
+            let table = batch.table(r);
             self.topics.ensure(topic, stop)?;
             let mut headers = OwnedHeaders::new_with_capacity(5)
                 .insert(Header {
@@ -145,11 +145,11 @@ impl KafkaSink {
                 })
                 .insert(Header {
                     key: "db",
-                    value: Some(&*r.table.db),
+                    value: Some(&*table.db),
                 })
                 .insert(Header {
                     key: "table",
-                    value: Some(&*r.table.table),
+                    value: Some(&*table.table),
                 });
             if let Some(note) = &r.dead_letter {
                 // Which plugin failed on the event and why (docs/CONFIG.md).
@@ -193,8 +193,8 @@ impl KafkaSink {
                         _,
                     )) => {
                         return Err(SinkError::TooLarge {
-                            db: r.table.db.to_string(),
-                            table: r.table.table.to_string(),
+                            db: table.db.to_string(),
+                            table: table.table.to_string(),
                             size: r.value.len() + r.key.as_ref().map_or(0, |k| k.len()),
                             reason: e.to_string(),
                             txn: r.txn,

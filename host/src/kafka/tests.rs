@@ -51,6 +51,7 @@ fn batch(txn: u64, n: usize, seqs: &mut [u64]) -> Batch {
     });
     let topic: Arc<str> = Arc::from(TOPIC);
     let mut b = Batch::default();
+    let (table, topic) = (b.table_id(&table), b.topic_id(&topic));
     for i in 0..n {
         let k = (txn as usize * 7 + i) % KEYS;
         let key_start = b.buf.len();
@@ -63,9 +64,9 @@ fn batch(txn: u64, n: usize, seqs: &mut [u64]) -> Batch {
             value: value_start..b.buf.len(),
             key: Some(key_start..value_start),
             op: Op::Update,
-            table: table.clone(),
+            table,
             txn,
-            topic: Some(topic.clone()),
+            topic: Some(topic),
             dead_letter: None,
             rule: None,
         });

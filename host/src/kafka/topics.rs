@@ -43,12 +43,12 @@ impl Topics {
     }
 
     /// Makes sure `topic` exists, retrying while the broker is unreachable.
-    pub fn ensure(&mut self, topic: &Arc<str>, stop: &AtomicBool) -> Result<(), TopicError> {
+    pub fn ensure(&mut self, topic: &str, stop: &AtomicBool) -> Result<(), TopicError> {
         if self.known.contains(topic) {
             return Ok(());
         }
         let Some(admin) = &self.admin else {
-            self.known.insert(topic.clone());
+            self.known.insert(Arc::from(topic));
             return Ok(());
         };
         let new = NewTopic::new(
@@ -82,7 +82,7 @@ impl Topics {
             match outcome {
                 Ok(()) => {
                     tracing::info!(topic = %topic, "topic ready");
-                    self.known.insert(topic.clone());
+                    self.known.insert(Arc::from(topic));
                     return Ok(());
                 }
                 Err(reason) => {
