@@ -304,3 +304,74 @@ fn two_rules_chains_transform_route_filter_and_dead_letter_in_one_transaction() 
     );
     sluice.stop();
 }
+
+/// JavaScript plugins take 30-40 us per event each and hold a multiple of
+/// what they are given in memory. A pipeline batch of 8,192 rows (`batch_rows`
+/// raised for throughput) in one call overruns the default 100 ms deadline
+/// and 64 MiB; the chain gets each batch in calls of at most
+/// `max_call_events` / `max_call_bytes`, so a backlog of 20,000 rows in one
+/// transaction goes through a 3-plugin JavaScript chain whole with the
+/// default plugin limits.
+#[test]
+fn a_javascript_chain_takes_a_large_backlog_with_the_default_limits() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("jsbig");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, tenant VARCHAR(10), status VARCHAR(10), pad VARCHAR(100));"
+    ))
+    .unwrap();
+    let start = master_position(db);
+    const ROWS: u32 = 20_000;
+    db.sql(&format!(
+        "INSERT INTO {name}.t SELECT seq, CONCAT('t', seq % 3), IF(seq % 10 = 0, 'gone', 'active'), REPEAT('x', 50) FROM {name}.seq_1_to_{ROWS};"
+    ))
+    .unwrap();
+
+    let dir = tempfile::tempdir().unwrap();
+    let chain = ["js-row-filter", "js-tenant-router", "js-key-columns"];
+    let plugins = plugin_dir(dir.path(), &chain);
+    // Compiling a JavaScript component takes 20-25 s: share the artifacts
+    // the other tests cached.
+    let cache = built(chain[0])
+        .parent()
+        .unwrap()
+        .with_file_name("plugin-cache");
+    let tag = unique("js");
+    let config = dir.path().join("sluice.toml");
+    fs::write(
+        &config,
+        format!(
+            "{}[pipeline]\nbatch_rows = 8192\n\n[plugins]\ndir = \"{}\"\ncache_dir = \"{}\"\n\n[[rules]]\ntables = [\"{name}.t\"]\nplugins = [\n  {{ name = \"js-row-filter\", config = {{ column = \"status\", equals = \"active\" }} }},\n  {{ name = \"js-tenant-router\", config = {{ column = \"tenant\", topic = \"{tag}.{{value}}\" }} }},\n  {{ name = \"js-key-columns\", config = {{ columns = \"tenant,id\" }} }},\n]\n",
+            base_config(&db.url(), &brokers, &start),
+            plugins.display(),
+            cache.display()
+        ),
+    )
+    .unwrap();
+    let mut sluice = Sluice::with_config(&dir.path().join("run"), &config);
+    for tenant in 0..3 {
+        let ids: Vec<u32> = (1..=ROWS)
+            .filter(|id| id % 3 == tenant && id % 10 != 0)
+            .collect();
+        let got = support::consume_all_blocking(
+            &brokers,
+            &format!("{tag}.t{tenant}"),
+            ids.len(),
+            Duration::from_secs(120),
+        );
+        assert_eq!(
+            got.len(),
+            ids.len(),
+            "tenant t{tenant}; log:\n{}",
+            sluice.log()
+        );
+        for (m, id) in got.iter().zip(&ids) {
+            let e = crate::sluice::Event::from_message(m);
+            assert_eq!(e.value["after"]["id"], json!(id));
+            assert_eq!(m.key_str(), Some(format!("t{tenant}|{id}").as_str()));
+        }
+    }
+    assert!(!sluice.log().contains("ERROR"), "{}", sluice.log());
+    sluice.stop();
+}

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use crate::event::batch::DeadLetterNote;
 use crate::event::batch::NameId;
 use crate::event::{Batch, Op, Record};
-use crate::plugin::{Chain, EventBatch, PluginError, PluginRegistry};
+use crate::plugin::{Chain, EventBatch, PluginError, PluginHostConfig, PluginRegistry};
 use crate::route::{sanitize_topic, Rule};
 
 pub struct Chains {
@@ -19,6 +19,10 @@ pub struct Chains {
     /// Plugin generation and rules generation the chains were built for.
     built_for: (u64, u64),
     dead_letter_topic: Arc<str>,
+    /// Most events and event bytes per plugin call (`[plugins]
+    /// max_call_events`, `max_call_bytes`).
+    call_events: usize,
+    call_bytes: usize,
     events: EventBatch,
     /// Scratch: for each event in `events`, the record it came from.
     origins: Vec<usize>,
@@ -44,12 +48,18 @@ fn from_plugin(op: crate::plugin::Op) -> Op {
 
 impl Chains {
     /// `registry` is `None` when no rule uses plugins.
-    pub fn new(registry: Option<Arc<PluginRegistry>>, dead_letter_topic: &str) -> Self {
+    pub fn new(
+        registry: Option<Arc<PluginRegistry>>,
+        dead_letter_topic: &str,
+        host: &PluginHostConfig,
+    ) -> Self {
         Chains {
             registry,
             chains: Vec::new(),
             built_for: (u64::MAX, u64::MAX),
             dead_letter_topic: Arc::from(dead_letter_topic),
+            call_events: host.max_call_events.max(1),
+            call_bytes: host.max_call_bytes.max(1),
             events: EventBatch::new(),
             origins: Vec::new(),
         }
@@ -119,7 +129,8 @@ impl Chains {
 
     /// Runs the chains over `batch`, replacing each record that went through
     /// one with what the chain made of it (nothing, itself changed, or
-    /// several events), in place.
+    /// several events), in place. A chain gets its records in calls of at
+    /// most `call_events` events and `call_bytes` bytes.
     pub fn apply(&mut self, batch: &mut Batch) -> Result<(), PluginError> {
         if !self.any() || batch.is_empty() {
             return Ok(());
@@ -133,83 +144,43 @@ impl Chains {
         let mut chains_run = 0;
         for (rule, chain) in self.chains.iter_mut().enumerate() {
             let Some(chain) = chain else { continue };
-            self.events.clear();
-            self.origins.clear();
+            let mut call = Call {
+                chain,
+                events: &mut self.events,
+                origins: &mut self.origins,
+                dead_letter_topic: &self.dead_letter_topic,
+            };
+            call.clear();
+            let mut bytes = 0;
+            let mut ran = false;
             for (i, r) in records.iter().enumerate() {
                 // Schema changes and tombstones are not row events for plugins.
-                if r.rule == Some(rule) && r.op != Op::Ddl && !r.value.is_empty() {
-                    let table = batch.table(r);
-                    self.events.push(
-                        &table.db,
-                        &table.table,
-                        op(r.op),
-                        &batch.buf[r.value.clone()],
-                    )?;
-                    self.origins.push(i);
-                    through[i] = true;
+                if r.rule != Some(rule) || r.op == Op::Ddl || r.value.is_empty() {
+                    continue;
                 }
+                if !call.origins.is_empty()
+                    && (call.origins.len() == self.call_events
+                        || bytes + r.value.len() > self.call_bytes)
+                {
+                    call.run(&records, batch, &mut outputs)?;
+                    bytes = 0;
+                }
+                let table = batch.table(r);
+                call.events.push(
+                    &table.db,
+                    &table.table,
+                    op(r.op),
+                    &batch.buf[r.value.clone()],
+                )?;
+                call.origins.push(i);
+                bytes += r.value.len();
+                through[i] = true;
+                ran = true;
             }
-            if self.origins.is_empty() {
-                continue;
+            if !call.origins.is_empty() {
+                call.run(&records, batch, &mut outputs)?;
             }
-            chains_run += 1;
-            chain.run(&mut self.events)?;
-            // Routers name the same topic for many events: one id each.
-            let mut last_topic: Option<(&str, NameId)> = None;
-            for ev in self.events.output() {
-                let i = self.origins[ev.origin];
-                let orig = &records[i];
-                // Bytes no transform touched are the record's own: no copy.
-                let value = if ev.rewritten {
-                    let at = batch.buf.len();
-                    batch.buf.extend_from_slice(ev.bytes);
-                    at..batch.buf.len()
-                } else {
-                    orig.value.clone()
-                };
-                let key = match ev.key {
-                    Some(k) => {
-                        let at = batch.buf.len();
-                        batch.buf.extend_from_slice(k);
-                        Some(at..batch.buf.len())
-                    }
-                    None => orig.key.clone(),
-                };
-                let (topic, dead_letter) = match (ev.dead_letter, ev.topic) {
-                    (Some(d), _) => (
-                        Some(batch.topic_id(&self.dead_letter_topic)),
-                        Some(Arc::new(DeadLetterNote {
-                            plugin: d.plugin.clone(),
-                            error: d.error.clone(),
-                        })),
-                    ),
-                    (None, Some(t)) => {
-                        let id = match last_topic {
-                            Some((name, id)) if name == t => id,
-                            _ => {
-                                let id = batch.topic_id(&Arc::from(sanitize_topic(t)));
-                                last_topic = Some((t, id));
-                                id
-                            }
-                        };
-                        (Some(id), None)
-                    }
-                    (None, None) => (orig.topic, None),
-                };
-                outputs.push((
-                    i,
-                    Record {
-                        value,
-                        key,
-                        op: from_plugin(ev.op),
-                        table: orig.table,
-                        txn: orig.txn,
-                        topic,
-                        dead_letter,
-                        rule: orig.rule,
-                    },
-                ));
-            }
+            chains_run += ran as usize;
         }
         // Each chain's outputs are in record order; several chains'
         // interleave (a stable sort keeps each record's outputs in order).
@@ -227,6 +198,92 @@ impl Chains {
                 batch.records.push(out);
             }
         }
+        Ok(())
+    }
+}
+
+/// One call of a chain: the events gathered for it, and where each came
+/// from.
+struct Call<'a> {
+    chain: &'a mut Chain,
+    events: &'a mut EventBatch,
+    origins: &'a mut Vec<usize>,
+    dead_letter_topic: &'a Arc<str>,
+}
+
+impl Call<'_> {
+    fn clear(&mut self) {
+        self.events.clear();
+        self.origins.clear();
+    }
+
+    /// Runs the chain over the gathered events, appends what came out to
+    /// `outputs` (with the index of the record each came from), and clears
+    /// the call for the next events.
+    fn run(
+        &mut self,
+        records: &[Record],
+        batch: &mut Batch,
+        outputs: &mut Vec<(usize, Record)>,
+    ) -> Result<(), PluginError> {
+        self.chain.run(self.events)?;
+        // Routers name the same topic for many events: one id each.
+        let mut last_topic: Option<(&str, NameId)> = None;
+        for ev in self.events.output() {
+            let i = self.origins[ev.origin];
+            let orig = &records[i];
+            // Bytes no transform touched are the record's own: no copy.
+            let value = if ev.rewritten {
+                let at = batch.buf.len();
+                batch.buf.extend_from_slice(ev.bytes);
+                at..batch.buf.len()
+            } else {
+                orig.value.clone()
+            };
+            let key = match ev.key {
+                Some(k) => {
+                    let at = batch.buf.len();
+                    batch.buf.extend_from_slice(k);
+                    Some(at..batch.buf.len())
+                }
+                None => orig.key.clone(),
+            };
+            let (topic, dead_letter) = match (ev.dead_letter, ev.topic) {
+                (Some(d), _) => (
+                    Some(batch.topic_id(self.dead_letter_topic)),
+                    Some(Arc::new(DeadLetterNote {
+                        plugin: d.plugin.clone(),
+                        error: d.error.clone(),
+                    })),
+                ),
+                (None, Some(t)) => {
+                    let id = match last_topic {
+                        Some((name, id)) if name == t => id,
+                        _ => {
+                            let id = batch.topic_id(&Arc::from(sanitize_topic(t)));
+                            last_topic = Some((t, id));
+                            id
+                        }
+                    };
+                    (Some(id), None)
+                }
+                (None, None) => (orig.topic, None),
+            };
+            outputs.push((
+                i,
+                Record {
+                    value,
+                    key,
+                    op: from_plugin(ev.op),
+                    table: orig.table,
+                    txn: orig.txn,
+                    topic,
+                    dead_letter,
+                    rule: orig.rule,
+                },
+            ));
+        }
+        self.clear();
         Ok(())
     }
 }

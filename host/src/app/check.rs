@@ -122,7 +122,8 @@ pub async fn check(config: &Config, config_path: &str) -> Result<String, AppErro
             );
         }
     }
-    let mut chains = super::chains::Chains::new(plugins, &config.kafka.dead_letter_topic);
+    let mut chains =
+        super::chains::Chains::new(plugins, &config.kafka.dead_letter_topic, &config.plugins);
     chains.sync(&config.rules, 0)?;
 
     let q = |what: &'static str| {

@@ -145,7 +145,7 @@ async fn session(
     let (tx, rx) = mpsc::channel(config.pipeline.channel_chunks);
     // Built here, before streaming, so a chain that cannot be built is
     // reported at once rather than at the first transaction.
-    let mut chains = chains::Chains::new(plugins, &config.kafka.dead_letter_topic);
+    let mut chains = chains::Chains::new(plugins, &config.kafka.dead_letter_topic, &config.plugins);
     let (rules_generation, current) = rules.load();
     chains.sync(current.rules(), rules_generation)?;
     let pipeline = Pipeline::new(

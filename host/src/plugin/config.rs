@@ -112,6 +112,14 @@ pub struct PluginHostConfig {
     pub memory_limit_mib: u64,
     /// Wall-time budget of one call (one batch) into a plugin.
     pub deadline_ms: u64,
+    /// Most events passed to a plugin in one call: the pipeline's batches
+    /// (up to `[pipeline] batch_rows`) are cut into calls of at most this
+    /// many, so a plugin that takes 100 us per event (JavaScript) stays
+    /// inside `deadline_ms`.
+    pub max_call_events: usize,
+    /// Most event bytes passed in one call (a single larger event still
+    /// goes alone): bounds what a plugin holds in its memory per call.
+    pub max_call_bytes: usize,
     /// Upper bound of live plugin instances (sizes the pooling allocator).
     pub max_instances: u32,
     /// Pick up added, replaced and deleted files while running.
@@ -127,6 +135,8 @@ impl Default for PluginHostConfig {
             cache_dir: None,
             memory_limit_mib: 64,
             deadline_ms: 100,
+            max_call_events: 256,
+            max_call_bytes: 256 << 10,
             max_instances: 128,
             watch: true,
             debounce_ms: 250,
@@ -194,6 +204,7 @@ mod tests {
     fn plugin_host_config_defaults() {
         let c: PluginHostConfig = toml::from_str(r#"dir = "/p""#).unwrap();
         assert_eq!(c.memory_limit_mib, 64);
+        assert_eq!((c.max_call_events, c.max_call_bytes), (256, 262_144));
         assert_eq!(c.cache_dir(), PathBuf::from("/p/.cache"));
         assert!(toml::from_str::<PluginHostConfig>("dri = 1").is_err());
     }
