@@ -11,6 +11,7 @@ mod cursor;
 pub mod decimal;
 mod digits;
 mod error;
+mod image;
 pub mod json;
 pub mod plan;
 pub mod schema;
@@ -34,7 +35,8 @@ use schema::{SchemaCache, TableSchema};
 
 use crate::event::msgpack::*;
 use crate::event::{Batch, Op, Position, Record, FORMAT_VERSION};
-use cursor::{Cursor, Truncated};
+use cursor::Cursor;
+use image::{partial_bits, write_key, Image, Json, Span};
 
 /// The transaction rows are being decoded for: its identity goes into every
 /// event's `source` map.
@@ -95,14 +97,6 @@ pub struct Decoder {
     row_tail: Vec<u8>,
     /// An update's before image, held while its after image is written.
     before_image: Vec<u8>,
-}
-
-/// Bytes of one encoded value: in the batch buffer, or in `hidden`.
-#[derive(Clone, Copy, Debug)]
-struct Span {
-    hidden: bool,
-    start: usize,
-    end: usize,
 }
 
 impl Decoder {
@@ -215,50 +209,7 @@ impl Decoder {
                 .extend(bits.iter_ones().filter(|i| *i < ncols));
         }
 
-        // binlog_row_image = MINIMAL or NOBLOB leaves columns out of the
-        // images: the change would reach Kafka as a partial row (an update
-        // without its key, a delete with only its key). Preflight refuses
-        // such servers; this catches the setting changed while Sluice runs,
-        // or set by one session for itself. MySQL also leaves out the hidden
-        // columns of functional indexes (named `!hidden!...`) in every
-        // image; those are fine. Without column names (binlog_row_metadata
-        // = MINIMAL, which preflight refuses too) hidden columns cannot be
-        // told apart, so only named tables are checked.
-        for (image, cols, logged) in [
-            (
-                "before",
-                &self.before_cols,
-                data.columns_before_image().is_some(),
-            ),
-            (
-                "after",
-                &self.after_cols,
-                data.columns_after_image().is_some(),
-            ),
-        ] {
-            if !logged || cols.len() == ncols || !schema.has_names {
-                continue;
-            }
-            let missing: Vec<&str> = (0..ncols)
-                .filter(|i| !cols.contains(i))
-                .map(|i| &*schema.columns[i].name)
-                .filter(|name| !name.starts_with("!hidden!"))
-                .collect();
-            if !missing.is_empty() {
-                return Err(DecodeError::Unsupported {
-                    db: schema.name.db.to_string(),
-                    table: schema.name.table.to_string(),
-                    what: format!(
-                        "the {image} image of a row change leaves out column(s) {}: the server logged partial row images \
-                         (binlog_row_image = MINIMAL or NOBLOB). Set binlog_row_image = FULL (SET GLOBAL, and in the server's \
-                         option file under [mysqld]). The missing values are not in the binlog: re-snapshot the table, \
-                         or restart Sluice from a position after this event on purpose",
-                        missing.join(", ")
-                    ),
-                    position: None,
-                });
-            }
-        }
+        refuse_partial_images(&schema, &data, &self.before_cols, &self.after_cols)?;
 
         let plan = plan_for(&schema);
         let included = plan.capture && plan.ops.get(op.index()).copied().unwrap_or(false);
@@ -414,185 +365,50 @@ impl Decoder {
     }
 }
 
-/// Writes row images as maps of column name -> value, following a plan.
-struct Image<'a> {
-    schema: &'a TableSchema,
-    plan: &'a TablePlan,
-    spans: &'a mut Vec<Option<Span>>,
-    hidden: &'a mut Vec<u8>,
-}
-
-/// What to do with the JSON columns of an image.
-enum Json<'p, 'r> {
-    Plain,
-    /// Keep each JSON document of this (before) image, by column.
-    Capture(&'p mut Vec<Option<&'r [u8]>>),
-    /// A partial update's after image: JSON columns whose bit is set in
-    /// `bits` (one per JSON column of the table) hold diffs to apply to the
-    /// `before` documents.
-    Diffs {
-        before: &'p [Option<&'r [u8]>],
-        bits: &'r [u8],
-    },
-}
-
-/// Reads the "shared image" that starts a partial update's after image:
-/// the value options, and with PARTIAL_JSON_UPDATES (bit 0) a bitmap over
-/// the table's JSON columns.
-fn partial_bits<'r>(c: &mut Cursor<'r>, json_columns: usize) -> Result<&'r [u8], Truncated> {
-    let options = match c.u8()? {
-        x @ 0..=0xfa => x as u64,
-        0xfc => c.uint_le(2)?,
-        0xfd => c.uint_le(3)?,
-        0xfe => c.uint_le(8)?,
-        _ => return Err(Truncated),
-    };
-    if options & 1 != 0 {
-        c.take(json_columns.div_ceil(8))
-    } else {
-        Ok(&[])
-    }
-}
-
-impl Image<'_> {
-    /// Writes the image of the columns in `cols`. With `for_key`, records
-    /// where each value went so the key can be copied from it.
-    fn write<'r>(
-        &mut self,
-        cols: &[usize],
-        c: &mut Cursor<'r>,
-        out: &mut Vec<u8>,
-        for_key: bool,
-        mut json: Json<'_, 'r>,
-    ) -> Result<(), DecodeError> {
-        let schema = self.schema;
-        let nulls = c.take(cols.len().div_ceil(8)).map_err(|_| {
-            DecodeError::malformed(format!(
-                "{}.{}: row image is truncated",
-                schema.name.db, schema.name.table
-            ))
-        })?;
-        let shown = match &self.plan.emit {
-            None => cols.len(),
-            Some(_) => cols.iter().filter(|&&i| self.plan.emits(i)).count(),
-        };
-        write_map_header(out, shown);
-        for (i, &col) in cols.iter().enumerate() {
-            let column = &schema.columns[col];
-            let emit = self.plan.emits(col);
-            if emit {
-                extend_short(out, column.name_mp.bytes());
-            }
-            let at = out.len();
-            let bad = |e: value::ValueError| DecodeError::BadValue {
+/// Refuses a rows event whose images leave columns out (partial row
+/// images): such a change would reach Kafka as a partial row.
+fn refuse_partial_images(
+    schema: &TableSchema,
+    data: &RowsEventData<'_>,
+    before_cols: &[usize],
+    after_cols: &[usize],
+) -> Result<(), DecodeError> {
+    let ncols = schema.columns.len();
+    // binlog_row_image = MINIMAL or NOBLOB leaves columns out of the
+    // images: the change would reach Kafka as a partial row (an update
+    // without its key, a delete with only its key). Preflight refuses
+    // such servers; this catches the setting changed while Sluice runs,
+    // or set by one session for itself. MySQL also leaves out the hidden
+    // columns of functional indexes (named `!hidden!...`) in every
+    // image; those are fine. Without column names (binlog_row_metadata
+    // = MINIMAL, which preflight refuses too) hidden columns cannot be
+    // told apart, so only named tables are checked.
+    for (image, cols, logged) in [
+        ("before", before_cols, data.columns_before_image().is_some()),
+        ("after", after_cols, data.columns_after_image().is_some()),
+    ] {
+        if !logged || cols.len() == ncols || !schema.has_names {
+            continue;
+        }
+        let missing: Vec<&str> = (0..ncols)
+            .filter(|i| !cols.contains(i))
+            .map(|i| &*schema.columns[i].name)
+            .filter(|name| !name.starts_with("!hidden!"))
+            .collect();
+        if !missing.is_empty() {
+            return Err(DecodeError::Unsupported {
                 db: schema.name.db.to_string(),
                 table: schema.name.table.to_string(),
-                column: column.name.to_string(),
-                what: column.type_name,
-                reason: match e {
-                    value::ValueError::Truncated => "the row image ends inside the value".into(),
-                    value::ValueError::Bad(s) => s,
-                },
+                what: format!(
+                    "the {image} image of a row change leaves out column(s) {}: the server logged partial row images \
+                     (binlog_row_image = MINIMAL or NOBLOB). Set binlog_row_image = FULL (SET GLOBAL, and in the server's \
+                     option file under [mysqld]). The missing values are not in the binlog: re-snapshot the table, \
+                     or restart Sluice from a position after this event on purpose",
+                    missing.join(", ")
+                ),
                 position: None,
-            };
-            if nulls[i / 8] & (1 << (i % 8)) != 0 {
-                write_nil(out);
-            } else if let (schema::Kind::Json { len_bytes }, Json::Diffs { before, bits }) =
-                (&column.kind, &json)
-            {
-                let ordinal = schema.columns[..col]
-                    .iter()
-                    .filter(|c| matches!(c.kind, schema::Kind::Json { .. }))
-                    .count();
-                if bits
-                    .get(ordinal / 8)
-                    .is_some_and(|b| b & (1 << (ordinal % 8)) != 0)
-                {
-                    let len = c
-                        .uint_le(*len_bytes as usize)
-                        .map_err(|_| bad(value::ValueError::Truncated))?;
-                    let diffs = c
-                        .take(len as usize)
-                        .map_err(|_| bad(value::ValueError::Truncated))?;
-                    let doc = before[col].ok_or_else(|| {
-                        bad(value::ValueError::Bad(
-                            "a partial JSON update whose document is not in the before image: \
-                             binlog_row_image must be FULL to rebuild it"
-                                .into(),
-                        ))
-                    })?;
-                    json::apply_diffs(doc, diffs, out).map_err(|e| {
-                        bad(value::ValueError::Bad(format!(
-                            "partial JSON update: {}",
-                            e.0
-                        )))
-                    })?;
-                } else {
-                    value::write(&column.kind, c, out).map_err(bad)?;
-                }
-            } else {
-                if let (schema::Kind::Json { len_bytes }, Json::Capture(docs)) =
-                    (&column.kind, &mut json)
-                {
-                    let mut peek = Cursor::new(c.buf);
-                    peek.pos = c.pos;
-                    if let Ok(len) = peek.uint_le(*len_bytes as usize) {
-                        if let Ok(doc) = peek.take(len as usize) {
-                            docs[col] = Some(doc);
-                        }
-                    }
-                }
-                value::write(&column.kind, c, out).map_err(bad)?;
-            }
-            if emit {
-                if for_key && self.plan.key.contains(&col) {
-                    self.spans[col] = Some(Span {
-                        hidden: false,
-                        start: at,
-                        end: out.len(),
-                    });
-                }
-            } else {
-                // Not emitted: keep the value aside only if the key needs it.
-                if for_key && self.plan.key.contains(&col) {
-                    let start = self.hidden.len();
-                    self.hidden.extend_from_slice(&out[at..]);
-                    self.spans[col] = Some(Span {
-                        hidden: true,
-                        start,
-                        end: self.hidden.len(),
-                    });
-                }
-                out.truncate(at);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Appends the key (a map of key column -> value) copied from the spans of
-/// the image just written. No key when the plan has none or a key column is
-/// missing from the image.
-fn write_key(
-    schema: &TableSchema,
-    key: &[usize],
-    spans: &[Option<Span>],
-    hidden: &[u8],
-    out: &mut Vec<u8>,
-) -> Option<std::ops::Range<usize>> {
-    if key.is_empty() || key.iter().any(|&i| spans[i].is_none()) {
-        return None;
-    }
-    let start = out.len();
-    write_map_header(out, key.len());
-    for &i in key {
-        let s = spans[i].expect("checked above");
-        extend_short(out, schema.columns[i].name_mp.bytes());
-        if s.hidden {
-            out.extend_from_slice(&hidden[s.start..s.end]);
-        } else {
-            extend_short_within(out, s.start..s.end);
+            });
         }
     }
-    Some(start..out.len())
+    Ok(())
 }
