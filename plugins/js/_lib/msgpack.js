@@ -150,9 +150,14 @@ function bytesAt(d, a, key) {
 const BEFORE = new TextEncoder().encode("before");
 const AFTER = new TextEncoder().encode("after");
 
-/** Positions of the values of the event's `before` and `after` keys (-1
- * when absent), found in one pass over the top-level map: [before, after]. */
+/** Positions of the values of the event's `before` and `after` keys:
+ * [before, after], -1 when absent. The top-level map is scanned only as
+ * far as `after` (Sluice writes it ahead of `before`); `before` is then a
+ * token below -1 that `column` and `keyImage` resolve with `beforeImage`
+ * when they need it (deletes, or a column the after image lacks), as the
+ * Rust SDK's `Event` does. */
 export function images(d, p, end) {
+  const start = p;
   let before = -1;
   let after = -1;
   const n = mapHeader(d, p, end);
@@ -163,13 +168,36 @@ export function images(d, p, end) {
     p = a + strLen;
     if (p <= end) {
       if (strLen === 6 && d[a] === 0x62 && bytesAt(d, a, BEFORE)) before = p;
-      else if (strLen === 5 && d[a] === 0x61 && bytesAt(d, a, AFTER)) after = p;
+      else if (strLen === 5 && d[a] === 0x61 && bytesAt(d, a, AFTER)) {
+        after = p;
+        if (before < 0) return [-2 - start, after];
+      }
     }
     if (before >= 0 && after >= 0) break;
     p = skip(d, p, end);
     if (p < 0) break;
   }
   return [before, after];
+}
+
+/** `before` from `images`, resolved: the position of the before image's
+ * value or -1. A token (below -1) holds the event's start; the map is
+ * scanned again from there as far as `before`. */
+export function beforeImage(d, end, before) {
+  if (before >= -1) return before;
+  let p = -2 - before;
+  const n = mapHeader(d, p, end);
+  p = headerEnd;
+  for (let i = 0; i < n; i++) {
+    const a = strAt(d, p, end);
+    if (a < 0) return -1;
+    p = a + strLen;
+    if (p > end) return -1;
+    if (strLen === 6 && d[a] === 0x62 && bytesAt(d, a, BEFORE)) return p;
+    p = skip(d, p, end);
+    if (p < 0) return -1;
+  }
+  return -1;
 }
 
 /** In the map at `p`, the position of the value of string key `key`
@@ -238,6 +266,7 @@ export function column(d, end, before, after, key) {
       if (t !== null) return t === false ? null : t;
     }
   }
+  before = beforeImage(d, end, before);
   if (before >= 0) {
     const p = mapGet(d, before, end, key);
     if (p >= 0) {
@@ -251,7 +280,7 @@ export function column(d, end, before, after, key) {
 /** The image key columns are read from: after if it is a map, else before
  * (as `Event::find_columns`). */
 export function keyImage(d, end, before, after) {
-  return isMap(d, after, end) ? after : before;
+  return isMap(d, after, end) ? after : beforeImage(d, end, before);
 }
 
 /** Whether d[a..b] is valid UTF-8 (as Rust's `str::from_utf8`). */

@@ -146,8 +146,13 @@ def str_at(d, p, end):
 
 
 def images(d, p, end):
-    """Positions of the values of the event's `before` and `after` keys
-    (-1 when absent), found in one pass over the top-level map."""
+    """Positions of the values of the event's `before` and `after` keys:
+    (before, after), -1 when absent. The top-level map is scanned only as
+    far as `after` (Sluice writes it ahead of `before`); `before` is then a
+    token below -1 that `column` and `key_image` resolve with
+    `before_image` when they need it (deletes, or a column the after image
+    lacks), as the Rust SDK's `Event` does."""
+    start = p
     before = after = -1
     n, p = map_header(d, p, end)
     for _ in range(n):
@@ -165,12 +170,37 @@ def images(d, p, end):
                 before = p
             elif ln == 5 and d.startswith(b"after", a):
                 after = p
+                if before < 0:
+                    return -2 - start, after
         if before >= 0 and after >= 0:
             break
         p = skip(d, p, end)
         if p < 0:
             break
     return before, after
+
+
+def before_image(d, end, before):
+    """`before` from `images`, resolved: the position of the before image's
+    value or -1. A token (below -1) holds the event's start; the map is
+    scanned again from there as far as `before`."""
+    if before >= -1:
+        return before
+    n, p = map_header(d, -2 - before, end)
+    for _ in range(n):
+        s = str_at(d, p, end)
+        if s is None:
+            return -1
+        a, ln = s
+        p = a + ln
+        if p > end:
+            return -1
+        if ln == 6 and d.startswith(b"before", a):
+            return p
+        p = skip(d, p, end)
+        if p < 0:
+            return -1
+    return -1
 
 
 def map_get(d, p, end, key, SIZE=SIZE):
@@ -251,6 +281,7 @@ def column(d, end, before, after, key):
             t = text(d, p, end)
             if t is not None:
                 return None if t is False else t
+    before = before_image(d, end, before)
     if before >= 0:
         p = map_get(d, before, end, key)
         if p >= 0:
@@ -263,7 +294,7 @@ def column(d, end, before, after, key):
 def key_image(d, end, before, after):
     """The image key columns are read from: after if it is a map, else
     before (as `Event::find_columns`)."""
-    return after if is_map(d, after, end) else before
+    return after if is_map(d, after, end) else before_image(d, end, before)
 
 
 _SMALL = [str(i).encode() for i in range(128)]
