@@ -157,6 +157,21 @@ const AFTER = new TextEncoder().encode("after");
  * when they need it (deletes, or a column the after image lacks), as the
  * Rust SDK's `Event` does. */
 export function images(d, p, end) {
+  return scanImages(d, p, end, true);
+}
+
+/** `before` from `images`, resolved: the position of the before image's
+ * value or -1. A token (below -1) holds the event's start; the map is
+ * scanned again from there as far as `before`. */
+export function beforeImage(d, end, before) {
+  if (before >= -1) return before;
+  return scanImages(d, -2 - before, end, false)[0];
+}
+
+// [before, after] of the event at `p`, in one pass over its top-level map;
+// with `lazy`, stopping at `after` when `before` has not come yet (`before`
+// is then the token `images` describes).
+function scanImages(d, p, end, lazy) {
   const start = p;
   let before = -1;
   let after = -1;
@@ -170,7 +185,7 @@ export function images(d, p, end) {
       if (strLen === 6 && d[a] === 0x62 && bytesAt(d, a, BEFORE)) before = p;
       else if (strLen === 5 && d[a] === 0x61 && bytesAt(d, a, AFTER)) {
         after = p;
-        if (before < 0) return [-2 - start, after];
+        if (lazy && before < 0) return [-2 - start, after];
       }
     }
     if (before >= 0 && after >= 0) break;
@@ -178,26 +193,6 @@ export function images(d, p, end) {
     if (p < 0) break;
   }
   return [before, after];
-}
-
-/** `before` from `images`, resolved: the position of the before image's
- * value or -1. A token (below -1) holds the event's start; the map is
- * scanned again from there as far as `before`. */
-export function beforeImage(d, end, before) {
-  if (before >= -1) return before;
-  let p = -2 - before;
-  const n = mapHeader(d, p, end);
-  p = headerEnd;
-  for (let i = 0; i < n; i++) {
-    const a = strAt(d, p, end);
-    if (a < 0) return -1;
-    p = a + strLen;
-    if (p > end) return -1;
-    if (strLen === 6 && d[a] === 0x62 && bytesAt(d, a, BEFORE)) return p;
-    p = skip(d, p, end);
-    if (p < 0) return -1;
-  }
-  return -1;
 }
 
 /** In the map at `p`, the position of the value of string key `key`

@@ -152,6 +152,22 @@ def images(d, p, end):
     token below -1 that `column` and `key_image` resolve with
     `before_image` when they need it (deletes, or a column the after image
     lacks), as the Rust SDK's `Event` does."""
+    return _images(d, p, end, True)
+
+
+def before_image(d, end, before):
+    """`before` from `images`, resolved: the position of the before image's
+    value or -1. A token (below -1) holds the event's start; the map is
+    scanned again from there as far as `before`."""
+    if before >= -1:
+        return before
+    return _images(d, -2 - before, end, False)[0]
+
+
+def _images(d, p, end, lazy):
+    """(before, after) of the event at `p`, in one pass over its top-level
+    map; with `lazy`, stopping at `after` when `before` has not come yet
+    (`before` is then the token `images` describes)."""
     start = p
     before = after = -1
     n, p = map_header(d, p, end)
@@ -170,7 +186,7 @@ def images(d, p, end):
                 before = p
             elif ln == 5 and d.startswith(b"after", a):
                 after = p
-                if before < 0:
+                if lazy and before < 0:
                     return -2 - start, after
         if before >= 0 and after >= 0:
             break
@@ -178,29 +194,6 @@ def images(d, p, end):
         if p < 0:
             break
     return before, after
-
-
-def before_image(d, end, before):
-    """`before` from `images`, resolved: the position of the before image's
-    value or -1. A token (below -1) holds the event's start; the map is
-    scanned again from there as far as `before`."""
-    if before >= -1:
-        return before
-    n, p = map_header(d, -2 - before, end)
-    for _ in range(n):
-        s = str_at(d, p, end)
-        if s is None:
-            return -1
-        a, ln = s
-        p = a + ln
-        if p > end:
-            return -1
-        if ln == 6 and d.startswith(b"before", a):
-            return p
-        p = skip(d, p, end)
-        if p < 0:
-            return -1
-    return -1
 
 
 def map_get(d, p, end, key, SIZE=SIZE):
