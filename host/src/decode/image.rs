@@ -155,25 +155,25 @@ impl Image<'_> {
                 }
                 value::write(&column.kind, c, out).map_err(bad)?;
             }
-            if emit {
-                if for_key && self.plan.key.contains(&col) {
-                    self.spans[col] = Some(Span {
+            if for_key && self.plan.key.contains(&col) {
+                self.spans[col] = Some(if emit {
+                    Span {
                         hidden: false,
                         start: at,
                         end: out.len(),
-                    });
-                }
-            } else {
-                // Not emitted: keep the value aside only if the key needs it.
-                if for_key && self.plan.key.contains(&col) {
+                    }
+                } else {
+                    // Not emitted: the key's copy of the value is kept aside.
                     let start = self.hidden.len();
                     self.hidden.extend_from_slice(&out[at..]);
-                    self.spans[col] = Some(Span {
+                    Span {
                         hidden: true,
                         start,
                         end: self.hidden.len(),
-                    });
-                }
+                    }
+                });
+            }
+            if !emit {
                 out.truncate(at);
             }
         }

@@ -87,10 +87,6 @@ impl Batch {
         &self.tables[r.table as usize]
     }
 
-    pub fn table_arc(&self, r: &Record) -> &Arc<TableName> {
-        &self.tables[r.table as usize]
-    }
-
     pub fn topic(&self, r: &Record) -> Option<&str> {
         r.topic.map(|t| &*self.topics[t as usize])
     }
