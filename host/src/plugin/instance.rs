@@ -8,7 +8,7 @@ use wasmtime::{Store, Trap};
 use super::bindings::{filter, key, lifecycle, route, transform, Batch};
 use super::error::PluginError;
 use super::loader::LoadedPlugin;
-use super::lower::{self, BatchRef};
+use super::lower;
 use super::sandbox::StoreState;
 
 /// Typed handles to whichever kinds the component exports.
@@ -56,19 +56,16 @@ impl Guests {
         };
         // The calls pass a `BatchRef` in place of `&Batch`: the same type.
         if let Some(g) = &guests.filter {
-            lower::check::<(Result<Vec<bool>, String>,)>(g.func_filter().func(), &*store)?;
+            lower::check::<Vec<bool>>(g.func_filter().func(), &*store)?;
         }
         if let Some(g) = &guests.route {
-            lower::check::<(Result<route::Routes, String>,)>(g.func_route().func(), &*store)?;
+            lower::check::<route::Routes>(g.func_route().func(), &*store)?;
         }
         if let Some(g) = &guests.key {
-            lower::check::<(Result<key::Keys, String>,)>(g.func_key().func(), &*store)?;
+            lower::check::<key::Keys>(g.func_key().func(), &*store)?;
         }
         if let Some(g) = &guests.transform {
-            lower::check::<(Result<transform::Transformed, String>,)>(
-                g.func_transform().func(),
-                &*store,
-            )?;
+            lower::check::<transform::Transformed>(g.func_transform().func(), &*store)?;
         }
         Ok(guests)
     }
@@ -161,42 +158,44 @@ impl PluginInstance {
 
     // Each export is called with a `BatchRef` (see `lower`): the batch's
     // events are written into the plugin's memory in one pass.
-    // SAFETY (every `lower::typed`): the signature was checked by
+    // SAFETY (every `lower::call`): the signature was checked by
     // `lower::check` when the instance was created.
 
     pub(crate) fn filter(&mut self, batch: &Batch) -> Result<Vec<bool>, Failure> {
         self.call(|s, g| {
-            let f = g.filter.as_ref().expect("filter export").func_filter();
-            let f = unsafe { lower::typed::<(Result<Vec<bool>, String>,)>(*f.func()) };
-            f.call(s, (BatchRef::of(batch),)).map(|(r,)| r)
+            let f = *g
+                .filter
+                .as_ref()
+                .expect("filter export")
+                .func_filter()
+                .func();
+            unsafe { lower::call(f, s, batch) }
         })
     }
 
     pub(crate) fn route(&mut self, batch: &Batch) -> Result<route::Routes, Failure> {
         self.call(|s, g| {
-            let f = g.route.as_ref().expect("route export").func_route();
-            let f = unsafe { lower::typed::<(Result<route::Routes, String>,)>(*f.func()) };
-            f.call(s, (BatchRef::of(batch),)).map(|(r,)| r)
+            let f = *g.route.as_ref().expect("route export").func_route().func();
+            unsafe { lower::call(f, s, batch) }
         })
     }
 
     pub(crate) fn key(&mut self, batch: &Batch) -> Result<key::Keys, Failure> {
         self.call(|s, g| {
-            let f = g.key.as_ref().expect("key export").func_key();
-            let f = unsafe { lower::typed::<(Result<key::Keys, String>,)>(*f.func()) };
-            f.call(s, (BatchRef::of(batch),)).map(|(r,)| r)
+            let f = *g.key.as_ref().expect("key export").func_key().func();
+            unsafe { lower::call(f, s, batch) }
         })
     }
 
     pub(crate) fn transform(&mut self, batch: &Batch) -> Result<transform::Transformed, Failure> {
         self.call(|s, g| {
-            let f = g
+            let f = *g
                 .transform
                 .as_ref()
                 .expect("transform export")
-                .func_transform();
-            let f = unsafe { lower::typed::<(Result<transform::Transformed, String>,)>(*f.func()) };
-            f.call(s, (BatchRef::of(batch),)).map(|(r,)| r)
+                .func_transform()
+                .func();
+            unsafe { lower::call(f, s, batch) }
         })
     }
 }

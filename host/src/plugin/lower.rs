@@ -15,7 +15,7 @@ use wasmtime::component::__internal::{
     CanonicalAbiInfo, InstanceType, InterfaceType, LowerContext,
 };
 use wasmtime::component::{ComponentNamedList, ComponentType, Func, Lift, Lower, TypedFunc};
-use wasmtime::{AsContext, ValRaw};
+use wasmtime::{AsContext, AsContextMut, ValRaw};
 
 use super::bindings::{Batch, EventMeta, Op, TableName};
 
@@ -124,21 +124,29 @@ unsafe impl Lower for EventList<'_> {
 }
 
 /// Checks once (when an instance is created) that `func` takes a batch and
-/// returns `R`, so that [`typed`] may skip the check on every call.
-pub(crate) fn check<R>(func: &Func, store: impl AsContext) -> wasmtime::Result<()>
+/// returns `result<T, string>`, so that [`call`] may skip the check on every
+/// call.
+pub(crate) fn check<T>(func: &Func, store: impl AsContext) -> wasmtime::Result<()>
 where
-    R: ComponentNamedList + Lift + 'static,
+    (Result<T, String>,): ComponentNamedList + Lift + 'static,
 {
-    func.typed::<(BatchRef<'static>,), R>(store).map(|_| ())
+    func.typed::<(BatchRef<'static>,), (Result<T, String>,)>(store)
+        .map(|_| ())
 }
 
-/// `func` as taking a [`BatchRef`].
+/// Calls `func` with `batch` written by [`BatchRef`].
 ///
 /// # Safety
-/// `check::<R>` must have succeeded for `func`.
-pub(crate) unsafe fn typed<'a, R>(func: Func) -> TypedFunc<(BatchRef<'a>,), R>
+/// `check::<T>` must have succeeded for `func`.
+pub(crate) unsafe fn call<T>(
+    func: Func,
+    store: impl AsContextMut,
+    batch: &Batch,
+) -> wasmtime::Result<Result<T, String>>
 where
-    R: ComponentNamedList + Lift,
+    (Result<T, String>,): ComponentNamedList + Lift,
 {
-    unsafe { TypedFunc::new_unchecked(func) }
+    // SAFETY: the caller vouches that `check::<T>` succeeded for `func`.
+    let f = unsafe { TypedFunc::<(BatchRef<'_>,), (Result<T, String>,)>::new_unchecked(func) };
+    f.call(store, (BatchRef::of(batch),)).map(|(r,)| r)
 }
