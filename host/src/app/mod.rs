@@ -283,10 +283,8 @@ pub fn load_plugins(
     let registry = crate::plugin::PluginRegistry::start(&config.plugins)?;
     let generation = registry.current();
     let names: Vec<String> = generation.plugins().map(|p| p.name().to_string()).collect();
+    // Files that failed to load were reported by the registry's scan.
     info!(dir = %config.plugins.dir.display(), plugins = ?names, "plugins loaded");
-    for p in generation.problems() {
-        warn!(plugin = %p.name, path = %p.path.display(), reason = %p.reason, "plugin not loaded");
-    }
     Ok(Some(Arc::new(registry)))
 }
 

@@ -167,10 +167,7 @@ impl PluginRegistry {
         } else {
             None
         };
-        let report = inner.rescan();
-        for p in &report.problems {
-            tracing::error!(plugin = %p.name, path = %p.path.display(), "plugin not loaded: {}", p.reason);
-        }
+        inner.rescan();
         Ok(PluginRegistry {
             inner,
             _watcher: watcher,
@@ -221,15 +218,22 @@ impl Inner {
                     plugins.insert(name, p);
                 }
                 Err(reason) => {
-                    if !cur.problems.get(&name).is_some_and(|p| p.reason == reason) {
-                        tracing::error!(plugin = %name, path = %path.display(), "plugin not loaded: {reason}");
-                    }
                     // What was running keeps running.
                     if let Some(o) = old {
                         plugins.insert(name.clone(), o.clone());
                     }
                     problems.insert(name.clone(), LoadProblem { name, path, reason });
                 }
+            }
+        }
+        // Each problem is reported once, when it appears or changes.
+        for p in problems.values() {
+            if cur
+                .problems
+                .get(&p.name)
+                .is_none_or(|c| c.reason != p.reason)
+            {
+                tracing::error!(plugin = %p.name, path = %p.path.display(), "plugin not loaded: {}", p.reason);
             }
         }
         for name in cur.plugins.keys().filter(|n| !plugins.contains_key(*n)) {
