@@ -7,24 +7,38 @@
 //! The data flow is the module structure:
 //!
 //! ```text
-//! binlog/      preflight checks, replica connection, transaction boundaries
+//! binlog/      preflight checks, catalog probes, replica connection, and the
+//!              transaction-boundary stepper (boundary.rs)
 //!   -> decode/     table maps and row images -> MessagePack events
 //!   -> route/      table selection and topic names
-//!   -> kafka/      producer, topics, delivery tracking (or the null sink)
+//!   -> plugin/     the WebAssembly sandbox; stage.rs runs each rule's chain
+//!                  over a batch
+//!   -> kafka/      producer, topics, sink health, acknowledgements (or the
+//!                  null sink)
 //!   -> checkpoint/ ordered acknowledgements -> durable resume position
-//! event/       the event type and its encoding: the leaf every stage shares
-//! config/      the TOML file: raw (serde) -> validated
-//! app/         wires the stages together with bounded channels; no logic
+//! event/       the event, its layout and encoding: the leaf every stage shares
+//! shutdown     one cancellation, with a reason, for the whole process
+//! config/      the TOML file: raw (serde) -> each stage's settings; at the
+//!              edge: stages never import it
+//! app/         wiring only: builds the stages, connects them with bounded
+//!              channels, supervises a session; no SQL, MessagePack or
+//!              rdkafka calls
 //! ```
 //!
 //! # Data flow
 //! A tokio task reads binlog events and sends them in chunks over a bounded
-//! channel to the pipeline thread, which tracks transaction boundaries,
-//! decodes rows into a batch and hands the batch to the sink. The sink
-//! acknowledges each record's transaction to the checkpoint tracker when
-//! Kafka confirms delivery; the checkpoint is the start of the oldest
-//! transaction not yet fully acknowledged. A full channel or a full producer
-//! queue blocks the stage before it, so backpressure reaches the reader.
+//! channel to the pipeline thread. There the boundary stepper says where
+//! each transaction begins and ends, the decoder writes rows into a batch,
+//! the plugin stage runs the rules' chains over it and the sink produces
+//! it. The sink reports each acknowledgement through the narrow
+//! `kafka::Acks` interface, which the checkpoint tracker implements; the
+//! checkpoint is the start of the oldest transaction not yet fully
+//! acknowledged. A full channel or a full producer queue blocks the stage
+//! before it, so backpressure reaches the reader.
+//!
+//! One `shutdown::Cancel` per session ends it: a signal (through the
+//! process-wide parent), the pipeline ending, or the sink's health (the
+//! first delivery failure, or no acknowledgement for the stall timeout).
 //!
 //! # Error handling
 //! Each stage has its own error type. Errors that may pass (a lost
@@ -42,4 +56,5 @@ pub mod event;
 pub mod kafka;
 pub mod plugin;
 pub mod route;
+pub mod shutdown;
 pub mod tail;

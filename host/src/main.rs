@@ -76,8 +76,8 @@ fn main() -> ExitCode {
         .init();
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Run { config } => run(config),
-        Command::Check { config } => check(config),
+        Command::Run { config } => sluice::app::commands::run(&config),
+        Command::Check { config } => sluice::app::commands::check(&config),
         Command::Plugin {
             command: PluginCommand::Test { file, config },
         } => {
@@ -115,51 +115,5 @@ fn main() -> ExitCode {
             eprintln!("error: {e:#}");
             ExitCode::FAILURE
         }
-    }
-}
-
-fn run(path: PathBuf) -> anyhow::Result<()> {
-    let (config, text) = sluice::config::Config::load_with_text(&path)?;
-    let live =
-        sluice::route::LiveRules::new(config.rules.clone(), config.kafka.topic_prefix.clone());
-    let _watch = sluice::app::reload::start(&path, text, config.clone(), live.clone())
-        .map_err(|e| anyhow::anyhow!("cannot watch {}: {e}", path.display()))?;
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .enable_all()
-        .build()?;
-    rt.block_on(async move {
-        let (stop_tx, stop) = tokio::sync::watch::channel(false);
-        tokio::spawn(async move {
-            shutdown_signal().await;
-            tracing::info!("stopping: finishing deliveries and writing the checkpoint");
-            let _ = stop_tx.send(true);
-        });
-        sluice::app::run(config, live, stop).await?;
-        tracing::info!("stopped");
-        Ok(())
-    })
-}
-
-fn check(path: PathBuf) -> anyhow::Result<()> {
-    let config = sluice::config::Config::load(&path)?;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let report = rt.block_on(sluice::app::check::check(
-        &config,
-        &path.display().to_string(),
-    ))?;
-    print!("{report}");
-    Ok(())
-}
-
-async fn shutdown_signal() {
-    use tokio::signal::unix::{signal, SignalKind};
-    let mut term = signal(SignalKind::terminate()).expect("install SIGTERM handler");
-    let mut int = signal(SignalKind::interrupt()).expect("install SIGINT handler");
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
     }
 }

@@ -1,50 +1,56 @@
 //! `sluice check`: everything `run` does before streaming, then what each
 //! table on the server would become, without reading a single change.
+//! The probes belong to their stages; this file only sequences them and
+//! writes the report.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
-use std::time::Duration;
-
-use mysql_async::prelude::Queryable;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 
 use super::AppError;
-use crate::binlog::{preflight, reader, BinlogError};
+use crate::binlog::catalog::{self, CatalogTable};
+use crate::binlog::{preflight, reader};
 use crate::checkpoint::Store;
 use crate::config::{Config, SinkKind};
-use crate::route::{ColumnFilter, Rules};
+use crate::plugin::stage::RuleChains;
+use crate::plugin::PluginRegistry;
+use crate::route::{ColumnFilter, Rule, Rules};
 
 /// Runs the checks and returns the report; errors are the first check that
 /// failed.
 pub async fn check(config: &Config, config_path: &str) -> Result<String, AppError> {
     let mut out = String::new();
-    let rules = Rules::new(config.rules.clone(), config.kafka.topic_prefix.clone());
     let _ = writeln!(
         out,
         "config   {config_path}: valid, {} rule(s)",
         config.rules.len()
     );
-
     let src = &config.source;
     let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
-    let facts = preflight::run(
-        &mut conn,
-        src.server_id,
-        &reader::registration_host(&config.state.dir),
-    )
-    .await?;
+    let host = reader::registration_host(&config.state.dir);
+    let facts = preflight::run(&mut conn, src.server_id, &host).await?;
     let _ = writeln!(
         out,
         "mysql    {} at {}: preflight passed",
         facts.version,
         reader::redact(&src.url)
     );
+    start(&mut out, &mut conn, config).await?;
+    kafka(&mut out, config).await?;
+    plugins(&mut out, config)?;
+    let tables = catalog::tables(&mut conn).await?;
+    report_tables(&mut out, config, &tables);
+    Ok(out)
+}
 
+/// Where `run` would start: the checkpoint, or `[source] start`.
+async fn start(
+    out: &mut String,
+    conn: &mut mysql_async::Conn,
+    config: &Config,
+) -> Result<(), AppError> {
     let mut store = Store::open(&config.state.dir)?;
     match store.load()? {
         Some(cp) => {
-            reader::ensure_available(&mut conn, &cp.position()).await?;
+            reader::ensure_available(conn, &cp.position()).await?;
             let _ = writeln!(
                 out,
                 "start    checkpoint {} at {}",
@@ -53,151 +59,152 @@ pub async fn check(config: &Config, config_path: &str) -> Result<String, AppErro
             );
         }
         None => {
-            let p = reader::resolve_start(&mut conn, &src.start).await?;
-            reader::ensure_available(&mut conn, &p).await?;
-            let _ = writeln!(
-                out,
-                "start    no checkpoint yet; start = {:?} -> {p}",
-                src.start
-            );
+            let start = &config.source.start;
+            let p = reader::resolve_start(conn, start).await?;
+            reader::ensure_available(conn, &p).await?;
+            let _ = writeln!(out, "start    no checkpoint yet; start = {start:?} -> {p}");
         }
     }
+    Ok(())
+}
 
-    if config.pipeline.sink == SinkKind::Kafka {
-        let brokers = config.kafka.brokers.clone();
-        let n = tokio::task::spawn_blocking(move || -> Result<usize, String> {
-            let c: BaseConsumer = ClientConfig::new()
-                .set("bootstrap.servers", &brokers)
-                .create()
-                .map_err(|e| e.to_string())?;
-            let md = c
-                .fetch_metadata(None, Duration::from_secs(10))
-                .map_err(|e| e.to_string())?;
-            Ok(md.brokers().len())
-        })
-        .await
-        .expect("join");
-        match n {
-            Ok(n) => {
-                let _ = writeln!(
-                    out,
-                    "kafka    {}: reachable, {n} broker(s)",
-                    config.kafka.brokers
-                );
-            }
-            Err(e) => {
-                return Err(AppError::Sink(crate::kafka::SinkError::Config(format!(
-                    "Kafka at {} is not reachable: {e}",
-                    config.kafka.brokers
-                ))));
-            }
-        }
-    } else {
+async fn kafka(out: &mut String, config: &Config) -> Result<(), AppError> {
+    if config.pipeline.sink != SinkKind::Kafka {
         let _ = writeln!(out, "kafka    not used: [pipeline] sink = \"null\"");
+        return Ok(());
     }
+    let brokers = config.kafka.brokers.clone();
+    let n = tokio::task::spawn_blocking(move || crate::kafka::probe::broker_count(&brokers))
+        .await
+        .expect("join")?;
+    let _ = writeln!(
+        out,
+        "kafka    {}: reachable, {n} broker(s)",
+        config.kafka.brokers
+    );
+    Ok(())
+}
 
-    // Plugins: loaded and every rule's chain built (init called with its
-    // settings), exactly as `run` would before streaming.
+/// Plugins loaded and every rule's chain built (init called with its
+/// settings), exactly as `run` would before streaming.
+fn plugins(out: &mut String, config: &Config) -> Result<(), AppError> {
     let plugins = super::load_plugins(config)?;
     if let Some(registry) = &plugins {
-        let generation = registry.current();
-        let names: Vec<String> = generation.plugins().map(|p| p.name().to_string()).collect();
+        report_plugins(out, config, registry);
+    }
+    let mut chains = RuleChains::new(plugins, &config.kafka.dead_letter_topic, &config.plugins);
+    super::sync_chains(&mut chains, &config.rules, 0)?;
+    Ok(())
+}
+
+fn report_plugins(out: &mut String, config: &Config, registry: &PluginRegistry) {
+    let generation = registry.current();
+    let names: Vec<String> = generation.plugins().map(|p| p.name().to_string()).collect();
+    let loaded = if names.is_empty() {
+        "none".into()
+    } else {
+        names.join(", ")
+    };
+    let _ = writeln!(out, "plugins  {}: {loaded}", config.plugins.dir.display());
+    for p in generation.problems() {
         let _ = writeln!(
             out,
-            "plugins  {}: {}",
-            config.plugins.dir.display(),
-            if names.is_empty() {
-                "none".into()
-            } else {
-                names.join(", ")
-            }
+            "  not loaded: {} ({}): {}",
+            p.name,
+            p.path.display(),
+            p.reason
         );
-        for p in generation.problems() {
-            let _ = writeln!(
-                out,
-                "  not loaded: {} ({}): {}",
-                p.name,
-                p.path.display(),
-                p.reason
-            );
-        }
     }
-    let mut chains =
-        super::chains::Chains::new(plugins, &config.kafka.dead_letter_topic, &config.plugins);
-    chains.sync(&config.rules, 0)?;
+}
 
-    let q = |what: &'static str| {
-        move |e: mysql_async::Error| {
-            AppError::Binlog(BinlogError::Query {
-                what,
-                reason: e.to_string(),
-            })
-        }
-    };
-    let tables: Vec<(String, String)> = conn
-        .query("SELECT TABLE_SCHEMA, TABLE_NAME FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2")
-        .await
-        .map_err(q("listing tables"))?;
-    let pk_rows: Vec<(String, String, String)> = conn
-        .query("SELECT TABLE_SCHEMA, TABLE_NAME, COLUMN_NAME FROM information_schema.KEY_COLUMN_USAGE WHERE CONSTRAINT_NAME = 'PRIMARY' ORDER BY TABLE_SCHEMA, TABLE_NAME, ORDINAL_POSITION")
-        .await
-        .map_err(q("reading primary keys"))?;
-    let mut pks: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
-    for (db, t, c) in pk_rows {
-        pks.entry((db, t)).or_default().push(c);
-    }
+/// One line per table: captured by which rule, to which topic, how.
+fn report_tables(out: &mut String, config: &Config, tables: &[CatalogTable]) {
+    let rules = Rules::new(config.rules.clone(), config.kafka.topic_prefix.clone());
     let _ = writeln!(out, "tables");
     let mut captured = 0;
-    for (db, table) in &tables {
+    for t in tables {
+        let (db, table) = (&t.db, &t.table);
         let Some((index, rule)) = rules.rule_for(db, table) else {
-            if !crate::route::is_system_schema(&db) {
+            if !crate::route::is_system_schema(db) {
                 let _ = writeln!(out, "  {db}.{table}  not captured (no rule matches)");
             }
             continue;
         };
         captured += 1;
-        let key = if rule.key.is_empty() {
-            pks.get(&(db.clone(), table.clone()))
-                .cloned()
-                .unwrap_or_default()
+        let rule_name = if config.rules.is_empty() {
+            "default".to_string()
         } else {
-            rule.key.clone()
+            format!("#{index}")
         };
-        let key = if key.is_empty() {
-            "none (no primary key)".to_string()
-        } else {
-            key.join(", ")
-        };
-        let ops: Vec<&str> = ["insert", "update", "delete"]
-            .iter()
-            .zip(rule.ops)
-            .filter(|(_, on)| *on)
-            .map(|(n, _)| *n)
-            .collect();
-        let columns = match &rule.columns {
-            ColumnFilter::All => "all".to_string(),
-            ColumnFilter::Include(c) => format!("only {}", c.join(", ")),
-            ColumnFilter::Exclude(c) => format!("all but {}", c.join(", ")),
-        };
-        let chain: Vec<&str> = rule.chain.0.iter().map(|p| p.name.as_str()).collect();
         let _ = writeln!(
             out,
-            "  {db}.{table}  -> topic {}  key ({key})  columns {columns}  ops {}{}{}  rule {}",
+            "  {db}.{table}  -> topic {}  {}  rule {rule_name}",
             rules.topic(rule, db, table),
-            ops.join(","),
-            if rule.tombstones { "  tombstones" } else { "" },
-            if chain.is_empty() {
-                String::new()
-            } else {
-                format!("  chain [{}]", chain.join(", "))
-            },
-            if config.rules.is_empty() {
-                "default".to_string()
-            } else {
-                format!("#{index}")
-            },
+            describe(rule, &t.primary_key),
         );
     }
     let _ = writeln!(out, "{captured} table(s) captured");
-    Ok(out)
+}
+
+/// Key, columns, ops, tombstones and chain of `rule` for a table whose
+/// primary key is `primary_key`.
+fn describe(rule: &Rule, primary_key: &[String]) -> String {
+    let key = if rule.key.is_empty() {
+        primary_key
+    } else {
+        &rule.key[..]
+    };
+    let key = if key.is_empty() {
+        "none (no primary key)".to_string()
+    } else {
+        key.join(", ")
+    };
+    let ops: Vec<&str> = ["insert", "update", "delete"]
+        .iter()
+        .zip(rule.ops)
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| *n)
+        .collect();
+    let columns = match &rule.columns {
+        ColumnFilter::All => "all".to_string(),
+        ColumnFilter::Include(c) => format!("only {}", c.join(", ")),
+        ColumnFilter::Exclude(c) => format!("all but {}", c.join(", ")),
+    };
+    let chain: Vec<&str> = rule.chain.0.iter().map(|p| p.name.as_str()).collect();
+    let chain = if chain.is_empty() {
+        String::new()
+    } else {
+        format!("  chain [{}]", chain.join(", "))
+    };
+    format!(
+        "key ({key})  columns {columns}  ops {}{}{chain}",
+        ops.join(","),
+        if rule.tombstones { "  tombstones" } else { "" },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rule_is_described_by_key_columns_ops_and_chain() {
+        let mut rule = Rule::catch_all();
+        assert_eq!(
+            describe(&rule, &["id".into()]),
+            "key (id)  columns all  ops insert,update,delete"
+        );
+        rule.key = vec!["tenant".into(), "id".into()];
+        rule.columns = ColumnFilter::Exclude(vec!["secret".into()]);
+        rule.ops = [true, false, true];
+        rule.tombstones = true;
+        assert_eq!(
+            describe(&rule, &[]),
+            "key (tenant, id)  columns all but secret  ops insert,delete  tombstones"
+        );
+        assert_eq!(
+            describe(&Rule::catch_all(), &[]),
+            "key (none (no primary key))  columns all  ops insert,update,delete"
+        );
+    }
 }

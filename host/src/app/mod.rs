@@ -1,26 +1,36 @@
 //! Wiring: connects the stages with bounded channels and runs them until
-//! stopped. No processing logic lives here.
+//! stopped. No processing logic lives here: no SQL, no MessagePack, no
+//! rdkafka calls; each stage owns those.
+//!
+//! One [`Cancel`] ends everything: the process-wide one (cancelled by
+//! SIGINT/SIGTERM) is the parent of each session's, which the pipeline,
+//! the sink's health check and the reader also cancel, each with its
+//! reason.
 
-pub(crate) mod chains;
 pub mod check;
+pub mod commands;
 mod pipeline;
 pub mod reload;
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tracing::{error, info, warn};
 
 pub use pipeline::{Pipeline, PipelineError};
 
-use crate::binlog::{preflight, reader, BinlogError};
+use crate::binlog::reader::{self, StreamRequest};
+use crate::binlog::{preflight, BinlogError};
 use crate::checkpoint::{Store, StoreError, Tracker};
 use crate::config::{Config, SinkKind};
 use crate::decode::Decoder;
-use crate::kafka::{KafkaSink, NullSink, Sink, SinkError};
-use crate::route::LiveRules;
+use crate::event::{Position, TxnId};
+use crate::kafka::{Acks, KafkaSink, NullSink, Sink, SinkError, SinkHealth};
+use crate::plugin::stage::RuleChains;
+use crate::plugin::{PluginError, PluginRegistry};
+use crate::route::{LiveRules, Rule};
+use crate::shutdown::{Cancel, Reason};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -33,7 +43,7 @@ pub enum AppError {
     #[error(transparent)]
     Checkpoint(#[from] StoreError),
     #[error(transparent)]
-    Plugin(#[from] crate::plugin::PluginError),
+    Plugin(#[from] PluginError),
 }
 
 impl AppError {
@@ -46,17 +56,21 @@ impl AppError {
     }
 }
 
+/// The sink acknowledges into the checkpoint tracker through [`Acks`], so
+/// it does not hold the tracker itself.
+impl Acks for Tracker {
+    fn ack(&self, txn: TxnId, n: u64) {
+        self.ack_n(txn, n);
+    }
+}
+
 /// How long to wait at shutdown for Kafka to acknowledge what was sent.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// Runs Sluice until `stop` turns true (returns Ok) or a definite error.
-/// Transient failures (the server away, the connection lost) restart the
-/// stream from the checkpoint with backoff.
-pub async fn run(
-    config: Config,
-    rules: Arc<LiveRules>,
-    mut stop: watch::Receiver<bool>,
-) -> Result<(), AppError> {
+/// Runs Sluice until `cancel` is cancelled (returns Ok) or a definite
+/// error. Transient failures (the server away, the connection lost)
+/// restart the stream from the checkpoint with backoff.
+pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Result<(), AppError> {
     let mut store = Store::open(&config.state.dir)?;
     let plugins = load_plugins(&config)?;
     let mut preflight_done = false;
@@ -70,7 +84,7 @@ pub async fn run(
             plugins.clone(),
             &mut store,
             &mut preflight_done,
-            stop.clone(),
+            cancel.child(),
         )
         .await
         {
@@ -83,28 +97,28 @@ pub async fn run(
                 }
                 warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "replication interrupted; reconnecting from the checkpoint");
                 tokio::select! {
-                    _ = stop.changed() => return Ok(()),
+                    _ = cancel.cancelled() => return Ok(()),
                     _ = tokio::time::sleep(backoff) => {}
                 }
                 backoff = (backoff * 2).min(config.source.max_backoff);
             }
             Err(e) => return Err(e),
         }
-        if *stop.borrow() {
+        if cancel.is_cancelled() {
             return Ok(());
         }
     }
 }
 
-/// One connection's worth of streaming: from the checkpoint until stopped
-/// or the connection fails.
+/// One connection's worth of streaming: from the checkpoint until
+/// `cancel` is cancelled or the connection fails.
 async fn session(
     config: &Config,
     rules: &Arc<LiveRules>,
-    plugins: Option<Arc<crate::plugin::PluginRegistry>>,
+    plugins: Option<Arc<PluginRegistry>>,
     store: &mut Store,
     preflight_done: &mut bool,
-    stop: watch::Receiver<bool>,
+    cancel: Cancel,
 ) -> Result<(), AppError> {
     let src = &config.source;
     let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
@@ -117,124 +131,46 @@ async fn session(
         *preflight_done = true;
     }
     let charsets = reader::charsets(&mut conn).await;
-    let from = match store.load()? {
-        Some(cp) => {
-            info!(position = %cp.position(), path = %store.path().display(), "resuming from the checkpoint");
-            cp.position()
-        }
-        None => {
-            let p = reader::resolve_start(&mut conn, &src.start).await?;
-            info!(position = %p, start = ?src.start, "no checkpoint; starting from [source] start");
-            p
-        }
-    };
-    reader::ensure_available(&mut conn, &from).await?;
+    let from = start_position(&mut conn, store, config).await?;
 
     let tracker = Arc::new(Tracker::new(from.clone()));
-    let halt = Arc::new(AtomicBool::new(false));
-    let sink = match config.pipeline.sink {
-        SinkKind::Kafka => Sink::Kafka(KafkaSink::new(
-            &config.kafka,
-            config.pipeline.max_in_flight,
-            tracker.clone(),
-            tokio::runtime::Handle::current(),
-        )?),
-        SinkKind::Null => Sink::Null(NullSink::new(tracker.clone())),
-    };
-    let failure = sink.failure_watch();
+    let health = Arc::new(SinkHealth::default());
     let (tx, rx) = mpsc::channel(config.pipeline.channel_chunks);
-    // Built here, before streaming, so a chain that cannot be built is
-    // reported at once rather than at the first transaction.
-    let mut chains = chains::Chains::new(plugins, &config.kafka.dead_letter_topic, &config.plugins);
-    let (rules_generation, current) = rules.load();
-    chains.sync(current.rules(), rules_generation)?;
-    let pipeline = Pipeline::new(
-        Decoder::new(charsets),
-        chains,
-        rules.clone(),
-        sink,
-        tracker.clone(),
-        src.server_id,
-        config.pipeline.batch_rows,
-        config.pipeline.batch_bytes,
-        halt.clone(),
-        config.kafka.ddl_topic.as_deref(),
-        &from,
-    );
-    let (done_tx, mut done_rx) = tokio::sync::oneshot::channel::<()>();
-    let worker = std::thread::Builder::new()
-        .name("pipeline".into())
-        .spawn(move || {
-            let r = pipeline.run(rx);
-            let _ = done_tx.send(());
-            r
-        })
-        .expect("spawn the pipeline thread");
-    // The reader stops when asked to, or when the pipeline has ended (on an
-    // error), whichever comes first.
-    let (reader_stop_tx, reader_stop) = watch::channel(false);
-    let mut reader = tokio::spawn({
-        let from = from.clone();
-        let (server_id, heartbeat, stop_at_end) = (src.server_id, src.heartbeat, src.stop_at_end);
-        async move {
-            reader::stream(
-                conn,
-                server_id,
-                &host,
-                &from,
-                heartbeat,
-                stop_at_end,
-                tx,
-                reader_stop,
-            )
-            .await
-        }
+    let pipeline = Pipeline::new(pipeline::Parts {
+        decoder: Decoder::new(charsets),
+        chains: chains(config, rules, plugins)?,
+        rules: rules.clone(),
+        sink: sink(config, &tracker, &health)?,
+        health: health.clone(),
+        tracker: tracker.clone(),
+        cancel: cancel.clone(),
+        server_id: src.server_id,
+        limits: pipeline::BatchLimits {
+            rows: config.pipeline.batch_rows,
+            bytes: config.pipeline.batch_bytes,
+        },
+        ddl_topic: config.kafka.ddl_topic.as_deref().map(Arc::from),
+        from: from.clone(),
     });
+    let worker = spawn_pipeline(pipeline, rx, cancel.clone());
+    let request = StreamRequest {
+        server_id: src.server_id,
+        host,
+        from,
+        heartbeat: src.heartbeat,
+        stop_at_end: src.stop_at_end,
+    };
+    let reader = tokio::spawn(reader::stream(conn, request, tx, cancel.clone()));
+    let reader_result = supervise(reader, &cancel, &health, store, &tracker, config).await?;
 
-    let mut stop = stop;
-    let mut ending = Ending {
-        reader: reader_stop_tx,
-        pipeline: halt,
-        begun: false,
-    };
-    if *stop.borrow() {
-        ending.begin(Halt::Pipeline);
-    }
-    let mut ticker = tokio::time::interval(config.state.checkpoint_interval);
-    let mut stalled = false;
-    let reader_result = loop {
-        tokio::select! {
-            r = &mut reader => break r.unwrap_or_else(|e| Err(BinlogError::Stream { reason: format!("reader task failed: {e}"), position: None })),
-            _ = stop.changed(), if !ending.begun => ending.begin(Halt::Pipeline),
-            // The pipeline ended by itself (an error): stop the reader.
-            _ = &mut done_rx, if !ending.begun => ending.begin(Halt::ReaderOnly),
-            _ = ticker.tick() => {
-                save(store, &tracker, src.server_id)?;
-                if let (Some(limit), Some(waited)) = (config.kafka.stall_timeout, tracker.stalled_for()) {
-                    if waited >= limit && !stalled {
-                        stalled = true;
-                        failure.fail(SinkError::Stalled { outstanding: tracker.outstanding(), secs: waited.as_secs() });
-                    }
-                }
-                if failure.failed() && !ending.begun {
-                    // Kafka refused a message: end the session so the
-                    // pipeline reports it, even if no new event arrives.
-                    ending.begin(Halt::Pipeline);
-                }
-            }
-        }
-    };
     // The reader has stopped; the pipeline drains the channel and ends.
-    let worker_result = tokio::task::spawn_blocking(move || worker.join())
+    let pipeline_result = tokio::task::spawn_blocking(move || worker.join())
         .await
-        .expect("join");
-    let pipeline_result = match worker_result {
-        Ok(r) => r,
-        Err(_) => panic!("the pipeline thread panicked"),
-    };
+        .expect("join")
+        .unwrap_or_else(|_| panic!("the pipeline thread panicked"));
     // Give Kafka time to acknowledge what was sent (unless it has stopped
     // acknowledging anything), then record the position.
-    if !stalled && !tracker.wait_idle(DRAIN_TIMEOUT) {
+    if cancel.reason() != Some(Reason::Stalled) && !tracker.wait_idle(DRAIN_TIMEOUT) {
         warn!(outstanding = tracker.outstanding(), "Kafka did not acknowledge every message in time; they will be sent again after restart");
     }
     save(store, &tracker, src.server_id)?;
@@ -247,40 +183,130 @@ async fn session(
     }
 }
 
-/// How a session ends: the reader is told to stop, and with
-/// [`Halt::Pipeline`] also a pipeline blocked on a full producer queue,
-/// which then gives up instead of waiting for Kafka forever.
-struct Ending {
-    reader: watch::Sender<bool>,
-    pipeline: Arc<AtomicBool>,
-    begun: bool,
+/// Where this session starts: the checkpoint, or `[source] start` without
+/// one; the server must still have that binlog.
+async fn start_position(
+    conn: &mut mysql_async::Conn,
+    store: &mut Store,
+    config: &Config,
+) -> Result<Position, AppError> {
+    let from = match store.load()? {
+        Some(cp) => {
+            info!(position = %cp.position(), path = %store.path().display(), "resuming from the checkpoint");
+            cp.position()
+        }
+        None => {
+            let start = &config.source.start;
+            let p = reader::resolve_start(conn, start).await?;
+            info!(position = %p, start = ?start, "no checkpoint; starting from [source] start");
+            p
+        }
+    };
+    reader::ensure_available(conn, &from).await?;
+    Ok(from)
 }
 
-enum Halt {
-    Pipeline,
-    ReaderOnly,
+fn sink(
+    config: &Config,
+    tracker: &Arc<Tracker>,
+    health: &Arc<SinkHealth>,
+) -> Result<Sink, SinkError> {
+    let acks: Arc<dyn Acks> = tracker.clone();
+    Ok(match config.pipeline.sink {
+        SinkKind::Kafka => Sink::Kafka(KafkaSink::new(
+            &config.kafka,
+            config.pipeline.max_in_flight,
+            acks,
+            health.clone(),
+            tokio::runtime::Handle::current(),
+        )?),
+        SinkKind::Null => Sink::Null(NullSink::new(acks)),
+    })
 }
 
-impl Ending {
-    fn begin(&mut self, halt: Halt) {
-        self.begun = true;
-        let _ = self.reader.send(true);
-        if let Halt::Pipeline = halt {
-            self.pipeline.store(true, Ordering::Relaxed);
+/// The rules' plugin chains, built before streaming so a chain that cannot
+/// be built is reported at once rather than at the first transaction.
+fn chains(
+    config: &Config,
+    rules: &LiveRules,
+    plugins: Option<Arc<PluginRegistry>>,
+) -> Result<RuleChains, PluginError> {
+    let mut chains = RuleChains::new(plugins, &config.kafka.dead_letter_topic, &config.plugins);
+    let (generation, current) = rules.load();
+    sync_chains(&mut chains, current.rules(), generation)?;
+    Ok(chains)
+}
+
+/// Builds or updates `chains` for `rules` (see [`RuleChains::sync`]).
+pub(crate) fn sync_chains(
+    chains: &mut RuleChains,
+    rules: &[Rule],
+    generation: u64,
+) -> Result<(), PluginError> {
+    let specs: Vec<_> = rules.iter().map(Rule::chain_spec).collect();
+    chains.sync(&specs, generation)
+}
+
+/// Runs the pipeline on its own thread; when it ends (drained, or on an
+/// error) it cancels the session, which stops the reader.
+fn spawn_pipeline(
+    pipeline: Pipeline,
+    rx: mpsc::Receiver<reader::Chunk>,
+    cancel: Cancel,
+) -> std::thread::JoinHandle<Result<Sink, PipelineError>> {
+    std::thread::Builder::new()
+        .name("pipeline".into())
+        .spawn(move || {
+            let r = pipeline.run(rx);
+            cancel.cancel(Reason::PipelineEnded);
+            r
+        })
+        .expect("spawn the pipeline thread")
+}
+
+/// Waits for the reader to end, writing the checkpoint every interval and
+/// cancelling the session when the sink failed or stalled (an idle
+/// pipeline would not notice either by itself).
+async fn supervise(
+    mut reader: tokio::task::JoinHandle<Result<(), BinlogError>>,
+    cancel: &Cancel,
+    health: &SinkHealth,
+    store: &mut Store,
+    tracker: &Tracker,
+    config: &Config,
+) -> Result<Result<(), BinlogError>, StoreError> {
+    let mut ticker = tokio::time::interval(config.state.checkpoint_interval);
+    loop {
+        tokio::select! {
+            r = &mut reader => {
+                return Ok(r.unwrap_or_else(|e| Err(BinlogError::Stream {
+                    reason: format!("reader task failed: {e}"),
+                    position: None,
+                })));
+            }
+            _ = ticker.tick() => {
+                save(store, tracker, config.source.server_id)?;
+                if config.kafka.stall_timeout.is_some_and(|limit| health.check_stall(limit)) {
+                    cancel.cancel(Reason::Stalled);
+                }
+                if health.failed() {
+                    // Kafka refused a message: end the session so the
+                    // pipeline reports it, even if no new event arrives.
+                    cancel.cancel(Reason::SinkFailed);
+                }
+            }
         }
     }
 }
 
 /// Loads the plugins directory when it exists or a rule needs it; it is
 /// watched from then on, so plugins dropped in later are picked up.
-pub fn load_plugins(
-    config: &Config,
-) -> Result<Option<Arc<crate::plugin::PluginRegistry>>, AppError> {
+pub fn load_plugins(config: &Config) -> Result<Option<Arc<PluginRegistry>>, AppError> {
     let needed = config.rules.iter().any(|r| !r.chain.0.is_empty());
     if !needed && !config.plugins.dir.is_dir() {
         return Ok(None);
     }
-    let registry = crate::plugin::PluginRegistry::start(&config.plugins)?;
+    let registry = PluginRegistry::start(&config.plugins)?;
     let generation = registry.current();
     let names: Vec<String> = generation.plugins().map(|p| p.name().to_string()).collect();
     // Files that failed to load were reported by the registry's scan.

@@ -1,30 +1,34 @@
 //! The pipeline thread: binlog events in, batches out to the sink.
 //!
-//! It follows transaction boundaries, registers each transaction with the
-//! checkpoint tracker, has the decoder write rows into a batch, routes the
-//! batch and hands it to the sink. The work itself lives in the stages;
-//! this loop only sequences them.
+//! For each event the boundary stepper ([`Boundaries`]) says where
+//! transactions begin and end; the pipeline registers them with the
+//! checkpoint tracker, has the decoder write rows into a batch, runs the
+//! plugin chains and hands the batch to the sink. The work itself lives in
+//! the stages; this loop only sequences them.
 
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 use tokio::sync::mpsc;
 
+use crate::binlog::boundary::{Boundaries, Carries, Step};
 use crate::binlog::ddl::{recognise, Ddl};
 use crate::binlog::reader::Chunk;
-use crate::binlog::txn::{classify, Kind, Positions};
-use crate::binlog::Event;
+use crate::binlog::{BinlogError, Event};
 use crate::checkpoint::{Tracker, TxnId};
 use crate::decode::{DecodeError, Decoder, TxnSource};
 use crate::event::batch::TableName;
 use crate::event::ddl::DdlEvent;
 use crate::event::msgpack::{write_map_header, write_str};
 use crate::event::{now_ms, Batch, Op, Position, Record};
-use crate::kafka::{Sink, SinkError};
+use crate::kafka::{Sink, SinkError, SinkHealth};
+use crate::plugin::stage::RuleChains;
 use crate::route::{LiveRules, Rules};
+use crate::shutdown::Cancel;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
+    #[error(transparent)]
+    Binlog(#[from] BinlogError),
     #[error(transparent)]
     Decode(#[from] DecodeError),
     #[error(transparent)]
@@ -36,34 +40,55 @@ pub enum PipelineError {
         source: SinkError,
         position: Option<Position>,
     },
-    #[error("the server logged a statement instead of row changes at binlog position {position}: `{sql}`. That session or the server is not using binlog_format=ROW, so Sluice cannot see which rows changed. Set binlog_format=ROW globally (SET GLOBAL and the option file) and make sure no session sets it otherwise (sessions keep their value until they reconnect); the checkpoint stays before this transaction")]
-    StatementLogged { position: Position, sql: String },
 }
 
+/// The transaction being read.
 struct Open {
     id: TxnId,
     source: TxnSource,
     start: Position,
     gtid: Option<String>,
-    /// False between a GTID event and the statement after it, which is
-    /// either `BEGIN` or a standalone statement (DDL).
-    begun: bool,
+}
+
+/// When a batch is full and goes to the sink (`[pipeline] batch_rows`,
+/// `batch_bytes`).
+#[derive(Clone, Copy, Debug)]
+pub struct BatchLimits {
+    pub rows: usize,
+    pub bytes: usize,
+}
+
+/// Everything a [`Pipeline`] is built from.
+pub struct Parts {
+    pub decoder: Decoder,
+    pub chains: RuleChains,
+    pub rules: Arc<LiveRules>,
+    pub sink: Sink,
+    pub health: Arc<SinkHealth>,
+    pub tracker: Arc<Tracker>,
+    /// The session's cancellation: a sink waiting for room gives up on it.
+    pub cancel: Cancel,
+    pub server_id: u32,
+    pub limits: BatchLimits,
+    pub ddl_topic: Option<Arc<str>>,
+    /// Where reading starts: a transaction boundary.
+    pub from: Position,
 }
 
 pub struct Pipeline {
-    pub decoder: Decoder,
-    chains: super::chains::Chains,
+    decoder: Decoder,
+    chains: RuleChains,
     live: Arc<LiveRules>,
     /// The rules this pipeline routes by, and their generation.
     rules: (u64, Rules),
-    pub sink: Sink,
-    pub tracker: Arc<Tracker>,
-    pub server_id: u32,
-    pub batch_rows: usize,
-    pub batch_bytes: usize,
-    pub stop: Arc<AtomicBool>,
+    sink: Sink,
+    health: Arc<SinkHealth>,
+    tracker: Arc<Tracker>,
+    cancel: Cancel,
+    server_id: u32,
+    limits: BatchLimits,
     ddl_topic: Option<Arc<str>>,
-    positions: Positions,
+    boundaries: Boundaries,
     open: Option<Open>,
     batch: Batch,
     /// Transactions read to their end whose last rows are still in `batch`:
@@ -76,33 +101,20 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        decoder: Decoder,
-        chains: super::chains::Chains,
-        live: Arc<LiveRules>,
-        sink: Sink,
-        tracker: Arc<Tracker>,
-        server_id: u32,
-        batch_rows: usize,
-        batch_bytes: usize,
-        stop: Arc<AtomicBool>,
-        ddl_topic: Option<&str>,
-        from: &Position,
-    ) -> Self {
+    pub fn new(parts: Parts) -> Self {
         Pipeline {
-            decoder,
-            chains,
-            rules: live.load(),
-            live,
-            sink,
-            tracker,
-            server_id,
-            batch_rows,
-            batch_bytes,
-            stop,
-            ddl_topic: ddl_topic.map(Arc::from),
-            positions: Positions::new(from),
+            decoder: parts.decoder,
+            chains: parts.chains,
+            rules: parts.rules.load(),
+            live: parts.rules,
+            sink: parts.sink,
+            health: parts.health,
+            tracker: parts.tracker,
+            cancel: parts.cancel,
+            server_id: parts.server_id,
+            limits: parts.limits,
+            ddl_topic: parts.ddl_topic,
+            boundaries: Boundaries::new(&parts.from),
             open: None,
             batch: Batch::default(),
             ended: Vec::new(),
@@ -120,7 +132,7 @@ impl Pipeline {
                 self.chunk(&chunk)?;
             }
             // Stopped while idle: a delivery may have failed meanwhile.
-            match self.sink.take_failure() {
+            match self.health.take_failure() {
                 Some(e) => Err(e.into()),
                 None => Ok(()),
             }
@@ -151,112 +163,103 @@ impl Pipeline {
     }
 
     fn event(&mut self, ev: &Event) -> Result<(), PipelineError> {
-        let (start, end) = self.positions.of(ev);
-        let kind = classify(ev).map_err(|what| DecodeError::malformed(what).at(start.clone()))?;
-        match kind {
-            Kind::Gtid { gtid, begun } => {
-                if let Some(o) = self.open.take() {
-                    // A transaction that never committed in the log (the
-                    // server crashed mid-write): it ends where this begins.
-                    self.ended.push((o.id, start.clone()));
-                }
-                self.begin(start, gtid.as_deref(), begun)?;
-            }
-            Kind::Begin => match &mut self.open {
-                Some(o) => o.begun = true,
-                None => self.begin(start, None, true)?,
-            },
-            Kind::Commit => match self.open.take() {
-                Some(o) => self.ended.push((o.id, end)),
-                None => self.skip_to(end),
-            },
-            Kind::Statement { sql, schema } => {
-                if is_dml(&sql) && !crate::route::is_system_schema(&schema) {
-                    return Err(PipelineError::StatementLogged {
-                        position: start,
-                        sql: sql.chars().take(120).collect(),
-                    });
-                }
-                if let Some(ddl) = recognise(&sql, &schema) {
-                    self.schema_change(ev, &ddl, &sql, start)?;
-                }
-                self.statement_end(end);
-            }
-            Kind::TableMap => {
-                self.decoder.table_map(ev).map_err(|e| e.at(start))?;
-            }
-            Kind::Rows => {
-                if self.open.is_none() {
-                    self.begin(start.clone(), None, true)?;
-                }
-                let open = self.open.as_mut().expect("opened above");
-                open.begun = true;
-                let rules = &mut self.rules.1;
+        let step = self.boundaries.step(ev)?;
+        if step.ends_unfinished {
+            // A transaction that never committed in the log (the server
+            // crashed mid-write): it ends where this one begins.
+            self.end_open(step.start.clone());
+        }
+        if let Some(b) = &step.begins {
+            self.begin(step.start.clone(), b.gtid.as_deref())?;
+        }
+        match &step.carries {
+            Carries::Nothing => {}
+            Carries::TableMap => {
                 self.decoder
-                    .rows(
-                        ev,
-                        &mut open.source,
-                        self.produced_ms,
-                        &mut self.batch,
-                        &mut |s| rules.plan(s),
-                    )
-                    .map_err(|e| e.at(start))?;
-                if self.batch.len() >= self.batch_rows || self.batch.buf.len() >= self.batch_bytes {
-                    self.flush()?;
+                    .table_map(ev)
+                    .map_err(|e| e.at(step.start.clone()))?;
+            }
+            Carries::Rows => self.rows(ev, &step)?,
+            Carries::Statement {
+                sql,
+                schema,
+                in_transaction,
+            } => {
+                if let Some(ddl) = recognise(sql, schema) {
+                    if self.wants_ddl(&ddl) && !*in_transaction {
+                        // Old servers log DDL without a GTID: it is a
+                        // transaction alone, which Sluice opens and ends.
+                        self.begin(step.start.clone(), None)?;
+                        self.schema_change(ev, &ddl, sql);
+                        self.end_open(step.end.clone());
+                        return Ok(());
+                    }
+                    if self.wants_ddl(&ddl) {
+                        self.schema_change(ev, &ddl, sql);
+                    }
                 }
             }
-            Kind::Rotate { next } => {
-                self.positions.rotate(&next);
-                if self.open.is_none() {
-                    self.skip_to(next);
-                }
-            }
-            Kind::Other => {
-                if self.open.is_none() && end.pos > 4 {
-                    self.skip_to(end);
-                }
-            }
+        }
+        if step.ends {
+            self.end_open(step.end.clone());
+        }
+        if let Some(to) = step.skip_to {
+            self.skip_to(to);
         }
         Ok(())
     }
 
-    /// A statement ends a transaction that began with a GTID but no BEGIN
-    /// (standalone DDL); outside any transaction it is passed over.
-    fn statement_end(&mut self, end: Position) {
-        match &self.open {
-            Some(o) if !o.begun => {
-                let o = self.open.take().expect("checked");
-                self.ended.push((o.id, end));
-            }
-            Some(_) => {}
-            None => self.skip_to(end),
+    fn rows(&mut self, ev: &Event, step: &Step) -> Result<(), PipelineError> {
+        let open = self
+            .open
+            .as_mut()
+            .expect("the stepper opened a transaction");
+        let rules = &mut self.rules.1;
+        self.decoder
+            .rows(
+                ev,
+                &mut open.source,
+                self.produced_ms,
+                &mut self.batch,
+                &mut |s| rules.plan(s),
+            )
+            .map_err(|e| e.at(step.start.clone()))?;
+        if self.batch.len() >= self.limits.rows || self.batch.buf.len() >= self.limits.bytes {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// The open transaction was read to `end`: it is marked ended once its
+    /// last rows are handed to the sink.
+    fn end_open(&mut self, end: Position) {
+        if let Some(o) = self.open.take() {
+            self.ended.push((o.id, end));
         }
     }
 
-    /// Emits a schema-change event to the DDL topic.
-    fn schema_change(
-        &mut self,
-        ev: &Event,
-        ddl: &Ddl,
-        sql: &str,
-        start: Position,
-    ) -> Result<(), PipelineError> {
+    /// Whether a schema change goes to the DDL topic: there is one, and the
+    /// table (if the statement names one) is captured.
+    fn wants_ddl(&self, ddl: &Ddl) -> bool {
+        if self.ddl_topic.is_none() || crate::route::is_system_schema(&ddl.db) {
+            return false;
+        }
+        match &ddl.table {
+            Some(t) => self.rules.1.rule_for(&ddl.db, t).is_some(),
+            None => true,
+        }
+    }
+
+    /// Emits a schema-change event to the DDL topic, in the open
+    /// transaction.
+    fn schema_change(&mut self, ev: &Event, ddl: &Ddl, sql: &str) {
         let Some(topic) = self.ddl_topic.clone() else {
-            return Ok(());
+            return;
         };
-        if crate::route::is_system_schema(&ddl.db) {
-            return Ok(());
-        }
-        if let Some(t) = &ddl.table {
-            if self.rules.1.rule_for(&ddl.db, t).is_none() {
-                return Ok(());
-            }
-        }
-        if self.open.is_none() {
-            // Old servers log DDL without a GTID: it is a transaction alone.
-            self.begin(start, None, false)?;
-        }
-        let open = self.open.as_ref().expect("opened above");
+        let open = self
+            .open
+            .as_ref()
+            .expect("DDL is written inside a transaction");
         let at = self.batch.buf.len();
         DdlEvent {
             kind: ddl.kind,
@@ -292,15 +295,9 @@ impl Pipeline {
             dead_letter: None,
             rule: None,
         });
-        Ok(())
     }
 
-    fn begin(
-        &mut self,
-        start: Position,
-        gtid: Option<&str>,
-        begun: bool,
-    ) -> Result<(), PipelineError> {
+    fn begin(&mut self, start: Position, gtid: Option<&str>) -> Result<(), PipelineError> {
         // New rules or new plugins take effect here, between transactions.
         // What was read before goes through the chains it was read under.
         let generation = self.live.generation();
@@ -310,7 +307,7 @@ impl Pipeline {
                 self.rules = self.live.load();
                 tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %start, "new rules in force from this transaction on");
             }
-            self.chains.sync(self.rules.1.rules(), self.rules.0)?;
+            super::sync_chains(&mut self.chains, self.rules.1.rules(), self.rules.0)?;
         }
         let id = self.tracker.begin(start.clone());
         self.open = Some(Open {
@@ -318,7 +315,6 @@ impl Pipeline {
             source: TxnSource::new(id, self.server_id, &start, gtid),
             start,
             gtid: gtid.map(str::to_string),
-            begun,
         });
         Ok(())
     }
@@ -346,7 +342,7 @@ impl Pipeline {
                 self.tracker.produced(txn, n as u64);
                 i += n;
             }
-            if let Err(e) = self.sink.send(&self.batch, &self.stop) {
+            if let Err(e) = self.sink.send(&self.batch, &self.cancel) {
                 return Err(match e {
                     SinkError::TooLarge { txn, .. } => PipelineError::TooLarge {
                         position: self.tracker.start_of(txn),
@@ -367,23 +363,9 @@ impl Pipeline {
         for (id, end) in self.ended.drain(..) {
             self.tracker.end(id, end);
         }
-        if let Some(e) = self.sink.take_failure() {
+        if let Some(e) = self.health.take_failure() {
             return Err(e.into());
         }
         Ok(())
     }
-}
-
-/// Row changes logged as a statement: what binlog_format=STATEMENT or MIXED
-/// writes, and what a row-based reader cannot decode.
-fn is_dml(sql: &str) -> bool {
-    let head: String = sql
-        .trim_start()
-        .chars()
-        .take(8)
-        .collect::<String>()
-        .to_ascii_uppercase();
-    ["INSERT", "UPDATE", "DELETE", "REPLACE", "LOAD DAT"]
-        .iter()
-        .any(|k| head.starts_with(k))
 }

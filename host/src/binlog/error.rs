@@ -20,6 +20,10 @@ pub enum BinlogError {
     Purged { wanted: Position, oldest: String },
     #[error("{what}: {reason}")]
     Query { what: &'static str, reason: String },
+    #[error("{what} (at binlog position {position})")]
+    Malformed { what: String, position: Position },
+    #[error("the server logged a statement instead of row changes at binlog position {position}: `{sql}`. That session or the server is not using binlog_format=ROW, so Sluice cannot see which rows changed. Set binlog_format=ROW globally (SET GLOBAL and the option file) and make sure no session sets it otherwise (sessions keep their value until they reconnect); the checkpoint stays before this transaction")]
+    StatementLogged { position: Position, sql: String },
 }
 
 fn at(p: &Option<Position>) -> String {

@@ -1,6 +1,8 @@
 //! The replica side: preflight checks, the binlog connection, and the
 //! transaction boundaries in the event stream.
 
+pub mod boundary;
+pub mod catalog;
 pub mod ddl;
 mod error;
 pub mod file;

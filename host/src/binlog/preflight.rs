@@ -8,14 +8,14 @@ use super::BinlogError;
 
 /// One setting that is not as Sluice needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Failure {
+pub struct SettingProblem {
     pub setting: String,
     pub found: String,
     pub needed: String,
     pub fix: String,
 }
 
-impl std::fmt::Display for Failure {
+impl std::fmt::Display for SettingProblem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
@@ -118,11 +118,11 @@ fn shown(v: &Option<String>) -> String {
 /// `our_host` is the host name Sluice registers with: a replica with our
 /// id and our host name is an earlier run of this same Sluice (killed, its
 /// connection not yet noticed by the server), which the server replaces.
-pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<Failure> {
+pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<SettingProblem> {
     let mut out = Vec::new();
     let restart = "in the server's option file under [mysqld], then restart it";
     if !is_on(&f.log_bin) {
-        out.push(Failure {
+        out.push(SettingProblem {
             setting: "log_bin".into(),
             found: "OFF".into(),
             needed: "ON".into(),
@@ -137,7 +137,7 @@ pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<Failure
         ("binlog_row_image", &f.binlog_row_image, "FULL"),
     ] {
         if !eq(value, want) {
-            out.push(Failure {
+            out.push(SettingProblem {
                 setting: name.into(),
                 found: shown(value),
                 needed: want.into(),
@@ -151,7 +151,7 @@ pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<Failure
         } else {
             set_global("binlog_row_metadata", "FULL")
         };
-        out.push(Failure {
+        out.push(SettingProblem {
             setting: "binlog_row_metadata".into(),
             found: shown(&f.binlog_row_metadata),
             needed: "FULL".into(),
@@ -162,7 +162,7 @@ pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<Failure
     let all = grants.contains("GRANT ALL PRIVILEGES ON *.*");
     let has = |p: &str| all || grants.contains(p);
     if !(has("REPLICATION SLAVE") || has("REPLICATION REPLICA")) {
-        out.push(Failure {
+        out.push(SettingProblem {
             setting: "privilege REPLICATION SLAVE".into(),
             found: "missing".into(),
             needed: "granted".into(),
@@ -170,7 +170,7 @@ pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<Failure
         });
     }
     if !(has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER")) {
-        out.push(Failure {
+        out.push(SettingProblem {
             setting: "privilege REPLICATION CLIENT".into(),
             found: "missing".into(),
             needed: "granted".into(),
@@ -185,7 +185,7 @@ pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<Failure
         });
     }
     if our_server_id == f.server_id {
-        out.push(Failure {
+        out.push(SettingProblem {
             setting: "[source] server_id".into(),
             found: our_server_id.to_string(),
             needed: "an id different from the server's own".into(),
@@ -196,7 +196,7 @@ pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<Failure
         .iter()
         .find(|(id, host)| *id == our_server_id && host != our_host)
     {
-        out.push(Failure {
+        out.push(SettingProblem {
             setting: "[source] server_id".into(),
             found: our_server_id.to_string(),
             needed: "an id no other replica uses".into(),

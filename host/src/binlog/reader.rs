@@ -8,12 +8,13 @@ use futures_util::{FutureExt, StreamExt};
 use mysql_async::prelude::Queryable;
 use mysql_async::BinlogStreamRequest;
 use mysql_async::{Conn, Opts};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 
 use super::{BinlogError, Event};
 use crate::config::Start;
 use crate::decode::CharsetMap;
 use crate::event::Position;
+use crate::shutdown::Cancel;
 
 /// Events read from the server in one go; sending chunks rather than single
 /// events keeps channel overhead off the per-row cost.
@@ -126,18 +127,35 @@ pub fn registration_host(state_dir: &std::path::Path) -> String {
     format!("sluice-{:08x}", h.finish() as u32)
 }
 
-/// Streams events from `from` into `tx` until `stop` turns true (returns Ok)
-/// or the connection fails (returns a transient error).
+/// What to ask the server for when streaming.
+#[derive(Clone, Debug)]
+pub struct StreamRequest {
+    /// The replica id Sluice registers with.
+    pub server_id: u32,
+    /// The host name it registers with (see [`registration_host`]).
+    pub host: String,
+    pub from: Position,
+    /// How often the server sends a heartbeat when idle.
+    pub heartbeat: Duration,
+    /// End at the end of the server's binlog instead of waiting for more.
+    pub stop_at_end: bool,
+}
+
+/// Streams events from `req.from` into `tx` until `cancel` is cancelled
+/// (returns Ok) or the connection fails (returns a transient error).
 pub async fn stream(
     mut conn: Conn,
-    server_id: u32,
-    host: &str,
-    from: &Position,
-    heartbeat: Duration,
-    stop_at_end: bool,
+    req: StreamRequest,
     tx: mpsc::Sender<Chunk>,
-    mut stop: watch::Receiver<bool>,
+    cancel: Cancel,
 ) -> Result<(), BinlogError> {
+    let StreamRequest {
+        server_id,
+        host,
+        from,
+        heartbeat,
+        stop_at_end,
+    } = req;
     let setup = [
         // Ask for a heartbeat when idle, so a dead connection is noticed.
         format!("SET @master_heartbeat_period = {}", heartbeat.as_nanos()),
@@ -169,7 +187,7 @@ pub async fn stream(
     let silence = heartbeat * 3;
     loop {
         let first = tokio::select! {
-            _ = stop.changed() => return Ok(()),
+            _ = cancel.cancelled() => return Ok(()),
             next = tokio::time::timeout(silence, events.next()) => next,
         };
         let first = match first {
@@ -205,7 +223,7 @@ pub async fn stream(
             }
         }
         tokio::select! {
-            _ = stop.changed() => return Ok(()),
+            _ = cancel.cancelled() => return Ok(()),
             sent = tx.send(chunk) => if sent.is_err() { return Ok(()) },
         }
         if ended {

@@ -22,7 +22,7 @@ pub const MARIADB_GTID_LIST: u8 = 163;
 
 /// What an event means for transaction boundaries.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Kind {
+pub enum EventKind {
     /// A GTID event. `begun` is true when it also opens the transaction
     /// (MariaDB, not standalone); otherwise a `BEGIN` or a lone statement follows.
     Gtid {
@@ -48,7 +48,7 @@ pub enum Kind {
 }
 
 /// Classifies an event. Errors are malformed event bodies.
-pub fn classify(ev: &Event) -> Result<Kind, String> {
+pub fn classify(ev: &Event) -> Result<EventKind, String> {
     let t = ev.header().event_type_raw();
     let bad = |what: &str, e: std::io::Error| format!("malformed {what} event: {e}");
     use EventType::*;
@@ -62,7 +62,7 @@ pub fn classify(ev: &Event) -> Result<Kind, String> {
                     None => format!("{sid}:{}", g.gno()),
                 }
             });
-            Kind::Gtid { gtid, begun: false }
+            EventKind::Gtid { gtid, begun: false }
         }
         MARIADB_GTID => {
             let d = ev.data();
@@ -72,7 +72,7 @@ pub fn classify(ev: &Event) -> Result<Kind, String> {
             let seq = u64::from_le_bytes(d[0..8].try_into().unwrap());
             let domain = u32::from_le_bytes(d[8..12].try_into().unwrap());
             const FL_STANDALONE: u8 = 1;
-            Kind::Gtid {
+            EventKind::Gtid {
                 gtid: Some(format!("{domain}-{}-{seq}", ev.header().server_id())),
                 begun: d[12] & FL_STANDALONE == 0,
             }
@@ -86,11 +86,11 @@ pub fn classify(ev: &Event) -> Result<Kind, String> {
                 .unwrap_or(sql.trim_start())
                 .to_ascii_uppercase();
             if head.starts_with("BEGIN") || head.starts_with("XA START") {
-                Kind::Begin
+                EventKind::Begin
             } else if head.starts_with("COMMIT") || head.starts_with("ROLLBACK") {
-                Kind::Commit
+                EventKind::Commit
             } else {
-                Kind::Statement {
+                EventKind::Statement {
                     sql: sql.into_owned(),
                     schema: q.schema().into_owned(),
                 }
@@ -98,9 +98,9 @@ pub fn classify(ev: &Event) -> Result<Kind, String> {
         }
         // An XA transaction's rows are logged when it is prepared; its group
         // ends with the prepare event.
-        x if x == XID_EVENT as u8 || x == XA_PREPARE_LOG_EVENT as u8 => Kind::Commit,
-        x if x == TABLE_MAP_EVENT as u8 => Kind::TableMap,
-        x if Decoder::is_rows_event(x) => Kind::Rows,
+        x if x == XID_EVENT as u8 || x == XA_PREPARE_LOG_EVENT as u8 => EventKind::Commit,
+        x if x == TABLE_MAP_EVENT as u8 => EventKind::TableMap,
+        x if Decoder::is_rows_event(x) => EventKind::Rows,
         x if x == ROTATE_EVENT as u8 => {
             let r: RotateEvent<'_> = ev.read_event().map_err(|e| bad("rotate", e))?;
             let mut name = r.name_raw();
@@ -110,11 +110,11 @@ pub fn classify(ev: &Event) -> Result<Kind, String> {
                 // on: its CRC is still stuck to the file name.
                 name = &name[..name.len() - 4];
             }
-            Kind::Rotate {
+            EventKind::Rotate {
                 next: Position::new(String::from_utf8_lossy(name).into_owned(), r.position()),
             }
         }
-        _ => Kind::Other,
+        _ => EventKind::Other,
     })
 }
 

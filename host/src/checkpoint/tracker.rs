@@ -12,8 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::Position;
 
-/// Number of a transaction in the order it was read.
-pub type TxnId = u64;
+pub use crate::event::TxnId;
 
 #[derive(Debug)]
 struct Txn {
@@ -35,9 +34,6 @@ struct State {
     /// Where to resume when no transaction is pending.
     done_upto: Position,
     outstanding: u64,
-    /// When the sink last made progress: an acknowledgement, or the first
-    /// message after an idle spell. See [`Tracker::stalled_for`].
-    progress: Instant,
 }
 
 #[derive(Debug)]
@@ -55,7 +51,6 @@ impl Tracker {
                 first: 0,
                 done_upto: from,
                 outstanding: 0,
-                progress: Instant::now(),
             }),
             idle: Condvar::new(),
         }
@@ -78,9 +73,6 @@ impl Tracker {
     /// complete the transaction too soon.
     pub fn produced(&self, txn: TxnId, n: u64) {
         let mut s = self.state.lock().unwrap();
-        if s.outstanding == 0 {
-            s.progress = Instant::now();
-        }
         if let Some(t) = s.get(txn) {
             t.outstanding += n;
             s.outstanding += n;
@@ -118,7 +110,6 @@ impl Tracker {
             t.outstanding = t.outstanding.saturating_sub(n);
             s.outstanding = s.outstanding.saturating_sub(n);
         }
-        s.progress = Instant::now();
         if s.outstanding == 0 {
             self.idle.notify_all();
         }
@@ -152,13 +143,6 @@ impl Tracker {
     /// Messages produced and not yet acknowledged.
     pub fn outstanding(&self) -> u64 {
         self.state.lock().unwrap().outstanding
-    }
-
-    /// How long messages have been waiting without a single
-    /// acknowledgement; `None` when nothing waits.
-    pub fn stalled_for(&self) -> Option<Duration> {
-        let s = self.state.lock().unwrap();
-        (s.outstanding > 0).then(|| s.progress.elapsed())
     }
 
     /// Waits until every produced message is acknowledged, or `timeout`.
@@ -229,26 +213,6 @@ mod tests {
         t.ack(a);
         assert_eq!(t.resume_position(), p(300));
         assert!(t.wait_idle(Duration::from_millis(1)));
-    }
-
-    #[test]
-    fn a_stall_is_the_time_since_the_last_acknowledgement_while_messages_wait() {
-        let t = Tracker::new(p(4));
-        assert_eq!(t.stalled_for(), None, "nothing waits");
-        let a = t.begin(p(100));
-        std::thread::sleep(Duration::from_millis(30));
-        t.produced(a, 2);
-        // Idle time before the first message does not count.
-        assert!(t.stalled_for().unwrap() < Duration::from_millis(30));
-        std::thread::sleep(Duration::from_millis(30));
-        assert!(t.stalled_for().unwrap() >= Duration::from_millis(30));
-        t.ack(a);
-        assert!(
-            t.stalled_for().unwrap() < Duration::from_millis(30),
-            "an ack is progress"
-        );
-        t.ack(a);
-        assert_eq!(t.stalled_for(), None);
     }
 
     #[test]

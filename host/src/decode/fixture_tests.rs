@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use serde_json::{json, Value};
 
 use crate::binlog::file::BinlogBytes;
-use crate::binlog::txn::{classify, Kind, Positions};
+use crate::binlog::txn::{classify, EventKind as Kind, Positions};
 use crate::decode::{Decoder, TxnSource};
 use crate::event::{Batch, Position};
 

@@ -13,6 +13,10 @@ pub mod position;
 pub use batch::{Batch, Record};
 pub use position::Position;
 
+/// Number of a transaction in the order it was read (the checkpoint
+/// tracker hands them out; the sink acknowledges records by it).
+pub type TxnId = u64;
+
 /// Version of the event value layout, written as the `v` field of every event.
 pub const FORMAT_VERSION: u64 = 1;
 

@@ -3,21 +3,22 @@
 //!
 //! This stage sees batches and topics only; it knows nothing of the binlog.
 
+mod health;
 mod null;
+pub mod probe;
 mod producer;
 mod topics;
 
 #[cfg(test)]
 mod tests;
 
-use std::sync::atomic::AtomicBool;
-use std::sync::Arc;
-
+pub use health::{Acks, SinkHealth};
 pub use null::NullSink;
 pub use producer::KafkaSink;
 pub use topics::TopicError;
 
 use crate::event::Batch;
+use crate::shutdown::Cancel;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
@@ -78,24 +79,6 @@ pub(crate) fn is_definite(code: rdkafka::types::RDKafkaErrorCode) -> bool {
     )
 }
 
-/// See [`Sink::failure_watch`].
-#[derive(Clone)]
-pub struct FailureWatch(Option<Arc<std::sync::Mutex<Option<SinkError>>>>);
-
-impl FailureWatch {
-    pub fn failed(&self) -> bool {
-        self.0.as_ref().is_some_and(|f| f.lock().unwrap().is_some())
-    }
-
-    /// Records `e` as the sink's failure (unless one is recorded already),
-    /// so the pipeline gives up waiting on the producer and reports it.
-    pub fn fail(&self, e: SinkError) {
-        if let Some(f) = &self.0 {
-            f.lock().unwrap().get_or_insert(e);
-        }
-    }
-}
-
 /// Where batches go.
 pub enum Sink {
     Kafka(KafkaSink),
@@ -105,28 +88,12 @@ pub enum Sink {
 impl Sink {
     /// Sends every record of `batch`, whose topics are already set. Blocks
     /// while the producer's queue is full: that is the backpressure that
-    /// eventually stops the binlog reader.
-    pub fn send(&mut self, batch: &Batch, stop: &Arc<AtomicBool>) -> Result<(), SinkError> {
+    /// eventually stops the binlog reader. A cancelled `cancel` ends the
+    /// wait with [`SinkError::Stopped`].
+    pub fn send(&mut self, batch: &Batch, cancel: &Cancel) -> Result<(), SinkError> {
         match self {
-            Sink::Kafka(k) => k.send(batch, stop),
+            Sink::Kafka(k) => k.send(batch, cancel),
             Sink::Null(n) => n.send(batch),
-        }
-    }
-
-    /// A handle that tells, from any thread, whether a delivery has failed,
-    /// so the app can stop a pipeline that is idle and would not notice.
-    pub fn failure_watch(&self) -> FailureWatch {
-        match self {
-            Sink::Kafka(k) => FailureWatch(Some(k.failure_slot())),
-            Sink::Null(_) => FailureWatch(None),
-        }
-    }
-
-    /// Any delivery failure reported since the last call.
-    pub fn take_failure(&self) -> Option<SinkError> {
-        match self {
-            Sink::Kafka(k) => k.take_failure(),
-            Sink::Null(_) => None,
         }
     }
 }

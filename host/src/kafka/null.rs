@@ -3,21 +3,20 @@
 
 use std::sync::Arc;
 
-use crate::checkpoint::Tracker;
 use crate::event::Batch;
 
-use super::SinkError;
+use super::{Acks, SinkError};
 
 pub struct NullSink {
-    tracker: Arc<Tracker>,
+    acks: Arc<dyn Acks>,
     pub records: u64,
     pub bytes: u64,
 }
 
 impl NullSink {
-    pub fn new(tracker: Arc<Tracker>) -> Self {
+    pub fn new(acks: Arc<dyn Acks>) -> Self {
         NullSink {
-            tracker,
+            acks,
             records: 0,
             bytes: 0,
         }
@@ -32,14 +31,14 @@ impl NullSink {
             run = match run {
                 Some((txn, n)) if txn == r.txn => Some((txn, n + 1)),
                 Some((txn, n)) => {
-                    self.tracker.ack_n(txn, n);
+                    self.acks.ack(txn, n);
                     Some((r.txn, 1))
                 }
                 None => Some((r.txn, 1)),
             };
         }
         if let Some((txn, n)) = run {
-            self.tracker.ack_n(txn, n);
+            self.acks.ack(txn, n);
         }
         self.records += batch.records.len() as u64;
         Ok(())

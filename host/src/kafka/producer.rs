@@ -1,8 +1,7 @@
 //! The rdkafka producer: idempotent, `acks=all`, compressed; every
-//! acknowledgement goes to the checkpoint tracker.
+//! acknowledgement goes to [`Acks`], every failure to [`SinkHealth`].
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
@@ -12,10 +11,10 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use super::topics::Topics;
-use super::SinkError;
-use crate::checkpoint::{Tracker, TxnId};
+use super::{Acks, SinkError, SinkHealth};
 use crate::config::Kafka;
-use crate::event::Batch;
+use crate::event::{Batch, TxnId};
+use crate::shutdown::Cancel;
 
 /// Sluice's producer defaults; `[kafka.producer]` overrides any of them.
 const DEFAULTS: &[(&str, &str)] = &[
@@ -30,8 +29,8 @@ const DEFAULTS: &[(&str, &str)] = &[
 ];
 
 struct Delivery {
-    tracker: Arc<Tracker>,
-    failure: Arc<Mutex<Option<SinkError>>>,
+    acks: Arc<dyn Acks>,
+    health: Arc<SinkHealth>,
 }
 
 impl ClientContext for Delivery {}
@@ -41,18 +40,18 @@ impl ProducerContext for Delivery {
 
     fn delivery(&self, result: &DeliveryResult<'_>, txn: usize) {
         match result {
-            Ok(_) => self.tracker.ack(txn as TxnId),
+            Ok(_) => {
+                self.health.acked(1);
+                self.acks.ack(txn as TxnId, 1);
+            }
             Err((e, msg)) => {
                 // The transaction is not acknowledged, so the checkpoint
                 // cannot move past it; the pipeline stops on this error.
-                let mut f = self.failure.lock().unwrap();
-                if f.is_none() {
-                    *f = Some(SinkError::Delivery {
-                        topic: msg.topic().to_string(),
-                        reason: e.to_string(),
-                        transient: !e.rdkafka_error_code().is_some_and(super::is_definite),
-                    });
-                }
+                self.health.fail(SinkError::Delivery {
+                    topic: msg.topic().to_string(),
+                    reason: e.to_string(),
+                    transient: !e.rdkafka_error_code().is_some_and(super::is_definite),
+                });
             }
         }
     }
@@ -61,14 +60,15 @@ impl ProducerContext for Delivery {
 pub struct KafkaSink {
     producer: ThreadedProducer<Delivery>,
     topics: Topics,
-    failure: Arc<Mutex<Option<SinkError>>>,
+    health: Arc<SinkHealth>,
 }
 
 impl KafkaSink {
     pub fn new(
         cfg: &Kafka,
         max_in_flight: usize,
-        tracker: Arc<Tracker>,
+        acks: Arc<dyn Acks>,
+        health: Arc<SinkHealth>,
         rt: tokio::runtime::Handle,
     ) -> Result<Self, SinkError> {
         let mut cc = ClientConfig::new();
@@ -99,11 +99,10 @@ impl KafkaSink {
             );
             cc.set("queue.buffering.max.kbytes", kb.to_string());
         }
-        let failure = Arc::new(Mutex::new(None));
         let producer: ThreadedProducer<Delivery> = cc
             .create_with_context(Delivery {
-                tracker,
-                failure: failure.clone(),
+                acks,
+                health: health.clone(),
             })
             .map_err(|e| SinkError::Config(e.to_string()))?;
         let admin = if cfg.create_topics {
@@ -119,25 +118,18 @@ impl KafkaSink {
         Ok(KafkaSink {
             producer,
             topics: Topics::new(admin, cfg.partitions, cfg.replication_factor, rt),
-            failure,
+            health,
         })
     }
 
-    pub(super) fn failure_slot(&self) -> Arc<Mutex<Option<SinkError>>> {
-        self.failure.clone()
-    }
-
-    pub fn take_failure(&self) -> Option<SinkError> {
-        self.failure.lock().unwrap().take()
-    }
-
-    pub fn send(&mut self, batch: &Batch, stop: &Arc<AtomicBool>) -> Result<(), SinkError> {
+    pub fn send(&mut self, batch: &Batch, cancel: &Cancel) -> Result<(), SinkError> {
+        self.health.sent(batch.records.len() as u64);
         for r in &batch.records {
             let topic = batch
                 .topic(r)
                 .expect("records are routed before they reach the sink");
             let table = batch.table(r);
-            self.topics.ensure(topic, stop)?;
+            self.topics.ensure(topic, cancel)?;
             let mut headers = OwnedHeaders::new_with_capacity(5)
                 .insert(Header {
                     key: "op",
@@ -178,10 +170,10 @@ impl KafkaSink {
                         // Backpressure, not an error: wait for deliveries.
                         // A failure first: the app halts the pipeline when
                         // one is recorded, and it must be reported as such.
-                        if let Some(f) = self.take_failure() {
+                        if let Some(f) = self.health.take_failure() {
                             return Err(f);
                         }
-                        if stop.load(Ordering::Relaxed) {
+                        if cancel.is_cancelled() {
                             return Err(SinkError::Stopped);
                         }
                         record = rec;
@@ -210,7 +202,7 @@ impl KafkaSink {
                 }
             }
         }
-        match self.take_failure() {
+        match self.health.take_failure() {
             Some(f) => Err(f),
             None => Ok(()),
         }

@@ -6,7 +6,6 @@
 //! integration tests.)
 
 use std::collections::BTreeMap;
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,11 +14,12 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
-use super::KafkaSink;
+use super::{KafkaSink, SinkHealth};
 use crate::checkpoint::Tracker;
 use crate::config::Kafka;
 use crate::event::batch::{Record, TableName};
 use crate::event::{Batch, Op, Position};
+use crate::shutdown::Cancel;
 
 const TOPIC: &str = "orders";
 const PARTITIONS: i32 = 4;
@@ -129,14 +129,16 @@ fn run(producer: &[(&str, &str)]) -> (BTreeMap<String, Vec<u64>>, Vec<u64>) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .build()
         .unwrap();
+    let health = Arc::new(SinkHealth::default());
     let mut sink = KafkaSink::new(
         &kafka(mock.bootstrap_servers(), producer),
         100_000,
         tracker.clone(),
+        health.clone(),
         rt.handle().clone(),
     )
     .unwrap();
-    let stop = Arc::new(AtomicBool::new(false));
+    let stop = Cancel::new();
     let mut seqs = vec![0u64; KEYS];
     let retriable = [
         RDKafkaRespErr::RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
@@ -170,7 +172,7 @@ fn run(producer: &[(&str, &str)]) -> (BTreeMap<String, Vec<u64>>, Vec<u64>) {
         "{} changes never acknowledged",
         tracker.outstanding()
     );
-    assert!(sink.take_failure().is_none());
+    assert!(health.take_failure().is_none());
     (
         consume(&mock.bootstrap_servers(), 200 * txns as usize),
         seqs,

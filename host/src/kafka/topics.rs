@@ -1,13 +1,14 @@
 //! Creating missing topics, once per topic per run.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::types::RDKafkaErrorCode;
+
+use crate::shutdown::Cancel;
 
 #[derive(Debug, thiserror::Error)]
 pub enum TopicError {
@@ -43,7 +44,7 @@ impl Topics {
     }
 
     /// Makes sure `topic` exists, retrying while the broker is unreachable.
-    pub fn ensure(&mut self, topic: &str, stop: &AtomicBool) -> Result<(), TopicError> {
+    pub fn ensure(&mut self, topic: &str, cancel: &Cancel) -> Result<(), TopicError> {
         if self.known.contains(topic) {
             return Ok(());
         }
@@ -61,7 +62,7 @@ impl Topics {
             .request_timeout(Some(Duration::from_secs(10)));
         let mut backoff = Duration::from_millis(200);
         loop {
-            if stop.load(Ordering::Relaxed) {
+            if cancel.is_cancelled() {
                 return Err(TopicError::Stopped(topic.to_string()));
             }
             let res = self.rt.block_on(admin.create_topics([&new], &opts));

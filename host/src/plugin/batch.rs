@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use super::bindings::{Batch, EventMeta, Op, TableName};
+use super::bindings::{EventMeta, Op, TableName, WitBatch};
 use super::error::PluginError;
 
 /// Why an event goes to the dead-letter topic; the kafka stage turns this
@@ -44,7 +44,7 @@ pub(crate) struct DeadEntry {
 #[derive(Debug)]
 pub struct EventBatch {
     /// What plugins see; `events` and `state` run in parallel.
-    pub(crate) wit: Batch,
+    pub(crate) wit: WitBatch,
     pub(crate) state: Vec<EventState>,
     pub(crate) topics: Vec<String>,
     /// `topics` by name: a router may name a thousand distinct topics in
@@ -89,7 +89,7 @@ pub struct OutputEvent<'a> {
 impl EventBatch {
     pub fn new() -> Self {
         EventBatch {
-            wit: Batch {
+            wit: WitBatch {
                 tables: Vec::new(),
                 events: Vec::new(),
                 data: Vec::new(),

@@ -10,7 +10,9 @@ wasmtime::component::bindgen!({
 pub(crate) use self::exports::sluice::plugin::{filter, key, lifecycle, route, transform};
 pub(crate) use self::sluice::plugin::log;
 pub use self::sluice::plugin::types::Op;
-pub(crate) use self::sluice::plugin::types::{Batch, EventMeta, TableName};
+// `WitBatch`: the WIT record, named apart from the pipeline's `event::Batch`
+// and the stage's `EventBatch`.
+pub(crate) use self::sluice::plugin::types::{Batch as WitBatch, EventMeta, TableName};
 
 impl Op {
     /// Parses the event's `"op"` field (`c`, `u`, `d`, `r`).

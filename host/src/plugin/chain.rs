@@ -11,11 +11,11 @@
 use std::sync::Arc;
 
 use super::batch::{DeadLetter, EventBatch, EventState};
-use super::bindings::{Batch, EventMeta};
+use super::bindings::{EventMeta, WitBatch};
 use super::config::{ChainSpec, OnError, PluginRef};
 use super::error::PluginError;
 use super::instance::{Failure, PluginInstance};
-use super::outcome::{call, Kind, Outcome};
+use super::outcome::{call, Outcome, PluginKind};
 use super::registry::PluginGeneration;
 
 const ISOLATION_FAILURES: usize = 4;
@@ -42,7 +42,7 @@ impl RunStats {
 struct Step {
     spec: PluginRef,
     inst: PluginInstance,
-    kinds: Vec<Kind>,
+    kinds: Vec<PluginKind>,
 }
 
 /// The instantiated plugins of one rule. Owned by one pipeline task; not
@@ -52,7 +52,7 @@ pub struct Chain {
     generation: u64,
     totals: RunStats,
     // Buffers reused across runs.
-    single: Batch,
+    single: WitBatch,
     spare_events: Vec<EventMeta>,
     spare_state: Vec<EventState>,
     spare_data: Vec<u8>,
@@ -69,7 +69,7 @@ impl Chain {
             steps,
             generation: generation.id(),
             totals: RunStats::default(),
-            single: Batch {
+            single: WitBatch {
                 tables: Vec::new(),
                 events: Vec::new(),
                 data: Vec::new(),
@@ -240,53 +240,15 @@ impl Chain {
     fn isolate(
         &mut self,
         s: usize,
-        kind: Kind,
+        kind: PluginKind,
         batch: &mut EventBatch,
         first: Failure,
         stats: &mut RunStats,
     ) {
-        let n = batch.live_len();
-        let mut outcomes: Vec<Result<Outcome, String>> = Vec::with_capacity(n);
-        let mut budget = ISOLATION_FAILURES;
-        let mut last_reason = first.reason;
-        if n == 1 {
-            outcomes.push(Err(last_reason.clone()));
-        } else {
-            for i in 0..n {
-                if budget == 0 {
-                    outcomes.push(Err(format!(
-                        "{last_reason} (not retried alone: too many failures in this batch)"
-                    )));
-                    continue;
-                }
-                let m = batch.wit.events[i];
-                self.single.tables.clear();
-                self.single
-                    .tables
-                    .push(batch.wit.tables[m.table as usize].clone());
-                self.single.data.clear();
-                self.single.data.extend_from_slice(batch.event_bytes(i));
-                self.single.events.clear();
-                self.single.events.push(EventMeta {
-                    table: 0,
-                    op: m.op,
-                    offset: 0,
-                    len: m.len,
-                });
-                match call(&mut self.steps[s].inst, kind, &self.single, 1) {
-                    Ok(o) => outcomes.push(Ok(o)),
-                    Err(f) => {
-                        stats.failed_calls += 1;
-                        budget -= 1;
-                        last_reason = f.reason.clone();
-                        outcomes.push(Err(f.reason));
-                    }
-                }
-            }
-        }
-
+        let outcomes = self.retry_alone(s, kind, batch, first, stats);
         let step = &self.steps[s];
         let plugin: Arc<str> = step.inst.plugin.name.clone();
+        let on_error = step.spec.on_error;
         self.spare_events.clear();
         self.spare_state.clear();
         self.spare_data.clear();
@@ -296,59 +258,79 @@ impl Chain {
             data: &mut self.spare_data,
         };
         for (i, outcome) in outcomes.into_iter().enumerate() {
-            let m = batch.wit.events[i];
             match outcome {
-                Err(reason) => match step.spec.on_error {
-                    OnError::DeadLetter => {
-                        stats.dead_lettered += 1;
-                        batch.push_dead(
-                            i,
-                            DeadLetter {
-                                plugin: plugin.clone(),
-                                error: format!("{}: {reason}", kind.name()),
-                            },
-                        );
-                    }
-                    _ => {
-                        stats.skipped += 1;
-                        tracing::warn!(plugin = %plugin, kind = kind.name(), "event skipped: {reason}");
-                    }
-                },
-                Ok(Outcome::Filter(keep)) => {
-                    if keep[0] {
-                        out.push(m, batch.state[i], batch.event_bytes(i));
-                    }
+                Ok(o) => out.apply_one(batch, i, o),
+                Err(reason) if on_error == OnError::DeadLetter => {
+                    stats.dead_lettered += 1;
+                    let error = format!("{}: {reason}", kind.name());
+                    let plugin = plugin.clone();
+                    batch.push_dead(i, DeadLetter { plugin, error });
                 }
-                Ok(Outcome::Route(r)) => {
-                    let mut st = batch.state[i];
-                    if let Some(p) = r.picks[0] {
-                        st.topic = Some(batch.intern_topic(&r.topics[p as usize]));
-                    }
-                    out.push(m, st, batch.event_bytes(i));
-                }
-                Ok(Outcome::Key(k)) => {
-                    let mut st = batch.state[i];
-                    if let Some(sp) = k.spans[0] {
-                        st.key =
-                            Some(batch.store_key(
-                                &k.data[sp.offset as usize..(sp.offset + sp.len) as usize],
-                            ));
-                    }
-                    out.push(m, st, batch.event_bytes(i));
-                }
-                Ok(Outcome::Transform(t)) => {
-                    for e in &t.events {
-                        let bytes = &t.data[e.offset as usize..(e.offset + e.len) as usize];
-                        let st = EventState {
-                            rewritten: true,
-                            ..batch.state[i]
-                        };
-                        out.push(EventMeta { op: e.op, ..m }, st, bytes);
-                    }
+                Err(reason) => {
+                    stats.skipped += 1;
+                    tracing::warn!(plugin = %plugin, kind = kind.name(), "event skipped: {reason}");
                 }
             }
         }
         self.swap_in(batch);
+    }
+
+    /// Calls step `s` with each live event alone, after `first` failed the
+    /// whole call. After [`ISOLATION_FAILURES`] failures the rest are not
+    /// retried (a plugin that fails on everything would cost one call per
+    /// event) and fail with the last reason.
+    fn retry_alone(
+        &mut self,
+        s: usize,
+        kind: PluginKind,
+        batch: &EventBatch,
+        first: Failure,
+        stats: &mut RunStats,
+    ) -> Vec<Result<Outcome, String>> {
+        let n = batch.live_len();
+        if n == 1 {
+            return vec![Err(first.reason)];
+        }
+        let mut outcomes = Vec::with_capacity(n);
+        let mut budget = ISOLATION_FAILURES;
+        let mut last_reason = first.reason;
+        for i in 0..n {
+            if budget == 0 {
+                outcomes.push(Err(format!(
+                    "{last_reason} (not retried alone: too many failures in this batch)"
+                )));
+                continue;
+            }
+            self.load_single(batch, i);
+            match call(&mut self.steps[s].inst, kind, &self.single, 1) {
+                Ok(o) => outcomes.push(Ok(o)),
+                Err(f) => {
+                    stats.failed_calls += 1;
+                    budget -= 1;
+                    last_reason = f.reason.clone();
+                    outcomes.push(Err(f.reason));
+                }
+            }
+        }
+        outcomes
+    }
+
+    /// Puts live event `i` of `batch` alone into `self.single`.
+    fn load_single(&mut self, batch: &EventBatch, i: usize) {
+        let m = batch.wit.events[i];
+        self.single.tables.clear();
+        self.single
+            .tables
+            .push(batch.wit.tables[m.table as usize].clone());
+        self.single.data.clear();
+        self.single.data.extend_from_slice(batch.event_bytes(i));
+        self.single.events.clear();
+        self.single.events.push(EventMeta {
+            table: 0,
+            op: m.op,
+            offset: 0,
+            len: m.len,
+        });
     }
 }
 
@@ -360,6 +342,44 @@ struct Rebuild<'a> {
 }
 
 impl Rebuild<'_> {
+    /// Applies one event's own outcome (from a call with it alone) while
+    /// rebuilding: kept or dropped, routed, keyed, or replaced.
+    fn apply_one(&mut self, batch: &mut EventBatch, i: usize, outcome: Outcome) {
+        let m = batch.wit.events[i];
+        match outcome {
+            Outcome::Filter(keep) => {
+                if keep[0] {
+                    self.push(m, batch.state[i], batch.event_bytes(i));
+                }
+            }
+            Outcome::Route(r) => {
+                let mut st = batch.state[i];
+                if let Some(p) = r.picks[0] {
+                    st.topic = Some(batch.intern_topic(&r.topics[p as usize]));
+                }
+                self.push(m, st, batch.event_bytes(i));
+            }
+            Outcome::Key(k) => {
+                let mut st = batch.state[i];
+                if let Some(sp) = k.spans[0] {
+                    let key = &k.data[sp.offset as usize..(sp.offset + sp.len) as usize];
+                    st.key = Some(batch.store_key(key));
+                }
+                self.push(m, st, batch.event_bytes(i));
+            }
+            Outcome::Transform(t) => {
+                for e in &t.events {
+                    let bytes = &t.data[e.offset as usize..(e.offset + e.len) as usize];
+                    let st = EventState {
+                        rewritten: true,
+                        ..batch.state[i]
+                    };
+                    self.push(EventMeta { op: e.op, ..m }, st, bytes);
+                }
+            }
+        }
+    }
+
     fn push(&mut self, m: EventMeta, st: EventState, bytes: &[u8]) {
         let offset = self.data.len() as u32;
         self.data.extend_from_slice(bytes);
@@ -386,10 +406,10 @@ fn new_step(generation: &PluginGeneration, spec: &PluginRef) -> Result<Step, Plu
     let plugin = lookup(generation, &spec.name)?;
     let k = plugin.kinds();
     let kinds = [
-        (k.filter, Kind::Filter),
-        (k.transform, Kind::Transform),
-        (k.route, Kind::Route),
-        (k.key, Kind::Key),
+        (k.filter, PluginKind::Filter),
+        (k.transform, PluginKind::Transform),
+        (k.route, PluginKind::Route),
+        (k.key, PluginKind::Key),
     ]
     .into_iter()
     .filter_map(|(on, kind)| on.then_some(kind))

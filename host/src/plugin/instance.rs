@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use wasmtime::{Store, Trap};
 
-use super::bindings::{filter, key, lifecycle, route, transform, Batch};
+use super::bindings::{filter, key, lifecycle, route, transform, WitBatch};
 use super::error::PluginError;
 use super::loader::LoadedPlugin;
 use super::lower;
@@ -54,7 +54,7 @@ impl Guests {
                 .map(|i| i.load(&mut *store, &instance))
                 .transpose()?,
         };
-        // The calls pass a `BatchRef` in place of `&Batch`: the same type.
+        // The calls pass a `BatchRef` in place of `&WitBatch`: the same type.
         if let Some(g) = &guests.filter {
             lower::check::<Vec<bool>>(g.func_filter().func(), &*store)?;
         }
@@ -161,7 +161,7 @@ impl PluginInstance {
     // SAFETY (every `lower::call`): the signature was checked by
     // `lower::check` when the instance was created.
 
-    pub(crate) fn filter(&mut self, batch: &Batch) -> Result<Vec<bool>, Failure> {
+    pub(crate) fn filter(&mut self, batch: &WitBatch) -> Result<Vec<bool>, Failure> {
         self.call(|s, g| {
             let f = *g
                 .filter
@@ -173,21 +173,24 @@ impl PluginInstance {
         })
     }
 
-    pub(crate) fn route(&mut self, batch: &Batch) -> Result<route::Routes, Failure> {
+    pub(crate) fn route(&mut self, batch: &WitBatch) -> Result<route::Routes, Failure> {
         self.call(|s, g| {
             let f = *g.route.as_ref().expect("route export").func_route().func();
             unsafe { lower::call(f, s, batch) }
         })
     }
 
-    pub(crate) fn key(&mut self, batch: &Batch) -> Result<key::Keys, Failure> {
+    pub(crate) fn key(&mut self, batch: &WitBatch) -> Result<key::Keys, Failure> {
         self.call(|s, g| {
             let f = *g.key.as_ref().expect("key export").func_key().func();
             unsafe { lower::call(f, s, batch) }
         })
     }
 
-    pub(crate) fn transform(&mut self, batch: &Batch) -> Result<transform::Transformed, Failure> {
+    pub(crate) fn transform(
+        &mut self,
+        batch: &WitBatch,
+    ) -> Result<transform::Transformed, Failure> {
         self.call(|s, g| {
             let f = *g
                 .transform

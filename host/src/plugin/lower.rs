@@ -5,9 +5,9 @@
 //! 15 ns per event per plugin call, half of the transport cost of a small
 //! event. [`BatchRef`] is the WIT `batch` record with the event list
 //! written in one pass over the memory slice. It has the same component
-//! type as the generated [`Batch`] (checked when an instance is created, see
+//! type as the generated [`WitBatch`] (checked when an instance is created, see
 //! [`check`]), so a plugin's export is called with it through a
-//! `TypedFunc` whose parameter is `BatchRef` instead of `&Batch`.
+//! `TypedFunc` whose parameter is `BatchRef` instead of `&WitBatch`.
 
 use std::mem::MaybeUninit;
 
@@ -17,9 +17,9 @@ use wasmtime::component::__internal::{
 use wasmtime::component::{ComponentNamedList, ComponentType, Func, Lift, Lower, TypedFunc};
 use wasmtime::{AsContext, AsContextMut, ValRaw};
 
-use super::bindings::{Batch, EventMeta, Op, TableName};
+use super::bindings::{EventMeta, Op, TableName, WitBatch};
 
-/// The WIT `batch` record, borrowed from a [`Batch`].
+/// The WIT `batch` record, borrowed from a [`WitBatch`].
 #[derive(ComponentType, Lower, Clone, Copy)]
 #[component(record)]
 pub(crate) struct BatchRef<'a> {
@@ -29,7 +29,7 @@ pub(crate) struct BatchRef<'a> {
 }
 
 impl<'a> BatchRef<'a> {
-    pub(crate) fn of(batch: &'a Batch) -> Self {
+    pub(crate) fn of(batch: &'a WitBatch) -> Self {
         BatchRef {
             tables: &batch.tables,
             events: EventList(&batch.events),
@@ -141,7 +141,7 @@ where
 pub(crate) unsafe fn call<T>(
     func: Func,
     store: impl AsContextMut,
-    batch: &Batch,
+    batch: &WitBatch,
 ) -> wasmtime::Result<Result<T, String>>
 where
     (Result<T, String>,): ComponentNamedList + Lift,

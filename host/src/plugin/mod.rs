@@ -43,6 +43,7 @@ mod lower;
 mod outcome;
 mod registry;
 mod sandbox;
+pub mod stage;
 
 pub use batch::{DeadLetter, EventBatch, OutputEvent};
 pub use bindings::Op;

@@ -1,26 +1,26 @@
 //! What a plugin call returns, checked before anything is applied: a
 //! plugin's answer is untrusted input.
 
-use super::bindings::{key, route, transform, Batch};
+use super::bindings::{key, route, transform, WitBatch};
 use super::instance::{Failure, PluginInstance};
 
 /// Order in which one component's kinds run: drop first (cheapest), then
 /// rewrite, then decide topic and key on the final event.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub(crate) enum PluginKind {
     Filter,
     Transform,
     Route,
     Key,
 }
 
-impl Kind {
+impl PluginKind {
     pub(crate) fn name(self) -> &'static str {
         match self {
-            Kind::Filter => "filter",
-            Kind::Transform => "transform",
-            Kind::Route => "route",
-            Kind::Key => "key",
+            PluginKind::Filter => "filter",
+            PluginKind::Transform => "transform",
+            PluginKind::Route => "route",
+            PluginKind::Key => "key",
         }
     }
 }
@@ -37,15 +37,15 @@ pub(crate) enum Outcome {
 /// An invalid answer discards the instance like a trap would.
 pub(crate) fn call(
     inst: &mut PluginInstance,
-    kind: Kind,
-    batch: &Batch,
+    kind: PluginKind,
+    batch: &WitBatch,
     n: usize,
 ) -> Result<Outcome, Failure> {
     let outcome = match kind {
-        Kind::Filter => Outcome::Filter(inst.filter(batch)?),
-        Kind::Route => Outcome::Route(inst.route(batch)?),
-        Kind::Key => Outcome::Key(inst.key(batch)?),
-        Kind::Transform => Outcome::Transform(inst.transform(batch)?),
+        PluginKind::Filter => Outcome::Filter(inst.filter(batch)?),
+        PluginKind::Route => Outcome::Route(inst.route(batch)?),
+        PluginKind::Key => Outcome::Key(inst.key(batch)?),
+        PluginKind::Transform => Outcome::Transform(inst.transform(batch)?),
     };
     match validate(&outcome, n) {
         Ok(()) => Ok(outcome),

@@ -50,6 +50,19 @@ impl Rule {
         }
     }
 
+    /// The rule's plugin chain, for the plugin stage.
+    pub fn chain_spec(&self) -> crate::plugin::stage::RuleChainSpec<'_> {
+        let tables: Vec<String> = self
+            .tables
+            .iter()
+            .map(|t| format!("{}.{}", t.db, t.table))
+            .collect();
+        crate::plugin::stage::RuleChainSpec {
+            chain: &self.chain,
+            rule: format!("{tables:?}"),
+        }
+    }
+
     fn matches(&self, db: &str, table: &str) -> bool {
         self.tables.iter().any(|p| p.matches(db, table))
             && !self.exclude.iter().any(|p| p.matches(db, table))

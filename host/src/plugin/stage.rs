@@ -1,18 +1,27 @@
-//! Runs each rule's plugin chain over the records of a batch: the glue
-//! between the pipeline's [`Batch`] and the plugin stage's [`EventBatch`].
+//! The plugin stage as the pipeline sees it: each rule's plugin chain run
+//! over the records of a batch, the glue between the pipeline's [`Batch`]
+//! and the sandbox's [`EventBatch`].
 //!
-//! Chains are rebuilt only between transactions (see `Pipeline::begin`), so
-//! a transaction goes entirely through one version of each chain.
+//! Chains are rebuilt only between transactions (the pipeline calls
+//! [`RuleChains::sync`] when a transaction begins), so a transaction goes
+//! entirely through one version of each chain.
 
 use std::sync::Arc;
 
+use super::{Chain, ChainSpec, EventBatch, PluginError, PluginHostConfig, PluginRegistry};
 use crate::event::batch::DeadLetterNote;
 use crate::event::batch::NameId;
 use crate::event::{Batch, Op, Record};
-use crate::plugin::{Chain, EventBatch, PluginError, PluginHostConfig, PluginRegistry};
-use crate::route::{sanitize_topic, Rule};
+use crate::route::sanitize_topic;
 
-pub struct Chains {
+/// One rule's chain as configured, and how to name the rule in messages.
+pub struct RuleChainSpec<'a> {
+    pub chain: &'a ChainSpec,
+    /// e.g. `["shop.orders", "crm.*"]`: the rule's tables.
+    pub rule: String,
+}
+
+pub struct RuleChains {
     registry: Option<Arc<PluginRegistry>>,
     /// One chain per rule, `None` for rules without plugins.
     chains: Vec<Option<Chain>>,
@@ -46,14 +55,14 @@ fn from_plugin(op: crate::plugin::Op) -> Op {
     }
 }
 
-impl Chains {
+impl RuleChains {
     /// `registry` is `None` when no rule uses plugins.
     pub fn new(
         registry: Option<Arc<PluginRegistry>>,
         dead_letter_topic: &str,
         host: &PluginHostConfig,
     ) -> Self {
-        Chains {
+        RuleChains {
             registry,
             chains: Vec::new(),
             built_for: (u64::MAX, u64::MAX),
@@ -78,14 +87,18 @@ impl Chains {
     /// Builds or updates the chains for `rules`. On error (a plugin a rule
     /// names is missing or rejects its settings) the pipeline stops: running
     /// a rule without its plugins could leak what they were to mask.
-    pub fn sync(&mut self, rules: &[Rule], rules_generation: u64) -> Result<(), PluginError> {
+    pub fn sync(
+        &mut self,
+        rules: &[RuleChainSpec<'_>],
+        rules_generation: u64,
+    ) -> Result<(), PluginError> {
         let generation = match &self.registry {
             Some(r) => r.current(),
             None => {
                 if let Some(rule) = rules.iter().find(|r| !r.chain.0.is_empty()) {
                     return Err(PluginError::Setup(format!(
-                        "rule for {:?} names plugins but no plugin directory is loaded; set [plugins] dir",
-                        rule.tables.iter().map(|t| format!("{}.{}", t.db, t.table)).collect::<Vec<_>>()
+                        "rule for {} names plugins but no plugin directory is loaded; set [plugins] dir",
+                        rule.rule
                     )));
                 }
                 self.chains = rules.iter().map(|_| None).collect();
@@ -101,7 +114,7 @@ impl Chains {
                 chains.push(if rule.chain.0.is_empty() {
                     None
                 } else {
-                    Some(Chain::new(&generation, &rule.chain)?)
+                    Some(Chain::new(&generation, rule.chain)?)
                 });
             }
             self.chains = chains;
