@@ -6,22 +6,10 @@ use serde_json::json;
 use sluice::plugin::cli::plugin_test;
 use sluice::plugin::{Chain, EventBatch, PluginError};
 
-use crate::plugin_support::{chain, chain_error, decode, event, example_registry, op_of, spec};
+use crate::plugin_support::{
+    chain, chain_error, decode, event, example_registry, op_of, spec, users,
+};
 use crate::plugins::built;
-
-pub fn users(rows: &[(&str, serde_json::Value)]) -> EventBatch {
-    let mut b = EventBatch::new();
-    for (op, row) in rows {
-        let (before, after) = if *op == "d" {
-            (row.clone(), json!(null))
-        } else {
-            (json!(null), row.clone())
-        };
-        b.push("shop", "users", op_of(op), &event(op, before, after))
-            .unwrap();
-    }
-    b
-}
 
 #[test]
 fn plugin_examples_each_kind_in_one_chain() {

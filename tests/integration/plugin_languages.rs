@@ -4,9 +4,8 @@
 use serde_json::json;
 use sluice::plugin::{EventBatch, Op, PluginRegistry};
 
-use crate::plugin_examples::users;
 use crate::plugin_support::{
-    chain, chain_error, decode, event, example_config, example_registry, op_of,
+    chain, chain_error, decode, event, example_config, example_registry, op_of, users,
 };
 
 #[test]

@@ -5,7 +5,9 @@
 use std::path::Path;
 
 use serde_json::json;
-use sluice::plugin::{Chain, ChainSpec, Op, PluginGeneration, PluginHostConfig, PluginRegistry};
+use sluice::plugin::{
+    Chain, ChainSpec, EventBatch, Op, PluginGeneration, PluginHostConfig, PluginRegistry,
+};
 
 use crate::plugins::{built, built_dir};
 
@@ -32,6 +34,22 @@ pub fn event(op: &str, before: serde_json::Value, after: serde_json::Value) -> V
 pub fn decode(bytes: &[u8]) -> serde_json::Value {
     let v = rmpv::decode::read_value(&mut &bytes[..]).unwrap();
     rmpv::ext::from_value(v).unwrap()
+}
+
+/// A batch of `shop.users` events, the row as the after image (the before
+/// image for deletes).
+pub fn users(rows: &[(&str, serde_json::Value)]) -> EventBatch {
+    let mut b = EventBatch::new();
+    for (op, row) in rows {
+        let (before, after) = if *op == "d" {
+            (row.clone(), json!(null))
+        } else {
+            (json!(null), row.clone())
+        };
+        b.push("shop", "users", op_of(op), &event(op, before, after))
+            .unwrap();
+    }
+    b
 }
 
 pub fn op_of(code: &str) -> Op {

@@ -9,6 +9,7 @@ mod chains;
 mod failures;
 mod hotswap;
 mod kinds;
+mod sandbox;
 mod versions;
 pub(super) mod wat;
 
@@ -34,10 +35,6 @@ pub(super) fn event(op: &str, before: serde_json::Value, after: serde_json::Valu
     let mut buf = Vec::new();
     rmpv::encode::write_value(&mut buf, &v).unwrap();
     buf
-}
-
-pub(super) fn decode(bytes: &[u8]) -> serde_json::Value {
-    super::json::to_json(&rmpv::decode::read_value(&mut &bytes[..]).unwrap())
 }
 
 pub(super) fn op_of(code: &str) -> Op {

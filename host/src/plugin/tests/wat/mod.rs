@@ -5,13 +5,15 @@
 
 mod filters;
 mod kinds;
+mod wasi;
 
 pub use filters::*;
 pub use kinds::*;
+pub use wasi::*;
 
 use wit_component::{ComponentEncoder, StringEncoding};
 
-const WIT: &str = include_str!("../../../../wit/plugin.wit");
+const WIT: &str = include_str!("../../../../../wit/plugin.wit");
 
 /// Worlds the tests need beyond those in `wit/` (appended to the package).
 const TEST_WORLDS: &str = r#"
@@ -29,8 +31,9 @@ pub fn component(module_wat: &str, world: &str, version: &str) -> Vec<u8> {
     let module_wat = module_wat.replace("@VER", &format!("@{version}"));
     let mut module = wat::parse_str(&module_wat).expect("test WAT parses");
     let wit = format!(
-        "{}\n{TEST_WORLDS}",
-        WIT.replace("@0.1.0;", &format!("@{version};"))
+        "{}\n{TEST_WORLDS}\n{}",
+        WIT.replace("@0.1.0;", &format!("@{version};")),
+        wasi::WASI_WIT
     );
     let mut resolve = wit_parser::Resolve::default();
     let pkg = resolve
