@@ -13,24 +13,26 @@ use serde_json::json;
 use crate::sluice::{base_config, events, master_position, unique, Load, Sluice};
 use crate::support;
 
-/// The example plugins, built by scripts/build-plugins (which scripts/test
-/// runs first) into the target directory.
-pub fn built(name: &str) -> PathBuf {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .unwrap()
-        .to_path_buf();
+/// Where scripts/build-plugins (which scripts/test runs before `cargo test`)
+/// puts the example plugins: `$CARGO_TARGET_DIR/plugins`.
+pub fn built_dir() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let path = target.join("plugins").join(format!("{name}.wasm"));
-    if !path.exists() {
-        let ok = std::process::Command::new(root.join("scripts/build-plugins"))
-            .env("PLUGIN_OUT", target.join("plugins"))
-            .status()
-            .unwrap()
-            .success();
-        assert!(ok, "scripts/build-plugins failed");
-    }
+    target.join("plugins")
+}
+
+/// The built example plugin `name`. The tests never build plugins
+/// themselves (that may install toolchains): a missing file fails the test
+/// with what to run.
+pub fn built(name: &str) -> PathBuf {
+    let path = built_dir().join(format!("{name}.wasm"));
+    assert!(
+        path.is_file(),
+        "{} is missing: run scripts/build-plugins first (scripts/test does), with the same \
+         CARGO_TARGET_DIR and without SLUICE_SKIP_PYTHON, SLUICE_SKIP_JS or SLUICE_SKIP_C",
+        path.display()
+    );
     path
 }
 

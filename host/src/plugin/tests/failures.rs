@@ -1,7 +1,5 @@
 //! Misbehaving plugins never crash or stall the host; each failure policy.
 
-use std::time::{Duration, Instant};
-
 use super::*;
 use crate::plugin::{PluginError, RunStats};
 
@@ -67,23 +65,27 @@ fn plugin_dead_letter_policy_flags_failing_events_in_order() {
 fn plugin_endless_loop_hits_the_deadline_without_stalling() {
     let (_d, reg) = wat_registry(&[("spin", wat::endless_loop())]);
     let mut fail = chain(&reg.current(), r#"["spin"]"#);
-    let t = Instant::now();
+    // The loop never ends by itself: returning this error is the deadline
+    // stopping it.
     let err = fail.run(&mut batch_of(&["c"])).unwrap_err();
     assert!(
         err.to_string().contains("deadline of 50 ms exceeded"),
         "{err}"
     );
-    assert!(t.elapsed() < Duration::from_secs(2), "{:?}", t.elapsed());
 
     // Skip over a large batch: the per-event retry gives up after a few
-    // failures instead of spending a deadline on every event.
+    // failures instead of spending a deadline on every event. Each failed
+    // call is one deadline spent, so counting them bounds the time without
+    // measuring it.
     let mut skip = chain(&reg.current(), r#"[{ name = "spin", on_error = "skip" }]"#);
     let mut b = batch_of(&["c"; 200]);
-    let t = Instant::now();
     let stats = skip.run(&mut b).unwrap();
     assert_eq!(stats.skipped, 200);
     assert_eq!(b.output_len(), 0);
-    assert!(t.elapsed() < Duration::from_secs(3), "{:?}", t.elapsed());
+    assert!(
+        (2..10).contains(&stats.failed_calls),
+        "one whole-batch call, then a few single events, not 200: {stats:?}"
+    );
 }
 
 #[test]

@@ -1,18 +1,19 @@
-//! Plugin tests. WAT plugins (built in-process) cover the failure policies,
-//! versions and hot swap; the Rust example plugins (built to wasm by
-//! scripts/build-plugins on first use) cover the kinds, chains, the SDK,
-//! the sandbox and `plugin test`.
+//! Plugin tests. Every guest is a WAT module turned into a component
+//! in-process (see `wat`), so these tests build nothing outside the crate
+//! and install nothing. They cover the kinds, chains, settings, failure
+//! policies, limits, versions, hot swap, the sandbox and `plugin test`. The
+//! example plugins themselves (Rust SDK, Python, JavaScript, C) are tested
+//! in the integration suite, which scripts/test runs after building them.
 
-mod examples;
+mod chains;
 mod failures;
 mod hotswap;
 mod kinds;
-mod polyglot;
+mod sandbox;
 mod versions;
 pub(super) mod wat;
 
-use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
+use std::path::Path;
 
 use serde_json::json;
 
@@ -34,10 +35,6 @@ pub(super) fn event(op: &str, before: serde_json::Value, after: serde_json::Valu
     let mut buf = Vec::new();
     rmpv::encode::write_value(&mut buf, &v).unwrap();
     buf
-}
-
-pub(super) fn decode(bytes: &[u8]) -> serde_json::Value {
-    super::json::to_json(&rmpv::decode::read_value(&mut &bytes[..]).unwrap())
 }
 
 pub(super) fn op_of(code: &str) -> Op {
@@ -113,6 +110,8 @@ pub(super) fn world_of(wat: &str) -> &'static str {
         "route-export"
     } else if wat.contains("#transform") {
         "transform-export"
+    } else if wat.contains("#key") {
+        "key-export"
     } else {
         "filter-export"
     }
@@ -122,64 +121,12 @@ pub(super) fn ops_out(b: &EventBatch) -> Vec<String> {
     b.output().map(|e| e.op.code().to_string()).collect()
 }
 
-/// The Rust example plugins, built once per test run.
-pub(super) fn example_plugins() -> &'static Path {
-    static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
-            .parent()
-            .unwrap()
-            .to_path_buf();
-        let target =
-            std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-        let out = target.join("plugins");
-        let status = std::process::Command::new(root.join("scripts/build-plugins"))
-            .env("PLUGIN_OUT", &out)
-            .status()
-            .expect("running scripts/build-plugins");
-        assert!(status.success(), "scripts/build-plugins failed");
-        out
-    })
-}
-
-/// A registry over a temp dir holding copies of the named example plugins,
-/// which must all have been built and must load.
-pub(super) fn example_registry(names: &[&str]) -> (tempfile::TempDir, PluginRegistry) {
-    let dir = tempfile::tempdir().unwrap();
-    for name in names {
-        let path = example_plugins().join(format!("{name}.wasm"));
-        let bytes = std::fs::read(&path).unwrap_or_else(|e| {
-            panic!(
-                "{}: {e}: scripts/build-plugins did not build it (SLUICE_SKIP_PYTHON, \
-                 SLUICE_SKIP_JS or SLUICE_SKIP_C set, or its toolchain failed?)",
-                path.display()
-            )
-        });
-        install(dir.path(), name, &bytes);
-    }
-    let reg = PluginRegistry::start(&example_config(dir.path())).unwrap();
-    let g = reg.current();
-    for name in names {
-        assert!(g.problem(name).is_none(), "{name}: {:?}", g.problem(name));
-    }
-    (dir, reg)
-}
-
 /// The error building a chain from `toml_list` gives, as text.
 pub(super) fn chain_error(generation: &PluginGeneration, toml_list: &str) -> String {
     match Chain::new(generation, &spec(toml_list)) {
         Ok(_) => panic!("the chain {toml_list} was accepted"),
         Err(e) => e.to_string(),
     }
-}
-
-pub(super) fn example_config(dir: &Path) -> PluginHostConfig {
-    let mut cfg = config(dir);
-    cfg.deadline_ms = 1000;
-    // Shared across tests and runs: the Python and JavaScript components
-    // take 15-25 s each to compile, then load from here in milliseconds.
-    cfg.cache_dir = Some(example_plugins().with_file_name("plugin-cache"));
-    cfg
 }
 
 /// The pipeline moves chains and batches between tasks and shares the
