@@ -181,6 +181,25 @@ _sluice_install_wasm_target() {
     rustup target add "$SLUICE_WASM_TARGET" || _sluice_die "rustup target add $SLUICE_WASM_TARGET failed"
 }
 
+# scripts/test checks formatting and lints before the tests; minimal rustup
+# profiles leave these two components out.
+_sluice_have_rust_tools() {
+    cargo fmt --version >/dev/null 2>&1 && cargo clippy --version >/dev/null 2>&1
+}
+
+ensure_rust_tools() {
+    _sluice_have_rust_tools && return 0
+    command -v rustup >/dev/null 2>&1 ||
+        _sluice_die "cargo fmt and cargo clippy are missing and rustup is not there to add them"
+    _sluice_locked _sluice_install_rust_tools
+}
+
+_sluice_install_rust_tools() {
+    _sluice_have_rust_tools && return 0
+    _sluice_log "rustup component add rustfmt clippy"
+    rustup component add rustfmt clippy || _sluice_die "rustup component add rustfmt clippy failed"
+}
+
 # rdkafka-sys compiles the vendored librdkafka with its mklove ./configure and
 # make. With the features this workspace enables (zlib only: no SSL, SASL,
 # curl or zstd) configure needs a C and a C++ compiler, make and pkg-config;

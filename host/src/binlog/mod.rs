@@ -1,5 +1,6 @@
-//! The replica side: preflight checks, the binlog connection, and the
-//! transaction boundaries in the event stream.
+//! The replica side: preflight checks, the catalog probes of `sluice
+//! check`, the binlog connection, and the transaction boundaries in the
+//! event stream (`txn` classifies events, `boundary` steps through them).
 
 pub mod boundary;
 pub mod catalog;

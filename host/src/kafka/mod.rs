@@ -1,5 +1,6 @@
 //! The sink stage: hands encoded events to Kafka (or drops them, for dry
-//! runs) and reports each delivery to the checkpoint tracker.
+//! runs), reports each delivery through [`Acks`] and its own state through
+//! [`SinkHealth`]. `probe` answers `sluice check`'s "is Kafka there?".
 //!
 //! This stage sees batches and topics only; it knows nothing of the binlog.
 
