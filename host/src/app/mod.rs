@@ -5,6 +5,7 @@ pub(crate) mod chains;
 pub mod check;
 mod pipeline;
 pub mod reload;
+pub mod settings;
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;

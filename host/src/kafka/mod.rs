@@ -5,6 +5,7 @@
 
 mod null;
 mod producer;
+pub mod settings;
 mod topics;
 
 #[cfg(test)]
@@ -15,6 +16,7 @@ use std::sync::Arc;
 
 pub use null::NullSink;
 pub use producer::KafkaSink;
+pub use settings::{KafkaSettings, SinkKind};
 pub use topics::TopicError;
 
 use crate::event::Batch;

@@ -12,9 +12,8 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use super::topics::Topics;
-use super::SinkError;
+use super::{KafkaSettings, SinkError};
 use crate::checkpoint::{Tracker, TxnId};
-use crate::config::Kafka;
 use crate::event::Batch;
 
 /// Sluice's producer defaults; `[kafka.producer]` overrides any of them.
@@ -66,7 +65,7 @@ pub struct KafkaSink {
 
 impl KafkaSink {
     pub fn new(
-        cfg: &Kafka,
+        cfg: &KafkaSettings,
         max_in_flight: usize,
         tracker: Arc<Tracker>,
         rt: tokio::runtime::Handle,
