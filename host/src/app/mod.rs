@@ -11,6 +11,7 @@ pub mod check;
 pub mod commands;
 mod pipeline;
 pub mod reload;
+pub mod settings;
 
 use std::sync::Arc;
 use std::time::Duration;

@@ -7,56 +7,8 @@ use std::sync::{Arc, Mutex};
 use tracing::{error, info, warn};
 
 use crate::config::watch::{watch, ConfigWatch};
-use crate::config::Config;
+use crate::config::{needs_restart, Config};
 use crate::route::LiveRules;
-
-/// Settings read once at start: a change is logged as "needs restart".
-pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    let s = (&old.source, &new.source);
-    if s.0.url != s.1.url {
-        out.push("source.url");
-    }
-    if s.0.server_id != s.1.server_id {
-        out.push("source.server_id");
-    }
-    if s.0.start != s.1.start
-        || s.0.heartbeat != s.1.heartbeat
-        || s.0.connect_timeout != s.1.connect_timeout
-        || s.0.max_backoff != s.1.max_backoff
-    {
-        out.push("source (start, heartbeat, timeouts)");
-    }
-    let k = (&old.kafka, &new.kafka);
-    if k.0.brokers != k.1.brokers {
-        out.push("kafka.brokers");
-    }
-    if old.plugins != new.plugins {
-        out.push("plugins");
-    }
-    if k.0.dead_letter_topic != k.1.dead_letter_topic {
-        out.push("kafka.dead_letter_topic");
-    }
-    if k.0.ddl_topic != k.1.ddl_topic {
-        out.push("kafka.ddl_topic");
-    }
-    if k.0.producer != k.1.producer
-        || k.0.create_topics != k.1.create_topics
-        || k.0.partitions != k.1.partitions
-        || k.0.replication_factor != k.1.replication_factor
-    {
-        out.push("kafka (producer, topic creation)");
-    }
-    if old.state.dir != new.state.dir
-        || old.state.checkpoint_interval != new.state.checkpoint_interval
-    {
-        out.push("state");
-    }
-    if old.pipeline != new.pipeline {
-        out.push("pipeline");
-    }
-    out
-}
 
 /// Watches `path` and applies changes to `live`. `current` is the config
 /// in force, parsed from `text`.

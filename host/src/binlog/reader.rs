@@ -10,8 +10,8 @@ use mysql_async::BinlogStreamRequest;
 use mysql_async::{Conn, Opts};
 use tokio::sync::mpsc;
 
+use super::settings::Start;
 use super::{BinlogError, Event};
-use crate::config::Start;
 use crate::decode::CharsetMap;
 use crate::event::Position;
 use crate::shutdown::Cancel;

@@ -5,8 +5,10 @@
 //! acknowledgements (Kafka confirms messages out of order across
 //! partitions); [`Store`] writes the resume position atomically.
 
+pub mod settings;
 mod store;
 mod tracker;
 
+pub use settings::StateSettings;
 pub use store::{Checkpoint, Store, StoreError};
 pub use tracker::{Tracker, TxnId};

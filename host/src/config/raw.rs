@@ -1,7 +1,10 @@
 //! The configuration file exactly as written: serde types, unknown keys
-//! refused. [`super::validate`] turns this into [`super::Config`].
+//! refused. Each section's module (`source`, `kafka`, ...) turns its part
+//! into the stage's settings; the defaults are constants in the stages
+//! (linked below), never repeated here.
 
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 use serde::Deserialize;
 
@@ -21,7 +24,7 @@ pub struct RawConfig {
     pub rules: Option<Vec<RawRule>>,
     /// `[plugins]`: where WebAssembly plugins are loaded from and the
     /// sandbox's limits (see docs/PLUGINS.md).
-    pub plugins: Option<crate::plugin::PluginHostConfig>,
+    pub plugins: Option<RawPlugins>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -51,29 +54,31 @@ pub struct RawRule {
     pub plugins: Option<crate::plugin::ChainSpec>,
 }
 
+/// Defaults: [`crate::binlog::settings`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawSource {
     /// `url = "mysql://user:password@host:3306"`: required.
     pub url: Option<String>,
-    /// `server_id = 4242`: the replica id Sluice registers with; unique
-    /// among the server's replicas. Default 4242.
+    /// `server_id = <1..>`: the replica id Sluice registers with; unique
+    /// among the server's replicas.
     pub server_id: Option<u32>,
     /// `start = "latest" | "earliest" | "<file>:<pos>"`: where to begin when
-    /// there is no checkpoint. Default "latest".
+    /// there is no checkpoint.
     pub start: Option<String>,
-    /// `heartbeat_secs = 5`: the server sends a heartbeat this often when
+    /// `heartbeat_secs = <1..>`: the server sends a heartbeat this often when
     /// idle; three missed heartbeats count as a lost connection.
     pub heartbeat_secs: Option<u64>,
-    /// `connect_timeout_secs = 10`.
+    /// `connect_timeout_secs = <1..>`.
     pub connect_timeout_secs: Option<u64>,
-    /// `stop_at_end = false`: stop once the end of the server's binlog is
+    /// `stop_at_end = true`: stop once the end of the server's binlog is
     /// reached instead of waiting for new changes (backfills, benchmarks).
     pub stop_at_end: Option<bool>,
-    /// `max_backoff_secs = 30`: longest wait between reconnection attempts.
+    /// `max_backoff_secs = <1..>`: longest wait between reconnection attempts.
     pub max_backoff_secs: Option<u64>,
 }
 
+/// Defaults: [`crate::kafka::settings`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawKafka {
@@ -82,19 +87,19 @@ pub struct RawKafka {
     /// `topic_prefix = "prod"`: topics become `prod.{db}.{table}`. Default none.
     pub topic_prefix: Option<String>,
     /// `dead_letter_topic = "dlq"`: where events a plugin failed on go when
-    /// its `on_error = "dead-letter"`. Default `{topic_prefix}.__dead_letter`,
-    /// or `__dead_letter`.
+    /// its `on_error = "dead-letter"`. Default `__dead_letter` after the
+    /// topic prefix.
     pub dead_letter_topic: Option<String>,
     /// `ddl_topic = "schema_changes"`: where schema changes go; "" turns them
-    /// off. Default `{topic_prefix}.__ddl`, or `__ddl` without a prefix.
+    /// off. Default `__ddl` after the topic prefix.
     pub ddl_topic: Option<String>,
-    /// `create_topics = true`: create missing topics. Default true.
+    /// `create_topics = false`: create missing topics, or not.
     pub create_topics: Option<bool>,
-    /// `partitions = 1`: partitions of topics Sluice creates.
+    /// `partitions = <n>`: partitions of topics Sluice creates.
     pub partitions: Option<i32>,
-    /// `replication_factor = 1`: replication factor of topics Sluice creates.
+    /// `replication_factor = <n>`: replication factor of topics Sluice creates.
     pub replication_factor: Option<i32>,
-    /// `stall_timeout_secs = 60`: when Kafka acknowledges nothing for this
+    /// `stall_timeout_secs = <n>`: when Kafka acknowledges nothing for this
     /// long while messages wait, start over from the checkpoint with a new
     /// producer. 0 turns it off.
     pub stall_timeout_secs: Option<u64>,
@@ -103,32 +108,61 @@ pub struct RawKafka {
     pub producer: Option<BTreeMap<String, toml::Value>>,
 }
 
+/// Defaults: [`crate::checkpoint::settings`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawState {
-    /// `dir = "state"`: directory for the checkpoint, created if missing.
+    /// `dir = "/var/lib/sluice"`: directory for the checkpoint, created if
+    /// missing.
     pub dir: Option<String>,
-    /// `checkpoint_interval_ms = 1000`: how often the checkpoint is written
+    /// `checkpoint_interval_ms = <n>`: how often the checkpoint is written
     /// when it moved.
     pub checkpoint_interval_ms: Option<u64>,
 }
 
+/// Defaults: [`crate::app::settings`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawPipeline {
     /// `sink = "kafka" | "null"`: "null" decodes and drops every event, for
-    /// dry runs and benchmarks. Default "kafka".
+    /// dry runs and benchmarks.
     pub sink: Option<String>,
-    /// `max_in_flight = 100000`: messages handed to the producer and not
+    /// `max_in_flight = <1..>`: messages handed to the producer and not
     /// yet acknowledged; reading stops while the limit is reached.
     pub max_in_flight: Option<usize>,
-    /// `batch_rows = 2048`: rows decoded into one batch before it is sent on.
+    /// `batch_rows = <1..>`: rows decoded into one batch before it is sent on.
     pub batch_rows: Option<usize>,
-    /// `batch_bytes = 8388608`: bytes of encoded events in one batch before
+    /// `batch_bytes = <1..>`: bytes of encoded events in one batch before
     /// it is sent on; with `max_in_flight` and the producer's queue limits
     /// this bounds memory however large a transaction is.
     pub batch_bytes: Option<usize>,
-    /// `channel_chunks = 16`: chunks of binlog events buffered between the
+    /// `channel_chunks = <1..>`: chunks of binlog events buffered between the
     /// reader and the decoder.
     pub channel_chunks: Option<usize>,
+}
+
+/// Defaults: [`crate::plugin::config`]. The field order is the order of the
+/// known keys listed when a key is misspelt.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawPlugins {
+    /// `dir = "/etc/sluice/plugins"`: every `*.wasm` here is loaded.
+    pub dir: Option<PathBuf>,
+    /// `cache_dir = "/var/cache/sluice"`: compiled plugins; default under `dir`.
+    pub cache_dir: Option<PathBuf>,
+    /// `memory_limit_mib = <n>`: memory each plugin instance may use.
+    pub memory_limit_mib: Option<u64>,
+    /// `deadline_ms = <1..>`: longest one plugin call may run.
+    pub deadline_ms: Option<u64>,
+    /// `max_call_events = <1..>`: most events passed in one call.
+    pub max_call_events: Option<usize>,
+    /// `max_call_bytes = <1..>`: most event bytes passed in one call.
+    pub max_call_bytes: Option<usize>,
+    /// `max_instances = <1..>`: upper bound of live plugin instances.
+    pub max_instances: Option<u32>,
+    /// `watch = false`: pick up plugin files changed while running, or not.
+    pub watch: Option<bool>,
+    /// `debounce_ms = <n>`: quiet time after the last file change before
+    /// the directory is scanned again.
+    pub debounce_ms: Option<u64>,
 }

@@ -8,6 +8,7 @@ mod health;
 mod null;
 pub mod probe;
 mod producer;
+pub mod settings;
 mod topics;
 
 #[cfg(test)]
@@ -16,6 +17,7 @@ mod tests;
 pub use health::{Acks, SinkHealth};
 pub use null::NullSink;
 pub use producer::KafkaSink;
+pub use settings::{KafkaSettings, SinkKind};
 pub use topics::TopicError;
 
 use crate::event::Batch;

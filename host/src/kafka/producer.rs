@@ -11,8 +11,7 @@ use rdkafka::message::{Header, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use super::topics::Topics;
-use super::{Acks, SinkError, SinkHealth};
-use crate::config::Kafka;
+use super::{Acks, KafkaSettings, SinkError, SinkHealth};
 use crate::event::{Batch, TxnId};
 use crate::shutdown::Cancel;
 
@@ -65,7 +64,7 @@ pub struct KafkaSink {
 
 impl KafkaSink {
     pub fn new(
-        cfg: &Kafka,
+        cfg: &KafkaSettings,
         max_in_flight: usize,
         acks: Arc<dyn Acks>,
         health: Arc<SinkHealth>,

@@ -14,9 +14,8 @@ use rdkafka::mocking::MockCluster;
 use rdkafka::types::{RDKafkaApiKey, RDKafkaRespErr};
 use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 
-use super::{KafkaSink, SinkHealth};
+use super::{KafkaSettings, KafkaSink, SinkHealth};
 use crate::checkpoint::Tracker;
-use crate::config::Kafka;
 use crate::event::batch::{Record, TableName};
 use crate::event::{Batch, Op, Position};
 use crate::shutdown::Cancel;
@@ -25,8 +24,8 @@ const TOPIC: &str = "orders";
 const PARTITIONS: i32 = 4;
 const KEYS: usize = 24;
 
-fn kafka(brokers: String, producer: &[(&str, &str)]) -> Kafka {
-    Kafka {
+fn kafka(brokers: String, producer: &[(&str, &str)]) -> KafkaSettings {
+    KafkaSettings {
         brokers,
         topic_prefix: None,
         ddl_topic: None,

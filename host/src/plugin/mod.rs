@@ -33,7 +33,7 @@ mod batch;
 mod bindings;
 mod chain;
 pub mod cli;
-mod config;
+pub mod config;
 mod engine;
 mod error;
 mod instance;

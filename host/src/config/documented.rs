@@ -1,0 +1,174 @@
+//! docs/CONFIG.md against the code: every default in its section tables
+//! (`| key | default | meaning |`) must be the stage's constant, and every
+//! constant must be documented, so the two cannot drift apart.
+
+use std::collections::BTreeMap;
+use std::fmt::Display;
+
+use crate::app::settings as pipeline;
+use crate::binlog::settings as source;
+use crate::checkpoint::settings as state;
+use crate::kafka::settings as kafka;
+use crate::plugin::config as plugins;
+
+const DOC: &str = include_str!("../../../docs/CONFIG.md");
+
+/// The sections whose settings the stages own (rules are route's, and have
+/// no numeric defaults).
+const SECTIONS: [&str; 5] = ["source", "kafka", "state", "pipeline", "plugins"];
+
+/// `section.key` -> the default column, from every `## \`[section]\`` table.
+fn documented_defaults() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut section = None;
+    for line in DOC.lines() {
+        if line.starts_with('#') {
+            // `### [kafka.producer]` lists librdkafka's properties, not keys.
+            section = line
+                .strip_prefix("## ")
+                .map(str::trim)
+                .and_then(|t| t.strip_prefix("`["))
+                .and_then(|t| t.strip_suffix("]`"))
+                .filter(|s| SECTIONS.contains(s));
+            continue;
+        }
+        let (Some(section), Some(row)) = (section, line.strip_prefix('|')) else {
+            continue;
+        };
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let Some(key) = cells[0].strip_prefix('`').and_then(|k| k.strip_suffix('`')) else {
+            continue; // the header and the |---| line
+        };
+        out.insert(format!("{section}.{key}"), cells[1].to_string());
+    }
+    out
+}
+
+fn code(v: impl Display) -> String {
+    format!("`{v}`")
+}
+
+fn quoted(v: impl Display) -> String {
+    format!("`\"{v}\"`")
+}
+
+/// What the default column must say for each key, from the constants.
+fn expected_defaults() -> Vec<(&'static str, String)> {
+    let derived = |name: &str| format!("`{{topic_prefix}}.{name}` or `{name}`");
+    vec![
+        ("source.url", "required".into()),
+        ("source.server_id", code(source::DEFAULT_SERVER_ID)),
+        ("source.start", quoted(source::DEFAULT_START)),
+        (
+            "source.heartbeat_secs",
+            code(source::DEFAULT_HEARTBEAT.as_secs()),
+        ),
+        (
+            "source.connect_timeout_secs",
+            code(source::DEFAULT_CONNECT_TIMEOUT.as_secs()),
+        ),
+        (
+            "source.max_backoff_secs",
+            code(source::DEFAULT_MAX_BACKOFF.as_secs()),
+        ),
+        ("source.stop_at_end", code(source::DEFAULT_STOP_AT_END)),
+        (
+            "kafka.brokers",
+            "required (unless `pipeline.sink = \"null\"`)".into(),
+        ),
+        ("kafka.topic_prefix", "none".into()),
+        ("kafka.dead_letter_topic", derived(kafka::DEAD_LETTER_TOPIC)),
+        ("kafka.ddl_topic", derived(kafka::DDL_TOPIC)),
+        ("kafka.create_topics", code(kafka::DEFAULT_CREATE_TOPICS)),
+        ("kafka.partitions", code(kafka::DEFAULT_PARTITIONS)),
+        (
+            "kafka.replication_factor",
+            code(kafka::DEFAULT_REPLICATION_FACTOR),
+        ),
+        (
+            "kafka.stall_timeout_secs",
+            code(kafka::DEFAULT_STALL_TIMEOUT.as_secs()),
+        ),
+        ("state.dir", quoted(state::DEFAULT_DIR)),
+        (
+            "state.checkpoint_interval_ms",
+            code(state::DEFAULT_CHECKPOINT_INTERVAL.as_millis()),
+        ),
+        ("pipeline.sink", quoted(pipeline::DEFAULT_SINK.name())),
+        (
+            "pipeline.max_in_flight",
+            code(pipeline::DEFAULT_MAX_IN_FLIGHT),
+        ),
+        ("pipeline.batch_rows", code(pipeline::DEFAULT_BATCH_ROWS)),
+        ("pipeline.batch_bytes", code(pipeline::DEFAULT_BATCH_BYTES)),
+        (
+            "pipeline.channel_chunks",
+            code(pipeline::DEFAULT_CHANNEL_CHUNKS),
+        ),
+        ("plugins.dir", quoted(plugins::DEFAULT_DIR)),
+        (
+            "plugins.cache_dir",
+            format!("`{{dir}}/{}`", plugins::CACHE_DIR_NAME),
+        ),
+        (
+            "plugins.memory_limit_mib",
+            code(plugins::DEFAULT_MEMORY_LIMIT_MIB),
+        ),
+        ("plugins.deadline_ms", code(plugins::DEFAULT_DEADLINE_MS)),
+        (
+            "plugins.max_call_events",
+            code(plugins::DEFAULT_MAX_CALL_EVENTS),
+        ),
+        (
+            "plugins.max_call_bytes",
+            code(plugins::DEFAULT_MAX_CALL_BYTES),
+        ),
+        (
+            "plugins.max_instances",
+            code(plugins::DEFAULT_MAX_INSTANCES),
+        ),
+        ("plugins.watch", code(plugins::DEFAULT_WATCH)),
+        ("plugins.debounce_ms", code(plugins::DEFAULT_DEBOUNCE_MS)),
+    ]
+}
+
+#[test]
+fn documented_defaults_are_the_constants() {
+    let mut documented = documented_defaults();
+    assert!(documented.len() > 20, "tables not found: {documented:?}");
+    for (key, expected) in expected_defaults() {
+        let doc = documented.remove(key);
+        assert_eq!(
+            doc.as_deref(),
+            Some(expected.as_str()),
+            "docs/CONFIG.md, {key}"
+        );
+    }
+    // A documented key the list above does not know has no constant behind
+    // its default.
+    assert!(
+        documented.is_empty(),
+        "not checked against the code: {documented:?}"
+    );
+}
+
+/// The list above covers every key the config file accepts.
+#[test]
+fn every_key_of_the_file_is_documented() {
+    let keys: Vec<&str> = expected_defaults().iter().map(|(k, _)| *k).collect();
+    for section in SECTIONS {
+        let unknown = format!("[{section}]\nno_such_key = 1\n");
+        let err = toml::from_str::<super::raw::RawConfig>(&unknown).unwrap_err();
+        // "unknown field `no_such_key`, expected `a` or `b`" (or "one of").
+        let expected = err.message().split_once("expected ").map_or("", |(_, e)| e);
+        let known: Vec<&str> = expected.split('`').skip(1).step_by(2).collect();
+        assert!(known.len() > 1, "{}", err.message());
+        for key in known {
+            if section == "kafka" && key == "producer" {
+                continue; // its own table of librdkafka properties
+            }
+            let full = format!("{section}.{key}");
+            assert!(keys.contains(&full.as_str()), "{full} is not in the list");
+        }
+    }
+}

@@ -1,0 +1,94 @@
+//! `[kafka]` -> [`KafkaSettings`].
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use super::input::Input;
+use super::raw::RawKafka;
+use super::{ConfigError, ENV_KAFKA_BROKERS};
+use crate::kafka::settings::{
+    prefixed_topic, KafkaSettings, SinkKind, DDL_TOPIC, DEAD_LETTER_TOPIC, DEFAULT_CREATE_TOPICS,
+    DEFAULT_PARTITIONS, DEFAULT_REPLICATION_FACTOR, DEFAULT_STALL_TIMEOUT,
+};
+use crate::route::sanitize_topic;
+
+/// `sink` decides whether brokers are required.
+pub fn settings(
+    raw: RawKafka,
+    sink: SinkKind,
+    input: &Input,
+) -> Result<KafkaSettings, ConfigError> {
+    let brokers = brokers(raw.brokers, sink, input)?;
+    let producer = producer(raw.producer.unwrap_or_default(), input)?;
+    let topic_prefix = raw.topic_prefix.filter(|p| !p.is_empty());
+    let prefix = topic_prefix.as_deref();
+    let ddl_topic = match raw.ddl_topic {
+        Some(t) if t.is_empty() => None,
+        Some(t) => Some(sanitize_topic(&t)),
+        None => Some(prefixed_topic(prefix, DDL_TOPIC)),
+    };
+    let dead_letter_topic = match raw.dead_letter_topic.filter(|t| !t.is_empty()) {
+        Some(t) => sanitize_topic(&t),
+        None => prefixed_topic(prefix, DEAD_LETTER_TOPIC),
+    };
+    Ok(KafkaSettings {
+        brokers,
+        topic_prefix,
+        ddl_topic,
+        dead_letter_topic,
+        create_topics: raw.create_topics.unwrap_or(DEFAULT_CREATE_TOPICS),
+        partitions: raw.partitions.unwrap_or(DEFAULT_PARTITIONS).max(1),
+        replication_factor: raw
+            .replication_factor
+            .unwrap_or(DEFAULT_REPLICATION_FACTOR)
+            .max(1),
+        stall_timeout: match raw.stall_timeout_secs {
+            None => Some(DEFAULT_STALL_TIMEOUT),
+            Some(0) => None,
+            Some(n) => Some(Duration::from_secs(n)),
+        },
+        producer,
+    })
+}
+
+fn brokers(
+    file_value: Option<String>,
+    sink: SinkKind,
+    input: &Input,
+) -> Result<String, ConfigError> {
+    match (input.pick(ENV_KAFKA_BROKERS, file_value).0, sink) {
+        (Some(b), _) if !b.trim().is_empty() => Ok(b),
+        (_, SinkKind::Null) => Ok(String::new()),
+        _ => Err(input.in_file(
+            "kafka.brokers",
+            format!("missing: set brokers = \"host:9092\" under [kafka], or {ENV_KAFKA_BROKERS}"),
+        )),
+    }
+}
+
+/// librdkafka takes every property as a string.
+fn producer(
+    raw: BTreeMap<String, toml::Value>,
+    input: &Input,
+) -> Result<BTreeMap<String, String>, ConfigError> {
+    raw.into_iter()
+        .map(|(k, v)| {
+            let v = match v {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(i) => i.to_string(),
+                toml::Value::Float(f) => f.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                other => {
+                    return Err(input.in_file(
+                        &format!("kafka.producer.\"{k}\""),
+                        format!(
+                            "librdkafka properties are strings, numbers or booleans, not {}",
+                            other.type_str()
+                        ),
+                    ))
+                }
+            };
+            Ok((k, v))
+        })
+        .collect()
+}

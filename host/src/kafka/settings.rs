@@ -1,0 +1,90 @@
+//! `[kafka]`: where events go, and which sink takes them. Each default is a
+//! constant here, the one place it is written (docs/CONFIG.md is checked
+//! against these by a test in `config`).
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+pub const DEFAULT_CREATE_TOPICS: bool = true;
+/// Partitions of the topics Sluice creates.
+pub const DEFAULT_PARTITIONS: i32 = 1;
+/// Replication factor of the topics Sluice creates.
+pub const DEFAULT_REPLICATION_FACTOR: i32 = 1;
+/// No acknowledgement for this long while messages wait: start over from
+/// the checkpoint with a new producer.
+pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+/// Name of the schema-change topic, after the topic prefix if there is one.
+pub const DDL_TOPIC: &str = "__ddl";
+/// Name of the dead-letter topic, after the topic prefix if there is one.
+pub const DEAD_LETTER_TOPIC: &str = "__dead_letter";
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct KafkaSettings {
+    /// Empty only with the null sink.
+    pub brokers: String,
+    pub topic_prefix: Option<String>,
+    /// Where schema changes go; `None` when turned off.
+    pub ddl_topic: Option<String>,
+    /// Where events go that a plugin failed on, with `on_error = "dead-letter"`.
+    pub dead_letter_topic: String,
+    pub create_topics: bool,
+    /// At least 1.
+    pub partitions: i32,
+    /// At least 1.
+    pub replication_factor: i32,
+    /// No acknowledgement for this long while messages wait: a new
+    /// producer from the checkpoint. `None`: wait forever.
+    pub stall_timeout: Option<Duration>,
+    /// librdkafka properties from `[kafka.producer]`, as strings.
+    pub producer: BTreeMap<String, String>,
+}
+
+/// `name` (one of the topic constants above) after the topic prefix.
+pub fn prefixed_topic(prefix: Option<&str>, name: &str) -> String {
+    match prefix {
+        Some(p) => format!("{p}.{name}"),
+        None => name.to_string(),
+    }
+}
+
+/// Where batches go: Kafka, or nowhere (a dry run, a decode benchmark).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SinkKind {
+    Kafka,
+    Null,
+}
+
+impl SinkKind {
+    pub const ALL: [SinkKind; 2] = [SinkKind::Kafka, SinkKind::Null];
+
+    /// The name written in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            SinkKind::Kafka => "kafka",
+            SinkKind::Null => "null",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<SinkKind> {
+        SinkKind::ALL.into_iter().find(|k| k.name() == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sink_names_read_back() {
+        for k in SinkKind::ALL {
+            assert_eq!(SinkKind::from_name(k.name()), Some(k));
+        }
+        assert_eq!(SinkKind::from_name("kafak"), None);
+    }
+
+    #[test]
+    fn topics_go_after_the_prefix() {
+        assert_eq!(prefixed_topic(Some("prod"), DDL_TOPIC), "prod.__ddl");
+        assert_eq!(prefixed_topic(None, DEAD_LETTER_TOPIC), "__dead_letter");
+    }
+}
