@@ -411,6 +411,10 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
         total
     );
     assert!(
+        ahead < binlog / 2,
+        "the server sent {ahead} bytes more than was acknowledged: the reader ran ahead of the plugin"
+    );
+    assert!(
         peak_rss * 1024 < binlog / 2,
         "peak RSS {peak_rss} KiB for a {binlog} byte binlog"
     );
