@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 use serde_json::json;
 
 use crate::sluice::{as_cell, events, master_position, replay, unique, Sluice};
-use crate::support;
+use crate::support::{self, SluiceConfig};
 
 #[test]
 fn changes_in_multi_statement_transactions_arrive_exactly_as_the_server_holds_them() {
@@ -25,7 +25,10 @@ fn changes_in_multi_statement_transactions_arrive_exactly_as_the_server_holds_th
     .unwrap();
     let start = master_position(db);
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(dir.path(), &db.url(), &brokers, &start, "");
+    let mut sluice = Sluice::run(
+        dir.path(),
+        &SluiceConfig::new(&db.url(), &brokers).start(&start),
+    );
 
     db.sql(&format!(
         "SET time_zone = '+05:30';

@@ -6,8 +6,8 @@
 use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
-use crate::sluice::{events, master_position, proc_status_kib, unique, Sluice};
-use crate::support::{MariaDb, MariaDbOptions, Tansu};
+use crate::sluice::{events, master_position, proc_status_kib, unique, Sluice, PATIENCE};
+use crate::support::{wait_until, MariaDb, MariaDbOptions, Rule, SluiceConfig, Step, Tansu};
 
 /// A MariaDB and a broker of the test's own, with one table `t` to write to.
 struct Private {
@@ -33,18 +33,18 @@ impl Private {
     }
 }
 
-/// Starts sluice, writes `txns` transactions of `rows` rows (ids from 0)
-/// and waits until Kafka has all of them: the fault a test injects next
-/// hits a stream that is running.
+/// Starts sluice with `config`, writes `txns` transactions of `rows` rows
+/// (ids from 0) and waits until Kafka has all of them: the fault a test
+/// injects next hits a stream that is running.
 fn streaming(
     dir: &tempfile::TempDir,
     db: &MariaDb,
     tansu: &Tansu,
     table: &str,
-    extra: &str,
+    config: &SluiceConfig,
     (txns, rows): (u32, u32),
 ) -> Sluice {
-    let sluice = Sluice::from_now(dir.path(), db, &tansu.brokers(), extra);
+    let sluice = Sluice::run(dir.path(), config);
     write(db, table, 0, txns, rows);
     let n = (txns * rows) as usize;
     let got = events(&tansu.brokers(), &sluice.topic(table), n).len();
@@ -77,12 +77,12 @@ fn ids(events: &[crate::sluice::Event]) -> BTreeSet<u64> {
         .collect()
 }
 
-fn wait_for(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !f() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+/// Whether the server has a binlog dump thread (a replica connected).
+fn has_dump_thread(db: &MariaDb) -> bool {
+    !db.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
+        .unwrap()
+        .trim()
+        .is_empty()
 }
 
 #[test]
@@ -94,24 +94,16 @@ fn mariadb_restart_and_a_killed_connection_lose_nothing() {
     } = Private::start();
     let dir = tempfile::tempdir().unwrap();
     // Streaming before the restart, so that it is a reconnection.
-    let mut sluice = streaming(&dir, &db, &tansu, &table, "", (20, 5));
+    let config = SluiceConfig::from_now(&db, &tansu.brokers());
+    let mut sluice = streaming(&dir, &db, &tansu, &table, &config, (20, 5));
     db.restart().unwrap();
     write(&db, &table, 1000, 20, 5);
-    wait_for(
-        "sluice to reconnect after the restart",
-        Duration::from_secs(60),
-        || {
-            sluice.log().matches("preflight passed").count() >= 1
-                && sluice.log().contains("reconnecting from the checkpoint")
-        },
-    );
-    // Kill the binlog dump connection from the server side.
-    wait_for("a binlog dump thread", Duration::from_secs(30), || {
-        !db.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
-            .unwrap()
-            .trim()
-            .is_empty()
+    sluice.wait_until(PATIENCE, "sluice to reconnect after the restart", || {
+        sluice.log().matches("preflight passed").count() >= 1
+            && sluice.log().contains("reconnecting from the checkpoint")
     });
+    // Kill the binlog dump connection from the server side.
+    sluice.wait_until(PATIENCE, "a binlog dump thread", || has_dump_thread(&db));
     let id = db
         .sql("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
         .unwrap();
@@ -142,11 +134,17 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
     } = Private::start();
     let dir = tempfile::tempdir().unwrap();
     // A small in-flight budget, so that 20,000 rows cannot all be buffered.
-    let budget = "[pipeline]\nmax_in_flight = 2000\nchannel_chunks = 4\n[kafka.producer]\n\"queue.buffering.max.kbytes\" = 2048\n";
-    let mut sluice = Sluice::from_now(dir.path(), &db, &tansu.brokers(), budget);
+    let budget = SluiceConfig::from_now(&db, &tansu.brokers())
+        .pipeline("max_in_flight", 2000)
+        .pipeline("channel_chunks", 4)
+        .producer("queue.buffering.max.kbytes", 2048);
+    let mut sluice = Sluice::run(dir.path(), &budget);
     write(&db, &table, 0, 10, 10);
     let before = events(&tansu.brokers(), &sluice.topic(&table), 100);
     assert_eq!(before.len(), 100, "{}", sluice.log());
+    // Everything before the outage acknowledged and checkpointed, so that
+    // the checkpoint cannot move during it for a reason of its own.
+    sluice.wait_caught_up(&db);
     let checkpoint_before = sluice.checkpoint();
 
     // The broker goes away by freezing (SIGSTOP): tansu keeps everything in
@@ -157,6 +155,8 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
     tansu.freeze().unwrap();
     // 20,000 rows, ten times what the producer may hold, while Kafka is away.
     write(&db, &table, 10_000, 200, 100);
+    // The outage lasts 30 s (the fault's shape, not a wait for something);
+    // memory is sampled meanwhile.
     let (mut peak, started) = (0, Instant::now());
     while started.elapsed() < Duration::from_secs(30) {
         peak = peak.max(proc_status_kib(sluice.pid(), "VmRSS").unwrap_or(0));
@@ -192,16 +192,12 @@ fn a_broker_outage_of_30s_is_waited_out_within_the_memory_budget() {
 fn a_purged_binlog_is_reported_with_the_options() {
     let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = streaming(&dir, &db, &tansu, &table, "", (5, 5));
+    let config = SluiceConfig::from_now(&db, &tansu.brokers());
+    let mut sluice = streaming(&dir, &db, &tansu, &table, &config, (5, 5));
     sluice.stop();
     // The server keeps files a connected replica reads: wait until it has
     // noticed that Sluice is gone.
-    wait_for("the dump thread to end", Duration::from_secs(30), || {
-        db.sql("SELECT ID FROM information_schema.PROCESSLIST WHERE COMMAND LIKE 'Binlog Dump%'")
-            .unwrap()
-            .trim()
-            .is_empty()
-    });
+    wait_until(PATIENCE, "the dump thread to end", || !has_dump_thread(&db));
     db.sql("FLUSH BINARY LOGS; FLUSH BINARY LOGS;").unwrap();
     let newest = db.binlog_files().unwrap().last().unwrap().clone();
     db.sql(&format!("PURGE BINARY LOGS TO '{newest}'")).unwrap();
@@ -222,10 +218,11 @@ fn a_purged_binlog_is_reported_with_the_options() {
 fn a_checkpoint_that_cannot_be_written_stops_sluice_and_the_previous_one_stays() {
     let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = streaming(&dir, &db, &tansu, &table, "", (5, 5));
-    wait_for("a checkpoint", Duration::from_secs(10), || {
-        sluice.checkpoint().is_some()
-    });
+    let config = SluiceConfig::from_now(&db, &tansu.brokers());
+    let mut sluice = streaming(&dir, &db, &tansu, &table, &config, (5, 5));
+    // Caught up, so the checkpoint no longer moves by itself: what is read
+    // now is the last one written before writes start to fail.
+    sluice.wait_caught_up(&db);
     let good = sluice.checkpoint().unwrap();
     // Where the temporary file goes, a directory: every write now fails,
     // as on a full or read-only disk, even for root.
@@ -244,7 +241,7 @@ fn a_checkpoint_that_cannot_be_written_stops_sluice_and_the_previous_one_stays()
 fn rows_logged_as_statements_stop_sluice_with_the_fix() {
     let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::from_now(dir.path(), &db, &tansu.brokers(), "");
+    let mut sluice = Sluice::run(dir.path(), &SluiceConfig::from_now(&db, &tansu.brokers()));
     db.sql(&format!(
         "SET SESSION binlog_format = 'STATEMENT'; INSERT INTO {table} VALUES (1, 'x');"
     ))
@@ -270,8 +267,9 @@ fn a_server_that_is_down_at_start_is_waited_for() {
     let start = master_position(&db);
     db.stop().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(dir.path(), &db.url(), &tansu.brokers(), &start, "");
-    wait_for("a retry", Duration::from_secs(30), || {
+    let config = SluiceConfig::new(&db.url(), &tansu.brokers()).start(&start);
+    let mut sluice = Sluice::run(dir.path(), &config);
+    sluice.wait_until(PATIENCE, "a retry", || {
         sluice.log().contains("reconnecting from the checkpoint")
     });
     assert!(
@@ -294,12 +292,11 @@ fn a_server_that_is_down_at_start_is_waited_for() {
 fn a_second_replica_with_the_same_server_id_is_refused() {
     let Private { db, tansu, table } = Private::start();
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let config = SluiceConfig::from_now(&db, &tansu.brokers());
     // Held to the end: the first replica stays connected.
-    let _first = streaming(&a, &db, &tansu, &table, "", (1, 1));
+    let _first = streaming(&a, &db, &tansu, &table, &config, (1, 1));
     // Same config (so the same server_id), another state directory: another replica.
-    let config = std::fs::read_to_string(a.path().join("sluice.toml")).unwrap();
-    std::fs::write(b.path().join("sluice.toml"), config).unwrap();
-    let mut second = Sluice::with_config(b.path(), &b.path().join("sluice.toml"));
+    let mut second = Sluice::run(b.path(), &config);
     let log = second.exit_error_log();
     assert!(log.contains("[source] server_id is"), "{log}");
     assert!(
@@ -351,56 +348,71 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = crate::plugins::plugin_dir(dir.path(), &["slow-filter"]);
     // A long deadline: the plugin is slow on purpose, not stuck.
-    let extra = format!(
-        "[plugins]\ndir = \"{}\"\ndeadline_ms = 60000\n\n[[rules]]\ntables = [\"{name}.t\"]\nplugins = [{{ name = \"slow-filter\", config = {{ spin = 150000 }} }}]\n",
-        plugins.display()
-    );
-    let mut sluice = Sluice::start(&dir.path().join("run"), &db.url(), &brokers, &start, &extra);
+    let config = SluiceConfig::new(&db.url(), &brokers)
+        .start(&start)
+        .plugins_dir(&plugins)
+        .plugins("deadline_ms", 60000)
+        .rule(
+            Rule::tables(&[&format!("{name}.t")])
+                .plugins([Step::new("slow-filter").set("spin", 150000)]),
+        );
+    let mut sluice = Sluice::run(&dir.path().join("run"), &config);
     let pid = sluice.pid();
-    // (seconds since start, bytes sent by the server, RSS KiB) until
-    // everything is acknowledged.
-    let mut samples = Vec::new();
+    // Until everything is acknowledged: (bytes the server has sent, binlog
+    // bytes acknowledged (the checkpoint), RSS KiB), and the seconds since
+    // the start, for the figures printed below.
+    let mut samples: Vec<(u64, u64, u64, f64)> = Vec::new();
     let sent_before = bytes_sent(db);
     let started = Instant::now();
-    loop {
-        let Some(rss) = proc_status_kib(pid, "VmRSS") else {
-            panic!("sluice is gone:\n{}", sluice.log());
-        };
-        let read = bytes_sent(db) - sent_before;
-        samples.push((started.elapsed().as_secs_f64(), read, rss));
-        let done = sluice
-            .checkpoint()
-            .is_some_and(|c| c["file"] == file.as_str() && c["pos"].as_u64() >= Some(offset(&end)));
-        if done {
-            break;
-        }
-        assert!(
-            started.elapsed() < Duration::from_secs(300),
-            "not done after 300 s:\n{}",
-            sluice.log()
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let total = samples.last().unwrap().1;
-    let took = samples.last().unwrap().0;
+    sluice.wait_until(
+        Duration::from_secs(600),
+        "every row to be acknowledged",
+        || {
+            let Some(rss) = proc_status_kib(pid, "VmRSS") else {
+                panic!("sluice is gone:\n{}", sluice.log());
+            };
+            let read = bytes_sent(db) - sent_before;
+            let acked = sluice.checkpoint().map_or(0, |c| {
+                let pos = c["pos"].as_u64().unwrap_or(0);
+                (c["file"] == file.as_str())
+                    .then_some(pos.saturating_sub(offset(&start)))
+                    .unwrap_or(0)
+            });
+            samples.push((read, acked, rss, started.elapsed().as_secs_f64()));
+            acked >= binlog
+        },
+    );
+    let total = samples.last().unwrap().0;
     let peak_rss = samples.iter().map(|s| s.2).max().unwrap();
-    let half = samples.iter().find(|s| s.0 >= took / 2.0).unwrap();
+    // The moment the checkpoint first covered half of the binlog: a reader
+    // that did not wait for the plugin would have had (nearly) all of it by
+    // then; one that waits is ahead only by what the queues between the
+    // stages hold. (If the plugin were not the slow stage, the reader would
+    // be far ahead too: then `spin` needs raising.)
+    let half = samples.iter().find(|s| s.1 >= binlog / 2).unwrap();
+    let ahead = samples
+        .iter()
+        .map(|s| s.0.saturating_sub(s.1))
+        .max()
+        .unwrap();
     eprintln!(
-        "slow plugin: {rows} rows in {took:.1} s; server sent {} MB of the {} MB binlog by half time, {} MB at the end; peak RSS {} MiB",
-        half.1 / 1_000_000,
+        "slow plugin: {rows} rows in {:.1} s; when half of the {} MB binlog was acknowledged the server had sent {} MB ({} MB at the end); the reader was at most {} MB ahead of the checkpoint; peak RSS {} MiB",
+        samples.last().unwrap().3,
         binlog / 1_000_000,
+        half.0 / 1_000_000,
         total / 1_000_000,
+        ahead / 1_000_000,
         peak_rss / 1024
     );
     assert!(
-        took > 4.0,
-        "the plugin was not the slow stage ({took:.1} s): raise `spin`"
+        (half.0 as f64) < 0.75 * total as f64,
+        "when half of the binlog was acknowledged the server had sent {} of {} bytes: the reader did not wait for the plugin (or the plugin was not the slow stage: raise `spin`)",
+        half.0,
+        total
     );
     assert!(
-        (half.1 as f64) < 0.75 * total as f64,
-        "by half time the server had sent {} of {} bytes: the reader did not wait for the plugin",
-        half.1,
-        total
+        ahead < binlog / 2,
+        "the server sent {ahead} bytes more than was acknowledged: the reader ran ahead of the plugin"
     );
     assert!(
         peak_rss * 1024 < binlog / 2,
@@ -426,27 +438,23 @@ fn a_broker_stopped_and_started_empty_is_survived() {
         table,
     } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = streaming(
-        &dir,
-        &db,
-        &tansu,
-        &table,
-        "stall_timeout_secs = 15\n",
-        (10, 10),
-    );
+    let config = SluiceConfig::from_now(&db, &tansu.brokers()).kafka("stall_timeout_secs", 15);
+    let mut sluice = streaming(&dir, &db, &tansu, &table, &config, (10, 10));
     tansu.stop().unwrap();
     write(&db, &table, 10_000, 10, 100);
+    // The broker stays away for 30 s, twice the stall timeout: the fault's
+    // shape, not a wait for something.
     std::thread::sleep(Duration::from_secs(30));
     tansu.start_again().unwrap();
     write(&db, &table, 50_000, 10, 10);
     let want: BTreeSet<u64> = (10_000..11_000).chain(50_000..50_100).collect();
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let got = loop {
-        let got = ids(&events(&tansu.brokers(), &sluice.topic(&table), want.len()));
-        if got.is_superset(&want) || Instant::now() > deadline {
-            break got;
-        }
-    };
+    // Sluice first has to notice the stall and start over: read until
+    // everything is there (each read waits up to 60 s for the count).
+    let mut got = BTreeSet::new();
+    crate::support::poll_until(Duration::from_secs(240), || {
+        got = ids(&events(&tansu.brokers(), &sluice.topic(&table), want.len()));
+        got.is_superset(&want)
+    });
     let missing: Vec<_> = want.difference(&got).take(10).collect();
     assert!(
         missing.is_empty(),
@@ -471,7 +479,8 @@ fn a_broker_stopped_and_started_empty_is_survived() {
 fn partial_row_images_stop_sluice_with_the_fix() {
     let Private { db, tansu, table } = Private::start();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = streaming(&dir, &db, &tansu, &table, "", (1, 2));
+    let config = SluiceConfig::from_now(&db, &tansu.brokers());
+    let mut sluice = streaming(&dir, &db, &tansu, &table, &config, (1, 2));
     let before = master_position(&db);
     db.sql(&format!(
         "SET SESSION binlog_row_image = 'MINIMAL'; UPDATE {table} SET v = 'y' WHERE id = 0;"
@@ -489,9 +498,20 @@ fn partial_row_images_stop_sluice_with_the_fix() {
     );
     // Nothing of the partial change reached Kafka, and the checkpoint is
     // before it, so a restart (after the fix) meets it again.
+    // Sluice has exited: what the topic holds is final. Reads of 5 s, each
+    // long enough to show a third message, until one has at least the two
+    // rows known to be there (a slow consumer must not pass for a loss).
     let topic = sluice.topic(&table);
-    let all =
-        crate::support::consume_all_blocking(&tansu.brokers(), &topic, 3, Duration::from_secs(5));
+    let mut all = Vec::new();
+    crate::support::poll_until(PATIENCE, || {
+        all = crate::support::consume_all_blocking(
+            &tansu.brokers(),
+            &topic,
+            3,
+            Duration::from_secs(5),
+        );
+        all.len() >= 2
+    });
     assert_eq!(all.len(), 2);
     let cp = sluice.checkpoint().unwrap();
     assert_eq!(

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::sluice::{base_config, events, master_position, unique, Load, Sluice};
-use crate::support;
+use crate::sluice::{events, master_position, unique, Load, Sluice};
+use crate::support::{self, Rule, SluiceConfig, Step};
 
 /// Where scripts/build-plugins (which scripts/test runs before `cargo test`)
 /// puts the example plugins: `$CARGO_TARGET_DIR/plugins`.
@@ -55,22 +55,23 @@ fn a_rules_chain_filters_and_masks_and_new_plugins_are_picked_up() {
     let dir = tempfile::tempdir().unwrap();
     let plugins = plugin_dir(dir.path(), &["pii-mask"]);
     let tag = unique("pt");
-    let rules = |chain: &str| {
-        format!(
-            "[plugins]\ndir = \"{}\"\n\n[[rules]]\ntables = [\"{name}.*\"]\ntopic = \"{tag}.{{table}}\"\nplugins = [{chain}]\n",
-            plugins.display()
+    // Both versions of the file share everything (the server_id too) but
+    // the chain.
+    let base = SluiceConfig::from_now(db, &brokers).plugins_dir(&plugins);
+    let with_chain = |chain: Vec<Step>| {
+        base.clone().rule(
+            Rule::tables(&[&format!("{name}.*")])
+                .topic(&format!("{tag}.{{table}}"))
+                .plugins(chain),
         )
     };
+    let mask = || {
+        Step::new("pii-mask")
+            .set("columns", "email")
+            .set("mode", "drop")
+    };
     let config = dir.path().join("sluice.toml");
-    let base = base_config(&db.url(), &brokers, &master_position(db));
-    fs::write(
-        &config,
-        format!(
-            "{base}{}",
-            rules("{ name = \"pii-mask\", config = { columns = \"email\", mode = \"drop\" } }")
-        ),
-    )
-    .unwrap();
+    with_chain(vec![mask()]).write(&config);
     let mut sluice = Sluice::with_config(&dir.path().join("run"), &config);
 
     db.sql(&format!("INSERT INTO {name}.users VALUES (1, 'a@example.com', 'active'), (2, 'b@example.com', 'gone');")).unwrap();
@@ -95,9 +96,11 @@ fn a_rules_chain_filters_and_masks_and_new_plugins_are_picked_up() {
     fs::copy(built("row-filter"), &tmp).unwrap();
     fs::rename(&tmp, plugins.join("row-filter.wasm")).unwrap();
     sluice.wait_for_log("row-filter", 1);
-    let chain = "{ name = \"row-filter\", config = { column = \"status\", equals = \"active\" } }, { name = \"pii-mask\", config = { columns = \"email\", mode = \"drop\" } }";
+    let filter = Step::new("row-filter")
+        .set("column", "status")
+        .set("equals", "active");
     let tmp = dir.path().join("sluice.toml.new");
-    fs::write(&tmp, format!("{base}{}", rules(chain))).unwrap();
+    with_chain(vec![filter, mask()]).write(&tmp);
     fs::rename(&tmp, &config).unwrap();
     sluice.wait_for_log("config reloaded", 1);
     db.sql(&format!("BEGIN; INSERT INTO {name}.users VALUES (3, 'c@example.com', 'active'), (4, 'd@example.com', 'gone'); UPDATE {name}.users SET status = 'active' WHERE id = 2; COMMIT;")).unwrap();
@@ -140,17 +143,15 @@ fn plugin_files_replaced_deleted_and_put_back_under_load() {
     };
     replace_by_rename(&hash);
     let tag = unique("sw");
-    let config = dir.path().join("sluice.toml");
-    fs::write(
-        &config,
-        format!(
-            "{}[plugins]\ndir = \"{}\"\ndebounce_ms = 50\n\n[[rules]]\ntables = [\"{name}.t\"]\ntopic = \"{tag}\"\nplugins = [{{ name = \"stamp\", config = {{ columns = \"secret\" }} }}]\n",
-            base_config(&db.url(), &brokers, &master_position(db)),
-            plugins.display()
-        ),
-    )
-    .unwrap();
-    let mut sluice = Sluice::with_config(&dir.path().join("run"), &config);
+    let config = SluiceConfig::from_now(db, &brokers)
+        .plugins_dir(&plugins)
+        .plugins("debounce_ms", 50)
+        .rule(
+            Rule::tables(&[&format!("{name}.t")])
+                .topic(&tag)
+                .plugins([Step::new("stamp").set("columns", "secret")]),
+        );
+    let mut sluice = Sluice::run(&dir.path().join("run"), &config);
 
     // Load: transaction n inserts ids 4n .. 4n+3.
     let load = Load::start({
@@ -253,19 +254,30 @@ fn two_rules_chains_transform_route_filter_and_dead_letter_in_one_transaction() 
     let dir = tempfile::tempdir().unwrap();
     let plugins = plugin_dir(dir.path(), &["pii-mask", "tenant-router", "row-filter"]);
     let tag = unique("ch");
-    let config = dir.path().join("sluice.toml");
-    fs::write(
-        &config,
-        format!(
-            "{}dead_letter_topic = \"{tag}.dlq\"\n[plugins]\ndir = \"{}\"\n\n\
-             [[rules]]\ntables = [\"{name}.a\"]\ntopic = \"{tag}.a\"\nplugins = [\n  {{ name = \"pii-mask\", config = {{ columns = \"email\", mode = \"drop\" }} }},\n  {{ name = \"tenant-router\", config = {{ column = \"tenant\", topic = \"{tag}.t.{{value}}\" }}, on_error = \"dead-letter\" }},\n]\n\n\
-             [[rules]]\ntables = [\"{name}.b\"]\ntopic = \"{tag}.b\"\nplugins = [{{ name = \"row-filter\", config = {{ column = \"status\", equals = \"active\" }} }}]\n",
-            base_config(&db.url(), &brokers, &master_position(db)),
-            plugins.display()
-        ),
-    )
-    .unwrap();
-    let mut sluice = Sluice::with_config(&dir.path().join("run"), &config);
+    let config = SluiceConfig::from_now(db, &brokers)
+        .kafka("dead_letter_topic", format!("{tag}.dlq"))
+        .plugins_dir(&plugins)
+        .rule(
+            Rule::tables(&[&format!("{name}.a")])
+                .topic(&format!("{tag}.a"))
+                .plugins([
+                    Step::new("pii-mask")
+                        .set("columns", "email")
+                        .set("mode", "drop"),
+                    Step::new("tenant-router")
+                        .set("column", "tenant")
+                        .set("topic", format!("{tag}.t.{{value}}"))
+                        .on_error("dead-letter"),
+                ]),
+        )
+        .rule(
+            Rule::tables(&[&format!("{name}.b")])
+                .topic(&format!("{tag}.b"))
+                .plugins([Step::new("row-filter")
+                    .set("column", "status")
+                    .set("equals", "active")]),
+        );
+    let mut sluice = Sluice::run(&dir.path().join("run"), &config);
     let long = "y".repeat(260);
     db.sql(&format!(
         "BEGIN; INSERT INTO {name}.a VALUES (1, 'x', 'a1@x'); INSERT INTO {name}.b VALUES (1, 'active'); \
@@ -340,18 +352,23 @@ fn a_javascript_chain_takes_a_large_backlog_with_the_default_limits() {
         .unwrap()
         .with_file_name("plugin-cache");
     let tag = unique("js");
-    let config = dir.path().join("sluice.toml");
-    fs::write(
-        &config,
-        format!(
-            "{}[pipeline]\nbatch_rows = 8192\n\n[plugins]\ndir = \"{}\"\ncache_dir = \"{}\"\n\n[[rules]]\ntables = [\"{name}.t\"]\nplugins = [\n  {{ name = \"js-row-filter\", config = {{ column = \"status\", equals = \"active\" }} }},\n  {{ name = \"js-tenant-router\", config = {{ column = \"tenant\", topic = \"{tag}.{{value}}\" }} }},\n  {{ name = \"js-key-columns\", config = {{ columns = \"tenant,id\" }} }},\n]\n",
-            base_config(&db.url(), &brokers, &start),
-            plugins.display(),
-            cache.display()
-        ),
-    )
-    .unwrap();
-    let mut sluice = Sluice::with_config(&dir.path().join("run"), &config);
+    let config = SluiceConfig::new(&db.url(), &brokers)
+        .start(&start)
+        .pipeline("batch_rows", 8192)
+        .plugins_dir(&plugins)
+        .plugins("cache_dir", cache.display().to_string())
+        .rule(
+            Rule::tables(&[&format!("{name}.t")]).plugins([
+                Step::new("js-row-filter")
+                    .set("column", "status")
+                    .set("equals", "active"),
+                Step::new("js-tenant-router")
+                    .set("column", "tenant")
+                    .set("topic", format!("{tag}.{{value}}")),
+                Step::new("js-key-columns").set("columns", "tenant,id"),
+            ]),
+        );
+    let mut sluice = Sluice::run(&dir.path().join("run"), &config);
     for tenant in 0..3 {
         let ids: Vec<u32> = (1..=ROWS)
             .filter(|id| id % 3 == tenant && id % 10 != 0)

@@ -2,7 +2,7 @@
 //! start and says what to change.
 
 use crate::sluice::Sluice;
-use crate::support::{self, MariaDb, MariaDbOptions};
+use crate::support::{self, MariaDb, MariaDbOptions, SluiceConfig};
 
 #[test]
 fn a_server_with_statement_binlogs_and_minimal_metadata_is_refused_with_the_fix() {
@@ -13,7 +13,7 @@ fn a_server_with_statement_binlogs_and_minimal_metadata_is_refused_with_the_fix(
     .unwrap();
     let brokers = support::shared().tansu.brokers();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::start(dir.path(), &db.url(), &brokers, "latest", "");
+    let mut sluice = Sluice::run(dir.path(), &SluiceConfig::new(&db.url(), &brokers));
     let log = sluice.exit_error_log();
     assert!(log.contains("preflight check failed"), "{log}");
     assert!(

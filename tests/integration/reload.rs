@@ -3,26 +3,30 @@
 //! transaction must be routed entirely by one version of the rules, the
 //! versions must follow each other in binlog order, and nothing may be lost.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::Path;
 
-use crate::sluice::{base_config, events, master_position, unique, Load, Sluice};
-use crate::support;
+use crate::sluice::{events, unique, Load, Sluice, PATIENCE};
+use crate::support::{self, poll_until, Rule, SluiceConfig, Step};
 
-fn rules(tag: &str, db: &str, tables: &[&str]) -> String {
-    let list: Vec<String> = tables.iter().map(|t| format!("\"{db}.{t}\"")).collect();
-    format!(
-        "[[rules]]\ntables = [{}]\ntopic = \"{tag}.{{db}}.{{table}}\"\n",
-        list.join(", ")
-    )
+/// `base` with one rule: `db`'s `tables` to `{tag}.{db}.{table}`.
+fn rules(base: &SluiceConfig, tag: &str, db: &str, tables: &[&str]) -> SluiceConfig {
+    base.clone().rule(rule(tag, db, tables))
+}
+
+fn rule(tag: &str, db: &str, tables: &[&str]) -> Rule {
+    let list: Vec<String> = tables.iter().map(|t| format!("{db}.{t}")).collect();
+    let list: Vec<&str> = list.iter().map(String::as_str).collect();
+    Rule::tables(&list).topic(&format!("{tag}.{{db}}.{{table}}"))
 }
 
 /// The same rule with a plugin chain that drops the `secret` column.
-fn rules_masked(tag: &str, db: &str, tables: &[&str]) -> String {
-    format!(
-        "{}plugins = [{{ name = \"pii-mask\", config = {{ columns = \"secret\", mode = \"drop\" }} }}]\n",
-        rules(tag, db, tables)
+fn rules_masked(base: &SluiceConfig, tag: &str, db: &str, tables: &[&str]) -> SluiceConfig {
+    base.clone().rule(
+        rule(tag, db, tables).plugins([Step::new("pii-mask")
+            .set("columns", "secret")
+            .set("mode", "drop")]),
     )
 }
 
@@ -64,13 +68,9 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     // Plugins are loaded from the start (the directory is read once); the
     // last version of the rules puts one in the chain.
     let plugin_dir = crate::plugins::plugin_dir(dir.path(), &["pii-mask"]);
-    let base = format!(
-        "{}[plugins]\ndir = \"{}\"\n",
-        base_config(&db.url(), &brokers, &master_position(db)),
-        plugin_dir.display()
-    );
-    let v1 = format!("{base}\n{}", rules(&format!("{tag}.v1"), &name, &["a"]));
-    swap_configmap(&mount, 1, &v1);
+    let base = SluiceConfig::from_now(db, &brokers).plugins_dir(&plugin_dir);
+    let v1 = rules(&base, &format!("{tag}.v1"), &name, &["a"]);
+    swap_configmap(&mount, 1, &v1.render());
     std::os::unix::fs::symlink("..data/sluice.toml", mount.join("sluice.toml")).unwrap();
     let mut sluice = Sluice::with_config(&dir.path().join("run"), &mount.join("sluice.toml"));
 
@@ -87,81 +87,56 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     swap_configmap(
         &mount,
         2,
-        &format!(
-            "{base}\n{}",
-            rules(&format!("{tag}.v2"), &name, &["a", "b"])
-        ),
+        &rules(&base, &format!("{tag}.v2"), &name, &["a", "b"]).render(),
     );
     sluice.wait_for_log("config reloaded", 1);
     settle(20);
     // Edits of the file the mount points at (editor-style rename inside the
     // mounted version); each waits for Sluice to react, then for more load.
-    let edit = |text: String, reaction: &str, times: usize| {
-        write_by_rename(&fs::canonicalize(mount.join("sluice.toml")).unwrap(), &text);
+    let edit = |config: SluiceConfig, reaction: &str, times: usize| {
+        write_by_rename(
+            &fs::canonicalize(mount.join("sluice.toml")).unwrap(),
+            &config.render(),
+        );
         sluice.wait_for_log(reaction, times);
         settle(20);
     };
-    // A broken file: reported, and v2 keeps running.
+    // A broken file (the text is the point): reported, and v2 keeps running.
     edit(
-        format!("{base}\n[[rules]]\ntables = [\"{name}.*\"\ntopic = 1\n"),
+        base.clone()
+            .raw(&format!("[[rules]]\ntables = [\"{name}.*\"\ntopic = 1\n")),
         "config not reloaded",
         1,
     );
     // v3: drop a, add c.
     edit(
-        format!(
-            "{base}\n{}",
-            rules(&format!("{tag}.v3"), &name, &["b", "c"])
-        ),
+        rules(&base, &format!("{tag}.v3"), &name, &["b", "c"]),
         "config reloaded",
         2,
     );
     // v4: the same tables through a plugin chain that drops a column.
     edit(
-        format!(
-            "{base}\n{}",
-            rules_masked(&format!("{tag}.v4"), &name, &["b", "c"])
-        ),
+        rules_masked(&base, &format!("{tag}.v4"), &name, &["b", "c"]),
         "config reloaded",
         3,
     );
     let total = load.finish();
+    // Every transaction of the load acknowledged: the topics hold them all.
+    sluice.wait_caught_up(db);
 
-    // Which version routed each transaction (by its source position), and
-    // which tables it captured.
-    let mut by_txn: BTreeMap<(String, u64), (Vec<String>, Vec<String>, u64)> = BTreeMap::new();
-    let topics = [
-        ("v1", "a"),
-        ("v2", "a"),
-        ("v2", "b"),
-        ("v3", "b"),
-        ("v3", "c"),
-        ("v4", "b"),
-        ("v4", "c"),
-    ];
-    let mut seen_ids = std::collections::BTreeSet::new();
-    for (v, t) in topics {
-        let got = events(&brokers, &format!("{tag}.{v}.{name}.{t}"), 1);
-        eprintln!("{v}.{t}: {} events", got.len());
-        for e in got {
-            let (file, pos, _) = e.identity();
-            let id = e.value["after"]["id"].as_u64().unwrap();
-            seen_ids.insert(id);
-            // Only the chain of v4 drops the column.
-            assert_eq!(
-                e.value["after"].get("secret").is_none(),
-                v == "v4",
-                "{v}: {}",
-                e.value
-            );
-            let entry = by_txn
-                .entry((file, pos))
-                .or_insert_with(|| (vec![], vec![], id));
-            entry.0.push(v.to_string());
-            entry.1.push(t.to_string());
-            assert_eq!(entry.2, id, "one transaction, one id");
-        }
-    }
+    // Which version routed each transaction, read until every transaction
+    // is on some topic: each read of a topic stops a second after its
+    // first message, which a slow consumer may not fill.
+    let all: BTreeSet<u64> = (0..total as u64).collect();
+    let mut routed = Routed::default();
+    poll_until(PATIENCE, || {
+        routed = read_routed(&brokers, &tag, &name);
+        routed.ids == all
+    });
+    let Routed {
+        by_txn,
+        ids: seen_ids,
+    } = routed;
     let mut versions = Vec::new();
     for (txn, (vs, mut tables, _)) in by_txn {
         let v = &vs[0];
@@ -182,11 +157,7 @@ fn rules_reload_at_transaction_boundaries_under_load() {
     let mut order = versions.clone();
     order.dedup();
     assert_eq!(order, ["v1", "v2", "v3", "v4"], "log:\n{}", sluice.log());
-    assert_eq!(
-        seen_ids,
-        (0..total as u64).collect(),
-        "every transaction routed by some version"
-    );
+    assert_eq!(seen_ids, all, "every transaction routed by some version");
     let log = sluice.log();
     assert!(
         log.contains("config not reloaded, still running on the previous one"),
@@ -211,15 +182,18 @@ fn check_prints_what_each_table_becomes_without_streaming() {
     let dir = tempfile::tempdir().unwrap();
     let plugin_dir = crate::plugins::plugin_dir(dir.path(), &["pii-mask"]);
     let config = dir.path().join("sluice.toml");
-    fs::write(
-        &config,
-        format!(
-            "{}[plugins]\ndir = \"{}\"\n\n[[rules]]\ntables = [\"{name}.orders\"]\ntopic = \"orders-{{db}}\"\nexclude_columns = [\"email\"]\nops = [\"insert\", \"update\"]\nplugins = [{{ name = \"pii-mask\", config = {{ columns = \"email\" }} }}]\n\n[[rules]]\ntables = [\"{name}.*\"]\nexclude = [\"{name}.tmp_*\"]\n",
-            base_config(&db.url(), &brokers, "latest"),
-            plugin_dir.display()
-        ),
-    )
-    .unwrap();
+    SluiceConfig::new(&db.url(), &brokers)
+        .topic_prefix(None)
+        .plugins_dir(&plugin_dir)
+        .rule(
+            Rule::tables(&[&format!("{name}.orders")])
+                .topic("orders-{db}")
+                .exclude_columns(&["email"])
+                .ops(&["insert", "update"])
+                .plugins([Step::new("pii-mask").set("columns", "email")]),
+        )
+        .rule(Rule::tables(&[&format!("{name}.*")]).exclude(&[&format!("{name}.tmp_*")]))
+        .write(&config);
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args(["check", "--config"])
         .arg(&config)
@@ -251,4 +225,52 @@ fn check_prints_what_each_table_becomes_without_streaming() {
         !dir.path().join("state/checkpoint.json").exists(),
         "check streams nothing"
     );
+}
+
+/// What the version topics hold.
+#[derive(Default)]
+struct Routed {
+    /// Per transaction (its source position): the versions and tables it
+    /// went to, and its id.
+    by_txn: BTreeMap<(String, u64), (Vec<String>, Vec<String>, u64)>,
+    /// The ids of the transactions seen.
+    ids: BTreeSet<u64>,
+}
+
+/// Reads every topic a version of the rules routes to.
+fn read_routed(brokers: &str, tag: &str, name: &str) -> Routed {
+    let mut routed = Routed::default();
+    let topics = [
+        ("v1", "a"),
+        ("v2", "a"),
+        ("v2", "b"),
+        ("v3", "b"),
+        ("v3", "c"),
+        ("v4", "b"),
+        ("v4", "c"),
+    ];
+    for (v, t) in topics {
+        let got = events(brokers, &format!("{tag}.{v}.{name}.{t}"), 1);
+        eprintln!("{v}.{t}: {} events", got.len());
+        for e in got {
+            let (file, pos, _) = e.identity();
+            let id = e.value["after"]["id"].as_u64().unwrap();
+            routed.ids.insert(id);
+            // Only the chain of v4 drops the column.
+            assert_eq!(
+                e.value["after"].get("secret").is_none(),
+                v == "v4",
+                "{v}: {}",
+                e.value
+            );
+            let entry = routed
+                .by_txn
+                .entry((file, pos))
+                .or_insert_with(|| (vec![], vec![], id));
+            entry.0.push(v.to_string());
+            entry.1.push(t.to_string());
+            assert_eq!(entry.2, id, "one transaction, one id");
+        }
+    }
+    routed
 }

@@ -9,8 +9,10 @@ use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::sluice::{as_cell, unique, Event, Sluice};
-use crate::support::{consume_all_blocking, MariaDb, MariaDbOptions, Tansu};
+use crate::sluice::{as_cell, unique, Event, Sluice, PATIENCE};
+use crate::support::{
+    consume_all_blocking, poll_until, MariaDb, MariaDbOptions, SluiceConfig, Tansu,
+};
 
 /// A small deterministic generator, so a failure can be replayed.
 struct Lcg(u64);
@@ -56,7 +58,7 @@ fn replaying_the_events_after_faults_rebuilds_the_tables_row_for_row() {
     ))
     .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let mut sluice = Sluice::from_now(dir.path(), &db, &tansu.brokers(), "");
+    let mut sluice = Sluice::run(dir.path(), &SluiceConfig::from_now(&db, &tansu.brokers()));
 
     let scripts = workload(42, &name, 400);
     let mut parts = scripts.chunks(50);
@@ -70,6 +72,7 @@ fn replaying_the_events_after_faults_rebuilds_the_tables_row_for_row() {
     run(&db);
     tansu.freeze().unwrap();
     run(&db);
+    // The broker stays frozen for 5 s: the fault's shape, not a wait.
     std::thread::sleep(Duration::from_secs(5));
     tansu.thaw().unwrap();
     run(&db);
@@ -94,51 +97,77 @@ fn replaying_the_events_after_faults_rebuilds_the_tables_row_for_row() {
         sluice.log()
     );
 
+    // Every change written is acknowledged, so the topics hold all of them.
+    sluice.wait_caught_up(&db);
+
     for table in ["a", "b"] {
-        let msgs = consume_all_blocking(
-            &brokers,
-            &sluice.topic(&format!("{name}.{table}")),
-            usize::MAX,
-            Duration::from_secs(5),
-        );
-        let mut events: Vec<Event> = msgs.iter().map(Event::from_message).collect();
-        events.sort_by_key(|e| e.identity());
-        let total = events.len();
-        let mut seen = BTreeSet::new();
-        events.retain(|e| seen.insert(e.identity()));
-        let mut rows: BTreeMap<i64, Value> = BTreeMap::new();
-        for e in &events {
-            let v = &e.value;
-            if let Some(id) = v["before"]["id"].as_i64() {
-                rows.remove(&id);
-            }
-            if let Some(id) = v["after"]["id"].as_i64() {
-                rows.insert(id, v["after"].clone());
-            }
-        }
-        let replayed: Vec<String> = rows
-            .values()
-            .map(|r| {
-                ["id", "s", "n"]
-                    .iter()
-                    .map(|c| as_cell(&r[*c]))
-                    .collect::<Vec<_>>()
-                    .join("\t")
-            })
-            .collect();
         let server: Vec<String> = db
             .sql(&format!("SELECT id, s, n FROM {name}.{table} ORDER BY id"))
             .unwrap()
             .lines()
             .map(str::to_string)
             .collect();
+        // A read takes what arrives within 5 s; a slow consumer must not
+        // pass for a lost change, so read again until the replay matches.
+        let topic = sluice.topic(&format!("{name}.{table}"));
+        let mut replay = Replayed::default();
+        poll_until(PATIENCE, || {
+            replay = replay_topic(&brokers, &topic);
+            replay.rows == server
+        });
         eprintln!(
-            "replay {table}: {total} messages, {} distinct changes, {} rows",
-            events.len(),
+            "replay {table}: {} messages, {} distinct changes, {} rows",
+            replay.messages,
+            replay.changes,
             server.len()
         );
         assert!(server.len() > 10, "the workload left rows behind");
-        assert_eq!(replayed, server, "table {table}; log:\n{}", sluice.log());
+        assert_eq!(replay.rows, server, "table {table}; log:\n{}", sluice.log());
     }
     sluice.stop();
+}
+
+/// A table rebuilt from its topic.
+#[derive(Default)]
+struct Replayed {
+    /// `id\ts\tn` per row, by id, as the mariadb client prints them.
+    rows: Vec<String>,
+    messages: usize,
+    /// Distinct changes: messages without the duplicates restarts cause.
+    changes: usize,
+}
+
+/// Applies every event of `topic` in `source` order, each identity once.
+fn replay_topic(brokers: &str, topic: &str) -> Replayed {
+    let msgs = consume_all_blocking(brokers, topic, usize::MAX, Duration::from_secs(5));
+    let mut events: Vec<Event> = msgs.iter().map(Event::from_message).collect();
+    events.sort_by_key(|e| e.identity());
+    let messages = events.len();
+    let mut seen = BTreeSet::new();
+    events.retain(|e| seen.insert(e.identity()));
+    let mut rows: BTreeMap<i64, Value> = BTreeMap::new();
+    for e in &events {
+        let v = &e.value;
+        if let Some(id) = v["before"]["id"].as_i64() {
+            rows.remove(&id);
+        }
+        if let Some(id) = v["after"]["id"].as_i64() {
+            rows.insert(id, v["after"].clone());
+        }
+    }
+    let rows = rows
+        .values()
+        .map(|r| {
+            ["id", "s", "n"]
+                .iter()
+                .map(|c| as_cell(&r[*c]))
+                .collect::<Vec<_>>()
+                .join("\t")
+        })
+        .collect();
+    Replayed {
+        rows,
+        messages,
+        changes: events.len(),
+    }
 }

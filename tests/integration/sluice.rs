@@ -4,11 +4,17 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use serde_json::Value;
 
-use crate::support::Message;
+pub use crate::support::unique;
+use crate::support::{poll_until, wait_until, MariaDb, Message, SluiceConfig};
+
+/// How long a test waits for something sluice should do promptly (a log
+/// line, a checkpoint, a transaction of a load): long enough that only a
+/// real failure reaches it on a loaded machine.
+pub const PATIENCE: Duration = Duration::from_secs(120);
 
 pub struct Sluice {
     child: Option<Child>,
@@ -16,59 +22,35 @@ pub struct Sluice {
     config: PathBuf,
     log: PathBuf,
     runs: u32,
-    /// Every sluice of a test run streams the whole shared server; a topic
-    /// prefix of its own keeps each test's topics apart from the others'.
+    /// The config's `[kafka] topic_prefix` ("" for none), for [`Sluice::topic`].
     prefix: String,
 }
 
 impl Sluice {
-    /// Writes a config for `mysql_url` and `brokers` starting at `start`, in
-    /// `dir` (which keeps the state across restarts), and starts sluice.
-    pub fn start(dir: &Path, mysql_url: &str, brokers: &str, start: &str, extra: &str) -> Sluice {
+    /// Writes `config` to `dir/sluice.toml` and starts sluice on it; `dir`
+    /// also keeps the state and the logs across restarts.
+    pub fn run(dir: &Path, config: &SluiceConfig) -> Sluice {
         fs::create_dir_all(dir).unwrap();
-        let config = dir.join("sluice.toml");
-        let prefix = unique("t");
-        fs::write(
-            &config,
-            format!(
-                "{}topic_prefix = \"{prefix}\"\n{extra}\n",
-                base_config(mysql_url, brokers, start)
-            ),
-        )
-        .unwrap();
-        let mut s = Sluice {
-            child: None,
-            dir: dir.to_owned(),
-            log: dir.join("sluice-0.log"),
-            config,
-            runs: 0,
-            prefix,
-        };
-        s.spawn();
-        s
+        let path = dir.join("sluice.toml");
+        config.write(&path);
+        Sluice::spawned(dir, &path, config.prefix().unwrap_or_default())
     }
 
-    /// Starts sluice on `db` from the server's current position (only
-    /// what is written from now on is streamed).
-    pub fn from_now(
-        dir: &Path,
-        db: &crate::support::MariaDb,
-        brokers: &str,
-        extra: &str,
-    ) -> Sluice {
-        Sluice::start(dir, &db.url(), brokers, &master_position(db), extra)
-    }
-
-    /// Starts sluice on an existing config file (state and logs in `dir`).
+    /// Starts sluice on a config file the test keeps (and perhaps edits);
+    /// state and logs in `dir`.
     pub fn with_config(dir: &Path, config: &Path) -> Sluice {
         fs::create_dir_all(dir).unwrap();
+        Sluice::spawned(dir, config, "")
+    }
+
+    fn spawned(dir: &Path, config: &Path, prefix: &str) -> Sluice {
         let mut s = Sluice {
             child: None,
             dir: dir.to_owned(),
             log: dir.join("sluice-0.log"),
             config: config.to_owned(),
             runs: 0,
-            prefix: String::new(),
+            prefix: prefix.to_owned(),
         };
         s.spawn();
         s
@@ -90,8 +72,11 @@ impl Sluice {
         self.child = Some(child);
     }
 
-    /// The topic this sluice writes `db.table` to.
+    /// The topic this sluice writes `db.table` to when no rule names one.
     pub fn topic(&self, db_table: &str) -> String {
+        if self.prefix.is_empty() {
+            return db_table.to_owned();
+        }
         format!("{}.{db_table}", self.prefix)
     }
 
@@ -108,17 +93,42 @@ impl Sluice {
         fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Waits (up to 60 s) until the log holds `needle` at least `count` times.
+    /// [`crate::support::wait_until`], with this sluice's log in the
+    /// failure.
+    pub fn wait_until(&self, timeout: Duration, what: &str, cond: impl FnMut() -> bool) {
+        assert!(
+            poll_until(timeout, cond),
+            "timed out after {timeout:?} waiting for {what}; sluice log:\n{}",
+            self.log()
+        );
+    }
+
+    /// Waits until the log holds `needle` at least `count` times.
     pub fn wait_for_log(&self, needle: &str, count: usize) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while self.log().matches(needle).count() < count {
-            assert!(
-                Instant::now() < deadline,
-                "waited for {count}x {needle:?} in:\n{}",
-                self.log()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.wait_until(PATIENCE, &format!("{count}x {needle:?} in the log"), || {
+            self.log().matches(needle).count() >= count
+        });
+    }
+
+    /// Waits until the checkpoint reaches `db`'s binlog position as of
+    /// now: every change written before this call is acknowledged by Kafka,
+    /// and (with the server idle) the checkpoint stays where it is.
+    pub fn wait_caught_up(&self, db: &MariaDb) {
+        let now = db.binlog_position();
+        let (file, pos) = now.rsplit_once(':').expect("file:pos");
+        let target = (
+            file.to_owned(),
+            pos.parse::<u64>().expect("a binlog offset"),
+        );
+        self.wait_until(PATIENCE, &format!("the checkpoint to reach {now}"), || {
+            self.checkpoint().is_some_and(|c| {
+                let at = (
+                    c["file"].as_str().unwrap_or("").to_owned(),
+                    c["pos"].as_u64().unwrap_or(0),
+                );
+                at >= target
+            })
+        });
     }
 
     pub fn pid(&self) -> u32 {
@@ -132,7 +142,7 @@ impl Sluice {
             .args(["-TERM", &child.id().to_string()])
             .status()
             .unwrap();
-        let status = wait(&mut child, Duration::from_secs(60))
+        let status = wait(&mut child, PATIENCE)
             .unwrap_or_else(|| panic!("sluice did not stop on SIGTERM:\n{}", self.log()));
         assert!(
             status.success(),
@@ -147,10 +157,10 @@ impl Sluice {
         child.wait().unwrap();
     }
 
-    /// Waits (up to 60 s) for sluice to stop on an error by itself, asserts
-    /// it exited with code 1, and returns what it logged.
+    /// Waits for sluice to stop on an error by itself, asserts it exited
+    /// with code 1, and returns what it logged.
     pub fn exit_error_log(&mut self) -> String {
-        let code = self.wait_exit(Duration::from_secs(60));
+        let code = self.wait_exit(PATIENCE);
         let log = self.log();
         assert_eq!(code, Some(1), "{log}");
         log
@@ -196,42 +206,24 @@ pub fn proc_status_kib(pid: u32, field: &str) -> Option<u64> {
         .ok()
 }
 
-/// A config for `mysql_url` and `brokers` starting at `start`, ending
-/// inside `[kafka]` so callers can add to it. The state dir comes from the
-/// environment (see `spawn`).
+/// The text of a config for `mysql_url` and `brokers` starting at
+/// `start`, without a topic prefix, ending inside `[kafka]`: for a test
+/// that appends TOML to it by hand. Tests build a [`SluiceConfig`] instead.
+#[allow(dead_code)]
 pub fn base_config(mysql_url: &str, brokers: &str, start: &str) -> String {
-    format!(
-        "[source]\nurl = \"{mysql_url}\"\nserver_id = {}\nstart = \"{start}\"\n[state]\ncheckpoint_interval_ms = 100\n[kafka]\nbrokers = \"{brokers}\"\n",
-        4000 + std::process::id() % 1000 + rand_u32() % 1000
-    )
+    SluiceConfig::new(mysql_url, brokers)
+        .start(start)
+        .topic_prefix(None)
+        .render()
 }
 
 fn wait(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus> {
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        if let Some(s) = child.try_wait().unwrap() {
-            return Some(s);
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    None
-}
-
-fn rand_u32() -> u32 {
-    use std::hash::{BuildHasher, Hasher};
-    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-    h.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_nanos() as u64,
-    );
-    h.finish() as u32
-}
-
-/// A name no other test (or earlier run) uses.
-pub fn unique(prefix: &str) -> String {
-    format!("{prefix}_{}_{}", std::process::id(), rand_u32() % 1_000_000)
+    let mut status = None;
+    poll_until(timeout, || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status
 }
 
 /// A decoded event: its value and key as JSON, and its headers.
@@ -287,10 +279,8 @@ pub fn events(brokers: &str, topic: &str, expected: usize) -> Vec<Event> {
 }
 
 /// The server's current binlog position as `file:pos`.
-pub fn master_position(db: &crate::support::MariaDb) -> String {
-    let out = db.sql("SHOW MASTER STATUS").unwrap();
-    let mut f = out.split('\t');
-    format!("{}:{}", f.next().unwrap(), f.next().unwrap().trim())
+pub fn master_position(db: &MariaDb) -> String {
+    db.binlog_position()
 }
 
 /// Applies change events in order to a map of primary key -> row, the way a
@@ -355,9 +345,17 @@ impl Load {
     /// Waits until `n` more transactions have committed.
     pub fn settle(&self, n: u32) {
         let target = self.done.load(std::sync::atomic::Ordering::Relaxed) + n;
-        while self.done.load(std::sync::atomic::Ordering::Relaxed) < target {
-            std::thread::sleep(Duration::from_millis(10));
-        }
+        wait_until(
+            PATIENCE,
+            format_args!("{n} more transactions of the load"),
+            || {
+                assert!(
+                    !self.thread.is_finished(),
+                    "the load thread stopped (its panic is above)"
+                );
+                self.done.load(std::sync::atomic::Ordering::Relaxed) >= target
+            },
+        );
     }
 
     /// Stops the load; returns how many transactions committed.

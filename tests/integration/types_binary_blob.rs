@@ -51,7 +51,7 @@ fn a_blob_larger_than_16_mb_arrives_whole() {
         MariaDb::start(MariaDbOptions::default()).unwrap(),
         "id INT PRIMARY KEY, lb LONGBLOB, lt LONGTEXT CHARACTER SET utf8mb4",
         "",
-        "[kafka.producer]\n\"message.max.bytes\" = 100000000\n",
+        |c| c.producer("message.max.bytes", 100_000_000),
     );
     // The value is built on the server (REPEAT), so the statement stays small;
     // the server's max_allowed_packet (1G in the test config) bounds it.
@@ -105,7 +105,7 @@ fn compressed_mariadb_rows_events_are_not_skipped() {
         MariaDb::start(MariaDbOptions::with_args(["--log-bin-compress=ON"])).unwrap(),
         "id INT PRIMARY KEY, v TEXT",
         "",
-        "",
+        |c| c,
     );
     t.write(
         "INSERT INTO t VALUES (1, 'small');

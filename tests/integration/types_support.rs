@@ -43,8 +43,8 @@ use std::time::Duration;
 
 use rmpv::Value;
 
-use crate::sluice::{master_position, unique, Sluice};
-use crate::support::{self, MariaDb, Message};
+use crate::sluice::{unique, Sluice};
+use crate::support::{self, MariaDb, Message, SluiceConfig};
 
 /// The usual types test: creates `t` with `columns` (which must include
 /// `id INT PRIMARY KEY`), runs `writes`, waits for `n` events, checks the
@@ -87,27 +87,28 @@ impl TypeTable {
     /// include `id INT PRIMARY KEY`) and starts sluice after it. `options`
     /// follow the closing parenthesis (e.g. `CHARACTER SET latin1`).
     pub fn create(columns: &str, options: &str) -> TypeTable {
-        Self::create_with(columns, options, "")
+        Self::start(None, columns, options, |c| c)
     }
 
-    /// [`TypeTable::create`] with extra lines for sluice's config file.
-    pub fn create_with(columns: &str, options: &str, sluice_config: &str) -> TypeTable {
-        Self::start(None, columns, options, sluice_config)
-    }
-
-    /// [`TypeTable::create_with`] on `server`, a server of the test's own
-    /// (for settings the shared one must not have, or rows every sluice
-    /// streaming the shared one would have to carry).
+    /// [`TypeTable::create`] on `server`, a server of the test's own (for
+    /// settings the shared one must not have, or rows every sluice
+    /// streaming the shared one would have to carry), with what `configure`
+    /// adds to sluice's config.
     pub fn create_on(
         server: MariaDb,
         columns: &str,
         options: &str,
-        sluice_config: &str,
+        configure: impl FnOnce(SluiceConfig) -> SluiceConfig,
     ) -> TypeTable {
-        Self::start(Some(server), columns, options, sluice_config)
+        Self::start(Some(server), columns, options, configure)
     }
 
-    fn start(own: Option<MariaDb>, columns: &str, options: &str, config: &str) -> TypeTable {
+    fn start(
+        own: Option<MariaDb>,
+        columns: &str,
+        options: &str,
+        configure: impl FnOnce(SluiceConfig) -> SluiceConfig,
+    ) -> TypeTable {
         let server = own.as_ref().unwrap_or(&support::shared().mariadb);
         let db = unique("types");
         server
@@ -115,10 +116,12 @@ impl TypeTable {
                 "SET NAMES utf8mb4; CREATE DATABASE {db}; CREATE TABLE {db}.t ({columns}) {options}"
             ))
             .unwrap();
-        let start = master_position(server);
         let dir = tempfile::tempdir().unwrap();
         let brokers = support::shared().tansu.brokers();
-        let sluice = Sluice::start(dir.path(), &server.url(), &brokers, &start, config);
+        let sluice = Sluice::run(
+            dir.path(),
+            &configure(SluiceConfig::from_now(server, &brokers)),
+        );
         TypeTable {
             db,
             brokers,

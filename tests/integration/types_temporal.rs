@@ -160,7 +160,7 @@ fn mariadb_pre_10_1_temporal_formats_decode_the_same() {
         "id INT PRIMARY KEY,
            t0 TIME, dt0 DATETIME, ts0 TIMESTAMP NULL, d DATE, tail VARCHAR(5)",
         "",
-        "",
+        |c| c,
     );
     t.write(
         "SET sql_mode = ''; SET time_zone = '+02:00'; INSERT INTO t VALUES

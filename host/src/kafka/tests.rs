@@ -88,6 +88,9 @@ fn consume(brokers: &str, expected: usize) -> BTreeMap<String, Vec<u64>> {
     }
     consumer.assign(&tpl).unwrap();
     let mut per_key: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+    // Read until the expected count arrived and then for ten empty polls
+    // (a second) more, so that duplicates show; give up only after a minute
+    // without a single message.
     let (mut seen, mut idle) = (0, 0);
     while seen < expected || idle < 10 {
         match consumer.poll(Duration::from_millis(100)) {
@@ -163,6 +166,9 @@ fn run(producer: &[(&str, &str)]) -> (BTreeMap<String, Vec<u64>>, Vec<u64>) {
         tracker.produced(id, b.len() as u64);
         sink.send(&b, &stop).unwrap();
         tracker.end(id, Position::new("bin.000001", 101 + txn));
+        // Paces the load (not a wait for anything): the transactions spread
+        // over about a second, so the leader outage and the refused requests
+        // hit messages in flight rather than an idle producer.
         std::thread::sleep(Duration::from_millis(15));
     }
     sink.flush(Duration::from_secs(60));

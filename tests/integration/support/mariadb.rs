@@ -341,6 +341,19 @@ impl MariaDb {
             .collect())
     }
 
+    /// The server's current binlog position as `file:pos`: where a replica
+    /// starting now begins, and what a caught-up checkpoint reaches.
+    pub fn binlog_position(&self) -> String {
+        let out = self
+            .sql("SHOW MASTER STATUS")
+            .unwrap_or_else(|e| panic!("{e:#}"));
+        let mut f = out.split('\t');
+        match (f.next(), f.next()) {
+            (Some(file), Some(pos)) => format!("{file}:{}", pos.trim()),
+            _ => panic!("SHOW MASTER STATUS gave {out:?}: is the binlog on?"),
+        }
+    }
+
     fn cnf_path(&self) -> PathBuf {
         self.dir.path().join("my.cnf")
     }

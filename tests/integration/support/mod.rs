@@ -1,4 +1,6 @@
-//! Test harness: private MariaDB and tansu servers, and Kafka helpers.
+//! Test harness: private MariaDB and tansu servers, Kafka helpers, the
+//! config file builder ([`SluiceConfig`], with replica server_ids from
+//! [`next_server_id`]) and [`wait_until`], the way tests wait.
 //!
 //! Every test process gets its own servers on free loopback ports, in a
 //! scratch directory of its own, so tests never touch `scripts/services`'
@@ -18,13 +20,17 @@
 
 #![allow(dead_code, unused_imports)] // each test file uses a different subset
 
+pub mod config;
 pub mod kafka;
 pub mod mariadb;
 pub mod tansu;
+pub mod wait;
 
+pub use config::{next_server_id, Rule, SluiceConfig, Step};
 pub use kafka::{consume_all, consume_all_blocking, create_topic, list_topics, produce, Message};
 pub use mariadb::{MariaDb, MariaDbOptions};
 pub use tansu::Tansu;
+pub use wait::{poll_until, wait_until};
 
 use std::fs::{self, File};
 use std::io::{Read, Seek, SeekFrom};
@@ -62,6 +68,24 @@ pub fn shared() -> &'static Services {
             .unwrap_or_else(|e| panic!("starting the shared tansu failed: {e:#}"));
         Services { mariadb, tansu }
     })
+}
+
+/// A name no other test (or earlier run) uses: for databases, topics and
+/// topic prefixes on the shared servers.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}_{}_{}", std::process::id(), rand_u32() % 1_000_000)
+}
+
+fn rand_u32() -> u32 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u64(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos() as u64,
+    );
+    h.finish() as u32
 }
 
 // ---------------------------------------------------------------------------
@@ -153,6 +177,38 @@ pub(crate) fn free_port() -> anyhow::Result<u16> {
 pub(crate) fn port_accepts(port: u16) -> bool {
     let addr = SocketAddr::from(([127, 0, 0, 1], port));
     TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_ok()
+}
+
+/// Whether process `pid` holds a TCP socket listening on `port`. Unlike a
+/// connection that succeeds, this cannot be another test's server that won
+/// the race for a free port.
+pub(crate) fn listens_on(pid: u32, port: u16) -> bool {
+    // /proc/net/tcp{,6}: `sl local_address rem_address st ... inode`, the
+    // address as HEX:HEXPORT and state 0A for LISTEN.
+    let listening: Vec<String> = ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|table| fs::read_to_string(table).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|line| {
+                    let f: Vec<&str> = line.split_whitespace().collect();
+                    let local = u16::from_str_radix(f.get(1)?.rsplit(':').next()?, 16).ok()?;
+                    let inode = f.get(9)?;
+                    (local == port && *f.get(3)? == "0A").then(|| format!("socket:[{inode}]"))
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    if listening.is_empty() {
+        return false;
+    }
+    let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
+        return false;
+    };
+    fds.filter_map(Result::ok)
+        .filter_map(|fd| fs::read_link(fd.path()).ok())
+        .any(|link| listening.iter().any(|s| link.as_os_str() == s.as_str()))
 }
 
 /// The last `lines` lines of a log file, for error messages.

@@ -17,7 +17,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 use super::{
-    free_port, instance_dir, log_tail, port_accepts, send_signal, wait_ready, ServerProcess,
+    free_port, instance_dir, listens_on, log_tail, port_accepts, send_signal, wait_ready,
+    ServerProcess,
 };
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -205,22 +206,12 @@ impl Tansu {
             .unwrap_or_else(|| "tansu".into());
         cmd.env("NO_COLOR", "1"); // plain text in the log
         let mut process = ServerProcess::spawn(cmd, &name, &log)?;
-        let port = self.port;
+        let (port, pid) = (self.port, process.pid());
+        // Ready when *this* tansu listens: if another server grabbed the port
+        // first, a connection would reach it, while ours dies of AddrInUse
+        // (wait_ready reports the exit, and start() retries on a new port).
         let ready = wait_ready(&mut process, "tansu", STARTUP_TIMEOUT, || {
-            port_accepts(port)
-        })
-        .and_then(|()| {
-            // If someone else grabbed the port first, the connection above
-            // reached *them*, and our tansu is dying of AddrInUse. Give it a
-            // moment to say so before believing we own the port.
-            std::thread::sleep(Duration::from_millis(100));
-            if process.exited().is_some() || self.bind_failed() {
-                bail!(
-                    "tansu could not bind 127.0.0.1:{port}\n{}",
-                    log_tail(&log, 20)
-                );
-            }
-            Ok(())
+            listens_on(pid, port) && port_accepts(port)
         });
         match ready {
             Ok(()) => {
