@@ -19,9 +19,7 @@ pub mod temporal;
 mod value;
 
 #[cfg(test)]
-mod fixture_tests;
-#[cfg(test)]
-mod fuzz_tests;
+mod tests;
 
 use std::sync::Arc;
 

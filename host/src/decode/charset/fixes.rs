@@ -1,5 +1,6 @@
 //! The server's character tables, as data, where `encoding_rs` differs from
-//! them or lacks the charset; `charset.rs` builds its converters from these.
+//! them or lacks the charset; `single.rs` and `multi.rs` build their
+//! converters from these.
 //!
 //! # Where the data came from
 //! MariaDB 10.11's own conversions: every byte sequence each charset accepts
@@ -11,7 +12,7 @@
 //!   up (U+FFFD, `�`, where the server has no character); bytes below 0x80
 //!   are ASCII unless listed (only swe7 lists any).
 //! - EUC-JP's user-defined rows 0xF5-0xFE follow a formula instead (to the
-//!   Private Use Area, in `charset.rs`).
+//!   Private Use Area, in `multi.rs`).
 //!
 //! # Reading a table
 //! A code is a character's bytes read as a big-endian number (sjis 0x81 0x60
@@ -28,9 +29,9 @@
 //! `encoding_rs` (or keep every byte from 0x80, for a charset it lacks), and
 //! write what remains as spans; merge consecutive codes into one `chars` and
 //! use `run` for long stretches of consecutive code points. Then name the
-//! table in the charset's entry in `charset.rs`, add it to `TABLES` in the
-//! tests below (which check order, overlap and sizes) and add a known
-//! conversion or two to the tests in `charset.rs`.
+//! table in the charset's entry in `single.rs` or `multi.rs`, add it to
+//! `TABLES` in the tests below (which check order, overlap and sizes) and add
+//! a known conversion or two to `tests.rs`.
 
 /// Consecutive codes from `code`, and their characters.
 #[derive(Clone, Copy, Debug)]

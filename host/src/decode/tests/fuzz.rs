@@ -4,8 +4,9 @@
 //! bound.
 //!
 //! Deterministic: a fixed-seed generator mutates the table map, rows and
-//! compressed-payload events of the recorded fixtures (bit flips, random
-//! and boundary bytes, insertions, deletions, copied chunks, length fields
+//! compressed-payload events of the recorded fixtures (when they are there,
+//! see `fixture_dir.rs`) and of the files built in `built_*.rs` (bit flips,
+//! random and boundary bytes, insertions, deletions, copied chunks, length fields
 //! set to extremes), keeps the event's size field and CRC32 consistent so
 //! the mutation reaches the decoder rather than the checksum check, and
 //! decodes the file up to a few events after the mutated one. A failing
@@ -15,9 +16,8 @@
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use super::fixture_tests::{decode, dir};
-
-const HEADER_LEN: usize = 19;
+use super::fixture_dir;
+use super::harness::{decode, events, Ev, HEADER_LEN};
 
 /// xorshift64*: small, fast and the same everywhere.
 struct Rng(u64);
@@ -33,38 +33,6 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n.max(1) as u64) as usize
     }
-}
-
-/// One event of a file: where it starts, its size and type, and whether it
-/// ends with a valid CRC32.
-#[derive(Clone, Copy, Debug)]
-struct Ev {
-    at: usize,
-    len: usize,
-    kind: u8,
-    crc: bool,
-}
-
-fn events(file: &[u8]) -> Vec<Ev> {
-    let mut out = Vec::new();
-    let mut at = 4;
-    while at + HEADER_LEN <= file.len() {
-        let len = u32::from_le_bytes(file[at + 9..at + 13].try_into().unwrap()) as usize;
-        if len < HEADER_LEN || at + len > file.len() {
-            break;
-        }
-        let e = &file[at..at + len];
-        let crc =
-            len >= HEADER_LEN + 4 && crc32fast::hash(&e[..len - 4]).to_le_bytes() == e[len - 4..];
-        out.push(Ev {
-            at,
-            len,
-            kind: file[at + 4],
-            crc,
-        });
-        at += len;
-    }
-    out
 }
 
 /// Table map, rows (v1, v2, partial) and transaction payload events.
@@ -171,36 +139,49 @@ fn mutated_file(rng: &mut Rng, file: &[u8], evs: &[Ev], target: usize) -> Vec<u8
     out
 }
 
-/// A fixture: its name, bytes, events, and the indexes of the events the
+/// A seed file: its name, bytes, events, and the indexes of the events the
 /// mutations aim at.
 type Fixture = (String, Vec<u8>, Vec<Ev>, Vec<usize>);
 
 struct Corpus {
     files: Vec<Fixture>,
+    /// How many of `files` are recorded fixtures; `None` without them.
+    recorded: Option<usize>,
 }
 
 fn corpus() -> Corpus {
     let mut files = Vec::new();
-    let mut names: Vec<_> = std::fs::read_dir(dir())
-        .expect("fixtures directory (set SLUICE_FIXTURES to move it)")
-        .map(|e| e.unwrap().path())
-        .collect();
-    names.sort();
-    for path in names {
-        let name = path.file_name().unwrap().to_string_lossy().to_string();
-        let Ok(bytes) = std::fs::read(&path) else {
-            continue;
-        };
-        if !bytes.starts_with(b"\xfebin") {
-            continue;
+    let mut recorded = None;
+    if let Some(dir) = fixture_dir::dir() {
+        let mut names: Vec<_> = std::fs::read_dir(dir)
+            .expect("fixtures directory")
+            .map(|e| e.unwrap().path())
+            .collect();
+        names.sort();
+        for path in names {
+            let name = path.file_name().unwrap().to_string_lossy().to_string();
+            let Ok(bytes) = std::fs::read(&path) else {
+                continue;
+            };
+            add(&mut files, name, bytes);
         }
-        let evs = events(&bytes);
-        let targets: Vec<usize> = (0..evs.len()).filter(|&i| is_target(evs[i].kind)).collect();
-        if !targets.is_empty() {
-            files.push((name, bytes, evs, targets));
-        }
+        recorded = Some(files.len());
     }
-    Corpus { files }
+    for (name, bytes) in super::built_files() {
+        add(&mut files, name.to_string(), bytes);
+    }
+    Corpus { files, recorded }
+}
+
+fn add(files: &mut Vec<Fixture>, name: String, bytes: Vec<u8>) {
+    if !bytes.starts_with(b"\xfebin") {
+        return;
+    }
+    let evs = events(&bytes);
+    let targets: Vec<usize> = (0..evs.len()).filter(|&i| is_target(evs[i].kind)).collect();
+    if !targets.is_empty() {
+        files.push((name, bytes, evs, targets));
+    }
 }
 
 fn run_case(corpus: &Corpus, seed: u64) -> (usize, usize) {
@@ -239,7 +220,11 @@ fn run_case(corpus: &Corpus, seed: u64) -> (usize, usize) {
 #[test]
 fn mutated_events_never_panic_hang_or_blow_up() {
     let corpus = corpus();
-    assert!(corpus.files.len() >= 20, "{} fixtures", corpus.files.len());
+    if let Some(recorded) = corpus.recorded {
+        assert!(recorded >= 20, "{recorded} fixtures");
+    }
+    let built = corpus.files.len() - corpus.recorded.unwrap_or(0);
+    assert!(built >= 4, "{built} built seed files");
     if let Some(seed) = std::env::var("SLUICE_FUZZ_SEED")
         .ok()
         .and_then(|s| s.parse().ok())
@@ -275,125 +260,4 @@ fn the_mutator_keeps_sizes_consistent() {
         let again = events(&file);
         assert!(again.len() > t, "the mutated event is still an event");
     }
-}
-
-#[test]
-fn rows_whose_images_have_no_columns_are_an_error_not_an_endless_loop() {
-    // mysql_type_bit.000001: one WRITE_ROWS_EVENT (v2) of a 3-column table.
-    let file = std::fs::read(dir().join("mysql_type_bit.000001")).unwrap();
-    let evs = events(&file);
-    let w = evs
-        .iter()
-        .find(|e| e.kind == 30)
-        .expect("a write rows event");
-    let mut file = file.clone();
-    let body = w.at + HEADER_LEN;
-    // table id (6), flags (2), extra-data length (2, counting itself),
-    // column count (1 byte here), then the columns-present bitmap.
-    let extra = u16::from_le_bytes([file[body + 8], file[body + 9]]) as usize;
-    let bitmap = body + 8 + extra + 1;
-    file[bitmap] = 0;
-    let end = w.at + w.len;
-    let crc = crc32fast::hash(&file[w.at..end - 4]);
-    file[end - 4..end].copy_from_slice(&crc.to_le_bytes());
-    let d = decode(&file, "mysql_type_bit.000001");
-    assert!(d.events.is_empty(), "{:?}", d.events);
-    assert!(
-        d.errors
-            .iter()
-            // A named table's image without columns is caught as a partial
-            // image first; the endless-loop guard covers unnamed tables.
-            .any(|e| e.contains("images have no columns")
-                || e.contains("leaves out column(s) a, b, c")),
-        "{:?}",
-        d.errors
-    );
-}
-
-/// Rough decode throughput over the rows events of a few fixtures, for
-/// spotting regressions in the hot path. Run in release:
-/// `cargo test --release -p sluice --lib decode_throughput -- --ignored --nocapture`
-#[test]
-#[ignore]
-fn decode_throughput() {
-    use crate::binlog::file::BinlogBytes;
-    use crate::decode::{Decoder, TablePlan, TxnSource};
-    use crate::event::{Batch, Position};
-    use std::sync::Arc;
-    for name in [
-        "mariadb-bin.000001",
-        "mysql-enum-string-set.000001",
-        "vector.binlog",
-        "json-opaque.binlog",
-    ] {
-        let bytes = std::fs::read(dir().join(name)).unwrap();
-        let mut d = Decoder::default();
-        let mut rows = Vec::new();
-        for ev in BinlogBytes::new(&bytes).unwrap() {
-            let ev = ev.unwrap();
-            match ev.header().event_type_raw() {
-                19 => {
-                    d.table_map(&ev).unwrap();
-                }
-                23..=25 | 30..=32 => rows.push(ev),
-                _ => {}
-            }
-        }
-        let from = Position::new(name, 4);
-        let mut txn = TxnSource::new(0, 1, &from, None);
-        let mut batch = Batch::default();
-        let mut plans: Vec<(u64, Arc<TablePlan>)> = Vec::new();
-        let mut plan = |s: &Arc<super::schema::TableSchema>| {
-            if let Some((_, p)) = plans.iter().find(|(id, _)| *id == s.table_id) {
-                return p.clone();
-            }
-            let p = Arc::new(TablePlan::everything(s));
-            plans.push((s.table_id, p.clone()));
-            p
-        };
-        let started = std::time::Instant::now();
-        let mut n = 0usize;
-        let mut events = 0usize;
-        while started.elapsed().as_millis() < 1000 {
-            events += 1000 * rows.len();
-            for _ in 0..1000 {
-                for ev in &rows {
-                    n += d.rows(ev, &mut txn, 0, &mut batch, &mut plan).unwrap();
-                }
-                batch.clear();
-            }
-        }
-        let secs = started.elapsed().as_secs_f64();
-        eprintln!(
-            "{name}: {:.0} rows/s, {:.1} rows per event",
-            n as f64 / secs,
-            n as f64 / events.max(1) as f64
-        );
-    }
-}
-
-#[test]
-fn mariadb_compressed_rows_events_stop_the_pipeline_instead_of_vanishing() {
-    // A MariaDB rows event retyped as WRITE_ROWS_COMPRESSED_EVENT_V1 (166).
-    let name = "mariadb-bin.000001";
-    let mut file = std::fs::read(dir().join(name)).unwrap();
-    let evs = events(&file);
-    let before = decode(&file, name).events.len();
-    let w = evs
-        .iter()
-        .find(|e| matches!(e.kind, 23 | 30))
-        .expect("a write rows event");
-    file[w.at + 4] = 166;
-    let end = w.at + w.len;
-    if w.crc {
-        let crc = crc32fast::hash(&file[w.at..end - 4]);
-        file[end - 4..end].copy_from_slice(&crc.to_le_bytes());
-    }
-    let d = decode(&file, name);
-    assert!(d.events.len() < before);
-    assert!(
-        d.errors.iter().any(|e| e.contains("log_bin_compress")),
-        "{:?}",
-        d.errors
-    );
 }
