@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
 use sluice::binlog::file::BinlogBytes;
-use sluice::binlog::txn::{classify, Kind, Positions};
+use sluice::binlog::txn::{classify, EventKind, Positions};
 use sluice::decode::{Decoder, TablePlan, TxnSource};
 use sluice::event::{Batch, Position};
 
@@ -36,11 +36,11 @@ fuzz_target!(|data: &[u8]| {
         let Ok(ev) = ev else { break };
         let (start, _) = positions.of(&ev);
         match classify(&ev) {
-            Ok(Kind::Gtid { gtid, .. }) => txn = TxnSource::new(0, 1, &start, gtid.as_deref()),
-            Ok(Kind::TableMap) => {
+            Ok(EventKind::Gtid { gtid, .. }) => txn = TxnSource::new(0, 1, &start, gtid.as_deref()),
+            Ok(EventKind::TableMap) => {
                 let _ = decoder.table_map(&ev);
             }
-            Ok(Kind::Rows) => {
+            Ok(EventKind::Rows) => {
                 batch.clear();
                 let _ = decoder.rows(&ev, &mut txn, 0, &mut batch, &mut |s| {
                     Arc::new(TablePlan::everything(s))
@@ -53,7 +53,7 @@ fuzz_target!(|data: &[u8]| {
                     }
                 }
             }
-            Ok(Kind::Rotate { next }) => positions.rotate(&next),
+            Ok(EventKind::Rotate { next }) => positions.rotate(&next),
             _ => {}
         }
     }

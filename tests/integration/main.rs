@@ -2,6 +2,9 @@
 //! one binary. `scripts/test` installs the servers; the harness in
 //! `support/` starts private instances on free ports.
 
+// A test crate: `pub` only shares items between its modules.
+#![allow(unreachable_pub)]
+
 mod config_errors;
 mod ddl;
 mod end_to_end;

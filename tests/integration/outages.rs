@@ -374,9 +374,11 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
             let read = bytes_sent(db) - sent_before;
             let acked = sluice.checkpoint().map_or(0, |c| {
                 let pos = c["pos"].as_u64().unwrap_or(0);
-                (c["file"] == file.as_str())
-                    .then_some(pos.saturating_sub(offset(&start)))
-                    .unwrap_or(0)
+                if c["file"] == file.as_str() {
+                    pos.saturating_sub(offset(&start))
+                } else {
+                    0
+                }
             });
             samples.push((read, acked, rss, started.elapsed().as_secs_f64()));
             acked >= binlog

@@ -227,12 +227,15 @@ fn check_prints_what_each_table_becomes_without_streaming() {
     );
 }
 
+/// One transaction's rule versions, tables, and id.
+type TxnRoutes = (Vec<String>, Vec<String>, u64);
+
 /// What the version topics hold.
 #[derive(Default)]
 struct Routed {
     /// Per transaction (its source position): the versions and tables it
     /// went to, and its id.
-    by_txn: BTreeMap<(String, u64), (Vec<String>, Vec<String>, u64)>,
+    by_txn: BTreeMap<(String, u64), TxnRoutes>,
     /// The ids of the transactions seen.
     ids: BTreeSet<u64>,
 }

@@ -36,7 +36,7 @@ fn workload(seed: u64, db: &str, txns: usize) -> Vec<String> {
             let table = if r.next(2) == 0 { "a" } else { "b" };
             let id = r.next(200);
             sql.push_str(&match r.next(6) {
-                0 | 1 | 2 => format!("INSERT INTO {db}.{table} VALUES ({id}, 'v{}', {}) ON DUPLICATE KEY UPDATE n = n + 1;", r.next(1000), r.next(100)),
+                0..=2 => format!("INSERT INTO {db}.{table} VALUES ({id}, 'v{}', {}) ON DUPLICATE KEY UPDATE n = n + 1;", r.next(1000), r.next(100)),
                 3 => format!("UPDATE {db}.{table} SET s = 'u{}', n = n * 2 WHERE id % 7 = {};", r.next(1000), r.next(7)),
                 4 => format!("UPDATE IGNORE {db}.{table} SET id = id + 1000 WHERE id = {id};"),
                 _ => format!("DELETE FROM {db}.{table} WHERE id = {id};"),

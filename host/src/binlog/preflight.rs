@@ -54,7 +54,9 @@ pub async fn gather(conn: &mut Conn) -> Result<ServerFacts, BinlogError> {
             reason: e.to_string(),
         }
     };
-    let row: Option<(String, u32, Option<String>, Option<String>, Option<String>)> = conn
+    // version, server_id, log_bin, binlog_format, binlog_row_image
+    type Variables = (String, u32, Option<String>, Option<String>, Option<String>);
+    let row: Option<Variables> = conn
         .query_first(
             "SELECT @@version, @@server_id, @@log_bin, @@binlog_format, @@binlog_row_image",
         )

@@ -97,7 +97,7 @@ pub async fn resolve_start(conn: &mut Conn, start: &Start) -> Result<Position, B
 /// Fails with [`BinlogError::Purged`] when `pos`'s file is gone.
 pub async fn ensure_available(conn: &mut Conn, pos: &Position) -> Result<(), BinlogError> {
     let logs = binary_logs(conn).await?;
-    if logs.iter().any(|l| *l == pos.file) {
+    if logs.contains(&pos.file) {
         return Ok(());
     }
     Err(BinlogError::Purged {

@@ -131,7 +131,7 @@ pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), V
         Kind::Vector { len_bytes } => {
             let len = c.uint_le(*len_bytes as usize)? as usize;
             let b = c.take(len)?;
-            if len % 4 != 0 {
+            if !len.is_multiple_of(4) {
                 return Err(ValueError::Bad(format!(
                     "VECTOR of {len} bytes is not a list of float32"
                 )));

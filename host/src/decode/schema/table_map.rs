@@ -181,10 +181,10 @@ pub(super) fn build(
             &mut set_labels,
         )
         .map_err(|what| bad(format!("column {i}: {what}")))?;
-        let name: Box<str> = if has_names {
-            names[i].clone()
-        } else {
-            format!("@{}", i + 1).into()
+        // Without full row metadata, columns are named by position.
+        let name: Box<str> = match names.get(i).filter(|_| has_names) {
+            Some(name) => name.clone(),
+            None => format!("@{}", i + 1).into(),
         };
         columns.push(Column {
             name_mp: PreEncoded::str(&name),
