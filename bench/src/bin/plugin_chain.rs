@@ -50,8 +50,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rmpv::Value;
+use sluice::event::Op;
 use sluice::plugin::{
-    Chain, ChainSpec, EventBatch, Op, PluginGeneration, PluginHostConfig, PluginRef, PluginRegistry,
+    Chain, ChainSpec, EventBatch, PluginGeneration, PluginHostConfig, PluginRef, PluginRegistry,
 };
 
 /// (language, file prefix).

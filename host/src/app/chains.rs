@@ -8,9 +8,10 @@ use std::sync::Arc;
 
 use crate::event::batch::DeadLetterNote;
 use crate::event::batch::NameId;
+use crate::event::topic;
 use crate::event::{Batch, Op, Record};
 use crate::plugin::{Chain, EventBatch, PluginError, PluginHostConfig, PluginRegistry};
-use crate::route::{sanitize_topic, Rule};
+use crate::route::Rule;
 
 pub struct Chains {
     registry: Option<Arc<PluginRegistry>>,
@@ -26,24 +27,6 @@ pub struct Chains {
     events: EventBatch,
     /// Scratch: for each event in `events`, the record it came from.
     origins: Vec<usize>,
-}
-
-fn op(op: Op) -> crate::plugin::Op {
-    match op {
-        Op::Create => crate::plugin::Op::Create,
-        Op::Update => crate::plugin::Op::Update,
-        Op::Delete => crate::plugin::Op::Delete,
-        Op::Read | Op::Ddl => crate::plugin::Op::Read,
-    }
-}
-
-fn from_plugin(op: crate::plugin::Op) -> Op {
-    match op {
-        crate::plugin::Op::Create => Op::Create,
-        crate::plugin::Op::Update => Op::Update,
-        crate::plugin::Op::Delete => Op::Delete,
-        crate::plugin::Op::Read => Op::Read,
-    }
 }
 
 impl Chains {
@@ -166,12 +149,8 @@ impl Chains {
                     bytes = 0;
                 }
                 let table = batch.table(r);
-                call.events.push(
-                    &table.db,
-                    &table.table,
-                    op(r.op),
-                    &batch.buf[r.value.clone()],
-                )?;
+                call.events
+                    .push(&table.db, &table.table, r.op, &batch.buf[r.value.clone()])?;
                 call.origins.push(i);
                 bytes += r.value.len();
                 through[i] = true;
@@ -260,7 +239,7 @@ impl Call<'_> {
                     let id = match last_topic {
                         Some((name, id)) if name == t => id,
                         _ => {
-                            let id = batch.topic_id(&Arc::from(sanitize_topic(t)));
+                            let id = batch.topic_id(&Arc::from(topic::sanitize(t)));
                             last_topic = Some((t, id));
                             id
                         }
@@ -274,7 +253,7 @@ impl Call<'_> {
                 Record {
                     value,
                     key,
-                    op: from_plugin(ev.op),
+                    op: ev.op,
                     table: orig.table,
                     txn: orig.txn,
                     topic,

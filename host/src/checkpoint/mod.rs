@@ -9,4 +9,4 @@ mod store;
 mod tracker;
 
 pub use store::{Checkpoint, Store, StoreError};
-pub use tracker::{Tracker, TxnId};
+pub use tracker::Tracker;

@@ -10,10 +10,7 @@ use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::event::Position;
-
-/// Number of a transaction in the order it was read.
-pub type TxnId = u64;
+use crate::event::{Position, TxnId};
 
 #[derive(Debug)]
 struct Txn {
@@ -52,7 +49,7 @@ impl Tracker {
         Tracker {
             state: Mutex::new(State {
                 txns: VecDeque::new(),
-                first: 0,
+                first: TxnId(0),
                 done_upto: from,
                 outstanding: 0,
                 progress: Instant::now(),
@@ -70,7 +67,7 @@ impl Tracker {
             outstanding: 0,
             abandoned: false,
         });
-        s.first + s.txns.len() as u64 - 1
+        TxnId(s.first.0 + s.txns.len() as u64 - 1)
     }
 
     /// Counts `n` messages about to be produced for `txn`. Must be called
@@ -179,7 +176,7 @@ impl Tracker {
 
 impl State {
     fn get(&mut self, txn: TxnId) -> Option<&mut Txn> {
-        let i = txn.checked_sub(self.first)?;
+        let i = txn.0.checked_sub(self.first.0)?;
         self.txns.get_mut(i as usize)
     }
 
@@ -198,7 +195,7 @@ impl State {
                 break;
             }
             self.txns.pop_front();
-            self.first += 1;
+            self.first.0 += 1;
         }
     }
 }

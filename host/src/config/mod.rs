@@ -12,7 +12,7 @@ use std::time::Duration;
 pub use error::{suggest, ConfigError};
 use raw::RawConfig;
 
-use crate::event::Position;
+use crate::event::{topic, Position};
 use crate::route::glob::TablePattern;
 use crate::route::{ColumnFilter, Rule};
 
@@ -272,18 +272,12 @@ fn validate(
     let topic_prefix = kafka.topic_prefix.filter(|p| !p.is_empty());
     let ddl_topic = match kafka.ddl_topic {
         Some(t) if t.is_empty() => None,
-        Some(t) => Some(crate::route::sanitize_topic(&t)),
-        None => Some(match &topic_prefix {
-            Some(p) => format!("{p}.__ddl"),
-            None => "__ddl".to_string(),
-        }),
+        Some(t) => Some(topic::sanitize(&t)),
+        None => Some(topic::prefixed(topic_prefix.as_deref(), "__ddl")),
     };
     let dead_letter_topic = match kafka.dead_letter_topic.filter(|t| !t.is_empty()) {
-        Some(t) => crate::route::sanitize_topic(&t),
-        None => match &topic_prefix {
-            Some(p) => format!("{p}.__dead_letter"),
-            None => "__dead_letter".to_string(),
-        },
+        Some(t) => topic::sanitize(&t),
+        None => topic::prefixed(topic_prefix.as_deref(), "__dead_letter"),
     };
     let kafka = Kafka {
         brokers,

@@ -7,11 +7,26 @@
 
 pub mod batch;
 pub mod ddl;
+pub mod json;
+pub mod layout;
 pub mod msgpack;
 pub mod position;
+pub mod topic;
 
 pub use batch::{Batch, Record};
 pub use position::Position;
+
+/// Number of a transaction in the order it was read, handed out by the
+/// checkpoint tracker: every record carries its transaction's, and the sink
+/// acknowledges records by it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TxnId(pub u64);
+
+impl std::fmt::Display for TxnId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
 
 /// Version of the event value layout, written as the `v` field of every event.
 pub const FORMAT_VERSION: u64 = 1;

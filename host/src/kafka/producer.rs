@@ -13,9 +13,10 @@ use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, T
 
 use super::topics::Topics;
 use super::SinkError;
-use crate::checkpoint::{Tracker, TxnId};
+use crate::checkpoint::Tracker;
 use crate::config::Kafka;
 use crate::event::Batch;
+use crate::event::TxnId;
 
 /// Sluice's producer defaults; `[kafka.producer]` overrides any of them.
 const DEFAULTS: &[(&str, &str)] = &[
@@ -41,7 +42,7 @@ impl ProducerContext for Delivery {
 
     fn delivery(&self, result: &DeliveryResult<'_>, txn: usize) {
         match result {
-            Ok(_) => self.tracker.ack(txn as TxnId),
+            Ok(_) => self.tracker.ack(TxnId(txn as u64)),
             Err((e, msg)) => {
                 // The transaction is not acknowledged, so the checkpoint
                 // cannot move past it; the pipeline stops on this error.
@@ -164,7 +165,7 @@ impl KafkaSink {
                     });
             }
             let mut record: BaseRecord<'_, [u8], [u8], usize> =
-                BaseRecord::with_opaque_to(topic, r.txn as usize)
+                BaseRecord::with_opaque_to(topic, r.txn.0 as usize)
                     .payload(batch.value(r))
                     .headers(headers);
             if let Some(k) = batch.key(r) {

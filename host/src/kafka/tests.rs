@@ -19,7 +19,7 @@ use super::KafkaSink;
 use crate::checkpoint::Tracker;
 use crate::config::Kafka;
 use crate::event::batch::{Record, TableName};
-use crate::event::{Batch, Op, Position};
+use crate::event::{Batch, Op, Position, TxnId};
 
 const TOPIC: &str = "orders";
 const PARTITIONS: i32 = 4;
@@ -65,7 +65,7 @@ fn batch(txn: u64, n: usize, seqs: &mut [u64]) -> Batch {
             key: Some(key_start..value_start),
             op: Op::Update,
             table,
-            txn,
+            txn: TxnId(txn),
             topic: Some(topic),
             dead_letter: None,
             rule: None,
