@@ -128,10 +128,11 @@ mod tests {
 
     #[test]
     fn bin_is_hex_and_comes_back_as_bin() {
+        // Keys in JSON's order, so the round trip compares equal.
         let v = Value::Map(vec![
             ("b".into(), Value::Binary(vec![0x00, 0xff, 0x55])),
-            ("text_bytes".into(), Value::Binary(b"abc".to_vec())),
             ("s".into(), "abc".into()),
+            ("text_bytes".into(), Value::Binary(b"abc".to_vec())),
         ]);
         let j = to_json(&v);
         assert_eq!(
@@ -178,7 +179,8 @@ mod tests {
     fn bytes_decode_or_say_why_not() {
         let bytes = json_to_msgpack(&json!({"id": 7, "tags": ["a"]}));
         assert_eq!(msgpack_to_json(&bytes), json!({"id": 7, "tags": ["a"]}));
-        let bad = msgpack_to_json(&[0xc1]);
+        // An array of two that ends after one element.
+        let bad = msgpack_to_json(&[0x92, 0x01]);
         assert!(bad["$undecodable"].is_string(), "{bad}");
         assert!(to_json(&Value::Ext(5, vec![1]))["$ext"] == 5);
         let odd_key = Value::Map(vec![(Value::from(1), Value::Nil)]);
