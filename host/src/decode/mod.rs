@@ -72,6 +72,7 @@ pub struct Decoder {
     charsets: CharsetMap,
     /// The bytes every row of a rows event shares, encoded once per event.
     frame: RowFrame,
+    /// Writes each row change's images; scratch kept for its allocations.
     images: RowImages,
 }
 
