@@ -3,7 +3,9 @@
 //!
 //! The wire format is a public contract documented in `docs/FORMAT.md`;
 //! [`FORMAT_VERSION`] changes whenever that document does in a way a
-//! consumer could notice.
+//! consumer could notice. [`layout`] is the one place that writes its
+//! fields; [`json`] is the one JSON rendering of events for people, and
+//! [`topic`] the one rule for topic names.
 
 pub mod batch;
 pub mod ddl;
@@ -21,12 +23,6 @@ pub use position::Position;
 /// acknowledges records by it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct TxnId(pub u64);
-
-impl std::fmt::Display for TxnId {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.fmt(f)
-    }
-}
 
 /// Version of the event value layout, written as the `v` field of every event.
 pub const FORMAT_VERSION: u64 = 1;
