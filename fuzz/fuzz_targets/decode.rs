@@ -30,13 +30,15 @@ fuzz_target!(|data: &[u8]| {
     let mut decoder = Decoder::default();
     let from = Position::new("fuzz.000001", 4);
     let mut positions = Positions::new(&from);
-    let mut txn = TxnSource::new(0, 1, &from, None);
+    let mut txn = TxnSource::new(sluice::event::TxnId(0), 1, &from, None);
     let mut batch = Batch::default();
     for ev in events {
         let Ok(ev) = ev else { break };
         let (start, _) = positions.of(&ev);
         match classify(&ev) {
-            Ok(EventKind::Gtid { gtid, .. }) => txn = TxnSource::new(0, 1, &start, gtid.as_deref()),
+            Ok(EventKind::Gtid { gtid, .. }) => {
+                txn = TxnSource::new(sluice::event::TxnId(0), 1, &start, gtid.as_deref())
+            }
             Ok(EventKind::TableMap) => {
                 let _ = decoder.table_map(&ev);
             }

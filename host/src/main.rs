@@ -39,6 +39,9 @@ enum Command {
         command: PluginCommand,
     },
     /// Print the events of a topic as JSON lines.
+    ///
+    /// Keys and values are shown as JSON, bin values as {"$bin": "<hex>"}
+    /// (docs/FORMAT.md, "JSON rendering").
     Tail {
         #[arg(long, env = "SLUICE_KAFKA_BROKERS")]
         brokers: String,
@@ -57,7 +60,8 @@ enum Command {
 enum PluginCommand {
     /// Run a plugin offline on events written as JSON lines on stdin
     /// ({"db":..,"table":..,"op":"c","before":..,"after":..} per line) and
-    /// print what it decides for each, as JSON lines.
+    /// print what it decides for each, as JSON lines. Bin values are
+    /// {"$bin": "<hex>"} both ways (docs/FORMAT.md, "JSON rendering").
     Test {
         /// The plugin component.
         file: PathBuf,

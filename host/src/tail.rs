@@ -10,14 +10,10 @@ use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
 
-/// Converts MessagePack bytes to JSON for display; bin values become arrays
-/// of numbers, which is lossless if not pretty.
-pub fn msgpack_to_json(bytes: &[u8]) -> serde_json::Value {
-    match rmpv::decode::read_value(&mut &bytes[..]) {
-        Ok(v) => serde_json::to_value(&v).unwrap_or(serde_json::Value::Null),
-        Err(e) => serde_json::json!({ "undecodable": e.to_string() }),
-    }
-}
+/// Keys and values are printed in the JSON rendering of docs/FORMAT.md
+/// (bin as `{"$bin": "<hex>"}`), the one `sluice plugin test` reads and
+/// prints too.
+pub use crate::event::json::msgpack_to_json;
 
 /// Prints up to `count` events of `topic` from the beginning, waiting at most
 /// `timeout` for them.

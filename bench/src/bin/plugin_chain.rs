@@ -50,8 +50,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rmpv::Value;
+use sluice::event::Op;
 use sluice::plugin::{
-    Chain, ChainSpec, EventBatch, Op, PluginGeneration, PluginHostConfig, PluginRef, PluginRegistry,
+    Chain, ChainSpec, EventBatch, PluginGeneration, PluginHostConfig, PluginRef, PluginRegistry,
 };
 
 /// (language, file prefix).
@@ -276,7 +277,11 @@ fn rows(a: &Args, staged: &Path) -> Result<Vec<Row>> {
 /// A row image in the shape of the earlier benchmark: 7 columns, keys in
 /// name order, `name` padding the size.
 fn row(i: usize, name: usize) -> Value {
-    let status = if i.is_multiple_of(10) { "closed" } else { "active" };
+    let status = if i.is_multiple_of(10) {
+        "closed"
+    } else {
+        "active"
+    };
     Value::Map(vec![
         ("email".into(), format!("user{i}@example.com").into()),
         ("flags".into(), Value::Array(vec!["a".into(), "b".into()])),

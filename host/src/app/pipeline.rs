@@ -14,12 +14,10 @@ use crate::binlog::boundary::{Boundaries, Carries, Step};
 use crate::binlog::ddl::{recognise, Ddl};
 use crate::binlog::reader::Chunk;
 use crate::binlog::{BinlogError, Event};
-use crate::checkpoint::{Tracker, TxnId};
+use crate::checkpoint::Tracker;
 use crate::decode::{DecodeError, Decoder, TxnSource};
-use crate::event::batch::TableName;
 use crate::event::ddl::DdlEvent;
-use crate::event::msgpack::{write_map_header, write_str};
-use crate::event::{now_ms, Batch, Op, Position, Record};
+use crate::event::{now_ms, Batch, Position, TxnId};
 use crate::kafka::{Sink, SinkError, SinkHealth};
 use crate::plugin::stage::RuleChains;
 use crate::route::{LiveRules, Rules};
@@ -260,7 +258,6 @@ impl Pipeline {
             .open
             .as_ref()
             .expect("DDL is written inside a transaction");
-        let at = self.batch.buf.len();
         DdlEvent {
             kind: ddl.kind,
             db: &ddl.db,
@@ -273,28 +270,7 @@ impl Pipeline {
             event_ts_ms: ev.header().timestamp() as u64 * 1000,
             produced_ms: self.produced_ms,
         }
-        .write(&mut self.batch.buf);
-        let value = at..self.batch.buf.len();
-        let key_at = self.batch.buf.len();
-        write_map_header(&mut self.batch.buf, 1);
-        write_str(&mut self.batch.buf, "db");
-        write_str(&mut self.batch.buf, &ddl.db);
-        let key = key_at..self.batch.buf.len();
-        let table = self.batch.table_id(&Arc::new(TableName {
-            db: ddl.db.as_str().into(),
-            table: ddl.table.as_deref().unwrap_or("").into(),
-        }));
-        let topic = self.batch.topic_id(&topic);
-        self.batch.records.push(Record {
-            value,
-            key: Some(key),
-            op: Op::Ddl,
-            table,
-            txn: open.id,
-            topic: Some(topic),
-            dead_letter: None,
-            rule: None,
-        });
+        .push(&mut self.batch, &topic, open.id);
     }
 
     fn begin(&mut self, start: Position, gtid: Option<&str>) -> Result<(), PipelineError> {

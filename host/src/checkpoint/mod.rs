@@ -11,4 +11,4 @@ mod tracker;
 
 pub use settings::StateSettings;
 pub use store::{Checkpoint, Store, StoreError};
-pub use tracker::{Tracker, TxnId};
+pub use tracker::Tracker;

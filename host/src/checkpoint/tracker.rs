@@ -48,7 +48,7 @@ impl Tracker {
         Tracker {
             state: Mutex::new(State {
                 txns: VecDeque::new(),
-                first: 0,
+                first: TxnId(0),
                 done_upto: from,
                 outstanding: 0,
             }),
@@ -65,7 +65,7 @@ impl Tracker {
             outstanding: 0,
             abandoned: false,
         });
-        s.first + s.txns.len() as u64 - 1
+        TxnId(s.first.0 + s.txns.len() as u64 - 1)
     }
 
     /// Counts `n` messages about to be produced for `txn`. Must be called
@@ -163,7 +163,7 @@ impl Tracker {
 
 impl State {
     fn get(&mut self, txn: TxnId) -> Option<&mut Txn> {
-        let i = txn.checked_sub(self.first)?;
+        let i = txn.0.checked_sub(self.first.0)?;
         self.txns.get_mut(i as usize)
     }
 
@@ -182,7 +182,7 @@ impl State {
                 break;
             }
             self.txns.pop_front();
-            self.first += 1;
+            self.first.0 += 1;
         }
     }
 }

@@ -6,11 +6,11 @@ use std::time::Duration;
 use super::input::Input;
 use super::raw::RawKafka;
 use super::{ConfigError, ENV_KAFKA_BROKERS};
+use crate::event::topic;
 use crate::kafka::settings::{
-    prefixed_topic, KafkaSettings, SinkKind, DDL_TOPIC, DEAD_LETTER_TOPIC, DEFAULT_CREATE_TOPICS,
+    KafkaSettings, SinkKind, DDL_TOPIC, DEAD_LETTER_TOPIC, DEFAULT_CREATE_TOPICS,
     DEFAULT_PARTITIONS, DEFAULT_REPLICATION_FACTOR, DEFAULT_STALL_TIMEOUT,
 };
-use crate::route::sanitize_topic;
 
 /// `sink` decides whether brokers are required.
 pub fn settings(
@@ -24,12 +24,12 @@ pub fn settings(
     let prefix = topic_prefix.as_deref();
     let ddl_topic = match raw.ddl_topic {
         Some(t) if t.is_empty() => None,
-        Some(t) => Some(sanitize_topic(&t)),
-        None => Some(prefixed_topic(prefix, DDL_TOPIC)),
+        Some(t) => Some(topic::sanitize(&t)),
+        None => Some(topic::prefixed(prefix, DDL_TOPIC)),
     };
     let dead_letter_topic = match raw.dead_letter_topic.filter(|t| !t.is_empty()) {
-        Some(t) => sanitize_topic(&t),
-        None => prefixed_topic(prefix, DEAD_LETTER_TOPIC),
+        Some(t) => topic::sanitize(&t),
+        None => topic::prefixed(prefix, DEAD_LETTER_TOPIC),
     };
     Ok(KafkaSettings {
         brokers,

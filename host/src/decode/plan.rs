@@ -39,7 +39,10 @@ impl TablePlan {
     pub fn everything(schema: &super::schema::TableSchema) -> Self {
         TablePlan {
             capture: true,
-            topic: Arc::from(format!("{}.{}", schema.name.db, schema.name.table)),
+            topic: Arc::from(crate::event::topic::prefixed(
+                None,
+                &format!("{}.{}", schema.name.db, schema.name.table),
+            )),
             key: schema.primary_key.clone(),
             emit: None,
             ops: [true; 3],

@@ -7,7 +7,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
-use super::Op;
+use super::{Op, TxnId};
 
 /// Database and table of a change, shared by every record of that table.
 #[derive(Debug, PartialEq, Eq, Hash)]
@@ -31,7 +31,7 @@ pub struct Record {
     pub table: NameId,
     /// The transaction this change belongs to, as numbered by the
     /// checkpoint tracker: the sink acknowledges records by it.
-    pub txn: u64,
+    pub txn: TxnId,
     /// Topic chosen by routing, an index into the batch's topics
     /// ([`Batch::topic`] reads it); `None` until routed.
     pub topic: Option<NameId>,
@@ -147,7 +147,7 @@ mod tests {
             key: None,
             op: Op::Create,
             table: i,
-            txn: 1,
+            txn: TxnId(1),
             topic: Some(topic),
             dead_letter: None,
             rule: None,

@@ -3,19 +3,26 @@
 //!
 //! The wire format is a public contract documented in `docs/FORMAT.md`;
 //! [`FORMAT_VERSION`] changes whenever that document does in a way a
-//! consumer could notice.
+//! consumer could notice. [`layout`] is the one place that writes its
+//! fields; [`json`] is the one JSON rendering of events for people, and
+//! [`topic`] the one rule for topic names.
 
 pub mod batch;
 pub mod ddl;
+pub mod json;
+pub mod layout;
 pub mod msgpack;
 pub mod position;
+pub mod topic;
 
 pub use batch::{Batch, Record};
 pub use position::Position;
 
-/// Number of a transaction in the order it was read (the checkpoint
-/// tracker hands them out; the sink acknowledges records by it).
-pub type TxnId = u64;
+/// Number of a transaction in the order it was read, handed out by the
+/// checkpoint tracker: every record carries its transaction's, and the sink
+/// acknowledges records by it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TxnId(pub u64);
 
 /// Version of the event value layout, written as the `v` field of every event.
 pub const FORMAT_VERSION: u64 = 1;

@@ -43,7 +43,7 @@ pub enum SinkError {
         size: usize,
         reason: String,
         /// The record's transaction, for the pipeline to name its position.
-        txn: u64,
+        txn: crate::event::TxnId,
     },
     #[error("Kafka acknowledged none of the {outstanding} messages waiting for it in {secs} s; starting over from the checkpoint with a new producer (a producer can get stuck, e.g. when a broker lost its producer state). If Kafka is simply down, this repeats until it is back; [kafka] stall_timeout_secs sets the wait")]
     Stalled { outstanding: u64, secs: u64 },

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::event::Batch;
+use crate::event::{Batch, TxnId};
 
 use super::{Acks, SinkError};
 
@@ -25,7 +25,7 @@ impl NullSink {
     pub fn send(&mut self, batch: &Batch) -> Result<(), SinkError> {
         // Acknowledged per run of records of one transaction, not per
         // record: a batch holds few transactions and many rows.
-        let mut run: Option<(u64, u64)> = None;
+        let mut run: Option<(TxnId, u64)> = None;
         for r in &batch.records {
             self.bytes += r.value.len() as u64;
             run = match run {

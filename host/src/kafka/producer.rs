@@ -41,7 +41,7 @@ impl ProducerContext for Delivery {
         match result {
             Ok(_) => {
                 self.health.acked(1);
-                self.acks.ack(txn as TxnId, 1);
+                self.acks.ack(TxnId(txn as u64), 1);
             }
             Err((e, msg)) => {
                 // The transaction is not acknowledged, so the checkpoint
@@ -155,7 +155,7 @@ impl KafkaSink {
                     });
             }
             let mut record: BaseRecord<'_, [u8], [u8], usize> =
-                BaseRecord::with_opaque_to(topic, r.txn as usize)
+                BaseRecord::with_opaque_to(topic, r.txn.0 as usize)
                     .payload(batch.value(r))
                     .headers(headers);
             if let Some(k) = batch.key(r) {

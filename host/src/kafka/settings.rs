@@ -39,14 +39,6 @@ pub struct KafkaSettings {
     pub producer: BTreeMap<String, String>,
 }
 
-/// `name` (one of the topic constants above) after the topic prefix.
-pub fn prefixed_topic(prefix: Option<&str>, name: &str) -> String {
-    match prefix {
-        Some(p) => format!("{p}.{name}"),
-        None => name.to_string(),
-    }
-}
-
 /// Where batches go: Kafka, or nowhere (a dry run, a decode benchmark).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SinkKind {
@@ -84,7 +76,8 @@ mod tests {
 
     #[test]
     fn topics_go_after_the_prefix() {
-        assert_eq!(prefixed_topic(Some("prod"), DDL_TOPIC), "prod.__ddl");
-        assert_eq!(prefixed_topic(None, DEAD_LETTER_TOPIC), "__dead_letter");
+        use crate::event::topic::prefixed;
+        assert_eq!(prefixed(Some("prod"), DDL_TOPIC), "prod.__ddl");
+        assert_eq!(prefixed(None, DEAD_LETTER_TOPIC), "__dead_letter");
     }
 }

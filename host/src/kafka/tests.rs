@@ -17,7 +17,7 @@ use rdkafka::{ClientConfig, Message, Offset, TopicPartitionList};
 use super::{KafkaSettings, KafkaSink, SinkHealth};
 use crate::checkpoint::Tracker;
 use crate::event::batch::{Record, TableName};
-use crate::event::{Batch, Op, Position};
+use crate::event::{Batch, Op, Position, TxnId};
 use crate::shutdown::Cancel;
 
 const TOPIC: &str = "orders";
@@ -64,7 +64,7 @@ fn batch(txn: u64, n: usize, seqs: &mut [u64]) -> Batch {
             key: Some(key_start..value_start),
             op: Op::Update,
             table,
-            txn,
+            txn: TxnId(txn),
             topic: Some(topic),
             dead_letter: None,
             rule: None,

@@ -7,8 +7,9 @@
 
 use std::sync::Arc;
 
-use super::bindings::{EventMeta, Op, TableName, WitBatch};
+use super::bindings::{self, EventMeta, TableName, WitBatch, WitOp};
 use super::error::PluginError;
+use crate::event::Op;
 
 /// Why an event goes to the dead-letter topic; the kafka stage turns this
 /// into headers.
@@ -36,7 +37,7 @@ pub(crate) struct EventState {
 pub(crate) struct DeadEntry {
     pub(crate) state: EventState,
     pub(crate) table: u32,
-    pub(crate) op: Op,
+    pub(crate) op: WitOp,
     pub(crate) range: (u32, u32),
     pub(crate) why: DeadLetter,
 }
@@ -120,8 +121,10 @@ impl EventBatch {
         self.last_table = 0;
     }
 
-    /// Appends an input event. Fails only if the batch outgrows 4 GiB.
+    /// Appends an input event. Fails only if the batch outgrows 4 GiB, or
+    /// for a schema change (not a row event).
     pub fn push(&mut self, db: &str, table: &str, op: Op, bytes: &[u8]) -> Result<(), PluginError> {
+        let op = bindings::to_wit(op).ok_or(PluginError::NotRowEvent)?;
         let offset = u32::try_from(self.wit.data.len()).map_err(|_| PluginError::BatchTooLarge)?;
         let len = u32::try_from(bytes.len()).map_err(|_| PluginError::BatchTooLarge)?;
         offset.checked_add(len).ok_or(PluginError::BatchTooLarge)?;
@@ -224,7 +227,7 @@ impl EventBatch {
         &'a self,
         s: EventState,
         table: u32,
-        op: Op,
+        op: WitOp,
         data: &'a [u8],
         (offset, len): (u32, u32),
         dead_letter: Option<&'a DeadLetter>,
@@ -234,7 +237,7 @@ impl EventBatch {
             origin: s.origin as usize,
             db: &t.db,
             table: &t.table,
-            op,
+            op: bindings::from_wit(op),
             bytes: &data[offset as usize..(offset + len) as usize],
             topic: s.topic.map(|i| self.topics[i as usize].as_str()),
             key: s.key.map(|(o, l)| &self.keys[o as usize..(o + l) as usize]),

@@ -9,29 +9,31 @@ wasmtime::component::bindgen!({
 
 pub(crate) use self::exports::sluice::plugin::{filter, key, lifecycle, route, transform};
 pub(crate) use self::sluice::plugin::log;
-pub use self::sluice::plugin::types::Op;
-// `WitBatch`: the WIT record, named apart from the pipeline's `event::Batch`
-// and the stage's `EventBatch`.
+// `WitBatch` and `WitOp`: the WIT types, named apart from the pipeline's
+// `event::Batch` and `event::Op` and the stage's `EventBatch`.
+pub(crate) use self::sluice::plugin::types::Op as WitOp;
 pub(crate) use self::sluice::plugin::types::{Batch as WitBatch, EventMeta, TableName};
 
-impl Op {
-    /// Parses the event's `"op"` field (`c`, `u`, `d`, `r`).
-    pub fn from_code(code: &str) -> Option<Op> {
-        Some(match code {
-            "c" => Op::Create,
-            "u" => Op::Update,
-            "d" => Op::Delete,
-            "r" => Op::Read,
-            _ => return None,
-        })
-    }
+use crate::event::Op;
 
-    pub fn code(self) -> &'static str {
-        match self {
-            Op::Create => "c",
-            Op::Update => "u",
-            Op::Delete => "d",
-            Op::Read => "r",
-        }
+/// The WIT `op` of an event's op. Schema changes have none: plugins see row
+/// events only.
+pub(crate) fn to_wit(op: Op) -> Option<WitOp> {
+    Some(match op {
+        Op::Create => WitOp::Create,
+        Op::Update => WitOp::Update,
+        Op::Delete => WitOp::Delete,
+        Op::Read => WitOp::Read,
+        Op::Ddl => return None,
+    })
+}
+
+/// The op of an event a plugin handed back.
+pub(crate) fn from_wit(op: WitOp) -> Op {
+    match op {
+        WitOp::Create => Op::Create,
+        WitOp::Update => Op::Update,
+        WitOp::Delete => Op::Delete,
+        WitOp::Read => Op::Read,
     }
 }

@@ -5,9 +5,9 @@
 //! or a short form `{"db":..,"table":..,"op":..,"before":..,"after":..}`
 //! that is expanded into one. Output per line:
 //! `{"line":N,"kept":bool,"out":[{"topic":..,"key":..,"event":{..},"dead_letter":..}]}`
-//! or `{"line":N,"error":".."}`.
+//! or `{"line":N,"error":".."}`. Values read and printed follow the JSON
+//! rendering of [`crate::event::json`] (bin as `{"$bin": "<hex>"}`).
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, Write};
 use std::path::Path;
 use std::sync::Arc;
@@ -15,14 +15,16 @@ use std::sync::Arc;
 use serde_json::{json, Map, Value as Json};
 
 use super::batch::EventBatch;
-use super::bindings::Op;
 use super::chain::Chain;
 use super::config::{ChainSpec, PluginHostConfig, PluginRef};
 use super::engine::Runtime;
 use super::error::PluginError;
-use super::json::{bytes_to_json, to_json, to_msgpack};
 use super::loader::LoadedPlugin;
 use super::registry::PluginGeneration;
+use crate::event::json::{json_to_msgpack, msgpack_to_json};
+use crate::event::layout::{self, field, RowFrame, SourceTxn};
+use crate::event::msgpack::PreEncoded;
+use crate::event::Op;
 
 /// Totals over the input.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -110,15 +112,16 @@ pub fn plugin_test(
 }
 
 fn describe(e: &super::OutputEvent<'_>) -> Json {
-    let event = rmpv::decode::read_value(&mut &e.bytes[..])
-        .map(|v| to_json(&v))
-        .unwrap_or_else(|err| json!({"$invalid_msgpack": err.to_string()}));
+    let event = msgpack_to_json(e.bytes);
     let mut o = Map::new();
     o.insert(
         "topic".into(),
         e.topic.map(Json::from).unwrap_or(Json::Null),
     );
-    o.insert("key".into(), e.key.map(bytes_to_json).unwrap_or(Json::Null));
+    o.insert(
+        "key".into(),
+        e.key.map(msgpack_to_json).unwrap_or(Json::Null),
+    );
     o.insert("event".into(), event);
     if let Some(d) = e.dead_letter {
         o.insert(
@@ -133,44 +136,43 @@ fn describe(e: &super::OutputEvent<'_>) -> Json {
 fn parse_line(line: &str) -> Result<(String, String, Op, Vec<u8>), String> {
     let j: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let obj = j.as_object().ok_or("expected a JSON object")?;
-    let source = obj.get("source").and_then(Json::as_object);
-    let field = |k: &str| {
+    let source = obj.get(field::SOURCE).and_then(Json::as_object);
+    let text = |k: &str| {
         obj.get(k)
             .or_else(|| source.and_then(|s| s.get(k)))
             .and_then(Json::as_str)
             .map(str::to_owned)
     };
-    let db = field("db").ok_or("missing \"db\"")?;
-    let table = field("table").ok_or("missing \"table\"")?;
+    let db = text(field::DB).ok_or("missing \"db\"")?;
+    let table = text(field::TABLE).ok_or("missing \"table\"")?;
     let op_code = obj
-        .get("op")
+        .get(field::OP)
         .and_then(Json::as_str)
         .ok_or("missing \"op\"")?;
-    let op =
-        Op::from_code(op_code).ok_or_else(|| format!("op {op_code:?} is not one of c, u, d, r"))?;
-    let event = if obj.contains_key("source") || obj.contains_key("v") {
-        j.clone()
+    let op = Op::from_code(op_code)
+        .filter(|op| *op != Op::Ddl)
+        .ok_or_else(|| format!("op {op_code:?} is not one of c, u, d, r"))?;
+    let event = if obj.contains_key(field::SOURCE) || obj.contains_key(field::V) {
+        json_to_msgpack(&j)
     } else {
-        // The short form: expand to the event shape the pipeline produces.
-        let mut src = BTreeMap::new();
-        src.insert("server_id", json!(0));
-        src.insert("file", json!(""));
-        src.insert("pos", json!(0));
-        src.insert("row", json!(0));
-        src.insert("gtid", Json::Null);
-        src.insert("db", json!(db));
-        src.insert("table", json!(table));
-        src.insert("ts_ms", json!(0));
-        json!({
-            "v": 1,
-            "op": op_code,
-            "before": obj.get("before").cloned().unwrap_or(Json::Null),
-            "after": obj.get("after").cloned().unwrap_or(Json::Null),
-            "source": src,
-            "ts_ms": 0,
-        })
+        let image = |k: &str| json_to_msgpack(obj.get(k).unwrap_or(&Json::Null));
+        short_event(op, &db, &table, &image(field::BEFORE), &image(field::AFTER))
     };
-    let mut bytes = Vec::new();
-    rmpv::encode::write_value(&mut bytes, &to_msgpack(&event)).map_err(|e| e.to_string())?;
-    Ok((db, table, op, bytes))
+    Ok((db, table, op, event))
+}
+
+/// The short form expanded to the event the pipeline would write for it,
+/// with a zero `source` position and zero timestamps.
+fn short_event(op: Op, db: &str, table: &str, before: &[u8], after: &[u8]) -> Vec<u8> {
+    let mut frame = RowFrame::default();
+    let txn = SourceTxn::new(0, "", 0, None);
+    let (db, table) = (PreEncoded::str(db), PreEncoded::str(table));
+    frame.set(op, &txn, db.bytes(), table.bytes(), 0, 0);
+    let mut out = Vec::new();
+    frame.open(&mut out);
+    out.extend_from_slice(after);
+    layout::write_before_key(&mut out);
+    out.extend_from_slice(before);
+    frame.close(&mut out, 0);
+    out
 }

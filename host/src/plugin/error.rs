@@ -37,6 +37,11 @@ pub enum PluginError {
         reason: String,
     },
 
+    /// A schema-change event was given to a chain: plugins see row events
+    /// only (the pipeline passes schema changes by them).
+    #[error("a schema-change event cannot go through plugins: they see row events only")]
+    NotRowEvent,
+
     /// A batch outgrew the 32-bit offsets of the plugin interface.
     #[error("event batch exceeds 4 GiB")]
     BatchTooLarge,

@@ -17,7 +17,7 @@ use wasmtime::component::__internal::{
 use wasmtime::component::{ComponentNamedList, ComponentType, Func, Lift, Lower, TypedFunc};
 use wasmtime::{AsContext, AsContextMut, ValRaw};
 
-use super::bindings::{EventMeta, Op, TableName, WitBatch};
+use super::bindings::{EventMeta, TableName, WitBatch, WitOp};
 
 /// The WIT `batch` record, borrowed from a [`WitBatch`].
 #[derive(ComponentType, Lower, Clone, Copy)]
@@ -48,12 +48,12 @@ const EVENT_META_SIZE: usize = 16;
 const _: () = assert!(<EventMeta as ComponentType>::SIZE32 == EVENT_META_SIZE);
 const _: () = assert!(<EventMeta as ComponentType>::ALIGN32 == 4);
 
-fn op_case(op: Op) -> u8 {
+fn op_case(op: WitOp) -> u8 {
     match op {
-        Op::Create => 0,
-        Op::Update => 1,
-        Op::Delete => 2,
-        Op::Read => 3,
+        WitOp::Create => 0,
+        WitOp::Update => 1,
+        WitOp::Delete => 2,
+        WitOp::Read => 3,
     }
 }
 

@@ -6,10 +6,12 @@
 //! [`Chain`] (one rule's ordered plugins, with their own instances) and
 //! [`EventBatch`] (reusable input/output buffer). Events are opaque
 //! MessagePack bytes plus metadata, so this module depends on no other host
-//! module. See docs/PLUGINS.md for the plugin-facing side.
+//! module but the shared leaf, `event/` (the op, topic names, JSON). See
+//! docs/PLUGINS.md for the plugin-facing side.
 //!
 //! ```no_run
 //! # use sluice::plugin::*;
+//! # use sluice::event::Op;
 //! # fn demo(host: PluginHostConfig, rule_chain: ChainSpec) -> Result<(), PluginError> {
 //! let registry = PluginRegistry::start(&host)?; // loads dir/*.wasm, watches it
 //! let mut chain = Chain::new(&registry.current(), &rule_chain)?; // per rule, per task
@@ -37,7 +39,6 @@ pub mod config;
 mod engine;
 mod error;
 mod instance;
-mod json;
 mod loader;
 mod lower;
 mod outcome;
@@ -45,8 +46,9 @@ mod registry;
 mod sandbox;
 pub mod stage;
 
+/// The op of an event as plugins see it: the pipeline's own.
+pub use crate::event::Op;
 pub use batch::{DeadLetter, EventBatch, OutputEvent};
-pub use bindings::Op;
 pub use chain::{Chain, RunStats};
 pub use config::{ChainSpec, OnError, PluginHostConfig, PluginRef};
 pub use error::PluginError;

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use super::{Chain, ChainSpec, EventBatch, PluginError, PluginHostConfig, PluginRegistry};
 use crate::event::batch::DeadLetterNote;
 use crate::event::batch::NameId;
+use crate::event::topic;
 use crate::event::{Batch, Op, Record};
-use crate::route::sanitize_topic;
 
 /// One rule's chain as configured, and how to name the rule in messages.
 pub struct RuleChainSpec<'a> {
@@ -35,24 +35,6 @@ pub struct RuleChains {
     events: EventBatch,
     /// Scratch: for each event in `events`, the record it came from.
     origins: Vec<usize>,
-}
-
-fn op(op: Op) -> crate::plugin::Op {
-    match op {
-        Op::Create => crate::plugin::Op::Create,
-        Op::Update => crate::plugin::Op::Update,
-        Op::Delete => crate::plugin::Op::Delete,
-        Op::Read | Op::Ddl => crate::plugin::Op::Read,
-    }
-}
-
-fn from_plugin(op: crate::plugin::Op) -> Op {
-    match op {
-        crate::plugin::Op::Create => Op::Create,
-        crate::plugin::Op::Update => Op::Update,
-        crate::plugin::Op::Delete => Op::Delete,
-        crate::plugin::Op::Read => Op::Read,
-    }
 }
 
 impl RuleChains {
@@ -179,12 +161,8 @@ impl RuleChains {
                     bytes = 0;
                 }
                 let table = batch.table(r);
-                call.events.push(
-                    &table.db,
-                    &table.table,
-                    op(r.op),
-                    &batch.buf[r.value.clone()],
-                )?;
+                call.events
+                    .push(&table.db, &table.table, r.op, &batch.buf[r.value.clone()])?;
                 call.origins.push(i);
                 bytes += r.value.len();
                 through[i] = true;
@@ -273,7 +251,7 @@ impl Call<'_> {
                     let id = match last_topic {
                         Some((name, id)) if name == t => id,
                         _ => {
-                            let id = batch.topic_id(&Arc::from(sanitize_topic(t)));
+                            let id = batch.topic_id(&Arc::from(topic::sanitize(t)));
                             last_topic = Some((t, id));
                             id
                         }
@@ -287,7 +265,7 @@ impl Call<'_> {
                 Record {
                     value,
                     key,
-                    op: from_plugin(ev.op),
+                    op: ev.op,
                     table: orig.table,
                     txn: orig.txn,
                     topic,

@@ -16,23 +16,6 @@ pub fn is_system_schema(db: &str) -> bool {
     SYSTEM_SCHEMAS.iter().any(|s| db.eq_ignore_ascii_case(s))
 }
 
-/// Kafka topic names allow only `[a-zA-Z0-9._-]` and 249 characters; MySQL
-/// names allow more. Other characters become `_`.
-pub fn sanitize_topic(name: &str) -> String {
-    let mut s: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    s.truncate(249);
-    s
-}
-
 #[cfg(test)]
 mod tests {
     use super::glob::TablePattern;

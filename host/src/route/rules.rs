@@ -5,9 +5,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use super::glob::TablePattern;
-use super::{is_system_schema, sanitize_topic};
+use super::is_system_schema;
 use crate::decode::plan::TablePlan;
 use crate::decode::schema::TableSchema;
+use crate::event::topic;
 
 /// A validated `[[rules]]` entry.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,12 +112,10 @@ impl Rules {
     }
 
     pub fn topic(&self, rule: &Rule, db: &str, table: &str) -> String {
-        let name = match (&rule.topic, &self.prefix) {
-            (Some(t), _) => t.replace("{db}", db).replace("{table}", table),
-            (None, Some(p)) => format!("{p}.{db}.{table}"),
-            (None, None) => format!("{db}.{table}"),
-        };
-        sanitize_topic(&name)
+        match &rule.topic {
+            Some(t) => topic::sanitize(&t.replace("{db}", db).replace("{table}", table)),
+            None => topic::prefixed(self.prefix.as_deref(), &format!("{db}.{table}")),
+        }
     }
 
     /// The plan for a table, made once per table schema.

@@ -72,7 +72,7 @@ fn decode_throughput() {
             }
         }
         let from = Position::new(name, 4);
-        let mut txn = TxnSource::new(0, 1, &from, None);
+        let mut txn = TxnSource::new(crate::event::TxnId(0), 1, &from, None);
         let mut batch = Batch::default();
         let mut plans: Vec<(u64, Arc<TablePlan>)> = Vec::new();
         let mut plan = |s: &Arc<crate::decode::schema::TableSchema>| {

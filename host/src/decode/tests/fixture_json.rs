@@ -43,7 +43,7 @@ fn opaque_json_values_become_strings_or_bytes() {
     assert_eq!(
         a,
         vec![
-            json!({"a": [85]}),
+            json!({"a": {"$bin": "55"}}),
             json!({"b": "2012-03-18"}),
             json!({"c": "2012-03-18 11:30:45.000000"}),
             json!({"c": "87:31:46.654321"}),

@@ -8,7 +8,7 @@ use serde_json::Value;
 use crate::binlog::file::BinlogBytes;
 use crate::binlog::txn::{classify, EventKind, Positions};
 use crate::decode::{Decoder, TxnSource};
-use crate::event::{Batch, Position};
+use crate::event::{Batch, Position, TxnId};
 
 /// Size of an event header (binlog version 4).
 pub(super) const HEADER_LEN: usize = 19;
@@ -40,7 +40,7 @@ pub(super) fn decode(bytes: &[u8], name: &str) -> Decoded {
     let mut d = Decoder::default();
     let from = Position::new(name, 4);
     let mut positions = Positions::new(&from);
-    let mut txn = TxnSource::new(0, 1, &from, None);
+    let mut txn = TxnSource::new(TxnId(0), 1, &from, None);
     let mut batch = Batch::default();
     for ev in events {
         let ev = match ev {
@@ -52,7 +52,9 @@ pub(super) fn decode(bytes: &[u8], name: &str) -> Decoded {
         };
         let (start, _) = positions.of(&ev);
         match classify(&ev) {
-            Ok(EventKind::Gtid { gtid, .. }) => txn = TxnSource::new(0, 1, &start, gtid.as_deref()),
+            Ok(EventKind::Gtid { gtid, .. }) => {
+                txn = TxnSource::new(TxnId(0), 1, &start, gtid.as_deref())
+            }
             Ok(EventKind::Begin) => {}
             Ok(EventKind::TableMap) => {
                 if let Err(e) = d.table_map(&ev) {

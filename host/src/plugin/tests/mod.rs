@@ -17,11 +17,12 @@ use std::path::Path;
 
 use serde_json::json;
 
-use super::{Chain, ChainSpec, EventBatch, Op, PluginGeneration, PluginHostConfig, PluginRegistry};
+use super::{Chain, ChainSpec, EventBatch, PluginGeneration, PluginHostConfig, PluginRegistry};
+use crate::event::Op;
 
 /// A MessagePack event as the decoder produces it, keys in its order.
 pub(super) fn event(op: &str, before: serde_json::Value, after: serde_json::Value) -> Vec<u8> {
-    let m = super::json::to_msgpack;
+    let m = crate::event::json::from_json;
     let source = json!({"server_id": 1, "file": "bin.000001", "pos": 4, "row": 0, "gtid": null,
                         "db": "shop", "table": "users", "ts_ms": 0});
     let v = rmpv::Value::Map(vec![
@@ -35,6 +36,10 @@ pub(super) fn event(op: &str, before: serde_json::Value, after: serde_json::Valu
     let mut buf = Vec::new();
     rmpv::encode::write_value(&mut buf, &v).unwrap();
     buf
+}
+
+pub(super) fn decode(bytes: &[u8]) -> serde_json::Value {
+    crate::event::json::to_json(&rmpv::decode::read_value(&mut &bytes[..]).unwrap())
 }
 
 pub(super) fn op_of(code: &str) -> Op {
