@@ -8,10 +8,10 @@
 use std::sync::Arc;
 
 use libfuzzer_sys::fuzz_target;
-use sluice::binlog::file::BinlogBytes;
-use sluice::binlog::txn::{classify, EventKind, Positions};
-use sluice::decode::{Decoder, TablePlan, TxnSource};
-use sluice::event::{Batch, Position};
+use sluice::fuzzing::{
+    classify, Batch, BinlogBytes, Decoder, EventKind, Position, Positions, TablePlan, TxnId,
+    TxnSource,
+};
 
 fuzz_target!(|data: &[u8]| {
     // Inputs without the magic number get it, so mutations of the corpus's
@@ -30,14 +30,14 @@ fuzz_target!(|data: &[u8]| {
     let mut decoder = Decoder::default();
     let from = Position::new("fuzz.000001", 4);
     let mut positions = Positions::new(&from);
-    let mut txn = TxnSource::new(sluice::event::TxnId(0), 1, &from, None);
+    let mut txn = TxnSource::new(TxnId(0), 1, &from, None);
     let mut batch = Batch::default();
     for ev in events {
         let Ok(ev) = ev else { break };
         let (start, _) = positions.of(&ev);
         match classify(&ev) {
             Ok(EventKind::Gtid { gtid, .. }) => {
-                txn = TxnSource::new(sluice::event::TxnId(0), 1, &start, gtid.as_deref())
+                txn = TxnSource::new(TxnId(0), 1, &start, gtid.as_deref())
             }
             Ok(EventKind::TableMap) => {
                 let _ = decoder.table_map(&ev);

@@ -50,7 +50,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use rmpv::Value;
-use sluice::event::Op;
+use sluice::plugin::Op;
 use sluice::plugin::{
     Chain, ChainSpec, EventBatch, PluginGeneration, PluginHostConfig, PluginRef, PluginRegistry,
 };

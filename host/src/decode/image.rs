@@ -138,7 +138,7 @@ impl Image<'_> {
         out: &mut Vec<u8>,
         json: &mut Json<'_, 'r>,
     ) -> Result<(), DecodeError> {
-        if let schema::Kind::Json { len_bytes } = column.kind {
+        if let schema::ColumnKind::Json { len_bytes } = column.kind {
             match json {
                 Json::Plain => {}
                 Json::Capture(docs) => docs[col] = peek_json(c, len_bytes),
@@ -239,7 +239,7 @@ fn peek_json<'r>(c: &Cursor<'r>, len_bytes: u8) -> Option<&'r [u8]> {
 
 /// Whether `c` is a JSON column.
 pub(super) fn is_json(c: &Column) -> bool {
-    matches!(c.kind, schema::Kind::Json { .. })
+    matches!(c.kind, schema::ColumnKind::Json { .. })
 }
 
 /// Appends the key (a map of key column -> value) copied from the spans of

@@ -7,7 +7,7 @@
 
 //!
 //! `table_map.rs` reads a table map into a [`TableSchema`]; `kind.rs`
-//! resolves each column's type and metadata to its [`Kind`].
+//! resolves each column's type and metadata to its [`ColumnKind`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -27,7 +27,7 @@ use table_map::build;
 /// How a column's bytes are laid out in a row image, with the metadata the
 /// decoder needs already resolved.
 #[derive(Clone, Debug)]
-pub enum Kind {
+pub enum ColumnKind {
     /// Integer of 1, 2, 3, 4 or 8 bytes.
     Int {
         bytes: u8,
@@ -102,7 +102,7 @@ pub struct Column {
     pub name: Box<str>,
     /// The name as a MessagePack string, copied into every event.
     pub name_mp: PreEncoded,
-    pub kind: Kind,
+    pub kind: ColumnKind,
     /// The SQL type as written in `docs/FORMAT.md`, for error messages.
     pub type_name: &'static str,
 }

@@ -5,7 +5,7 @@ use crate::event::msgpack::*;
 
 use super::charset::Charset;
 use super::cursor::{Cursor, Truncated};
-use super::schema::Kind;
+use super::schema::ColumnKind;
 use super::{decimal, json, temporal};
 
 #[derive(Debug)]
@@ -27,9 +27,9 @@ fn text(out: &mut Vec<u8>, bytes: &[u8], charset: Charset) {
 
 /// Decodes the value at the cursor and appends it to `out`.
 #[inline]
-pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), ValueError> {
+pub fn write(kind: &ColumnKind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), ValueError> {
     match kind {
-        Kind::Int { bytes, unsigned } => {
+        ColumnKind::Int { bytes, unsigned } => {
             let n = *bytes as usize;
             let raw = c.uint_le(n)?;
             if *unsigned {
@@ -39,25 +39,25 @@ pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), V
                 write_int(out, ((raw << shift) as i64) >> shift);
             }
         }
-        Kind::Float => write_f32(out, f32::from_bits(c.uint_le(4)? as u32)),
-        Kind::Double => write_f64(out, f64::from_bits(c.uint_le(8)?)),
-        Kind::Decimal { precision, scale } => decimal::read(c, out, *precision, *scale)?,
-        Kind::Year => {
+        ColumnKind::Float => write_f32(out, f32::from_bits(c.uint_le(4)? as u32)),
+        ColumnKind::Double => write_f64(out, f64::from_bits(c.uint_le(8)?)),
+        ColumnKind::Decimal { precision, scale } => decimal::read(c, out, *precision, *scale)?,
+        ColumnKind::Year => {
             let y = c.u8()? as u64;
             write_uint(out, if y == 0 { 0 } else { 1900 + y });
         }
-        Kind::Date => temporal::date(c, out)?,
-        Kind::TimeOld => temporal::time_old(c, out)?,
-        Kind::Time2 { fsp } => temporal::time2(c, out, *fsp)?,
-        Kind::DateTimeOld => temporal::datetime_old(c, out)?,
-        Kind::DateTime2 { fsp } => temporal::datetime2(c, out, *fsp)?,
-        Kind::TimestampOld => temporal::timestamp_old(c, out)?,
-        Kind::Timestamp2 { fsp } => temporal::timestamp2(c, out, *fsp)?,
-        Kind::VarString { len_bytes, charset } => {
+        ColumnKind::Date => temporal::date(c, out)?,
+        ColumnKind::TimeOld => temporal::time_old(c, out)?,
+        ColumnKind::Time2 { fsp } => temporal::time2(c, out, *fsp)?,
+        ColumnKind::DateTimeOld => temporal::datetime_old(c, out)?,
+        ColumnKind::DateTime2 { fsp } => temporal::datetime2(c, out, *fsp)?,
+        ColumnKind::TimestampOld => temporal::timestamp_old(c, out)?,
+        ColumnKind::Timestamp2 { fsp } => temporal::timestamp2(c, out, *fsp)?,
+        ColumnKind::VarString { len_bytes, charset } => {
             let len = c.uint_le(*len_bytes as usize)? as usize;
             text(out, c.take(len)?, *charset);
         }
-        Kind::FixedString {
+        ColumnKind::FixedString {
             len_bytes,
             max_len,
             charset,
@@ -75,11 +75,11 @@ pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), V
                 text(out, bytes, *charset);
             }
         }
-        Kind::Blob { len_bytes, charset } => {
+        ColumnKind::Blob { len_bytes, charset } => {
             let len = c.uint_le(*len_bytes as usize)? as usize;
             text(out, c.take(len)?, *charset);
         }
-        Kind::Enum { bytes, labels } => {
+        ColumnKind::Enum { bytes, labels } => {
             let idx = c.uint_le(*bytes as usize)? as usize;
             match idx.checked_sub(1).and_then(|i| labels.get(i)) {
                 Some(label) => extend_short(out, label.bytes()),
@@ -93,7 +93,7 @@ pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), V
                 }
             }
         }
-        Kind::Set { bytes, labels } => {
+        ColumnKind::Set { bytes, labels } => {
             let bits = c.uint_le(*bytes as usize)?;
             write_array_header(out, bits.count_ones() as usize);
             for i in 0..64 {
@@ -110,7 +110,7 @@ pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), V
                 }
             }
         }
-        Kind::Bit { bits } => {
+        ColumnKind::Bit { bits } => {
             let v = c.uint_be((*bits as usize).div_ceil(8))?;
             if *bits == 1 {
                 write_bool(out, v != 0);
@@ -118,17 +118,17 @@ pub fn write(kind: &Kind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), V
                 write_uint(out, v);
             }
         }
-        Kind::Json { len_bytes } => {
+        ColumnKind::Json { len_bytes } => {
             let len = c.uint_le(*len_bytes as usize)? as usize;
             let doc = c.take(len)?;
             json::convert(doc, out)
                 .map_err(|e| ValueError::Bad(format!("binary JSON: {}", e.0)))?;
         }
-        Kind::Geometry { len_bytes } => {
+        ColumnKind::Geometry { len_bytes } => {
             let len = c.uint_le(*len_bytes as usize)? as usize;
             write_bin(out, c.take(len)?);
         }
-        Kind::Vector { len_bytes } => {
+        ColumnKind::Vector { len_bytes } => {
             let len = c.uint_le(*len_bytes as usize)? as usize;
             let b = c.take(len)?;
             if !len.is_multiple_of(4) {
@@ -150,7 +150,7 @@ mod tests {
     use super::*;
     use crate::decode::charset::CharsetMap;
 
-    fn one(kind: &Kind, bytes: &[u8]) -> rmpv::Value {
+    fn one(kind: &ColumnKind, bytes: &[u8]) -> rmpv::Value {
         let mut c = Cursor::new(bytes);
         let mut out = Vec::new();
         write(kind, &mut c, &mut out).unwrap();
@@ -160,25 +160,25 @@ mod tests {
 
     #[test]
     fn floats_keep_every_bit_and_their_width() {
-        let neg_zero = one(&Kind::Float, &(-0.0f32).to_le_bytes());
+        let neg_zero = one(&ColumnKind::Float, &(-0.0f32).to_le_bytes());
         assert!(matches!(neg_zero, rmpv::Value::F32(v) if v.to_bits() == (-0.0f32).to_bits()));
-        let neg_zero = one(&Kind::Double, &(-0.0f64).to_le_bytes());
+        let neg_zero = one(&ColumnKind::Double, &(-0.0f64).to_le_bytes());
         assert!(matches!(neg_zero, rmpv::Value::F64(v) if v.to_bits() == (-0.0f64).to_bits()));
         for v in [f32::MAX, f32::MIN_POSITIVE, f32::from_bits(1), -1.5] {
             assert!(
-                matches!(one(&Kind::Float, &v.to_le_bytes()), rmpv::Value::F32(x) if x.to_bits() == v.to_bits())
+                matches!(one(&ColumnKind::Float, &v.to_le_bytes()), rmpv::Value::F32(x) if x.to_bits() == v.to_bits())
             );
         }
         for v in [f64::MAX, f64::MIN_POSITIVE, f64::from_bits(1), -0.1] {
             assert!(
-                matches!(one(&Kind::Double, &v.to_le_bytes()), rmpv::Value::F64(x) if x.to_bits() == v.to_bits())
+                matches!(one(&ColumnKind::Double, &v.to_le_bytes()), rmpv::Value::F64(x) if x.to_bits() == v.to_bits())
             );
         }
     }
 
     #[test]
     fn integers_sign_extend_by_width() {
-        let int = |bytes: u8, unsigned: bool| Kind::Int { bytes, unsigned };
+        let int = |bytes: u8, unsigned: bool| ColumnKind::Int { bytes, unsigned };
         assert_eq!(one(&int(3, false), &[0xff, 0xff, 0xff]).as_i64(), Some(-1));
         assert_eq!(
             one(&int(3, true), &[0xff, 0xff, 0xff]).as_u64(),
@@ -195,14 +195,14 @@ mod tests {
 
     #[test]
     fn binary_n_is_padded_and_char_is_not() {
-        let binary = Kind::FixedString {
+        let binary = ColumnKind::FixedString {
             len_bytes: 1,
             max_len: 4,
             charset: Charset::Binary,
         };
         assert_eq!(one(&binary, &[1, b'a']).as_slice(), Some(&b"a\0\0\0"[..]));
         assert_eq!(one(&binary, &[0]).as_slice(), Some(&[0u8; 4][..]));
-        let latin1 = Kind::FixedString {
+        let latin1 = ColumnKind::FixedString {
             len_bytes: 1,
             max_len: 4,
             charset: CharsetMap::default().get(Some(8)),
@@ -212,19 +212,22 @@ mod tests {
 
     #[test]
     fn bits_years_enums_and_sets() {
-        assert_eq!(one(&Kind::Bit { bits: 1 }, &[1]).as_bool(), Some(true));
         assert_eq!(
-            one(&Kind::Bit { bits: 13 }, &[0x10, 0x00]).as_u64(),
+            one(&ColumnKind::Bit { bits: 1 }, &[1]).as_bool(),
+            Some(true)
+        );
+        assert_eq!(
+            one(&ColumnKind::Bit { bits: 13 }, &[0x10, 0x00]).as_u64(),
             Some(4096)
         );
         assert_eq!(
-            one(&Kind::Bit { bits: 64 }, &[0xff; 8]).as_u64(),
+            one(&ColumnKind::Bit { bits: 64 }, &[0xff; 8]).as_u64(),
             Some(u64::MAX)
         );
-        assert_eq!(one(&Kind::Year, &[0]).as_u64(), Some(0));
-        assert_eq!(one(&Kind::Year, &[255]).as_u64(), Some(2155));
+        assert_eq!(one(&ColumnKind::Year, &[0]).as_u64(), Some(0));
+        assert_eq!(one(&ColumnKind::Year, &[255]).as_u64(), Some(2155));
         let labels: std::sync::Arc<[_]> = ["a", "b"].iter().map(|l| PreEncoded::str(l)).collect();
-        let e = Kind::Enum {
+        let e = ColumnKind::Enum {
             bytes: 1,
             labels: labels.clone(),
         };
@@ -232,7 +235,7 @@ mod tests {
         assert_eq!(one(&e, &[0]).as_str(), Some(""));
         let mut out = Vec::new();
         assert!(write(&e, &mut Cursor::new(&[3]), &mut out).is_err());
-        let s = Kind::Set { bytes: 1, labels };
+        let s = ColumnKind::Set { bytes: 1, labels };
         assert_eq!(one(&s, &[0]).as_array().map(Vec::len), Some(0));
         assert_eq!(one(&s, &[3]).as_array().unwrap()[1].as_str(), Some("b"));
         assert!(write(&s, &mut Cursor::new(&[4]), &mut out).is_err());
@@ -242,15 +245,18 @@ mod tests {
     fn truncated_values_are_errors() {
         let mut out = Vec::new();
         for (kind, bytes) in [
-            (Kind::Double, &[0u8; 7][..]),
+            (ColumnKind::Double, &[0u8; 7][..]),
             (
-                Kind::Blob {
+                ColumnKind::Blob {
                     len_bytes: 4,
                     charset: Charset::Binary,
                 },
                 &[0xff, 0xff, 0xff, 0xff, 1][..],
             ),
-            (Kind::Vector { len_bytes: 4 }, &[3, 0, 0, 0, 1, 2, 3][..]),
+            (
+                ColumnKind::Vector { len_bytes: 4 },
+                &[3, 0, 0, 0, 1, 2, 3][..],
+            ),
         ] {
             assert!(
                 write(&kind, &mut Cursor::new(bytes), &mut out).is_err(),

@@ -9,8 +9,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 use super::{
-    free_port, instance_dir, log_tail, port_accepts, scratch_root, send_signal, wait_ready,
-    ServerProcess,
+    free_port, instance_dir, log_tail, port_accepts, scratch_root, send_signal, set_stopped,
+    wait_ready, ServerProcess,
 };
 
 /// How to start a [`MariaDb`]. The defaults are what sluice requires of a
@@ -242,12 +242,12 @@ impl MariaDb {
     /// SIGSTOP: connections stay open and the port stays bound, but nothing
     /// answers, like a hung server or a network partition.
     pub fn freeze(&self) -> anyhow::Result<()> {
-        send_signal(self.pid().context("MariaDB is not running")?, "STOP")
+        set_stopped(self.pid().context("MariaDB is not running")?, true)
     }
 
     /// SIGCONT: undo [`MariaDb::freeze`].
     pub fn thaw(&self) -> anyhow::Result<()> {
-        send_signal(self.pid().context("MariaDB is not running")?, "CONT")
+        set_stopped(self.pid().context("MariaDB is not running")?, false)
     }
 
     /// Clean shutdown: SIGTERM and wait (InnoDB flushes, the binlog is

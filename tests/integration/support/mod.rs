@@ -242,6 +242,26 @@ pub(crate) fn send_signal(pid: u32, sig: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sends SIGSTOP (`stop`) or SIGCONT and waits until the kernel shows the
+/// process in that state: the signal is delivered asynchronously, so a test
+/// that checks "frozen" right after `kill` could still see it running.
+pub(crate) fn set_stopped(pid: u32, stop: bool) -> anyhow::Result<()> {
+    send_signal(pid, if stop { "STOP" } else { "CONT" })?;
+    let stopped = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .ok()
+            .and_then(|s| s.rsplit(") ").next()?.chars().next())
+            .map(|state| state == 'T')
+    };
+    if !wait::poll_until(Duration::from_secs(30), || stopped() == Some(stop)) {
+        bail!(
+            "process {pid} did not become {}",
+            if stop { "stopped" } else { "running" }
+        );
+    }
+    Ok(())
+}
+
 /// A running server process: a direct child of the test process (so we can
 /// reap it and read its exit status), registered with the watchdog.
 pub(crate) struct ServerProcess {

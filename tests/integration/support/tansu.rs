@@ -17,8 +17,8 @@ use std::time::Duration;
 use anyhow::{bail, Context as _};
 
 use super::{
-    free_port, instance_dir, listens_on, log_tail, port_accepts, send_signal, wait_ready,
-    ServerProcess,
+    free_port, instance_dir, listens_on, log_tail, port_accepts, send_signal, set_stopped,
+    wait_ready, ServerProcess,
 };
 
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
@@ -117,7 +117,7 @@ impl Tansu {
     /// partitioned broker.
     pub fn freeze(&mut self) -> anyhow::Result<()> {
         let pid = self.pid().context("tansu is not running")?;
-        send_signal(pid, "STOP")?;
+        set_stopped(pid, true)?;
         self.frozen = true;
         Ok(())
     }
@@ -125,7 +125,7 @@ impl Tansu {
     /// SIGCONT: undo [`Tansu::freeze`].
     pub fn thaw(&mut self) -> anyhow::Result<()> {
         let pid = self.pid().context("tansu is not running")?;
-        send_signal(pid, "CONT")?;
+        set_stopped(pid, false)?;
         self.frozen = false;
         Ok(())
     }

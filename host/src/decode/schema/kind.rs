@@ -1,10 +1,10 @@
-//! A column's type and metadata from the table map -> its [`Kind`].
+//! A column's type and metadata from the table map -> its [`ColumnKind`].
 
 use std::sync::Arc;
 
 use mysql_common::constants::ColumnType;
 
-use super::Kind;
+use super::ColumnKind;
 use crate::decode::charset::{Charset, CharsetMap};
 use crate::event::msgpack::PreEncoded;
 
@@ -26,44 +26,44 @@ pub(super) fn kind_of(
     charsets: &CharsetMap,
     enum_labels: &mut dyn Iterator<Item = Vec<Vec<u8>>>,
     set_labels: &mut dyn Iterator<Item = Vec<Vec<u8>>>,
-) -> Result<(Kind, &'static str), String> {
+) -> Result<(ColumnKind, &'static str), String> {
     use ColumnType::*;
     let m0 = meta.first().copied().unwrap_or(0);
     let m1 = meta.get(1).copied().unwrap_or(0);
     let cs = |c: Option<u16>| charsets.get(c);
     Ok(match t {
-        MYSQL_TYPE_TINY => (Kind::Int { bytes: 1, unsigned }, "TINYINT"),
-        MYSQL_TYPE_SHORT => (Kind::Int { bytes: 2, unsigned }, "SMALLINT"),
-        MYSQL_TYPE_INT24 => (Kind::Int { bytes: 3, unsigned }, "MEDIUMINT"),
-        MYSQL_TYPE_LONG => (Kind::Int { bytes: 4, unsigned }, "INT"),
-        MYSQL_TYPE_LONGLONG => (Kind::Int { bytes: 8, unsigned }, "BIGINT"),
-        MYSQL_TYPE_FLOAT => (Kind::Float, "FLOAT"),
-        MYSQL_TYPE_DOUBLE => (Kind::Double, "DOUBLE"),
+        MYSQL_TYPE_TINY => (ColumnKind::Int { bytes: 1, unsigned }, "TINYINT"),
+        MYSQL_TYPE_SHORT => (ColumnKind::Int { bytes: 2, unsigned }, "SMALLINT"),
+        MYSQL_TYPE_INT24 => (ColumnKind::Int { bytes: 3, unsigned }, "MEDIUMINT"),
+        MYSQL_TYPE_LONG => (ColumnKind::Int { bytes: 4, unsigned }, "INT"),
+        MYSQL_TYPE_LONGLONG => (ColumnKind::Int { bytes: 8, unsigned }, "BIGINT"),
+        MYSQL_TYPE_FLOAT => (ColumnKind::Float, "FLOAT"),
+        MYSQL_TYPE_DOUBLE => (ColumnKind::Double, "DOUBLE"),
         MYSQL_TYPE_NEWDECIMAL => {
             if m0 > 65 || m1 > 30 || m1 > m0 {
                 return Err(format!("DECIMAL({m0},{m1}) is out of range"));
             }
             (
-                Kind::Decimal {
+                ColumnKind::Decimal {
                     precision: m0,
                     scale: m1,
                 },
                 "DECIMAL",
             )
         }
-        MYSQL_TYPE_YEAR => (Kind::Year, "YEAR"),
-        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => (Kind::Date, "DATE"),
-        MYSQL_TYPE_TIME => (Kind::TimeOld, "TIME"),
-        MYSQL_TYPE_TIME2 => (Kind::Time2 { fsp: m0.min(6) }, "TIME"),
-        MYSQL_TYPE_DATETIME => (Kind::DateTimeOld, "DATETIME"),
-        MYSQL_TYPE_DATETIME2 => (Kind::DateTime2 { fsp: m0.min(6) }, "DATETIME"),
-        MYSQL_TYPE_TIMESTAMP => (Kind::TimestampOld, "TIMESTAMP"),
-        MYSQL_TYPE_TIMESTAMP2 => (Kind::Timestamp2 { fsp: m0.min(6) }, "TIMESTAMP"),
+        MYSQL_TYPE_YEAR => (ColumnKind::Year, "YEAR"),
+        MYSQL_TYPE_DATE | MYSQL_TYPE_NEWDATE => (ColumnKind::Date, "DATE"),
+        MYSQL_TYPE_TIME => (ColumnKind::TimeOld, "TIME"),
+        MYSQL_TYPE_TIME2 => (ColumnKind::Time2 { fsp: m0.min(6) }, "TIME"),
+        MYSQL_TYPE_DATETIME => (ColumnKind::DateTimeOld, "DATETIME"),
+        MYSQL_TYPE_DATETIME2 => (ColumnKind::DateTime2 { fsp: m0.min(6) }, "DATETIME"),
+        MYSQL_TYPE_TIMESTAMP => (ColumnKind::TimestampOld, "TIMESTAMP"),
+        MYSQL_TYPE_TIMESTAMP2 => (ColumnKind::Timestamp2 { fsp: m0.min(6) }, "TIMESTAMP"),
         MYSQL_TYPE_VARCHAR | MYSQL_TYPE_VAR_STRING => {
             let max = u16::from_le_bytes([m0, m1]);
             let len_bytes = if max < 256 { 1 } else { 2 };
             (
-                Kind::VarString {
+                ColumnKind::VarString {
                     len_bytes,
                     charset: cs(charset),
                 },
@@ -74,7 +74,7 @@ pub(super) fn kind_of(
             MYSQL_TYPE_ENUM => {
                 let labels = labels(enum_labels.next(), cs(charset));
                 (
-                    Kind::Enum {
+                    ColumnKind::Enum {
                         bytes: m1.clamp(1, 2),
                         labels,
                     },
@@ -84,7 +84,7 @@ pub(super) fn kind_of(
             MYSQL_TYPE_SET => {
                 let labels = labels(set_labels.next(), cs(charset));
                 (
-                    Kind::Set {
+                    ColumnKind::Set {
                         bytes: m1.clamp(1, 8),
                         labels,
                     },
@@ -94,7 +94,7 @@ pub(super) fn kind_of(
             _ => {
                 let len_bytes = if width < 256 { 1 } else { 2 };
                 (
-                    Kind::FixedString {
+                    ColumnKind::FixedString {
                         len_bytes,
                         max_len: width,
                         charset: cs(charset),
@@ -104,14 +104,14 @@ pub(super) fn kind_of(
             }
         },
         MYSQL_TYPE_ENUM => (
-            Kind::Enum {
+            ColumnKind::Enum {
                 bytes: m1.clamp(1, 2),
                 labels: labels(enum_labels.next(), cs(charset)),
             },
             "ENUM",
         ),
         MYSQL_TYPE_SET => (
-            Kind::Set {
+            ColumnKind::Set {
                 bytes: m1.clamp(1, 8),
                 labels: labels(set_labels.next(), cs(charset)),
             },
@@ -127,7 +127,7 @@ pub(super) fn kind_of(
                 .map(|c| charsets.get(Some(c)))
                 .unwrap_or(Charset::Binary);
             (
-                Kind::Blob {
+                ColumnKind::Blob {
                     len_bytes: m0,
                     charset,
                 },
@@ -139,22 +139,22 @@ pub(super) fn kind_of(
             if bits == 0 || bits > 64 {
                 return Err(format!("BIT({bits}) is out of range"));
             }
-            (Kind::Bit { bits }, "BIT")
+            (ColumnKind::Bit { bits }, "BIT")
         }
         MYSQL_TYPE_JSON => (
-            Kind::Json {
+            ColumnKind::Json {
                 len_bytes: m0.clamp(1, 4),
             },
             "JSON",
         ),
         MYSQL_TYPE_GEOMETRY => (
-            Kind::Geometry {
+            ColumnKind::Geometry {
                 len_bytes: m0.clamp(1, 4),
             },
             "GEOMETRY",
         ),
         MYSQL_TYPE_VECTOR => (
-            Kind::Vector {
+            ColumnKind::Vector {
                 len_bytes: m0.clamp(1, 4),
             },
             "VECTOR",
