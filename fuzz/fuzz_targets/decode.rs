@@ -5,13 +5,7 @@
 
 #![no_main]
 
-use std::sync::Arc;
-
 use libfuzzer_sys::fuzz_target;
-use sluice::fuzzing::{
-    classify, Batch, BinlogBytes, Decoder, EventKind, Position, Positions, TablePlan, TxnId,
-    TxnSource,
-};
 
 fuzz_target!(|data: &[u8]| {
     // Inputs without the magic number get it, so mutations of the corpus's
@@ -24,39 +18,10 @@ fuzz_target!(|data: &[u8]| {
         owned.extend_from_slice(data);
         &owned[..]
     };
-    let Ok(events) = BinlogBytes::new(bytes) else {
-        return;
-    };
-    let mut decoder = Decoder::default();
-    let from = Position::new("fuzz.000001", 4);
-    let mut positions = Positions::new(&from);
-    let mut txn = TxnSource::new(TxnId(0), 1, &from, None);
-    let mut batch = Batch::default();
-    for ev in events {
-        let Ok(ev) = ev else { break };
-        let (start, _) = positions.of(&ev);
-        match classify(&ev) {
-            Ok(EventKind::Gtid { gtid, .. }) => {
-                txn = TxnSource::new(TxnId(0), 1, &start, gtid.as_deref())
-            }
-            Ok(EventKind::TableMap) => {
-                let _ = decoder.table_map(&ev);
-            }
-            Ok(EventKind::Rows) => {
-                batch.clear();
-                let _ = decoder.rows(&ev, &mut txn, 0, &mut batch, &mut |s| {
-                    Arc::new(TablePlan::everything(s))
-                });
-                // Every event must be well-formed MessagePack.
-                for r in &batch.records {
-                    let mut v = batch.value(r);
-                    if !v.is_empty() {
-                        rmpv::decode::read_value(&mut v).expect("event is MessagePack");
-                    }
-                }
-            }
-            Ok(EventKind::Rotate { next }) => positions.rotate(&next),
-            _ => {}
+    sluice::fuzzing::decode_file(bytes, &mut |mut value| {
+        // Every event must be well-formed MessagePack.
+        if !value.is_empty() {
+            rmpv::decode::read_value(&mut value).expect("event is MessagePack");
         }
-    }
+    });
 });

@@ -19,7 +19,7 @@ use crate::event::Position;
 
 /// What one event does to the transaction boundaries.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Step {
+pub(crate) struct Step {
     /// Where the event starts and where the next one starts.
     pub start: Position,
     pub end: Position,
@@ -38,12 +38,12 @@ pub struct Step {
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub struct Begin {
+pub(crate) struct Begin {
     pub gtid: Option<String>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
-pub enum Carries {
+pub(crate) enum Carries {
     Nothing,
     TableMap,
     Rows,
@@ -67,14 +67,14 @@ struct Open {
 
 /// Follows transaction boundaries through the stream.
 #[derive(Debug)]
-pub struct Boundaries {
+pub(crate) struct Boundaries {
     positions: Positions,
     open: Option<Open>,
 }
 
 impl Boundaries {
     /// Starting at `from`, which must be a transaction boundary.
-    pub fn new(from: &Position) -> Self {
+    pub(crate) fn new(from: &Position) -> Self {
         Boundaries {
             positions: Positions::new(from),
             open: None,
@@ -82,13 +82,14 @@ impl Boundaries {
     }
 
     /// Whether a transaction is open after the events seen so far.
-    pub fn in_transaction(&self) -> bool {
+    #[cfg(test)]
+    pub(crate) fn in_transaction(&self) -> bool {
         self.open.is_some()
     }
 
     /// The step for `ev`. Fails on a malformed event, and on row changes
     /// logged as a statement (which a row-based reader cannot decode).
-    pub fn step(&mut self, ev: &Event) -> Result<Step, BinlogError> {
+    pub(crate) fn step(&mut self, ev: &Event) -> Result<Step, BinlogError> {
         let (start, end) = self.positions.of(ev);
         let kind = classify(ev).map_err(|what| BinlogError::Malformed {
             what,
@@ -98,7 +99,7 @@ impl Boundaries {
     }
 
     /// [`Boundaries::step`] for an event already classified, at `start..end`.
-    pub fn step_kind(
+    pub(crate) fn step_kind(
         &mut self,
         kind: EventKind,
         start: Position,

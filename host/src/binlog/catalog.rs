@@ -12,14 +12,14 @@ use super::BinlogError;
 /// A base table and its primary-key columns, in key order (empty without
 /// a primary key).
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct CatalogTable {
+pub(crate) struct CatalogTable {
     pub db: String,
     pub table: String,
     pub primary_key: Vec<String>,
 }
 
 /// Every base table on the server, ordered by database and name.
-pub async fn tables(conn: &mut Conn) -> Result<Vec<CatalogTable>, BinlogError> {
+pub(crate) async fn tables(conn: &mut Conn) -> Result<Vec<CatalogTable>, BinlogError> {
     let q = |what: &'static str| {
         move |e: mysql_async::Error| BinlogError::Query {
             what,

@@ -4,7 +4,7 @@
 
 /// A schema change worth telling consumers about.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Ddl {
+pub(crate) struct Ddl {
     /// e.g. `"CREATE TABLE"`, `"TRUNCATE TABLE"`, `"DROP DATABASE"`.
     pub kind: &'static str,
     /// The database the statement applies to: the one it names, or the
@@ -78,7 +78,7 @@ fn ident(t: &str) -> String {
 }
 
 /// Recognises a schema change; `None` for any other statement.
-pub fn recognise(sql: &str, session_db: &str) -> Option<Ddl> {
+pub(crate) fn recognise(sql: &str, session_db: &str) -> Option<Ddl> {
     let t = tokens(sql);
     let up = |i: usize| t.get(i).map(|s| s.to_ascii_uppercase()).unwrap_or_default();
     let mut i = 1;

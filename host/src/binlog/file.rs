@@ -19,7 +19,7 @@ const HEADER_LEN: usize = 19;
 /// a payload is max_allowed_packet, at most 1 GiB).
 const MAX_PAYLOAD: u64 = 1 << 30;
 
-pub struct BinlogBytes<'a> {
+pub(crate) struct BinlogBytes<'a> {
     data: &'a [u8],
     offset: usize,
     reader: EventStreamReader,
@@ -34,7 +34,7 @@ pub struct BinlogBytes<'a> {
 
 impl<'a> BinlogBytes<'a> {
     /// `data` is a whole binlog file, magic number included.
-    pub fn new(data: &'a [u8]) -> Result<Self, String> {
+    pub(crate) fn new(data: &'a [u8]) -> Result<Self, String> {
         if data.len() < 4 || &data[..4] != MAGIC {
             return Err("not a binlog file: the magic number \\xfebin is missing".into());
         }
@@ -46,11 +46,6 @@ impl<'a> BinlogBytes<'a> {
             min_size: HEADER_LEN,
             inner: VecDeque::new(),
         })
-    }
-
-    /// Offset of the next event in the file.
-    pub fn offset(&self) -> usize {
-        self.offset
     }
 }
 

@@ -2,16 +2,16 @@
 //! check`, the binlog connection, and the transaction boundaries in the
 //! event stream (`txn` classifies events, `boundary` steps through them).
 
-pub mod boundary;
-pub mod catalog;
-pub mod ddl;
+pub(crate) mod boundary;
+pub(crate) mod catalog;
+pub(crate) mod ddl;
 mod error;
-pub mod file;
-pub mod preflight;
-pub mod reader;
-pub mod settings;
-pub mod txn;
+pub(crate) mod file;
+pub(crate) mod preflight;
+pub(crate) mod reader;
+pub(crate) mod settings;
+pub(crate) mod txn;
 
-pub use error::BinlogError;
-pub use mysql_common::binlog::events::Event;
-pub use settings::{SourceSettings, Start};
+pub(crate) use error::BinlogError;
+pub(crate) use mysql_common::binlog::events::Event;
+pub(crate) use settings::SourceSettings;

@@ -8,7 +8,7 @@ use super::BinlogError;
 
 /// One setting that is not as Sluice needs it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SettingProblem {
+pub(crate) struct SettingProblem {
     pub setting: String,
     pub found: String,
     pub needed: String,
@@ -28,7 +28,7 @@ impl std::fmt::Display for SettingProblem {
 /// What the server said about itself, gathered in one place so the checks
 /// are plain functions that unit tests can call.
 #[derive(Debug, Default, Clone)]
-pub struct ServerFacts {
+pub(crate) struct ServerFacts {
     pub version: String,
     pub server_id: u32,
     pub log_bin: Option<String>,
@@ -42,12 +42,12 @@ pub struct ServerFacts {
 }
 
 impl ServerFacts {
-    pub fn is_mariadb(&self) -> bool {
+    pub(crate) fn is_mariadb(&self) -> bool {
         self.version.to_ascii_lowercase().contains("mariadb")
     }
 }
 
-pub async fn gather(conn: &mut Conn) -> Result<ServerFacts, BinlogError> {
+pub(crate) async fn gather(conn: &mut Conn) -> Result<ServerFacts, BinlogError> {
     let q = |what: &'static str| {
         move |e: mysql_async::Error| BinlogError::Query {
             what,
@@ -120,7 +120,7 @@ fn shown(v: &Option<String>) -> String {
 /// `our_host` is the host name Sluice registers with: a replica with our
 /// id and our host name is an earlier run of this same Sluice (killed, its
 /// connection not yet noticed by the server), which the server replaces.
-pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<SettingProblem> {
+pub(crate) fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<SettingProblem> {
     let mut out = Vec::new();
     let restart = "in the server's option file under [mysqld], then restart it";
     if !is_on(&f.log_bin) {
@@ -209,7 +209,7 @@ pub fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<Setting
 }
 
 /// Runs the checks and turns failures into one error.
-pub async fn run(
+pub(crate) async fn run(
     conn: &mut Conn,
     our_server_id: u32,
     our_host: &str,

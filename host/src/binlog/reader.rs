@@ -18,11 +18,11 @@ use crate::shutdown::Cancel;
 
 /// Events read from the server in one go; sending chunks rather than single
 /// events keeps channel overhead off the per-row cost.
-pub type Chunk = Vec<Event>;
+pub(crate) type Chunk = Vec<Event>;
 
 const CHUNK_EVENTS: usize = 256;
 
-pub async fn connect(url: &str, timeout: Duration) -> Result<Conn, BinlogError> {
+pub(crate) async fn connect(url: &str, timeout: Duration) -> Result<Conn, BinlogError> {
     let err = |reason: String| BinlogError::Connect {
         url: redact(url),
         reason,
@@ -36,7 +36,7 @@ pub async fn connect(url: &str, timeout: Duration) -> Result<Conn, BinlogError> 
 }
 
 /// The URL without its password, for messages.
-pub fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     match url::Url::parse(url) {
         Ok(mut u) if u.password().is_some() => {
             let _ = u.set_password(Some("***"));
@@ -54,7 +54,7 @@ fn query_err(what: &'static str) -> impl Fn(mysql_async::Error) -> BinlogError {
 }
 
 /// Binlog files the server has, oldest first.
-pub async fn binary_logs(conn: &mut Conn) -> Result<Vec<String>, BinlogError> {
+pub(crate) async fn binary_logs(conn: &mut Conn) -> Result<Vec<String>, BinlogError> {
     let rows: Vec<mysql_async::Row> = conn
         .query("SHOW BINARY LOGS")
         .await
@@ -63,7 +63,7 @@ pub async fn binary_logs(conn: &mut Conn) -> Result<Vec<String>, BinlogError> {
 }
 
 /// Turns `start` into a position on this server.
-pub async fn resolve_start(conn: &mut Conn, start: &Start) -> Result<Position, BinlogError> {
+pub(crate) async fn resolve_start(conn: &mut Conn, start: &Start) -> Result<Position, BinlogError> {
     match start {
         Start::At(p) => Ok(p.clone()),
         Start::Earliest => {
@@ -95,7 +95,7 @@ pub async fn resolve_start(conn: &mut Conn, start: &Start) -> Result<Position, B
 }
 
 /// Fails with [`BinlogError::Purged`] when `pos`'s file is gone.
-pub async fn ensure_available(conn: &mut Conn, pos: &Position) -> Result<(), BinlogError> {
+pub(crate) async fn ensure_available(conn: &mut Conn, pos: &Position) -> Result<(), BinlogError> {
     let logs = binary_logs(conn).await?;
     if logs.contains(&pos.file) {
         return Ok(());
@@ -107,7 +107,7 @@ pub async fn ensure_available(conn: &mut Conn, pos: &Position) -> Result<(), Bin
 }
 
 /// The server's collation ids, so text in any charset converts correctly.
-pub async fn charsets(conn: &mut Conn) -> CharsetMap {
+pub(crate) async fn charsets(conn: &mut Conn) -> CharsetMap {
     let rows: Vec<(u16, String)> = conn
         .query(
             "SELECT ID, CHARACTER_SET_NAME FROM information_schema.COLLATIONS WHERE ID IS NOT NULL",
@@ -119,7 +119,7 @@ pub async fn charsets(conn: &mut Conn) -> CharsetMap {
 
 /// The host name Sluice registers with: the same for every run with the
 /// same state directory, so a restart is recognised as the same replica.
-pub fn registration_host(state_dir: &std::path::Path) -> String {
+pub(crate) fn registration_host(state_dir: &std::path::Path) -> String {
     use std::hash::{Hash, Hasher};
     let dir = std::fs::canonicalize(state_dir).unwrap_or_else(|_| state_dir.to_owned());
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -129,7 +129,7 @@ pub fn registration_host(state_dir: &std::path::Path) -> String {
 
 /// What to ask the server for when streaming.
 #[derive(Clone, Debug)]
-pub struct StreamRequest {
+pub(crate) struct StreamRequest {
     /// The replica id Sluice registers with.
     pub server_id: u32,
     /// The host name it registers with (see [`registration_host`]).
@@ -143,7 +143,7 @@ pub struct StreamRequest {
 
 /// Streams events from `req.from` into `tx` until `cancel` is cancelled
 /// (returns Ok) or the connection fails (returns a transient error).
-pub async fn stream(
+pub(crate) async fn stream(
     mut conn: Conn,
     req: StreamRequest,
     tx: mpsc::Sender<Chunk>,

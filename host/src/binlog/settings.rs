@@ -10,15 +10,15 @@ use crate::event::position::BadPosition;
 use crate::event::Position;
 
 /// The replica id Sluice registers with when none is set.
-pub const DEFAULT_SERVER_ID: u32 = 4242;
-pub const DEFAULT_START: Start = Start::Latest;
+pub(crate) const DEFAULT_SERVER_ID: u32 = 4242;
+pub(crate) const DEFAULT_START: Start = Start::Latest;
 /// The server sends a heartbeat this often when idle; three missed ones
 /// count as a lost connection.
-pub const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
-pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const DEFAULT_HEARTBEAT: Duration = Duration::from_secs(5);
+pub(crate) const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// Longest wait between reconnection attempts.
-pub const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
-pub const DEFAULT_STOP_AT_END: bool = false;
+pub(crate) const DEFAULT_MAX_BACKOFF: Duration = Duration::from_secs(30);
+pub(crate) const DEFAULT_STOP_AT_END: bool = false;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceSettings {

@@ -14,15 +14,14 @@ use super::Event;
 use crate::decode::Decoder;
 use crate::event::Position;
 
-/// MariaDB event types that mysql_common does not name.
-pub const MARIADB_ANNOTATE_ROWS: u8 = 160;
-pub const MARIADB_BINLOG_CHECKPOINT: u8 = 161;
-pub const MARIADB_GTID: u8 = 162;
-pub const MARIADB_GTID_LIST: u8 = 163;
+/// MariaDB's GTID event, which mysql_common does not name. (Its other
+/// own types, annotate rows 160, binlog checkpoint 161 and GTID list 163,
+/// carry nothing for boundaries and fall under "other".)
+pub(crate) const MARIADB_GTID: u8 = 162;
 
 /// What an event means for transaction boundaries.
 #[derive(Debug, PartialEq, Eq)]
-pub enum EventKind {
+pub(crate) enum EventKind {
     /// A GTID event. `begun` is true when it also opens the transaction
     /// (MariaDB, not standalone); otherwise a `BEGIN` or a lone statement follows.
     Gtid {
@@ -48,7 +47,7 @@ pub enum EventKind {
 }
 
 /// Classifies an event. Errors are malformed event bodies.
-pub fn classify(ev: &Event) -> Result<EventKind, String> {
+pub(crate) fn classify(ev: &Event) -> Result<EventKind, String> {
     let t = ev.header().event_type_raw();
     let bad = |what: &str, e: std::io::Error| format!("malformed {what} event: {e}");
     use EventType::*;
@@ -120,28 +119,29 @@ pub fn classify(ev: &Event) -> Result<EventKind, String> {
 
 /// Follows the current file and the byte offsets of events in it.
 #[derive(Debug, Clone)]
-pub struct Positions {
+pub(crate) struct Positions {
     file: String,
     /// End of the last event that carried a position.
     last_end: u64,
 }
 
 impl Positions {
-    pub fn new(from: &Position) -> Self {
+    pub(crate) fn new(from: &Position) -> Self {
         Positions {
             file: from.file.clone(),
             last_end: from.pos,
         }
     }
 
-    pub fn file(&self) -> &str {
+    #[cfg(test)]
+    pub(crate) fn file(&self) -> &str {
         &self.file
     }
 
     /// Start and end of `ev`. Events inside a compressed transaction payload
     /// and artificial events carry no position (log_pos 0): they get the
     /// position of the last event that did.
-    pub fn of(&mut self, ev: &Event) -> (Position, Position) {
+    pub(crate) fn of(&mut self, ev: &Event) -> (Position, Position) {
         let h = ev.header();
         let end = h.log_pos() as u64;
         if end == 0 {
@@ -157,7 +157,7 @@ impl Positions {
     }
 
     /// Switches to the file a rotate event names.
-    pub fn rotate(&mut self, next: &Position) {
+    pub(crate) fn rotate(&mut self, next: &Position) {
         self.file = next.file.clone();
         self.last_end = next.pos;
     }

@@ -5,10 +5,9 @@
 //! acknowledgements (Kafka confirms messages out of order across
 //! partitions); [`Store`] writes the resume position atomically.
 
-pub mod settings;
+pub(crate) mod settings;
 mod store;
 mod tracker;
 
-pub use settings::StateSettings;
-pub use store::{Checkpoint, Store, StoreError};
-pub use tracker::Tracker;
+pub(crate) use store::{Store, StoreError};
+pub(crate) use tracker::Tracker;

@@ -6,11 +6,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// Directory of `checkpoint.json`, relative to where Sluice runs.
-pub const DEFAULT_DIR: &str = "state";
-pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(1000);
+pub(crate) const DEFAULT_DIR: &str = "state";
+pub(crate) const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(1000);
 /// A shorter interval is raised to this: a zero interval would make the
 /// ticker panic, and syncing the file more often only costs disk time.
-pub const MIN_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(10);
+pub(crate) const MIN_CHECKPOINT_INTERVAL: Duration = Duration::from_millis(10);
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct StateSettings {

@@ -37,7 +37,7 @@ pub enum StoreError {
 
 /// What the checkpoint file holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Checkpoint {
+pub(crate) struct Checkpoint {
     pub version: u32,
     /// Where to resume: the start of a transaction, or the end of the last one.
     pub file: String,
@@ -49,18 +49,18 @@ pub struct Checkpoint {
 }
 
 impl Checkpoint {
-    pub fn position(&self) -> Position {
+    pub(crate) fn position(&self) -> Position {
         Position::new(self.file.clone(), self.pos)
     }
 }
 
-pub struct Store {
+pub(crate) struct Store {
     dir: PathBuf,
     last: Option<Position>,
 }
 
 impl Store {
-    pub fn open(dir: &Path) -> Result<Self, StoreError> {
+    pub(crate) fn open(dir: &Path) -> Result<Self, StoreError> {
         fs::create_dir_all(dir).map_err(|source| StoreError::CreateDir {
             dir: dir.to_owned(),
             source,
@@ -71,12 +71,12 @@ impl Store {
         })
     }
 
-    pub fn path(&self) -> PathBuf {
+    pub(crate) fn path(&self) -> PathBuf {
         self.dir.join(FILE)
     }
 
     /// The stored checkpoint, if any.
-    pub fn load(&mut self) -> Result<Option<Checkpoint>, StoreError> {
+    pub(crate) fn load(&mut self) -> Result<Option<Checkpoint>, StoreError> {
         let path = self.path();
         let text = match fs::read_to_string(&path) {
             Ok(t) => t,
@@ -98,7 +98,7 @@ impl Store {
     }
 
     /// Writes `pos` unless it is what was written last.
-    pub fn save(&mut self, pos: &Position, server_id: u32) -> Result<bool, StoreError> {
+    pub(crate) fn save(&mut self, pos: &Position, server_id: u32) -> Result<bool, StoreError> {
         if self.last.as_ref() == Some(pos) {
             return Ok(false);
         }

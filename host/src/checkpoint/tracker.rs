@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use crate::event::Position;
 
-pub use crate::event::TxnId;
+pub(super) use crate::event::TxnId;
 
 #[derive(Debug)]
 struct Txn {

@@ -27,7 +27,7 @@ pub enum ConfigError {
 
 /// Turns a toml error into one that names the file, line and column, adds a
 /// "did you mean" for unknown keys, and shows the offending line.
-pub fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
+pub(super) fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError {
     let (line, col) = err
         .span()
         .map(|s| line_col(text, s.start))
@@ -54,7 +54,7 @@ pub fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> ConfigError 
 /// Line and column of a key given as a path such as `source.start` or
 /// `rules[1].topic`: the key's line within its table, or the table's
 /// header when the key is not written there.
-pub fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
+pub(super) fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     let (table, key) = path.split_once('.')?;
     let (name, index) = match table.split_once('[') {
         Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()?),

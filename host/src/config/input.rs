@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::error::{self, ConfigError};
 
-pub struct Input<'a> {
+pub(super) struct Input<'a> {
     /// The file as the user named it, for messages.
     file: String,
     text: &'a str,
@@ -13,7 +13,7 @@ pub struct Input<'a> {
 }
 
 impl<'a> Input<'a> {
-    pub fn new(path: &Path, text: &'a str, env: &'a dyn Fn(&str) -> Option<String>) -> Self {
+    pub(super) fn new(path: &Path, text: &'a str, env: &'a dyn Fn(&str) -> Option<String>) -> Self {
         Input {
             file: path.display().to_string(),
             text,
@@ -23,7 +23,12 @@ impl<'a> Input<'a> {
 
     /// An error about `key`, whose value came from `origin`: values from
     /// the file point at their line, from the environment at the variable.
-    pub fn invalid(&self, origin: &str, key: &str, message: impl Into<String>) -> ConfigError {
+    pub(super) fn invalid(
+        &self,
+        origin: &str,
+        key: &str,
+        message: impl Into<String>,
+    ) -> ConfigError {
         ConfigError::Invalid {
             origin: match error::locate(self.text, key) {
                 Some((line, col)) if origin == self.file => format!("{origin}:{line}:{col}"),
@@ -35,13 +40,13 @@ impl<'a> Input<'a> {
     }
 
     /// An error about a value written in the file (or missing from it).
-    pub fn in_file(&self, key: &str, message: impl Into<String>) -> ConfigError {
+    pub(super) fn in_file(&self, key: &str, message: impl Into<String>) -> ConfigError {
         self.invalid(&self.file, key, message)
     }
 
     /// The value of `var` if it is set and not empty, else the file's
     /// value, with where it came from (for [`Input::invalid`]).
-    pub fn pick(&self, var: &str, file_value: Option<String>) -> (Option<String>, String) {
+    pub(super) fn pick(&self, var: &str, file_value: Option<String>) -> (Option<String>, String) {
         match (self.env)(var).filter(|v| !v.is_empty()) {
             Some(v) => (Some(v), format!("environment variable {var}")),
             None => (file_value, self.file.clone()),
@@ -49,7 +54,12 @@ impl<'a> Input<'a> {
     }
 
     /// `value` or else `default`, refused when it is 0.
-    pub fn at_least_one<T>(&self, value: Option<T>, default: T, key: &str) -> Result<T, ConfigError>
+    pub(super) fn at_least_one<T>(
+        &self,
+        value: Option<T>,
+        default: T,
+        key: &str,
+    ) -> Result<T, ConfigError>
     where
         T: Copy + PartialEq + From<u8>,
     {

@@ -13,7 +13,7 @@ use crate::kafka::settings::{
 };
 
 /// `sink` decides whether brokers are required.
-pub fn settings(
+pub(super) fn settings(
     raw: RawKafka,
     sink: SinkKind,
     input: &Input,

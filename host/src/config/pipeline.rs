@@ -9,7 +9,7 @@ use crate::app::settings::{
 };
 use crate::kafka::SinkKind;
 
-pub fn settings(raw: RawPipeline, input: &Input) -> Result<PipelineSettings, ConfigError> {
+pub(super) fn settings(raw: RawPipeline, input: &Input) -> Result<PipelineSettings, ConfigError> {
     let sink = match raw.sink {
         None => DEFAULT_SINK,
         Some(name) => SinkKind::from_name(&name).ok_or_else(|| {

@@ -12,7 +12,7 @@ use crate::plugin::config::{
 };
 use crate::plugin::PluginHostConfig;
 
-pub fn settings(raw: RawPlugins, input: &Input) -> Result<PluginHostConfig, ConfigError> {
+pub(super) fn settings(raw: RawPlugins, input: &Input) -> Result<PluginHostConfig, ConfigError> {
     let dir = match input.pick(ENV_PLUGINS_DIR, None) {
         (Some(dir), _) => PathBuf::from(dir),
         (None, _) => raw.dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR)),

@@ -10,7 +10,7 @@ use serde::Deserialize;
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawConfig {
+pub(super) struct RawConfig {
     /// `[source]`: the MySQL or MariaDB server to replicate from.
     pub source: Option<RawSource>,
     /// `[kafka]`: where events go.
@@ -29,7 +29,7 @@ pub struct RawConfig {
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawRule {
+pub(super) struct RawRule {
     /// `tables = ["shop.*", "crm.contacts"]`: `db.table` globs (`*`, `?`);
     /// a pattern without a dot means every table of that database. Required.
     pub tables: Option<Vec<String>>,
@@ -57,7 +57,7 @@ pub struct RawRule {
 /// Defaults: [`crate::binlog::settings`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawSource {
+pub(super) struct RawSource {
     /// `url = "mysql://user:password@host:3306"`: required.
     pub url: Option<String>,
     /// `server_id = <1..>`: the replica id Sluice registers with; unique
@@ -81,7 +81,7 @@ pub struct RawSource {
 /// Defaults: [`crate::kafka::settings`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawKafka {
+pub(super) struct RawKafka {
     /// `brokers = "host1:9092,host2:9092"`: required for the kafka sink.
     pub brokers: Option<String>,
     /// `topic_prefix = "prod"`: topics become `prod.{db}.{table}`. Default none.
@@ -111,7 +111,7 @@ pub struct RawKafka {
 /// Defaults: [`crate::checkpoint::settings`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawState {
+pub(super) struct RawState {
     /// `dir = "/var/lib/sluice"`: directory for the checkpoint, created if
     /// missing.
     pub dir: Option<String>,
@@ -123,7 +123,7 @@ pub struct RawState {
 /// Defaults: [`crate::app::settings`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPipeline {
+pub(super) struct RawPipeline {
     /// `sink = "kafka" | "null"`: "null" decodes and drops every event, for
     /// dry runs and benchmarks.
     pub sink: Option<String>,
@@ -145,7 +145,7 @@ pub struct RawPipeline {
 /// known keys listed when a key is misspelt.
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct RawPlugins {
+pub(super) struct RawPlugins {
     /// `dir = "/etc/sluice/plugins"`: every `*.wasm` here is loaded.
     pub dir: Option<PathBuf>,
     /// `cache_dir = "/var/cache/sluice"`: compiled plugins; default under `dir`.

@@ -6,7 +6,7 @@ use super::{suggest, ConfigError};
 use crate::route::glob::TablePattern;
 use crate::route::{ColumnFilter, Rule};
 
-pub fn rules(raw: Vec<RawRule>, input: &Input) -> Result<Vec<Rule>, ConfigError> {
+pub(super) fn rules(raw: Vec<RawRule>, input: &Input) -> Result<Vec<Rule>, ConfigError> {
     raw.into_iter()
         .enumerate()
         .map(|(i, r)| rule(r, &format!("rules[{i}]"), input))

@@ -10,7 +10,7 @@ use crate::binlog::settings::{
     DEFAULT_SERVER_ID, DEFAULT_START, DEFAULT_STOP_AT_END,
 };
 
-pub fn settings(raw: RawSource, input: &Input) -> Result<SourceSettings, ConfigError> {
+pub(super) fn settings(raw: RawSource, input: &Input) -> Result<SourceSettings, ConfigError> {
     let secs = |v: Option<u64>, default: Duration, key: &str| {
         input
             .at_least_one(v, default.as_secs(), key)

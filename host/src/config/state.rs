@@ -10,7 +10,7 @@ use crate::checkpoint::settings::{
     StateSettings, DEFAULT_CHECKPOINT_INTERVAL, DEFAULT_DIR, MIN_CHECKPOINT_INTERVAL,
 };
 
-pub fn settings(raw: RawState, input: &Input) -> StateSettings {
+pub(super) fn settings(raw: RawState, input: &Input) -> StateSettings {
     let (dir, _) = input.pick(ENV_STATE_DIR, raw.dir);
     let interval = raw
         .checkpoint_interval_ms

@@ -25,9 +25,9 @@ mod single;
 #[cfg(test)]
 mod tests;
 
-pub use multi::MultiByte;
+pub(crate) use multi::MultiByte;
 use multi::{BIG5, CP932, EUCJPMS, EUCKR, GB2312, GBK, SJIS, UJIS};
-pub use single::SingleByte;
+pub(crate) use single::SingleByte;
 use single::SINGLE;
 
 /// How to turn a column's bytes into the event's value.

@@ -3,25 +3,25 @@
 //! decoder must survive anything (it is fuzzed).
 
 #[derive(Debug)]
-pub struct Truncated;
+pub(crate) struct Truncated;
 
-pub struct Cursor<'a> {
+pub(crate) struct Cursor<'a> {
     pub buf: &'a [u8],
     pub pos: usize,
 }
 
 impl<'a> Cursor<'a> {
-    pub fn new(buf: &'a [u8]) -> Self {
+    pub(crate) fn new(buf: &'a [u8]) -> Self {
         Cursor { buf, pos: 0 }
     }
 
     #[inline]
-    pub fn remaining(&self) -> usize {
+    pub(crate) fn remaining(&self) -> usize {
         self.buf.len() - self.pos
     }
 
     #[inline]
-    pub fn take(&mut self, n: usize) -> Result<&'a [u8], Truncated> {
+    pub(crate) fn take(&mut self, n: usize) -> Result<&'a [u8], Truncated> {
         let end = self.pos.checked_add(n).ok_or(Truncated)?;
         let s = self.buf.get(self.pos..end).ok_or(Truncated)?;
         self.pos = end;
@@ -29,13 +29,13 @@ impl<'a> Cursor<'a> {
     }
 
     #[inline]
-    pub fn u8(&mut self) -> Result<u8, Truncated> {
+    pub(crate) fn u8(&mut self) -> Result<u8, Truncated> {
         Ok(self.take(1)?[0])
     }
 
     /// Little-endian unsigned integer of `n` (1..=8) bytes.
     #[inline]
-    pub fn uint_le(&mut self, n: usize) -> Result<u64, Truncated> {
+    pub(crate) fn uint_le(&mut self, n: usize) -> Result<u64, Truncated> {
         let b = self.take(n)?;
         // Unrolled by hand rather than a copy of `n` bytes into an array:
         // that length is only known at run time, so the copy was a call to
@@ -56,7 +56,7 @@ impl<'a> Cursor<'a> {
 
     /// Big-endian unsigned integer of `n` (1..=8) bytes.
     #[inline]
-    pub fn uint_be(&mut self, n: usize) -> Result<u64, Truncated> {
+    pub(crate) fn uint_be(&mut self, n: usize) -> Result<u64, Truncated> {
         let b = self.take(n)?;
         let mut v = [0u8; 8];
         v[8 - n..].copy_from_slice(b);

@@ -26,7 +26,7 @@ const POW10: [u64; 10] = [
 ];
 
 /// Bytes a DECIMAL(precision, scale) occupies in a row image.
-pub fn binary_size(precision: u8, scale: u8) -> usize {
+pub(crate) fn binary_size(precision: u8, scale: u8) -> usize {
     let intg = (precision - scale) as usize;
     let frac = scale as usize;
     (intg / 9) * 4 + DIG2BYTES[intg % 9] + (frac / 9) * 4 + DIG2BYTES[frac % 9]
@@ -34,7 +34,7 @@ pub fn binary_size(precision: u8, scale: u8) -> usize {
 
 /// Reads one DECIMAL and writes it as a MessagePack string such as
 /// `"-12.50"`: no leading zeros, exactly `scale` fraction digits.
-pub fn read(
+pub(crate) fn read(
     c: &mut Cursor<'_>,
     out: &mut Vec<u8>,
     precision: u8,
@@ -47,7 +47,7 @@ pub fn read(
 }
 
 /// Formats the binary DECIMAL in `raw` (exactly `binary_size` bytes).
-pub fn write(raw: &[u8], out: &mut Vec<u8>, precision: u8, scale: u8) {
+pub(crate) fn write(raw: &[u8], out: &mut Vec<u8>, precision: u8, scale: u8) {
     if write_small(raw, out, precision, scale) {
         return;
     }
@@ -62,7 +62,7 @@ pub fn write(raw: &[u8], out: &mut Vec<u8>, precision: u8, scale: u8) {
 /// integer arithmetic, two at a time, instead of one at a time through
 /// buffers. Returns false, having written nothing, for wider columns and
 /// for groups holding more digits than they may (corrupt data), which
-/// [`format`] handles.
+/// [`format()`] handles.
 #[inline]
 fn write_small(raw: &[u8], out: &mut Vec<u8>, precision: u8, scale: u8) -> bool {
     let Some(intg) = precision.checked_sub(scale).map(usize::from) else {

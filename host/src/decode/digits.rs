@@ -10,7 +10,7 @@ const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
 
 /// The last two decimal digits of `v`.
 #[inline]
-pub fn pair(v: u32) -> [u8; 2] {
+pub(super) fn pair(v: u32) -> [u8; 2] {
     let i = (v % 100) as usize * 2;
     [PAIRS[i], PAIRS[i + 1]]
 }
@@ -18,7 +18,7 @@ pub fn pair(v: u32) -> [u8; 2] {
 /// Writes `v` without leading zeros (`0` for 0) so that its last digit is
 /// at `buf[end - 1]`, and returns where its digits start.
 #[inline]
-pub fn right_aligned(mut v: u64, buf: &mut [u8], end: usize) -> usize {
+pub(super) fn right_aligned(mut v: u64, buf: &mut [u8], end: usize) -> usize {
     let mut i = end;
     while v >= 100 {
         i -= 2;

@@ -69,7 +69,7 @@ pub(super) fn partial_bits<'r>(
 impl Image<'_> {
     /// Writes the image of the columns in `cols`. With `for_key`, records
     /// where each value went so the key can be copied from it.
-    pub fn write<'r>(
+    pub(super) fn write<'r>(
         &mut self,
         cols: &[usize],
         c: &mut Cursor<'r>,

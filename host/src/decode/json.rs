@@ -17,13 +17,13 @@ mod diff;
 #[cfg(test)]
 pub(crate) mod testdoc;
 
-pub use diff::apply_diffs;
+pub(crate) use diff::apply_diffs;
 
 /// MySQL itself refuses documents nested deeper than 100.
 const MAX_DEPTH: usize = 128;
 
 #[derive(Debug)]
-pub struct BadJson(pub &'static str);
+pub(crate) struct BadJson(pub &'static str);
 
 impl From<Truncated> for BadJson {
     fn from(_: Truncated) -> Self {
@@ -32,7 +32,7 @@ impl From<Truncated> for BadJson {
 }
 
 /// Converts one binary JSON document (the column's whole value).
-pub fn convert(doc: &[u8], out: &mut Vec<u8>) -> Result<(), BadJson> {
+pub(crate) fn convert(doc: &[u8], out: &mut Vec<u8>) -> Result<(), BadJson> {
     if doc.is_empty() {
         // An empty value is what MySQL logs for JSON null in some versions.
         write_nil(out);

@@ -6,17 +6,17 @@
 //! caller tells it which transaction a row belongs to and which tables to
 //! skip.
 
-pub mod charset;
+pub(crate) mod charset;
 mod cursor;
-pub mod decimal;
+pub(crate) mod decimal;
 mod digits;
 mod error;
 mod image;
-pub mod json;
-pub mod plan;
+pub(crate) mod json;
+pub(crate) mod plan;
 mod row;
-pub mod schema;
-pub mod temporal;
+pub(crate) mod schema;
+pub(crate) mod temporal;
 mod value;
 
 #[cfg(test)]
@@ -27,9 +27,9 @@ use std::sync::Arc;
 use mysql_common::binlog::consts::EventType;
 use mysql_common::binlog::events::{Event, RowsEventData, TableMapEvent};
 
-pub use charset::CharsetMap;
-pub use error::DecodeError;
-pub use plan::TablePlan;
+pub(crate) use charset::CharsetMap;
+pub(crate) use error::DecodeError;
+pub(crate) use plan::TablePlan;
 use schema::{SchemaCache, TableSchema};
 
 use crate::event::batch::NameId;

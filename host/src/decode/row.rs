@@ -31,7 +31,11 @@ pub(super) struct RowsEvent<'a> {
 }
 
 impl<'a> RowsEvent<'a> {
-    pub fn new(schema: &'a TableSchema, plan: &'a TablePlan, data: &RowsEventData<'_>) -> Self {
+    pub(super) fn new(
+        schema: &'a TableSchema,
+        plan: &'a TablePlan,
+        data: &RowsEventData<'_>,
+    ) -> Self {
         let op = match data {
             RowsEventData::WriteRowsEvent(_) | RowsEventData::WriteRowsEventV1(_) => Op::Create,
             RowsEventData::UpdateRowsEvent(_) | RowsEventData::UpdateRowsEventV1(_) => Op::Update,
@@ -54,12 +58,12 @@ impl<'a> RowsEvent<'a> {
     }
 
     /// Whether the plan emits this event's changes.
-    pub fn included(&self) -> bool {
+    pub(super) fn included(&self) -> bool {
         self.plan.capture && self.plan.ops.get(self.op.index()).copied().unwrap_or(false)
     }
 
     #[cold]
-    pub fn malformed(&self, what: &str) -> DecodeError {
+    pub(super) fn malformed(&self, what: &str) -> DecodeError {
         DecodeError::malformed(format!(
             "{}.{}: {what}",
             self.schema.name.db, self.schema.name.table
@@ -86,7 +90,7 @@ pub(super) struct RowImages {
 
 impl RowImages {
     /// Takes the image columns of a rows event, refusing partial images.
-    pub fn start(
+    pub(super) fn start(
         &mut self,
         schema: &TableSchema,
         data: &RowsEventData<'_>,
@@ -114,7 +118,7 @@ impl RowImages {
     /// update's before image goes to `before_image` until the after image
     /// is written. `json_before` is scratch for a partial update.
     #[inline]
-    pub fn write<'r>(
+    pub(super) fn write<'r>(
         &mut self,
         ev: &RowsEvent<'_>,
         c: &mut Cursor<'r>,
@@ -173,7 +177,7 @@ impl RowImages {
     /// Appends the key copied from the image just written (see
     /// [`write_key`]).
     #[inline]
-    pub fn write_key(
+    pub(super) fn write_key(
         &self,
         schema: &TableSchema,
         key: &[usize],

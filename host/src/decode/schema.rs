@@ -125,14 +125,14 @@ pub struct TableSchema {
 
 /// Table maps seen so far, by table id.
 #[derive(Default)]
-pub struct SchemaCache {
+pub(crate) struct SchemaCache {
     by_id: HashMap<u64, (Vec<u8>, Arc<TableSchema>)>,
 }
 
 impl SchemaCache {
     /// Records a table map, rebuilding the schema only when its bytes changed.
     /// `raw` is the table map event's body.
-    pub fn insert(
+    pub(crate) fn insert(
         &mut self,
         raw: &[u8],
         tme: &TableMapEvent<'_>,
@@ -150,12 +150,12 @@ impl SchemaCache {
         Ok(schema)
     }
 
-    pub fn get(&self, table_id: u64) -> Option<&Arc<TableSchema>> {
+    pub(crate) fn get(&self, table_id: u64) -> Option<&Arc<TableSchema>> {
         self.by_id.get(&table_id).map(|(_, s)| s)
     }
 
     /// Forgets every table map: a new binlog file restarts table ids.
-    pub fn clear(&mut self) {
+    pub(crate) fn clear(&mut self) {
         self.by_id.clear();
     }
 }
@@ -163,7 +163,7 @@ impl SchemaCache {
 /// Which kind of server wrote a table map. They differ in which columns
 /// the charset metadata lists.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Flavor {
+pub(crate) enum Flavor {
     #[default]
     MySql,
     MariaDb,
@@ -171,7 +171,7 @@ pub enum Flavor {
 
 impl Flavor {
     /// From the server version of the binlog's format description event.
-    pub fn of(ev: &Event) -> Flavor {
+    pub(crate) fn of(ev: &Event) -> Flavor {
         let v = ev.fde().server_version_raw();
         if v.windows(7).any(|w| w.eq_ignore_ascii_case(b"mariadb")) {
             Flavor::MariaDb

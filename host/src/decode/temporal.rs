@@ -109,7 +109,7 @@ fn read_frac(c: &mut Cursor<'_>, fsp: u8) -> Result<u32, Truncated> {
 }
 
 /// DATE: 3 bytes little-endian, day in bits 0-4, month 5-8, year above.
-pub fn date(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
+pub(crate) fn date(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
     let v = c.uint_le(3)? as u32;
     let mut t = Text::new();
     t.date(v >> 9, (v >> 5) & 15, v & 31);
@@ -118,7 +118,7 @@ pub fn date(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
 }
 
 /// DATETIME(fsp): 5 bytes big-endian offset by 2^39, then fractions.
-pub fn datetime2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), Truncated> {
+pub(crate) fn datetime2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), Truncated> {
     let int = c.uint_be(5)? as i64 - 0x80_0000_0000;
     let micros = read_frac(c, fsp)?;
     // Negative values cannot be stored; treat defensively as zero date.
@@ -142,7 +142,7 @@ pub fn datetime2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), T
 }
 
 /// Pre-5.6 DATETIME: the number YYYYMMDDhhmmss as 8 bytes little-endian.
-pub fn datetime_old(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
+pub(crate) fn datetime_old(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
     let v = c.uint_le(8)?;
     let (d, t) = ((v / 1_000_000) as u32, (v % 1_000_000) as u32);
     let mut text = Text::new();
@@ -187,7 +187,7 @@ fn timestamp_str(out: &mut Vec<u8>, secs: u64, micros: u32, fsp: u8) {
 
 /// TIMESTAMP(fsp): seconds since the epoch in UTC (4 bytes big-endian), then
 /// fractions. The writer's session time zone never reaches the binlog.
-pub fn timestamp2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), Truncated> {
+pub(crate) fn timestamp2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), Truncated> {
     let secs = c.uint_be(4)?;
     let micros = read_frac(c, fsp)?;
     timestamp_str(out, secs, micros, fsp);
@@ -195,7 +195,7 @@ pub fn timestamp2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), 
 }
 
 /// Pre-5.6 TIMESTAMP: 4 bytes little-endian seconds.
-pub fn timestamp_old(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
+pub(crate) fn timestamp_old(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
     let secs = c.uint_le(4)?;
     timestamp_str(out, secs, 0, 0);
     Ok(())
@@ -227,7 +227,7 @@ fn time_from_packed(out: &mut Vec<u8>, packed: i64, fsp: u8) {
 
 /// TIME(fsp): 3 bytes big-endian offset by 2^23, then fractions whose sign
 /// follows the integer part (negative values borrow from the seconds).
-pub fn time2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), Truncated> {
+pub(crate) fn time2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), Truncated> {
     const INT_OFS: i64 = 0x80_0000;
     let packed = match frac_len(fsp) {
         0 => (c.uint_be(3)? as i64 - INT_OFS) << 24,
@@ -256,7 +256,7 @@ pub fn time2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Result<(), Trunc
 }
 
 /// Pre-5.6 TIME: signed 3-byte little-endian number ±HHMMSS.
-pub fn time_old(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
+pub(crate) fn time_old(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
     let raw = c.uint_le(3)? as u32;
     let v = ((raw << 8) as i32 >> 8) as i64;
     let a = v.unsigned_abs();
@@ -268,7 +268,7 @@ pub fn time_old(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> 
 
 /// Writes a date/time value stored in MySQL's packed 8-byte form, as found
 /// inside binary JSON. `kind` is the SQL type of the opaque value.
-pub fn packed_to_string(packed: i64, kind: PackedKind, out: &mut Vec<u8>) {
+pub(crate) fn packed_to_string(packed: i64, kind: PackedKind, out: &mut Vec<u8>) {
     match kind {
         PackedKind::Time => time_from_packed(out, packed, 6),
         PackedKind::Date | PackedKind::DateTime => {
@@ -302,7 +302,7 @@ pub fn packed_to_string(packed: i64, kind: PackedKind, out: &mut Vec<u8>) {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
-pub enum PackedKind {
+pub(crate) enum PackedKind {
     Date,
     Time,
     DateTime,

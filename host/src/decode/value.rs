@@ -9,7 +9,7 @@ use super::schema::ColumnKind;
 use super::{decimal, json, temporal};
 
 #[derive(Debug)]
-pub enum ValueError {
+pub(super) enum ValueError {
     Truncated,
     Bad(String),
 }
@@ -27,7 +27,11 @@ fn text(out: &mut Vec<u8>, bytes: &[u8], charset: Charset) {
 
 /// Decodes the value at the cursor and appends it to `out`.
 #[inline]
-pub fn write(kind: &ColumnKind, c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), ValueError> {
+pub(super) fn write(
+    kind: &ColumnKind,
+    c: &mut Cursor<'_>,
+    out: &mut Vec<u8>,
+) -> Result<(), ValueError> {
     match kind {
         ColumnKind::Int { bytes, unsigned } => {
             let n = *bytes as usize;

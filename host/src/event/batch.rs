@@ -54,7 +54,7 @@ pub struct DeadLetterNote {
 /// Records name them by index rather than holding an `Arc` each: cloning
 /// and dropping two `Arc`s per row were two pairs of atomic operations per
 /// row, a measurable share of the decoder's time.
-pub type NameId = u32;
+pub(crate) type NameId = u32;
 
 #[derive(Debug, Default)]
 pub struct Batch {

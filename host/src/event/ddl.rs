@@ -9,7 +9,7 @@ use super::msgpack::*;
 use super::{Batch, Op, Record, TxnId};
 
 /// What a schema-change event says.
-pub struct DdlEvent<'a> {
+pub(crate) struct DdlEvent<'a> {
     /// e.g. `"ALTER TABLE"`.
     pub kind: &'a str,
     pub db: &'a str,
@@ -26,7 +26,7 @@ pub struct DdlEvent<'a> {
 
 impl DdlEvent<'_> {
     /// Writes the event's value.
-    pub fn write(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write(&self, out: &mut Vec<u8>) {
         layout::write_ddl_head(out, self.kind, self.db, self.table, self.sql);
         let txn = SourceTxn::new(self.server_id, self.file, self.pos, self.gtid);
         let mut table = Vec::new();
@@ -42,7 +42,7 @@ impl DdlEvent<'_> {
 
     /// Writes the event's key, `{"db": <database>}`, so the changes of one
     /// database stay in order.
-    pub fn write_key(&self, out: &mut Vec<u8>) {
+    pub(crate) fn write_key(&self, out: &mut Vec<u8>) {
         write_map_header(out, 1);
         write_str(out, field::DB);
         write_str(out, self.db);
@@ -50,7 +50,7 @@ impl DdlEvent<'_> {
 
     /// Appends the event to `batch` as a record of transaction `txn` for
     /// `topic`.
-    pub fn push(&self, batch: &mut Batch, topic: &Arc<str>, txn: TxnId) {
+    pub(crate) fn push(&self, batch: &mut Batch, topic: &Arc<str>, txn: TxnId) {
         let at = batch.buf.len();
         self.write(&mut batch.buf);
         let value = at..batch.buf.len();

@@ -31,13 +31,13 @@ pub fn msgpack_to_json(bytes: &[u8]) -> Json {
 }
 
 /// JSON as MessagePack bytes.
-pub fn json_to_msgpack(j: &Json) -> Vec<u8> {
+pub(crate) fn json_to_msgpack(j: &Json) -> Vec<u8> {
     let mut out = Vec::new();
     rmpv::encode::write_value(&mut out, &from_json(j)).expect("writing to a Vec cannot fail");
     out
 }
 
-pub fn to_json(v: &Value) -> Json {
+pub(crate) fn to_json(v: &Value) -> Json {
     match v {
         Value::Nil => Json::Null,
         Value::Boolean(b) => Json::Bool(*b),
@@ -69,7 +69,7 @@ pub fn to_json(v: &Value) -> Json {
     }
 }
 
-pub fn from_json(j: &Json) -> Value {
+pub(crate) fn from_json(j: &Json) -> Value {
     match j {
         Json::Null => Value::Nil,
         Json::Bool(b) => Value::Boolean(*b),
@@ -112,7 +112,7 @@ fn hex(b: &[u8]) -> String {
 }
 
 fn unhex(s: &str) -> Option<Vec<u8>> {
-    if s.len() % 2 != 0 {
+    if !s.len().is_multiple_of(2) {
         return None;
     }
     s.as_bytes()

@@ -18,25 +18,25 @@ use super::msgpack::*;
 use super::{Op, FORMAT_VERSION};
 
 /// Field names, as written.
-pub mod field {
-    pub const V: &str = "v";
-    pub const OP: &str = "op";
-    pub const AFTER: &str = "after";
-    pub const BEFORE: &str = "before";
-    pub const SOURCE: &str = "source";
-    pub const TS_MS: &str = "ts_ms";
+pub(crate) mod field {
+    pub(crate) const V: &str = "v";
+    pub(crate) const OP: &str = "op";
+    pub(crate) const AFTER: &str = "after";
+    pub(crate) const BEFORE: &str = "before";
+    pub(crate) const SOURCE: &str = "source";
+    pub(crate) const TS_MS: &str = "ts_ms";
     /// Schema changes: the statement's kind and text.
-    pub const KIND: &str = "kind";
-    pub const SQL: &str = "sql";
+    pub(crate) const KIND: &str = "kind";
+    pub(crate) const SQL: &str = "sql";
     /// In `source`, and in schema changes and their key.
-    pub const DB: &str = "db";
-    pub const TABLE: &str = "table";
+    pub(crate) const DB: &str = "db";
+    pub(crate) const TABLE: &str = "table";
     /// `source` only.
-    pub const SERVER_ID: &str = "server_id";
-    pub const FILE: &str = "file";
-    pub const POS: &str = "pos";
-    pub const GTID: &str = "gtid";
-    pub const ROW: &str = "row";
+    pub(crate) const SERVER_ID: &str = "server_id";
+    pub(crate) const FILE: &str = "file";
+    pub(crate) const POS: &str = "pos";
+    pub(crate) const GTID: &str = "gtid";
+    pub(crate) const ROW: &str = "row";
 }
 
 /// Fields of a row event, of a schema-change event and of `source`.
@@ -56,7 +56,13 @@ fn write_head(out: &mut Vec<u8>, fields: usize, op: Op) {
 
 /// Writes a schema-change event's fields up to `source` (see
 /// [`super::ddl::DdlEvent`]); [`write_source`] and [`write_tail`] follow.
-pub fn write_ddl_head(out: &mut Vec<u8>, kind: &str, db: &str, table: Option<&str>, sql: &str) {
+pub(crate) fn write_ddl_head(
+    out: &mut Vec<u8>,
+    kind: &str,
+    db: &str,
+    table: Option<&str>,
+    sql: &str,
+) {
     write_head(out, DDL_FIELDS, Op::Ddl);
     write_str(out, field::KIND);
     write_str(out, kind);
@@ -79,11 +85,11 @@ fn write_opt_str(out: &mut Vec<u8>, s: Option<&str>) {
 /// `file`, `pos`, `gtid`), after the map's header: the same for every event
 /// of the transaction, so they are encoded once per transaction.
 #[derive(Clone, Debug)]
-pub struct SourceTxn(Vec<u8>);
+pub(crate) struct SourceTxn(Vec<u8>);
 
 impl SourceTxn {
     /// `file` and `pos` are where the transaction starts.
-    pub fn new(server_id: u32, file: &str, pos: u64, gtid: Option<&str>) -> Self {
+    pub(crate) fn new(server_id: u32, file: &str, pos: u64, gtid: Option<&str>) -> Self {
         let mut b = Vec::with_capacity(64 + file.len());
         write_map_header(&mut b, SOURCE_FIELDS);
         write_str(&mut b, field::SERVER_ID);
@@ -102,7 +108,7 @@ impl SourceTxn {
 /// field: the transaction's fields, then `db` and `table`, given already
 /// encoded (a str, or nil for a schema change of a database). The caller
 /// writes the row's index (a uint), then [`write_tail`].
-pub fn write_source(out: &mut Vec<u8>, txn: &SourceTxn, db: &[u8], table: &[u8]) {
+pub(crate) fn write_source(out: &mut Vec<u8>, txn: &SourceTxn, db: &[u8], table: &[u8]) {
     write_str(out, field::SOURCE);
     out.extend_from_slice(&txn.0);
     write_str(out, field::DB);
@@ -115,7 +121,7 @@ pub fn write_source(out: &mut Vec<u8>, txn: &SourceTxn, db: &[u8], table: &[u8])
 /// Writes what follows `source`'s `row` value and ends every event: the
 /// binlog event's timestamp (`source.ts_ms`, closing `source`), then the
 /// time Sluice produced the event (the event's `ts_ms`).
-pub fn write_tail(out: &mut Vec<u8>, event_ts_ms: u64, produced_ms: u64) {
+pub(crate) fn write_tail(out: &mut Vec<u8>, event_ts_ms: u64, produced_ms: u64) {
     write_str(out, field::TS_MS);
     write_uint(out, event_ts_ms);
     write_str(out, field::TS_MS);
@@ -126,7 +132,7 @@ pub fn write_tail(out: &mut Vec<u8>, event_ts_ms: u64, produced_ms: u64) {
 /// written ahead of `before` so readers of the new row (plugins, streaming
 /// decoders) need not step over the old one (FORMAT.md).
 #[inline]
-pub fn write_before_key(out: &mut Vec<u8>) {
+pub(crate) fn write_before_key(out: &mut Vec<u8>) {
     write_str(out, field::BEFORE);
 }
 
@@ -136,7 +142,7 @@ pub fn write_before_key(out: &mut Vec<u8>) {
 /// [`RowFrame::open`], the after image, [`write_before_key`], the before
 /// image, [`RowFrame::close`].
 #[derive(Debug, Default)]
-pub struct RowFrame {
+pub(crate) struct RowFrame {
     head: Vec<u8>,
     source: Vec<u8>,
     tail: Vec<u8>,
@@ -146,7 +152,7 @@ impl RowFrame {
     /// Encodes the frame for changes of kind `op` to the table `db`.`table`
     /// (both already encoded as str), made by the transaction `txn` in a
     /// binlog event written at `event_ts_ms`.
-    pub fn set(
+    pub(crate) fn set(
         &mut self,
         op: Op,
         txn: &SourceTxn,
@@ -166,14 +172,14 @@ impl RowFrame {
 
     /// Starts a row event: everything up to the after image.
     #[inline]
-    pub fn open(&self, out: &mut Vec<u8>) {
+    pub(crate) fn open(&self, out: &mut Vec<u8>) {
         extend_short(out, &self.head);
     }
 
     /// Ends a row event after its images: `source` with the row's index
     /// within its transaction, and the timestamps.
     #[inline]
-    pub fn close(&self, out: &mut Vec<u8>, row: u64) {
+    pub(crate) fn close(&self, out: &mut Vec<u8>, row: u64) {
         out.extend_from_slice(&self.source);
         write_uint(out, row);
         extend_short(out, &self.tail);

@@ -7,16 +7,16 @@
 //! fields; [`json`] is the one JSON rendering of events for people, and
 //! [`topic`] the one rule for topic names.
 
-pub mod batch;
-pub mod ddl;
-pub mod json;
-pub mod layout;
-pub mod msgpack;
-pub mod position;
-pub mod topic;
+pub(crate) mod batch;
+pub(crate) mod ddl;
+pub(crate) mod json;
+pub(crate) mod layout;
+pub(crate) mod msgpack;
+pub(crate) mod position;
+pub(crate) mod topic;
 
-pub use batch::{Batch, Record};
-pub use position::Position;
+pub(crate) use batch::{Batch, Record};
+pub(crate) use position::Position;
 
 /// Number of a transaction in the order it was read, handed out by the
 /// checkpoint tracker: every record carries its transaction's, and the sink
@@ -25,7 +25,7 @@ pub use position::Position;
 pub struct TxnId(pub u64);
 
 /// Version of the event value layout, written as the `v` field of every event.
-pub const FORMAT_VERSION: u64 = 1;
+pub(crate) const FORMAT_VERSION: u64 = 1;
 
 /// What happened to the row.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -79,7 +79,7 @@ impl Op {
 }
 
 /// Milliseconds since the Unix epoch, for `ts_ms` fields.
-pub fn now_ms() -> u64 {
+pub(crate) fn now_ms() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_millis() as u64)

@@ -15,17 +15,17 @@ fn put<const N: usize>(out: &mut Vec<u8>, bytes: [u8; N]) {
 }
 
 #[inline(always)]
-pub fn write_nil(out: &mut Vec<u8>) {
+pub(crate) fn write_nil(out: &mut Vec<u8>) {
     out.push(0xc0);
 }
 
 #[inline]
-pub fn write_bool(out: &mut Vec<u8>, v: bool) {
+pub(crate) fn write_bool(out: &mut Vec<u8>, v: bool) {
     out.push(if v { 0xc3 } else { 0xc2 });
 }
 
 #[inline(always)]
-pub fn write_uint(out: &mut Vec<u8>, v: u64) {
+pub(crate) fn write_uint(out: &mut Vec<u8>, v: u64) {
     if v < 128 {
         out.push(v as u8);
     } else if v <= u8::MAX as u64 {
@@ -43,7 +43,7 @@ pub fn write_uint(out: &mut Vec<u8>, v: u64) {
 }
 
 #[inline(always)]
-pub fn write_int(out: &mut Vec<u8>, v: i64) {
+pub(crate) fn write_int(out: &mut Vec<u8>, v: i64) {
     if v >= 0 {
         write_uint(out, v as u64);
     } else if v >= -32 {
@@ -63,19 +63,19 @@ pub fn write_int(out: &mut Vec<u8>, v: i64) {
 }
 
 #[inline]
-pub fn write_f32(out: &mut Vec<u8>, v: f32) {
+pub(crate) fn write_f32(out: &mut Vec<u8>, v: f32) {
     out.push(0xca);
     put(out, v.to_be_bytes());
 }
 
 #[inline]
-pub fn write_f64(out: &mut Vec<u8>, v: f64) {
+pub(crate) fn write_f64(out: &mut Vec<u8>, v: f64) {
     out.push(0xcb);
     put(out, v.to_be_bytes());
 }
 
 #[inline(always)]
-pub fn write_str_header(out: &mut Vec<u8>, len: usize) {
+pub(crate) fn write_str_header(out: &mut Vec<u8>, len: usize) {
     if len < 32 {
         out.push(0xa0 | len as u8);
     } else if len <= u8::MAX as usize {
@@ -90,7 +90,7 @@ pub fn write_str_header(out: &mut Vec<u8>, len: usize) {
 }
 
 #[inline]
-pub fn write_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn write_str(out: &mut Vec<u8>, s: &str) {
     write_str_header(out, s.len());
     extend_short(out, s.as_bytes());
 }
@@ -101,7 +101,7 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
 /// and most short strings are that small, and the call was the largest
 /// single cost per row in the decoder's profile.
 #[inline(always)]
-pub fn extend_short(out: &mut Vec<u8>, src: &[u8]) {
+pub(crate) fn extend_short(out: &mut Vec<u8>, src: &[u8]) {
     let n = src.len();
     if n > SHORT {
         out.extend_from_slice(src);
@@ -121,7 +121,7 @@ pub fn extend_short(out: &mut Vec<u8>, src: &[u8]) {
 /// Appends `out[range]` to `out`, like `extend_from_within`, copying short
 /// ranges inline as [`extend_short`] does.
 #[inline(always)]
-pub fn extend_short_within(out: &mut Vec<u8>, range: std::ops::Range<usize>) {
+pub(crate) fn extend_short_within(out: &mut Vec<u8>, range: std::ops::Range<usize>) {
     let n = range.len();
     if n > SHORT || range.end > out.len() {
         out.extend_from_within(range);
@@ -182,13 +182,13 @@ unsafe fn copy_short(s: *const u8, d: *mut u8, n: usize) {
 }
 
 #[inline]
-pub fn write_bin(out: &mut Vec<u8>, b: &[u8]) {
+pub(crate) fn write_bin(out: &mut Vec<u8>, b: &[u8]) {
     write_bin_header(out, b.len());
     extend_short(out, b);
 }
 
 #[inline]
-pub fn write_bin_header(out: &mut Vec<u8>, len: usize) {
+pub(crate) fn write_bin_header(out: &mut Vec<u8>, len: usize) {
     if len <= u8::MAX as usize {
         put(out, [0xc4, len as u8]);
     } else if len <= u16::MAX as usize {
@@ -201,7 +201,7 @@ pub fn write_bin_header(out: &mut Vec<u8>, len: usize) {
 }
 
 #[inline]
-pub fn write_array_header(out: &mut Vec<u8>, len: usize) {
+pub(crate) fn write_array_header(out: &mut Vec<u8>, len: usize) {
     if len < 16 {
         out.push(0x90 | len as u8);
     } else if len <= u16::MAX as usize {
@@ -214,7 +214,7 @@ pub fn write_array_header(out: &mut Vec<u8>, len: usize) {
 }
 
 #[inline(always)]
-pub fn write_map_header(out: &mut Vec<u8>, len: usize) {
+pub(crate) fn write_map_header(out: &mut Vec<u8>, len: usize) {
     if len < 16 {
         out.push(0x80 | len as u8);
     } else if len <= u16::MAX as usize {

@@ -14,7 +14,7 @@ fn allowed(c: char) -> bool {
 /// does not (anything but `a-z A-Z 0-9 . _ -`); each becomes `_`, and the
 /// name is cut at 249 characters. `.` and `..`, which Kafka reserves, become
 /// `_` and `__`. An empty name stays empty (callers treat it as "none").
-pub fn sanitize(name: &str) -> String {
+pub(crate) fn sanitize(name: &str) -> String {
     if name == "." || name == ".." {
         return "_".repeat(name.len());
     }
@@ -27,7 +27,7 @@ pub fn sanitize(name: &str) -> String {
 /// `{prefix}.{name}`, or `name` without a prefix, sanitized: the topic of a
 /// table (`name` = `{db}.{table}`) or of the DDL and dead-letter streams
 /// under `[kafka] topic_prefix`.
-pub fn prefixed(prefix: Option<&str>, name: &str) -> String {
+pub(crate) fn prefixed(prefix: Option<&str>, name: &str) -> String {
     match prefix {
         Some(p) => sanitize(&format!("{p}.{name}")),
         None => sanitize(name),
@@ -36,7 +36,7 @@ pub fn prefixed(prefix: Option<&str>, name: &str) -> String {
 
 /// Whether `name` is already a valid topic name, as a route plugin's answer
 /// must be: what [`sanitize`] leaves unchanged, and not empty.
-pub fn is_valid(name: &str) -> bool {
+pub(crate) fn is_valid(name: &str) -> bool {
     !name.is_empty() && sanitize(name) == name
 }
 

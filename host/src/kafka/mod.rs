@@ -6,19 +6,19 @@
 
 mod health;
 mod null;
-pub mod probe;
+pub(crate) mod probe;
 mod producer;
-pub mod settings;
+pub(crate) mod settings;
 mod topics;
 
 #[cfg(test)]
 mod tests;
 
-pub use health::{Acks, SinkHealth};
-pub use null::NullSink;
-pub use producer::KafkaSink;
-pub use settings::{KafkaSettings, SinkKind};
-pub use topics::TopicError;
+pub(crate) use health::{Acks, SinkHealth};
+pub(crate) use null::NullSink;
+pub(crate) use producer::KafkaSink;
+pub(crate) use settings::{KafkaSettings, SinkKind};
+pub(crate) use topics::TopicError;
 
 use crate::event::Batch;
 use crate::shutdown::Cancel;

@@ -13,7 +13,7 @@ const METADATA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The number of brokers the cluster at `brokers` reports. Blocking: call
 /// it off the async runtime.
-pub fn broker_count(brokers: &str) -> Result<usize, SinkError> {
+pub(crate) fn broker_count(brokers: &str) -> Result<usize, SinkError> {
     let unreachable =
         |e: String| SinkError::Config(format!("Kafka at {brokers} is not reachable: {e}"));
     let c: BaseConsumer = ClientConfig::new()

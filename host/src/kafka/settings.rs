@@ -5,18 +5,18 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-pub const DEFAULT_CREATE_TOPICS: bool = true;
+pub(crate) const DEFAULT_CREATE_TOPICS: bool = true;
 /// Partitions of the topics Sluice creates.
-pub const DEFAULT_PARTITIONS: i32 = 1;
+pub(crate) const DEFAULT_PARTITIONS: i32 = 1;
 /// Replication factor of the topics Sluice creates.
-pub const DEFAULT_REPLICATION_FACTOR: i32 = 1;
+pub(crate) const DEFAULT_REPLICATION_FACTOR: i32 = 1;
 /// No acknowledgement for this long while messages wait: start over from
 /// the checkpoint with a new producer.
-pub const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
+pub(crate) const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Name of the schema-change topic, after the topic prefix if there is one.
-pub const DDL_TOPIC: &str = "__ddl";
+pub(crate) const DDL_TOPIC: &str = "__ddl";
 /// Name of the dead-letter topic, after the topic prefix if there is one.
-pub const DEAD_LETTER_TOPIC: &str = "__dead_letter";
+pub(crate) const DEAD_LETTER_TOPIC: &str = "__dead_letter";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct KafkaSettings {

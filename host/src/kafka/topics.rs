@@ -18,7 +18,7 @@ pub enum TopicError {
     Stopped(String),
 }
 
-pub struct Topics {
+pub(super) struct Topics {
     admin: Option<AdminClient<DefaultClientContext>>,
     partitions: i32,
     replication: i32,
@@ -28,7 +28,7 @@ pub struct Topics {
 
 impl Topics {
     /// `admin` is `None` when topic creation is off.
-    pub fn new(
+    pub(super) fn new(
         admin: Option<AdminClient<DefaultClientContext>>,
         partitions: i32,
         replication: i32,
@@ -44,7 +44,7 @@ impl Topics {
     }
 
     /// Makes sure `topic` exists, retrying while the broker is unreachable.
-    pub fn ensure(&mut self, topic: &str, cancel: &Cancel) -> Result<(), TopicError> {
+    pub(super) fn ensure(&mut self, topic: &str, cancel: &Cancel) -> Result<(), TopicError> {
         if self.known.contains(topic) {
             return Ok(());
         }

@@ -2,7 +2,7 @@
 
 /// Whether `name` matches `pattern`, where `*` is any run of characters and
 /// `?` any one character. Case-sensitive, like MySQL names on Linux.
-pub fn matches(pattern: &str, name: &str) -> bool {
+pub(crate) fn matches(pattern: &str, name: &str) -> bool {
     let (p, n): (Vec<char>, Vec<char>) = (pattern.chars().collect(), name.chars().collect());
     // Iterative matcher with one backtrack point: linear for these inputs.
     let (mut pi, mut ni) = (0, 0);

@@ -3,16 +3,17 @@
 //! every table of every database except the server's own schemas goes to
 //! `{prefix.}{db}.{table}`.
 
-pub mod glob;
-pub mod rules;
+pub(crate) mod glob;
+pub(crate) mod rules;
 
-pub use rules::{ColumnFilter, Rule, Rules};
+pub(crate) use rules::{ColumnFilter, Rule, Rules};
 
 /// Schemas that belong to the server itself and are never captured.
-pub const SYSTEM_SCHEMAS: [&str; 4] = ["mysql", "information_schema", "performance_schema", "sys"];
+pub(crate) const SYSTEM_SCHEMAS: [&str; 4] =
+    ["mysql", "information_schema", "performance_schema", "sys"];
 
 /// Whether `db` is one of [`SYSTEM_SCHEMAS`] (in any case).
-pub fn is_system_schema(db: &str) -> bool {
+pub(crate) fn is_system_schema(db: &str) -> bool {
     SYSTEM_SCHEMAS.iter().any(|s| db.eq_ignore_ascii_case(s))
 }
 
@@ -78,7 +79,7 @@ mod tests {
     }
 }
 
-pub use live::LiveRules;
+pub(crate) use live::LiveRules;
 
 mod live {
     use std::sync::atomic::{AtomicU64, Ordering};

@@ -35,7 +35,7 @@
 
 /// Consecutive codes from `code`, and their characters.
 #[derive(Clone, Copy, Debug)]
-pub enum Span {
+pub(super) enum Span {
     /// `len` codes map to as many consecutive code points from `to`.
     Run { code: u32, to: u32, len: u32 },
     /// The codes map to these characters, one each.
@@ -67,13 +67,13 @@ impl Span {
 }
 
 /// The character `spans` give `code`, if any.
-pub fn lookup(spans: &[Span], code: u32) -> Option<char> {
+pub(super) fn lookup(spans: &[Span], code: u32) -> Option<char> {
     let i = spans.partition_point(|s| s.code() <= code).checked_sub(1)?;
     spans[i].get(code - spans[i].code())
 }
 
 /// Every (code, character) of `spans`, in order.
-pub fn entries(spans: &[Span]) -> Vec<(u32, char)> {
+pub(super) fn entries(spans: &[Span]) -> Vec<(u32, char)> {
     let mut all = Vec::new();
     for span in spans {
         match *span {
@@ -90,7 +90,7 @@ pub fn entries(spans: &[Span]) -> Vec<(u32, char)> {
 
 /// `sjis` is JIS X 0208 as the server maps it: encoding_rs's Shift_JIS is
 /// Windows-31J (the server's `cp932`), with fullwidth forms here.
-pub const SJIS: &[Span] = &[
+pub(super) const SJIS: &[Span] = &[
     chars(0x815F, "\u{5C}\u{301C}\u{2016}"), // reverse solidus, wave dash, double vertical line
     chars(0x817C, "\u{2212}"),               // minus sign
     chars(0x8191, "\u{A2}\u{A3}"),           // cent sign, pound sign
@@ -98,7 +98,7 @@ pub const SJIS: &[Span] = &[
 ];
 
 /// `ujis`: the same JIS X 0208 differences as `sjis`, and JIS X 0212's tilde.
-pub const UJIS: &[Span] = &[
+pub(super) const UJIS: &[Span] = &[
     chars(0xA1C0, "\u{5C}\u{301C}\u{2016}"), // reverse solidus, wave dash, double vertical line
     chars(0xA1DD, "\u{2212}"),               // minus sign
     chars(0xA1F1, "\u{A2}\u{A3}"),           // cent sign, pound sign
@@ -109,7 +109,7 @@ pub const UJIS: &[Span] = &[
 /// `eucjpms`: IBM extensions in JIS X 0212 rows 0x73-0x74, which encoding_rs
 /// does not decode: small and capital roman numerals, five symbols, then IBM
 /// kanji (compatibility ideographs U+F9xx-U+FAxx among them).
-pub const EUCJPMS: &[Span] = &[
+pub(super) const EUCJPMS: &[Span] = &[
     chars(0x8FA2C3, "\u{FFE4}"),         // fullwidth broken bar
     run(0x8FF3F3, 0x2170, 10),           // ⅰ-ⅹ
     chars(0x8FF3FD, "\u{2160}\u{2161}"), // Ⅰ-Ⅹ, across the end of the row
@@ -133,7 +133,7 @@ pub const EUCJPMS: &[Span] = &[
 /// `big5`: plain Big5 symbols (U+FFFD where the server has none), then the
 /// ETEN kana, Cyrillic and numbered circles and parentheses in 0xC6A1-0xC7FC,
 /// laid out unlike WHATWG's Big5-HKSCS.
-pub const BIG5: &[Span] = &[
+pub(super) const BIG5: &[Span] = &[
     chars(0xA145, "\u{2022}"), // bullet
     chars(0xA14E, "\u{FF64}"), // halfwidth ideographic comma
     chars(0xA15A, "\u{FFFD}"),
@@ -162,7 +162,7 @@ pub const BIG5: &[Span] = &[
 ];
 
 /// `gb2312`: two punctuation marks GBK has otherwise.
-pub const GB2312: &[Span] = &[
+pub(super) const GB2312: &[Span] = &[
     chars(0xA1A4, "\u{30FB}"), // katakana middle dot
     chars(0xA1AA, "\u{2015}"), // horizontal bar
 ];
@@ -170,7 +170,7 @@ pub const GB2312: &[Span] = &[
 // Single-byte charsets encoding_rs has: where the server differs from it.
 
 /// `latin5` is ISO-8859-9: C1 controls where Windows-1254 has punctuation.
-pub const LATIN5: &[Span] = &[
+pub(super) const LATIN5: &[Span] = &[
     run(0x80, 0x80, 1),
     run(0x82, 0x82, 11),
     run(0x91, 0x91, 12),
@@ -178,22 +178,22 @@ pub const LATIN5: &[Span] = &[
 ];
 
 /// `greek`
-pub const GREEK: &[Span] = &[
+pub(super) const GREEK: &[Span] = &[
     chars(0xA1, "\u{2BD}\u{2BC}"), // modifier letter reversed comma, modifier letter apostrophe
 ];
 
 /// `hebrew`
-pub const HEBREW: &[Span] = &[
+pub(super) const HEBREW: &[Span] = &[
     chars(0xAF, "\u{203E}"), // overline
 ];
 
 /// `cp866`
-pub const CP866: &[Span] = &[
+pub(super) const CP866: &[Span] = &[
     chars(0xFC, "\u{207F}\u{B2}"), // superscript latin small letter n, superscript two
 ];
 
 /// `koi8u`
-pub const KOI8U: &[Span] = &[
+pub(super) const KOI8U: &[Span] = &[
     chars(0x95, "\u{2022}"), // bullet
     chars(0xAE, "\u{255D}"), // box drawings double up and left
     chars(0xBE, "\u{256C}"), // box drawings double vertical and horizontal
@@ -201,7 +201,7 @@ pub const KOI8U: &[Span] = &[
 
 /// `tis620` is TIS-620: C1 controls where Windows-874 has punctuation, and
 /// no character at 0xA0.
-pub const TIS620: &[Span] = &[
+pub(super) const TIS620: &[Span] = &[
     run(0x80, 0x80, 1),
     run(0x85, 0x85, 1),
     run(0x91, 0x91, 7),
@@ -211,7 +211,7 @@ pub const TIS620: &[Span] = &[
 // Single-byte charsets encoding_rs lacks: every byte from 0x80 up.
 
 /// `armscii8` (ARMSCII-8, Armenian)
-pub const ARMSCII8: &[Span] = &[
+pub(super) const ARMSCII8: &[Span] = &[
     run(0x80, 0x80, 32),
     chars(
         0xA0,
@@ -226,7 +226,7 @@ pub const ARMSCII8: &[Span] = &[
 ];
 
 /// `cp850` (DOS Latin 1)
-pub const CP850: &[Span] = &[chars(
+pub(super) const CP850: &[Span] = &[chars(
     0x80,
     "\
      ÇüéâäàåçêëèïîìÄÅ\
@@ -240,7 +240,7 @@ pub const CP850: &[Span] = &[chars(
 )];
 
 /// `cp852` (DOS Latin 2)
-pub const CP852: &[Span] = &[chars(
+pub(super) const CP852: &[Span] = &[chars(
     0x80,
     "\
      ÇüéâäůćçłëŐőîŹÄĆ\
@@ -254,7 +254,7 @@ pub const CP852: &[Span] = &[chars(
 )];
 
 /// `dec8` (DEC Multinational)
-pub const DEC8: &[Span] = &[
+pub(super) const DEC8: &[Span] = &[
     run(0x80, 0x80, 32),
     chars(
         0xA0,
@@ -269,7 +269,7 @@ pub const DEC8: &[Span] = &[
 ];
 
 /// `geostd8` (GEOSTD8, Georgian)
-pub const GEOSTD8: &[Span] = &[chars(
+pub(super) const GEOSTD8: &[Span] = &[chars(
     0x80,
     "\
      €�‚�„…†‡�‰�‹����\
@@ -283,7 +283,7 @@ pub const GEOSTD8: &[Span] = &[chars(
 )];
 
 /// `hp8` (HP Roman-8)
-pub const HP8: &[Span] = &[
+pub(super) const HP8: &[Span] = &[
     run(0x80, 0x80, 32),
     chars(
         0xA0,
@@ -298,7 +298,7 @@ pub const HP8: &[Span] = &[
 ];
 
 /// `keybcs2` (Kamenický, DOS Czech and Slovak)
-pub const KEYBCS2: &[Span] = &[chars(
+pub(super) const KEYBCS2: &[Span] = &[chars(
     0x80,
     "\
      ČüéďäĎŤčěĚĹÍľĺÄÁ\
@@ -312,7 +312,7 @@ pub const KEYBCS2: &[Span] = &[chars(
 )];
 
 /// `macce` (Mac Central European)
-pub const MACCE: &[Span] = &[chars(
+pub(super) const MACCE: &[Span] = &[chars(
     0x80,
     "\
      ÄĀāÉĄÖÜáąČäčĆćéŹ\
@@ -327,7 +327,7 @@ pub const MACCE: &[Span] = &[chars(
 
 /// `swe7` (7-bit Swedish): no byte from 0x80 up, and letters in place of
 /// `@[\]^` and `` `{|}~ ``.
-pub const SWE7: &[Span] = &[
+pub(super) const SWE7: &[Span] = &[
     chars(0x40, "É"),
     chars(0x5B, "ÄÖÅÜ"),
     chars(0x60, "é"),

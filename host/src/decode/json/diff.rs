@@ -10,7 +10,7 @@ use super::{convert, BadJson};
 /// `before` (a binary JSON document) and writes the resulting document, as
 /// the after image would have held it without PARTIAL_JSON. Rare, so it
 /// builds a value tree rather than streaming.
-pub fn apply_diffs(before: &[u8], diffs: &[u8], out: &mut Vec<u8>) -> Result<(), BadJson> {
+pub(crate) fn apply_diffs(before: &[u8], diffs: &[u8], out: &mut Vec<u8>) -> Result<(), BadJson> {
     let mut doc = to_tree(before)?;
     let mut c = Cursor::new(diffs);
     while c.remaining() > 0 {

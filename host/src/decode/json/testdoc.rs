@@ -4,12 +4,12 @@ use super::*;
 
 /// A small binary JSON document: an object or array of int16 and
 /// string values, in the small format, built like MySQL does.
-pub enum V<'a> {
+pub(crate) enum V<'a> {
     I(i16),
     S(&'a str),
 }
 
-pub fn doc(object: bool, items: &[(&str, V)]) -> Vec<u8> {
+pub(crate) fn doc(object: bool, items: &[(&str, V)]) -> Vec<u8> {
     let n = items.len();
     let key_entries = if object { n * 4 } else { 0 };
     let header = 4 + key_entries + n * 3;
@@ -53,7 +53,7 @@ pub fn doc(object: bool, items: &[(&str, V)]) -> Vec<u8> {
 }
 
 /// A binary JSON document as JSON, through `convert`.
-pub fn to_json(doc: &[u8]) -> serde_json::Value {
+pub(crate) fn to_json(doc: &[u8]) -> serde_json::Value {
     let mut out = Vec::new();
     convert(doc, &mut out).unwrap();
     let v: rmpv::Value = rmpv::decode::read_value(&mut &out[..]).unwrap();

@@ -38,10 +38,6 @@ pub(super) fn event(op: &str, before: serde_json::Value, after: serde_json::Valu
     buf
 }
 
-pub(super) fn decode(bytes: &[u8]) -> serde_json::Value {
-    crate::event::json::to_json(&rmpv::decode::read_value(&mut &bytes[..]).unwrap())
-}
-
 pub(super) fn op_of(code: &str) -> Op {
     Op::from_code(code).unwrap()
 }

@@ -48,11 +48,11 @@ const INIT: &str = r#"
   (func (export "cabi_post_sluice:plugin/lifecycle@VER#init") (param i32) (call $reset (local.get 0)))
 "#;
 
-pub fn keep_all() -> String {
+pub(crate) fn keep_all() -> String {
     filter_wat("", "(i32.const 1)", "(local.get $en)", "")
 }
 
-pub fn drop_deletes() -> String {
+pub(crate) fn drop_deletes() -> String {
     filter_wat(
         "",
         &format!("(i32.ne {OP_OF_I} (i32.const 2))"),
@@ -62,7 +62,7 @@ pub fn drop_deletes() -> String {
 }
 
 /// `drop_deletes` that also logs "nope" at info level on every call.
-pub fn drop_deletes_logging() -> String {
+pub(crate) fn drop_deletes_logging() -> String {
     let hook = "(call $log (i32.const 2) (i32.const 64) (i32.const 4))";
     filter_wat(
         hook,
@@ -73,7 +73,7 @@ pub fn drop_deletes_logging() -> String {
 }
 
 /// Traps on any batch containing a delete.
-pub fn trap_on_delete() -> String {
+pub(crate) fn trap_on_delete() -> String {
     let hook = format!(
         r#"(block $ok (loop $scan
           (br_if $ok (i32.ge_u (local.get $i) (local.get $en)))
@@ -85,7 +85,7 @@ pub fn trap_on_delete() -> String {
     filter_wat(&hook, "(i32.const 1)", "(local.get $en)", "")
 }
 
-pub fn endless_loop() -> String {
+pub(crate) fn endless_loop() -> String {
     filter_wat(
         "(loop $forever (br $forever))",
         "(i32.const 1)",
@@ -94,7 +94,7 @@ pub fn endless_loop() -> String {
     )
 }
 
-pub fn memory_bomb() -> String {
+pub(crate) fn memory_bomb() -> String {
     filter_wat(
         "(loop $more (drop (memory.grow (i32.const 64))) (br $more))",
         "(i32.const 1)",
@@ -104,7 +104,7 @@ pub fn memory_bomb() -> String {
 }
 
 /// Returns one decision too many.
-pub fn wrong_length() -> String {
+pub(crate) fn wrong_length() -> String {
     filter_wat(
         "",
         "(i32.const 1)",
@@ -114,7 +114,7 @@ pub fn wrong_length() -> String {
 }
 
 /// Returns `Err("nope")`.
-pub fn guest_error() -> String {
+pub(crate) fn guest_error() -> String {
     let hook = r#"(i32.store8 (i32.const 16) (i32.const 1))
       (i32.store (i32.const 20) (i32.const 64))
       (i32.store (i32.const 24) (i32.const 4))
@@ -122,7 +122,7 @@ pub fn guest_error() -> String {
     filter_wat(hook, "(i32.const 1)", "(local.get $en)", "")
 }
 
-pub fn keep_all_with_init() -> String {
+pub(crate) fn keep_all_with_init() -> String {
     filter_wat("", "(i32.const 1)", "(local.get $en)", INIT)
 }
 
@@ -141,7 +141,7 @@ const INIT_DROP_OP: &str = r#"
 
 /// Drops the events whose op code (`c`, `u`, `d`, `r`) is its setting's
 /// value, so each instance's decisions show which settings it got.
-pub fn drop_op_from_settings() -> String {
+pub(crate) fn drop_op_from_settings() -> String {
     // The op codes sit at 176 in op-number order.
     let keep =
         format!("(i32.ne (i32.load8_u (i32.add (i32.const 176) {OP_OF_I})) (global.get $drop))");

@@ -3,7 +3,7 @@
 use super::{filters::drop_deletes, MASKED, OP_OF_I, RUNTIME};
 
 /// A router that sends every event to the topic stored at `topic_ptr`.
-pub fn route_wat(topic_ptr: u32, topic_len: u32) -> String {
+pub(crate) fn route_wat(topic_ptr: u32, topic_len: u32) -> String {
     format!(
         r#"(module {RUNTIME}
   (func (export "sluice:plugin/route@VER#route")
@@ -31,7 +31,7 @@ pub fn route_wat(topic_ptr: u32, topic_len: u32) -> String {
 
 /// One component, two kinds: `drop_deletes` plus a router sending
 /// everything to "nope".
-pub fn filter_and_route() -> String {
+pub(crate) fn filter_and_route() -> String {
     let filter = drop_deletes();
     let route = route_wat(64, 4);
     let start = route.find("(func (export \"sluice:plugin/route").unwrap();
@@ -42,12 +42,12 @@ pub fn filter_and_route() -> String {
 
 /// A transform that returns every event unchanged (its output buffer is
 /// the input buffer).
-pub fn identity_transform() -> String {
+pub(crate) fn identity_transform() -> String {
     identity_transform_wat("")
 }
 
 /// [`identity_transform`] that traps on any batch holding a delete.
-pub fn identity_transform_trap_on_delete() -> String {
+pub(crate) fn identity_transform_trap_on_delete() -> String {
     identity_transform_wat(
         "(if (i32.eq (i32.load8_u (i32.add (local.get $m) (i32.const 4))) (i32.const 2)) (then unreachable))",
     )
@@ -85,7 +85,7 @@ fn identity_transform_wat(hook: &str) -> String {
 
 /// A key plugin that keys every event by its own bytes (its spans point
 /// into the batch's data, which is in the plugin's memory).
-pub fn key_by_event() -> String {
+pub(crate) fn key_by_event() -> String {
     format!(
         r#"(module {RUNTIME}
   (func (export "sluice:plugin/key@VER#key")
@@ -113,7 +113,7 @@ pub fn key_by_event() -> String {
 }
 
 /// A transform that replaces every event with [`MASKED`], keeping its op.
-pub fn mask_all() -> String {
+pub(crate) fn mask_all() -> String {
     let len = MASKED.len();
     format!(
         r#"(module {RUNTIME}
@@ -142,7 +142,7 @@ pub fn mask_all() -> String {
 }
 
 /// A transform returning one event whose range lies outside its buffer.
-pub fn transform_out_of_range() -> String {
+pub(crate) fn transform_out_of_range() -> String {
     format!(
         r#"(module {RUNTIME}
   (func (export "sluice:plugin/transform@VER#transform")
@@ -163,7 +163,7 @@ pub fn transform_out_of_range() -> String {
 }
 
 /// Imports an interface the host does not provide.
-pub fn bad_import() -> String {
+pub(crate) fn bad_import() -> String {
     r#"(module
   (import "sluice:plugin/secret@VER" "steal" (func $steal (result i32)))
   (memory (export "memory") 1)
@@ -177,6 +177,6 @@ pub fn bad_import() -> String {
 }
 
 /// Exports no plugin interface at all.
-pub fn nothing() -> String {
+pub(crate) fn nothing() -> String {
     r#"(module (memory (export "memory") 1))"#.into()
 }

@@ -7,9 +7,9 @@ mod filters;
 mod kinds;
 mod wasi;
 
-pub use filters::*;
-pub use kinds::*;
-pub use wasi::*;
+pub(crate) use filters::*;
+pub(crate) use kinds::*;
+pub(crate) use wasi::*;
 
 use wit_component::{ComponentEncoder, StringEncoding};
 
@@ -27,7 +27,7 @@ world t-nothing { import log; }
 
 /// Wraps a core module (WAT) into a component for `world`, with the WIT
 /// package renamed to `version` (to test the version policy).
-pub fn component(module_wat: &str, world: &str, version: &str) -> Vec<u8> {
+pub(crate) fn component(module_wat: &str, world: &str, version: &str) -> Vec<u8> {
     let module_wat = module_wat.replace("@VER", &format!("@{version}"));
     let mut module = wat::parse_str(&module_wat).expect("test WAT parses");
     let wit = format!(
@@ -80,7 +80,7 @@ const RUNTIME: &str = r#"
 "#;
 
 /// The event every [`mask_all`] output carries: `{"masked": true}`.
-pub const MASKED: &[u8] = b"\x81\xa6masked\xc3";
+pub(crate) const MASKED: &[u8] = b"\x81\xa6masked\xc3";
 
 /// Expression: op byte of event `$i` (create 0, update 1, delete 2, read 3).
 const OP_OF_I: &str = "(i32.load8_u (i32.add (i32.add (local.get $ep) (i32.mul (local.get $i) (i32.const 16))) (i32.const 4)))";

@@ -75,7 +75,7 @@ fn slot(n: usize) -> usize {
 /// for clocks at 0, no environment, arguments or directories, and `H` the
 /// low hex digit of a random number. A count above 9 shows as `x`. With
 /// `sleep`, it first asks for a 60 s timer.
-pub fn sandbox_probe(sleep: bool) -> String {
+pub(crate) fn sandbox_probe(sleep: bool) -> String {
     let sleep = if sleep {
         "(drop (call $subscribe (i64.const 60000000000)))"
     } else {
