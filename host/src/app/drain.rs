@@ -17,7 +17,7 @@ use crate::shutdown::Cancel;
 
 /// How long to wait at the end of a session for Kafka to acknowledge what
 /// was sent.
-pub const TIMEOUT: Duration = Duration::from_secs(30);
+pub(super) const TIMEOUT: Duration = Duration::from_secs(30);
 
 /// How often the tracker is looked at while waiting. Acknowledgements
 /// arrive on librdkafka's thread; polling the tracker keeps it free of any
@@ -27,7 +27,7 @@ const POLL: Duration = Duration::from_millis(20);
 
 /// How a drain ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Drained {
+pub(super) enum Drained {
     /// Every message that can still be acknowledged was.
     Settled,
     /// `timeout` passed with messages still out.
@@ -41,7 +41,7 @@ pub enum Drained {
 /// moves. A `stop` already cancelled when the drain begins (the signal that
 /// ended the session) does not cut it short: that is the orderly stop the
 /// drain is for.
-pub async fn drain(
+pub(super) async fn drain(
     tracker: &Tracker,
     store: &mut Store,
     server_id: u32,
