@@ -196,3 +196,55 @@ fn a_sigkill_after_a_refused_message_keeps_the_delivered_checkpoint() {
         sluice.log()
     );
 }
+
+/// While the end of the session waits for acknowledgements that can still
+/// come (a frozen broker holds those of the transactions before the
+/// refused one), SIGTERM ends the wait instead of the drain timeout, and
+/// the checkpoint stays before what was not acknowledged.
+#[test]
+fn a_signal_ends_the_wait_after_a_refused_message() {
+    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
+    let mut tansu = Tansu::start().unwrap();
+    let name = unique("refused");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, b LONGBLOB);"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = SluiceConfig::from_now(&db, &tansu.brokers())
+        .producer("message.max.bytes", 100_000)
+        .producer("linger.ms", 0);
+    let mut sluice = Sluice::run(dir.path(), &config);
+    // The topic exists and the producer knows its leader before the broker
+    // freezes, so the next rows are queued rather than held at creation.
+    db.sql(&format!("INSERT INTO {name}.t VALUES (0, 'first')"))
+        .unwrap();
+    sluice.wait_caught_up(&db);
+    let acknowledged = db.binlog_position();
+    tansu.freeze().unwrap();
+    db.sql(&format!(
+        "INSERT INTO {name}.t VALUES (1, 'small'); INSERT INTO {name}.t VALUES (2, REPEAT('x', 200 * 1024))"
+    ))
+    .unwrap();
+    sluice.wait_for_log("waiting for Kafka to acknowledge what was sent", 1);
+    std::process::Command::new("kill")
+        .args(["-TERM", &sluice.pid().to_string()])
+        .status()
+        .unwrap();
+    let log = sluice.exit_error_log();
+    tansu.thaw().unwrap();
+    assert!(log.contains(&format!("an event of {name}.t is")), "{log}");
+    assert!(
+        log.contains("stopped while waiting for Kafka's acknowledgements"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("did not acknowledge every message in time"),
+        "{log}"
+    );
+    assert_eq!(
+        position_of(sluice.checkpoint()),
+        Some(acknowledged),
+        "{log}"
+    );
+}

@@ -50,10 +50,19 @@ pub(super) async fn drain(
 ) -> Result<Drained, StoreError> {
     let deadline = Instant::now() + timeout;
     let watch_stop = !stop.is_cancelled();
+    let mut told = false;
     loop {
         store.save(&tracker.resume_position(), server_id)?;
         if tracker.settled() {
             return Ok(Drained::Settled);
+        }
+        if !told {
+            told = true;
+            tracing::info!(
+                outstanding = tracker.outstanding(),
+                secs = timeout.as_secs(),
+                "waiting for Kafka to acknowledge what was sent"
+            );
         }
         if Instant::now() >= deadline {
             return Ok(Drained::TimedOut);

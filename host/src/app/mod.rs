@@ -168,7 +168,7 @@ async fn session(
     let reader_result = supervise(reader, &cancel, &health, store, &tracker, config).await?;
 
     // The reader has stopped; the pipeline drains the channel and ends.
-    let pipeline_result = tokio::task::spawn_blocking(move || worker.join())
+    let (pipeline_result, sink) = tokio::task::spawn_blocking(move || worker.join())
         .await
         .expect("join")
         .unwrap_or_else(|_| panic!("the pipeline thread panicked"));
@@ -184,6 +184,8 @@ async fn session(
         }
     }
     save(store, &tracker, src.server_id)?;
+    // Only now: dropping the producer purges what it still holds.
+    drop(sink);
     match pipeline_result {
         Err(e) => {
             error!(error = %e, "pipeline stopped");
@@ -263,7 +265,7 @@ fn spawn_pipeline(
     pipeline: Pipeline,
     rx: mpsc::Receiver<reader::Chunk>,
     cancel: Cancel,
-) -> std::thread::JoinHandle<Result<Sink, PipelineError>> {
+) -> std::thread::JoinHandle<(Result<(), PipelineError>, Sink)> {
     std::thread::Builder::new()
         .name("pipeline".into())
         .spawn(move || {

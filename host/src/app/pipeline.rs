@@ -124,8 +124,10 @@ impl Pipeline {
         }
     }
 
-    /// Runs until the reader closes the channel or a definite error.
-    pub fn run(mut self, mut rx: mpsc::Receiver<Chunk>) -> Result<Sink, PipelineError> {
+    /// Runs until the reader closes the channel or a definite error. The
+    /// sink comes back either way: dropping it would purge the messages
+    /// still in flight, which the session may yet see acknowledged.
+    pub fn run(mut self, mut rx: mpsc::Receiver<Chunk>) -> (Result<(), PipelineError>, Sink) {
         let began = std::time::Instant::now();
         let result = (|| {
             while let Some(chunk) = rx.blocking_recv() {
@@ -150,7 +152,7 @@ impl Pipeline {
             events_per_sec = (self.sent as f64 / secs.max(1e-9)) as u64,
             "pipeline finished"
         );
-        result.map(|()| self.sink)
+        (result, self.sink)
     }
 
     /// Processes one chunk of events and sends what it decoded.
