@@ -102,3 +102,151 @@ fn an_event_over_the_producers_limit_stops_sluice_naming_table_and_position() {
         "{log}"
     );
 }
+
+/// A Sluice that met a refused row, the row's table, and where the row's
+/// transaction starts: what the small transactions before it were
+/// acknowledged up to.
+struct Refused {
+    sluice: Sluice,
+    before_large: String,
+    table: String,
+    // Kept for as long as the test's Sluice needs them.
+    _servers: (MariaDb, Tansu),
+}
+
+/// Small transactions, then one with a row over a small
+/// `message.max.bytes`, all written before Sluice starts so that it reads
+/// them together (they likely share a batch with the refused row).
+/// Checkpoints are written only when a session ends, so the checkpoint
+/// file shows what the end of the session wrote.
+fn refused_after_small_transactions(dir: &std::path::Path) -> Refused {
+    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
+    let tansu = Tansu::start().unwrap();
+    let name = unique("refused");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, b LONGBLOB);"
+    ))
+    .unwrap();
+    let config = SluiceConfig::from_now(&db, &tansu.brokers())
+        .producer("message.max.bytes", 100_000)
+        .state("checkpoint_interval_ms", 3_600_000);
+    for id in 1..=3 {
+        db.sql(&format!("INSERT INTO {name}.t VALUES ({id}, 'small')"))
+            .unwrap();
+    }
+    let before_large = db.binlog_position();
+    db.sql(&format!(
+        "INSERT INTO {name}.t VALUES (4, REPEAT('x', 200 * 1024))"
+    ))
+    .unwrap();
+    Refused {
+        sluice: Sluice::run(dir, &config),
+        before_large,
+        table: format!("{name}.t"),
+        _servers: (db, tansu),
+    }
+}
+
+fn position_of(checkpoint: Option<serde_json::Value>) -> Option<String> {
+    let c = checkpoint?;
+    Some(format!("{}:{}", c["file"].as_str()?, c["pos"]))
+}
+
+/// A refused message stops Sluice with the reason at once: no wait for
+/// acknowledgements that cannot come, and the checkpoint covers the
+/// transactions delivered before it.
+#[test]
+fn a_refused_message_stops_at_once_with_the_checkpoint_after_what_was_delivered() {
+    let dir = tempfile::tempdir().unwrap();
+    let Refused {
+        mut sluice,
+        before_large,
+        table,
+        _servers,
+    } = refused_after_small_transactions(dir.path());
+    let log = sluice.exit_error_log();
+    assert!(log.contains(&format!("an event of {table} is")), "{log}");
+    assert!(log.contains("message.max.bytes is 100000"), "{log}");
+    assert!(
+        !log.contains("did not acknowledge every message in time"),
+        "{log}"
+    );
+    assert_eq!(
+        position_of(sluice.checkpoint()),
+        Some(before_large),
+        "{log}"
+    );
+}
+
+/// The checkpoint is on disk by the time the error is reported: a SIGKILL
+/// right then loses none of what was delivered.
+#[test]
+fn a_sigkill_after_a_refused_message_keeps_the_delivered_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let Refused {
+        mut sluice,
+        before_large,
+        table,
+        _servers,
+    } = refused_after_small_transactions(dir.path());
+    sluice.wait_for_log(&format!("an event of {table} is"), 1);
+    sluice.kill9();
+    assert_eq!(
+        position_of(sluice.checkpoint()),
+        Some(before_large),
+        "{}",
+        sluice.log()
+    );
+}
+
+/// While the end of the session waits for acknowledgements that can still
+/// come (a frozen broker holds those of the transactions before the
+/// refused one), SIGTERM ends the wait instead of the drain timeout, and
+/// the checkpoint stays before what was not acknowledged.
+#[test]
+fn a_signal_ends_the_wait_after_a_refused_message() {
+    let db = MariaDb::start(MariaDbOptions::default()).unwrap();
+    let mut tansu = Tansu::start().unwrap();
+    let name = unique("refused");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, b LONGBLOB);"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = SluiceConfig::from_now(&db, &tansu.brokers())
+        .producer("message.max.bytes", 100_000)
+        .producer("linger.ms", 0);
+    let mut sluice = Sluice::run(dir.path(), &config);
+    // The topic exists and the producer knows its leader before the broker
+    // freezes, so the next rows are queued rather than held at creation.
+    db.sql(&format!("INSERT INTO {name}.t VALUES (0, 'first')"))
+        .unwrap();
+    sluice.wait_caught_up(&db);
+    let acknowledged = db.binlog_position();
+    tansu.freeze().unwrap();
+    db.sql(&format!(
+        "INSERT INTO {name}.t VALUES (1, 'small'); INSERT INTO {name}.t VALUES (2, REPEAT('x', 200 * 1024))"
+    ))
+    .unwrap();
+    sluice.wait_for_log("waiting for Kafka to acknowledge what was sent", 1);
+    std::process::Command::new("kill")
+        .args(["-TERM", &sluice.pid().to_string()])
+        .status()
+        .unwrap();
+    let log = sluice.exit_error_log();
+    tansu.thaw().unwrap();
+    assert!(log.contains(&format!("an event of {name}.t is")), "{log}");
+    assert!(
+        log.contains("stopped while waiting for Kafka's acknowledgements"),
+        "{log}"
+    );
+    assert!(
+        !log.contains("did not acknowledge every message in time"),
+        "{log}"
+    );
+    assert_eq!(
+        position_of(sluice.checkpoint()),
+        Some(acknowledged),
+        "{log}"
+    );
+}

@@ -9,6 +9,7 @@
 
 pub mod check;
 pub mod commands;
+mod drain;
 mod pipeline;
 pub mod reload;
 pub mod settings;
@@ -63,10 +64,10 @@ impl Acks for Tracker {
     fn ack(&self, txn: TxnId, n: u64) {
         self.ack_n(txn, n);
     }
+    fn failed(&self, txn: TxnId) {
+        self.fail(txn);
+    }
 }
-
-/// How long to wait at shutdown for Kafka to acknowledge what was sent.
-const DRAIN_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Runs Sluice until `cancel` is cancelled (returns Ok) or a definite
 /// error. Transient failures (the server away, the connection lost)
@@ -85,7 +86,7 @@ pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Resul
             plugins.clone(),
             &mut store,
             &mut preflight_done,
-            cancel.child(),
+            &cancel,
         )
         .await
         {
@@ -111,16 +112,18 @@ pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Resul
     }
 }
 
-/// One connection's worth of streaming: from the checkpoint until
-/// `cancel` is cancelled or the connection fails.
+/// One connection's worth of streaming: from the checkpoint until `stop`
+/// (the process-wide cancel) or the session's own cancel is cancelled, or
+/// the connection fails.
 async fn session(
     config: &Config,
     rules: &Arc<LiveRules>,
     plugins: Option<Arc<PluginRegistry>>,
     store: &mut Store,
     preflight_done: &mut bool,
-    cancel: Cancel,
+    stop: &Cancel,
 ) -> Result<(), AppError> {
+    let cancel = stop.child();
     let src = &config.source;
     let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
     // Checked on every connection: the server may have been reconfigured
@@ -165,16 +168,24 @@ async fn session(
     let reader_result = supervise(reader, &cancel, &health, store, &tracker, config).await?;
 
     // The reader has stopped; the pipeline drains the channel and ends.
-    let pipeline_result = tokio::task::spawn_blocking(move || worker.join())
+    let (pipeline_result, sink) = tokio::task::spawn_blocking(move || worker.join())
         .await
         .expect("join")
         .unwrap_or_else(|_| panic!("the pipeline thread panicked"));
-    // Give Kafka time to acknowledge what was sent (unless it has stopped
-    // acknowledging anything), then record the position.
-    if cancel.reason() != Some(Reason::Stalled) && !tracker.wait_idle(DRAIN_TIMEOUT) {
-        warn!(outstanding = tracker.outstanding(), "Kafka did not acknowledge every message in time; they will be sent again after restart");
+    // Give Kafka time to acknowledge what can still be (unless it has
+    // stopped acknowledging anything), then record the position.
+    if cancel.reason() != Some(Reason::Stalled) {
+        let outcome = drain::drain(&tracker, store, src.server_id, stop, drain::TIMEOUT).await?;
+        let outstanding = tracker.outstanding();
+        match outcome {
+            drain::Drained::Settled => {}
+            drain::Drained::TimedOut => warn!(outstanding, "Kafka did not acknowledge every message in time; they will be sent again after restart"),
+            drain::Drained::Interrupted => warn!(outstanding, "stopped while waiting for Kafka's acknowledgements; what they were for will be sent again after restart"),
+        }
     }
     save(store, &tracker, src.server_id)?;
+    // Only now: dropping the producer purges what it still holds.
+    drop(sink);
     match pipeline_result {
         Err(e) => {
             error!(error = %e, "pipeline stopped");
@@ -254,7 +265,7 @@ fn spawn_pipeline(
     pipeline: Pipeline,
     rx: mpsc::Receiver<reader::Chunk>,
     cancel: Cancel,
-) -> std::thread::JoinHandle<Result<Sink, PipelineError>> {
+) -> std::thread::JoinHandle<(Result<(), PipelineError>, Sink)> {
     std::thread::Builder::new()
         .name("pipeline".into())
         .spawn(move || {

@@ -33,7 +33,7 @@ pub enum PipelineError {
     Sink(#[from] SinkError),
     #[error("{0}; stopped without moving the checkpoint (the rule's on_error is \"fail\", or its chain could not be built)")]
     Plugin(#[from] crate::plugin::PluginError),
-    #[error("{source} (transaction at binlog position {}); stopped without moving the checkpoint", .position.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()))]
+    #[error("{source} (transaction at binlog position {}); stopped with the checkpoint at the start of this transaction, after everything delivered before it", .position.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()))]
     TooLarge {
         source: SinkError,
         position: Option<Position>,
@@ -122,8 +122,10 @@ impl Pipeline {
         }
     }
 
-    /// Runs until the reader closes the channel or a definite error.
-    pub fn run(mut self, mut rx: mpsc::Receiver<Chunk>) -> Result<Sink, PipelineError> {
+    /// Runs until the reader closes the channel or a definite error. The
+    /// sink comes back either way: dropping it would purge the messages
+    /// still in flight, which the session may yet see acknowledged.
+    pub fn run(mut self, mut rx: mpsc::Receiver<Chunk>) -> (Result<(), PipelineError>, Sink) {
         let began = std::time::Instant::now();
         let result = (|| {
             while let Some(chunk) = rx.blocking_recv() {
@@ -148,7 +150,7 @@ impl Pipeline {
             events_per_sec = (self.sent as f64 / secs.max(1e-9)) as u64,
             "pipeline finished"
         );
-        result.map(|()| self.sink)
+        (result, self.sink)
     }
 
     /// Processes one chunk of events and sends what it decoded.
@@ -319,6 +321,13 @@ impl Pipeline {
                 i += n;
             }
             if let Err(e) = self.sink.send(&self.batch, &self.cancel) {
+                // Transactions of this batch before the refused record were
+                // handed over whole and may yet be acknowledged: marking
+                // them ended lets the checkpoint pass them. Those at or
+                // after it can never complete, ended or not.
+                for (id, end) in self.ended.drain(..) {
+                    self.tracker.end(id, end);
+                }
                 return Err(match e {
                     SinkError::TooLarge { txn, .. } => PipelineError::TooLarge {
                         position: self.tracker.start_of(txn),

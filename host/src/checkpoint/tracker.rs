@@ -34,6 +34,10 @@ struct State {
     /// Where to resume when no transaction is pending.
     done_upto: Position,
     outstanding: u64,
+    /// The oldest transaction with a message Kafka refused (or that was
+    /// never handed over): its messages will never all be acknowledged, so
+    /// the checkpoint cannot pass it and waiting for it is pointless.
+    failed: Option<TxnId>,
 }
 
 #[derive(Debug)]
@@ -51,6 +55,7 @@ impl Tracker {
                 first: TxnId(0),
                 done_upto: from,
                 outstanding: 0,
+                failed: None,
             }),
             idle: Condvar::new(),
         }
@@ -114,6 +119,25 @@ impl Tracker {
             self.idle.notify_all();
         }
         s.advance();
+    }
+
+    /// A message of `txn` was refused, or never handed to the sink: `txn`
+    /// (and everything after it) will not be acknowledged in this session.
+    pub fn fail(&self, txn: TxnId) {
+        let mut s = self.state.lock().unwrap();
+        s.failed = Some(s.failed.map_or(txn, |f| f.min(txn)));
+    }
+
+    /// Whether the resume position can still move: some transaction before
+    /// the first failed one (any, when none failed) has messages that are
+    /// not yet acknowledged and still can be.
+    pub fn settled(&self) -> bool {
+        let s = self.state.lock().unwrap();
+        let Some(failed) = s.failed else {
+            return s.outstanding == 0;
+        };
+        let before = failed.0.saturating_sub(s.first.0) as usize;
+        s.txns.iter().take(before).all(|t| t.outstanding == 0)
     }
 
     /// Moves the resume position forward over events that belong to no
@@ -258,6 +282,43 @@ mod tests {
         );
         t.ack(a);
         assert_eq!(t.resume_position(), p(50));
+    }
+
+    #[test]
+    fn a_failed_transaction_is_not_waited_for_but_those_before_it_are() {
+        let t = Tracker::new(p(4));
+        let a = t.begin(p(10));
+        t.produced(a, 2);
+        t.end(a, p(20));
+        let b = t.begin(p(20));
+        t.produced(b, 1);
+        t.end(b, p(30));
+        let c = t.begin(p(30));
+        t.produced(c, 1);
+        t.end(c, p(40));
+        t.fail(c);
+        t.ack(b);
+        assert!(!t.settled(), "a can still be acknowledged");
+        t.ack(a);
+        assert!(!t.settled(), "a has one more message out");
+        t.ack(a);
+        assert!(t.settled(), "only c's refused message is out");
+        assert_eq!(t.resume_position(), p(30), "the start of c");
+        assert_eq!(t.outstanding(), 1);
+        // An earlier failure moves the boundary back.
+        t.fail(a);
+        assert!(t.settled());
+    }
+
+    #[test]
+    fn without_a_failure_settled_means_everything_acknowledged() {
+        let t = Tracker::new(p(4));
+        assert!(t.settled());
+        let a = t.begin(p(10));
+        t.produced(a, 1);
+        assert!(!t.settled());
+        t.ack(a);
+        assert!(t.settled());
     }
 
     #[test]

@@ -16,6 +16,9 @@ use crate::event::TxnId;
 /// must be cheap and thread-safe.
 pub trait Acks: Send + Sync {
     fn ack(&self, txn: TxnId, n: u64);
+    /// A message of `txn` was refused, or never handed to Kafka: it will
+    /// never be acknowledged, and waiting for it would only delay the stop.
+    fn failed(&self, txn: TxnId);
 }
 
 /// The sink's health, shared by the sink (which records), the pipeline

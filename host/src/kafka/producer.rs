@@ -7,12 +7,12 @@ use std::time::Duration;
 use rdkafka::client::ClientContext;
 use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
-use rdkafka::message::{Header, Message, OwnedHeaders};
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
 use super::topics::Topics;
 use super::{Acks, KafkaSettings, SinkError, SinkHealth};
-use crate::event::{Batch, TxnId};
+use crate::event::{Batch, Record, TxnId};
 use crate::shutdown::Cancel;
 
 /// Sluice's producer defaults; `[kafka.producer]` overrides any of them.
@@ -46,20 +46,46 @@ impl ProducerContext for Delivery {
             Err((e, msg)) => {
                 // The transaction is not acknowledged, so the checkpoint
                 // cannot move past it; the pipeline stops on this error.
-                self.health.fail(SinkError::Delivery {
-                    topic: msg.topic().to_string(),
-                    reason: e.to_string(),
-                    transient: !e.rdkafka_error_code().is_some_and(super::is_definite),
-                });
+                self.acks.failed(TxnId(txn as u64));
+                self.health.fail(refused(e, msg, TxnId(txn as u64)));
             }
         }
+    }
+}
+
+/// The error for a message Kafka refused after taking it: a message too
+/// large for the broker or topic is named like one the producer refused
+/// at once, with its table and size (from the headers Sluice wrote).
+fn refused(e: &KafkaError, msg: &BorrowedMessage<'_>, txn: TxnId) -> SinkError {
+    let code = e.rdkafka_error_code();
+    if code == Some(RDKafkaErrorCode::MessageSizeTooLarge) {
+        let header = |name: &str| {
+            let headers = msg.headers()?;
+            let h = headers.iter().find(|h| h.key == name)?;
+            Some(String::from_utf8_lossy(h.value?).into_owned())
+        };
+        return SinkError::TooLarge {
+            db: header("db").unwrap_or_default(),
+            table: header("table").unwrap_or_default(),
+            size: msg.payload_len() + msg.key().map_or(0, <[u8]>::len),
+            reason: e.to_string(),
+            txn,
+        };
+    }
+    SinkError::Delivery {
+        topic: msg.topic().to_string(),
+        reason: e.to_string(),
+        transient: !code.is_some_and(super::is_definite),
     }
 }
 
 pub struct KafkaSink {
     producer: ThreadedProducer<Delivery>,
     topics: Topics,
+    acks: Arc<dyn Acks>,
     health: Arc<SinkHealth>,
+    /// `message.max.bytes`, named in the error for a message over it.
+    max_message: u64,
 }
 
 impl KafkaSink {
@@ -100,7 +126,7 @@ impl KafkaSink {
         }
         let producer: ThreadedProducer<Delivery> = cc
             .create_with_context(Delivery {
-                acks,
+                acks: acks.clone(),
                 health: health.clone(),
             })
             .map_err(|e| SinkError::Config(e.to_string()))?;
@@ -117,94 +143,107 @@ impl KafkaSink {
         Ok(KafkaSink {
             producer,
             topics: Topics::new(admin, cfg.partitions, cfg.replication_factor, rt),
+            acks,
             health,
+            max_message,
         })
     }
 
     pub fn send(&mut self, batch: &Batch, cancel: &Cancel) -> Result<(), SinkError> {
         self.health.sent(batch.records.len() as u64);
         for r in &batch.records {
-            let topic = batch
-                .topic(r)
-                .expect("records are routed before they reach the sink");
-            let table = batch.table(r);
-            self.topics.ensure(topic, cancel)?;
-            let mut headers = OwnedHeaders::new_with_capacity(5)
-                .insert(Header {
-                    key: "op",
-                    value: Some(r.op.code()),
-                })
-                .insert(Header {
-                    key: "db",
-                    value: Some(&*table.db),
-                })
-                .insert(Header {
-                    key: "table",
-                    value: Some(&*table.table),
-                });
-            if let Some(note) = &r.dead_letter {
-                // Which plugin failed on the event and why (docs/CONFIG.md).
-                headers = headers
-                    .insert(Header {
-                        key: "sluice.dead_letter.plugin",
-                        value: Some(&*note.plugin),
-                    })
-                    .insert(Header {
-                        key: "sluice.dead_letter.error",
-                        value: Some(note.error.as_str()),
-                    });
-            }
-            let mut record: BaseRecord<'_, [u8], [u8], usize> =
-                BaseRecord::with_opaque_to(topic, r.txn.0 as usize)
-                    .payload(batch.value(r))
-                    .headers(headers);
-            if let Some(k) = batch.key(r) {
-                record = record.key(k);
-            }
-            let mut backoff = Duration::from_micros(200);
-            loop {
-                match self.producer.send(record) {
-                    Ok(()) => break,
-                    Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), rec)) => {
-                        // Backpressure, not an error: wait for deliveries.
-                        // A failure first: the app halts the pipeline when
-                        // one is recorded, and it must be reported as such.
-                        if let Some(f) = self.health.take_failure() {
-                            return Err(f);
-                        }
-                        if cancel.is_cancelled() {
-                            return Err(SinkError::Stopped);
-                        }
-                        record = rec;
-                        std::thread::sleep(backoff);
-                        backoff = (backoff * 2).min(Duration::from_millis(50));
-                    }
-                    Err((
-                        e @ KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
-                        _,
-                    )) => {
-                        return Err(SinkError::TooLarge {
-                            db: table.db.to_string(),
-                            table: table.table.to_string(),
-                            size: r.value.len() + r.key.as_ref().map_or(0, |k| k.len()),
-                            reason: e.to_string(),
-                            txn: r.txn,
-                        })
-                    }
-                    Err((e, _)) => {
-                        return Err(SinkError::Delivery {
-                            topic: topic.to_string(),
-                            transient: !e.rdkafka_error_code().is_some_and(super::is_definite),
-                            reason: e.to_string(),
-                        })
-                    }
-                }
+            if let Err(e) = self.send_record(batch, r, cancel) {
+                // This record and the rest of the batch were counted for
+                // their transactions but never handed over.
+                self.acks.failed(r.txn);
+                return Err(e);
             }
         }
         match self.health.take_failure() {
             Some(f) => Err(f),
             None => Ok(()),
         }
+    }
+
+    /// Hands one record to librdkafka, waiting while its queue is full.
+    fn send_record(&mut self, batch: &Batch, r: &Record, cancel: &Cancel) -> Result<(), SinkError> {
+        let topic = batch
+            .topic(r)
+            .expect("records are routed before they reach the sink");
+        let table = batch.table(r);
+        self.topics.ensure(topic, cancel)?;
+        let mut headers = OwnedHeaders::new_with_capacity(5)
+            .insert(Header {
+                key: "op",
+                value: Some(r.op.code()),
+            })
+            .insert(Header {
+                key: "db",
+                value: Some(&*table.db),
+            })
+            .insert(Header {
+                key: "table",
+                value: Some(&*table.table),
+            });
+        if let Some(note) = &r.dead_letter {
+            // Which plugin failed on the event and why (docs/CONFIG.md).
+            headers = headers
+                .insert(Header {
+                    key: "sluice.dead_letter.plugin",
+                    value: Some(&*note.plugin),
+                })
+                .insert(Header {
+                    key: "sluice.dead_letter.error",
+                    value: Some(note.error.as_str()),
+                });
+        }
+        let mut record: BaseRecord<'_, [u8], [u8], usize> =
+            BaseRecord::with_opaque_to(topic, r.txn.0 as usize)
+                .payload(batch.value(r))
+                .headers(headers);
+        if let Some(k) = batch.key(r) {
+            record = record.key(k);
+        }
+        let mut backoff = Duration::from_micros(200);
+        loop {
+            match self.producer.send(record) {
+                Ok(()) => break,
+                Err((KafkaError::MessageProduction(RDKafkaErrorCode::QueueFull), rec)) => {
+                    // Backpressure, not an error: wait for deliveries.
+                    // A failure first: the app halts the pipeline when
+                    // one is recorded, and it must be reported as such.
+                    if let Some(f) = self.health.take_failure() {
+                        return Err(f);
+                    }
+                    if cancel.is_cancelled() {
+                        return Err(SinkError::Stopped);
+                    }
+                    record = rec;
+                    std::thread::sleep(backoff);
+                    backoff = (backoff * 2).min(Duration::from_millis(50));
+                }
+                Err((
+                    e @ KafkaError::MessageProduction(RDKafkaErrorCode::MessageSizeTooLarge),
+                    _,
+                )) => {
+                    return Err(SinkError::TooLarge {
+                        db: table.db.to_string(),
+                        table: table.table.to_string(),
+                        size: r.value.len() + r.key.as_ref().map_or(0, |k| k.len()),
+                        reason: format!("{e}; message.max.bytes is {}", self.max_message),
+                        txn: r.txn,
+                    })
+                }
+                Err((e, _)) => {
+                    return Err(SinkError::Delivery {
+                        topic: topic.to_string(),
+                        transient: !e.rdkafka_error_code().is_some_and(super::is_definite),
+                        reason: e.to_string(),
+                    })
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Waits up to `timeout` for queued messages to be delivered.

@@ -227,3 +227,109 @@ fn without_idempotence_the_same_faults_reorder_keys() {
         "no key was reordered: the faults did not bite"
     );
 }
+
+/// A sink on a mock cluster of one broker, acknowledging into `tracker`.
+fn sink_on(
+    mock: &MockCluster<'_, rdkafka::producer::DefaultProducerContext>,
+    producer: &[(&str, &str)],
+    tracker: &Arc<Tracker>,
+    health: &Arc<SinkHealth>,
+    rt: &tokio::runtime::Runtime,
+) -> KafkaSink {
+    mock.create_topic(TOPIC, 1, 1).unwrap();
+    let mut settings = kafka(mock.bootstrap_servers(), producer);
+    settings.partitions = 1;
+    settings.replication_factor = 1;
+    KafkaSink::new(
+        &settings,
+        1000,
+        tracker.clone(),
+        health.clone(),
+        rt.handle().clone(),
+    )
+    .unwrap()
+}
+
+/// Sends `b` as a whole transaction starting at `start`.
+fn send_txn(
+    sink: &mut KafkaSink,
+    tracker: &Tracker,
+    b: &Batch,
+    start: u64,
+) -> Result<(), super::SinkError> {
+    let id = tracker.begin(Position::new("bin.000001", start));
+    tracker.produced(id, b.len() as u64);
+    let sent = sink.send(b, &Cancel::new());
+    tracker.end(id, Position::new("bin.000001", start + 1));
+    sent
+}
+
+fn one_off_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap()
+}
+
+/// A message over `message.max.bytes`, refused by the producer itself:
+/// the error names the table, the size and the limit, and its
+/// transaction is not waited for.
+#[test]
+fn a_message_the_producer_refuses_is_named_and_not_waited_for() {
+    let mock = MockCluster::new(1).unwrap();
+    let tracker = Arc::new(Tracker::new(Position::new("bin.000001", 4)));
+    let health = Arc::new(SinkHealth::default());
+    let rt = one_off_runtime();
+    let limit = [("message.max.bytes", "1000")];
+    let mut sink = sink_on(&mock, &limit, &tracker, &health, &rt);
+    let mut seqs = vec![0u64; KEYS];
+    send_txn(&mut sink, &tracker, &batch(0, 3, &mut seqs), 100).unwrap();
+    let mut large = batch(1, 1, &mut seqs);
+    large.buf.extend_from_slice(&[b'x'; 2000]);
+    large.records[0].value.end = large.buf.len();
+    let err = send_txn(&mut sink, &tracker, &large, 101).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("an event of shop.orders is"), "{text}");
+    assert!(text.contains("message.max.bytes is 1000"), "{text}");
+    // Settled once the first transaction is acknowledged: the refused
+    // message is not waited for.
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    while !tracker.settled() {
+        assert!(std::time::Instant::now() < give_up, "never settled");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(tracker.outstanding(), 1, "the refused message stays out");
+    assert_eq!(tracker.resume_position(), Position::new("bin.000001", 101));
+}
+
+/// A message the broker refuses as too large (after the producer took
+/// it): recorded as the same error, naming the table, and its transaction
+/// is not waited for.
+#[test]
+fn a_message_the_broker_refuses_as_too_large_is_named_and_not_waited_for() {
+    let mock = MockCluster::new(1).unwrap();
+    let tracker = Arc::new(Tracker::new(Position::new("bin.000001", 4)));
+    let health = Arc::new(SinkHealth::default());
+    let rt = one_off_runtime();
+    let mut sink = sink_on(&mock, &[("linger.ms", "0")], &tracker, &health, &rt);
+    let mut seqs = vec![0u64; KEYS];
+    send_txn(&mut sink, &tracker, &batch(0, 3, &mut seqs), 100).unwrap();
+    assert!(tracker.wait_idle(Duration::from_secs(60)));
+    mock.request_errors(
+        RDKafkaApiKey::Produce,
+        &[RDKafkaRespErr::RD_KAFKA_RESP_ERR_MSG_SIZE_TOO_LARGE],
+    );
+    // Either the send itself or the delivery report brings the failure.
+    let sent = send_txn(&mut sink, &tracker, &batch(1, 1, &mut seqs), 101);
+    let give_up = std::time::Instant::now() + Duration::from_secs(60);
+    while !health.failed() && sent.is_ok() {
+        assert!(std::time::Instant::now() < give_up, "no failure recorded");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let err = sent.err().or_else(|| health.take_failure()).unwrap();
+    assert!(
+        matches!(&err, super::SinkError::TooLarge { table, .. } if table == "orders"),
+        "{err}"
+    );
+    assert!(tracker.settled(), "the refused message is not waited for");
+    assert_eq!(tracker.resume_position(), Position::new("bin.000001", 101));
+}
