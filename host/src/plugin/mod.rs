@@ -36,6 +36,7 @@ pub mod cli;
 pub mod config;
 mod engine;
 mod error;
+mod event_check;
 mod instance;
 mod json;
 mod loader;
