@@ -151,7 +151,7 @@ impl<'a> Reader<'a> {
         Ok(self
             .take(n)?
             .iter()
-            .fold(0u64, |acc, b| acc << 8 | *b as u64))
+            .fold(0u64, |acc, b| (acc << 8) | *b as u64))
     }
 
     fn len(&mut self, n: usize) -> Result<usize, Invalid> {
