@@ -171,3 +171,56 @@ fn invalid_transform_output_and_contradicting_ops_never_reach_kafka() {
     }
     sluice.stop();
 }
+
+/// A router may not write into Kafka's internal topics (`__` names), but
+/// may name Sluice's own dead-letter topic even when that starts with
+/// `__`: the row routed to `__consumer_offsets` goes to the dead-letter
+/// topic with the refusal in its headers, the one routed to the dead-letter
+/// topic's name lands there as a plain event.
+#[test]
+fn routes_to_internal_topics_are_refused_but_sluices_own_are_not() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("intl");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, dest VARCHAR(60));"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = crate::plugins::plugin_dir(dir.path(), &["tenant-router"]);
+    let tag = unique("ri");
+    let dlq = format!("__{tag}_dlq");
+    let config = SluiceConfig::from_now(db, &brokers)
+        .kafka("dead_letter_topic", dlq.as_str())
+        .plugins_dir(&plugins)
+        .rule(
+            Rule::tables(&[&format!("{name}.t")])
+                .topic(&format!("{tag}.t"))
+                .plugins([Step::new("tenant-router")
+                    .set("column", "dest")
+                    .set("topic", "{value}")
+                    .on_error("dead-letter")]),
+        );
+    let mut sluice = Sluice::run(&dir.path().join("run"), &config);
+    db.sql(&format!(
+        "BEGIN; INSERT INTO {name}.t VALUES (1, '{dlq}'); \
+         INSERT INTO {name}.t VALUES (2, '__consumer_offsets'); COMMIT;"
+    ))
+    .unwrap();
+    let dead = crate::sluice::events(&brokers, &dlq, 2);
+    assert_eq!(dead.len(), 2, "{}", sluice.log());
+    let ids: Vec<_> = dead
+        .iter()
+        .map(|e| e.value["after"]["id"].clone())
+        .collect();
+    assert_eq!(ids, [json!(1), json!(2)]);
+    assert_eq!(dead[0].header("sluice.dead_letter.error"), None);
+    let error = dead[1]
+        .header("sluice.dead_letter.error")
+        .unwrap_or_default();
+    assert!(
+        error.contains("\"__consumer_offsets\" is an internal topic"),
+        "{error}"
+    );
+    sluice.stop();
+}
