@@ -192,25 +192,102 @@ impl<'a> Reader<'a> {
         })
     }
 
-    /// Skips the elements of a container whose head was read. A count
-    /// larger than the bytes left ends in `Truncated`: every element takes
-    /// at least one byte.
+    fn advance(&mut self, n: usize) -> Result<(), Invalid> {
+        if n > self.b.len() - self.at {
+            return Err(Invalid::Truncated);
+        }
+        self.at += n;
+        Ok(())
+    }
+
+    /// Skips the `items` elements of a container at nesting level `depth`
+    /// whose head was read. A loop with a fixed stack of counts rather than
+    /// recursion: this walks every byte of every transform output, and the
+    /// loop is several times faster. A count larger than the bytes left is
+    /// `Truncated` at once: every element takes at least one byte.
     fn skip_items(&mut self, items: u64, depth: u32) -> Result<(), Invalid> {
         if depth > MAX_DEPTH {
             return Err(Invalid::TooDeep);
         }
-        for _ in 0..items {
-            self.skip(depth)?;
+        let mut open = [0u32; MAX_DEPTH as usize];
+        let mut n_open = 0usize;
+        let mut left = self.count(items)?;
+        loop {
+            while left == 0 {
+                if n_open == 0 {
+                    return Ok(());
+                }
+                n_open -= 1;
+                left = open[n_open];
+            }
+            left -= 1;
+            let m = *self.b.get(self.at).ok_or(Invalid::Truncated)?;
+            self.at += 1;
+            let items = match m {
+                0x00..=0x7f | 0xc0 | 0xc2 | 0xc3 | 0xe0..=0xff => continue,
+                0x80..=0x8f => 2 * (m & 0x0f) as u64,
+                0x90..=0x9f => (m & 0x0f) as u64,
+                0xa0..=0xbf => {
+                    self.advance((m & 0x1f) as usize)?;
+                    continue;
+                }
+                0xc1 => return Err(Invalid::BadMarker(m)),
+                // bin 8/16/32, str 8/16/32: a length, then the bytes.
+                0xc4..=0xc6 | 0xd9..=0xdb => {
+                    let width = if m <= 0xc6 { m - 0xc4 } else { m - 0xd9 };
+                    let n = self.len(1 << width)?;
+                    self.advance(n)?;
+                    continue;
+                }
+                0xc7..=0xc9 => {
+                    let n = self.len(1 << (m - 0xc7))?;
+                    self.advance(n)?;
+                    self.advance(1)?;
+                    continue;
+                }
+                0xca => {
+                    self.advance(4)?;
+                    continue;
+                }
+                0xcb => {
+                    self.advance(8)?;
+                    continue;
+                }
+                // uint and int 8/16/32/64.
+                0xcc..=0xd3 => {
+                    let width = if m <= 0xcf { m - 0xcc } else { m - 0xd0 };
+                    self.advance(1 << width)?;
+                    continue;
+                }
+                0xd4..=0xd8 => {
+                    self.advance(1 + (1 << (m - 0xd4)))?;
+                    continue;
+                }
+                0xdc | 0xdd => self.uint(2 << (m - 0xdc))?,
+                0xde | 0xdf => 2 * self.uint(2 << (m - 0xde))?,
+            };
+            if items == 0 {
+                continue;
+            }
+            if depth + n_open as u32 + 1 > MAX_DEPTH {
+                return Err(Invalid::TooDeep);
+            }
+            open[n_open] = left;
+            n_open += 1;
+            left = self.count(items)?;
         }
-        Ok(())
+    }
+
+    /// `items` as a count, refused when more than the bytes left.
+    fn count(&self, items: u64) -> Result<u32, Invalid> {
+        if items > (self.b.len() - self.at) as u64 {
+            return Err(Invalid::Truncated);
+        }
+        Ok(items as u32)
     }
 
     fn skip(&mut self, depth: u32) -> Result<(), Invalid> {
-        match self.head()? {
-            Head::Map(n) => self.skip_items(2 * n as u64, depth + 1),
-            Head::Array(n) => self.skip_items(n as u64, depth + 1),
-            _ => Ok(()),
-        }
+        self.skip_items(1, depth)
     }
 
     /// Reads the top-level map, noting the fields a row event needs.
@@ -323,6 +400,65 @@ mod tests {
         check(&event("r", json!(null), row.clone()), Op::Read).unwrap();
         check(&event("u", row.clone(), row.clone()), Op::Update).unwrap();
         check(&event("d", row, json!(null)), Op::Delete).unwrap();
+    }
+
+    /// Every MessagePack type, in each of its widths, inside an image: the
+    /// event passes whole, and every cut of it short fails.
+    #[test]
+    fn plugin_output_check_walks_every_type_and_refuses_every_truncation() {
+        use rmpv::Value as V;
+        let mut cols = vec![
+            V::Binary(vec![1; 3]),
+            V::Binary(vec![2; 300]),
+            V::Binary(vec![3; 70_000]),
+            V::Ext(5, vec![1]),
+            V::Ext(5, vec![1; 2]),
+            V::Ext(5, vec![1; 3]),
+            V::Ext(5, vec![1; 300]),
+            V::F32(1.5),
+            V::F64(-2.5),
+            V::Boolean(true),
+            V::Nil,
+            V::String("s".repeat(40).into()),
+            V::String("s".repeat(300).into()),
+            V::String("s".repeat(70_000).into()),
+            V::Array((0..20).map(V::from).collect()),
+            V::Map((0..20).map(|i| (V::from(i), V::Nil)).collect()),
+        ];
+        for n in [
+            1i64,
+            -1,
+            -100,
+            200,
+            -200,
+            40_000,
+            -40_000,
+            1 << 33,
+            -(1 << 33),
+        ] {
+            cols.push(V::from(n));
+        }
+        cols.push(V::from(u64::MAX));
+        let image = V::Map(
+            cols.into_iter()
+                .enumerate()
+                .map(|(i, v)| (V::from(format!("c{i}")), v))
+                .collect(),
+        );
+        let event = V::Map(vec![
+            ("v".into(), 1.into()),
+            ("op".into(), "u".into()),
+            ("after".into(), image.clone()),
+            ("before".into(), image),
+            ("source".into(), V::Map(vec![])),
+            ("ts_ms".into(), 0.into()),
+        ]);
+        let mut bytes = Vec::new();
+        rmpv::encode::write_value(&mut bytes, &event).unwrap();
+        check(&bytes, Op::Update).unwrap();
+        for cut in 0..bytes.len() {
+            assert!(check(&bytes[..cut], Op::Update).is_err(), "cut at {cut}");
+        }
     }
 
     #[test]
