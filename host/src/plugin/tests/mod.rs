@@ -6,6 +6,7 @@
 //! in the integration suite, which scripts/test runs after building them.
 
 mod chains;
+mod event_check;
 mod failures;
 mod hotswap;
 mod kinds;
