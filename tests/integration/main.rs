@@ -13,6 +13,7 @@ mod large;
 mod outages;
 mod plugin_examples;
 mod plugin_languages;
+mod plugin_outputs;
 mod plugin_polyglot;
 mod plugin_support;
 mod plugins;

@@ -37,14 +37,15 @@ pub fn decode(bytes: &[u8]) -> serde_json::Value {
 }
 
 /// A batch of `shop.users` events, the row as the after image (the before
-/// image for deletes).
+/// image for deletes, both images for updates: the images docs/FORMAT.md
+/// gives each op, which the host checks a transform's output against).
 pub fn users(rows: &[(&str, serde_json::Value)]) -> EventBatch {
     let mut b = EventBatch::new();
     for (op, row) in rows {
-        let (before, after) = if *op == "d" {
-            (row.clone(), json!(null))
-        } else {
-            (json!(null), row.clone())
+        let (before, after) = match *op {
+            "d" => (row.clone(), json!(null)),
+            "u" => (row.clone(), row.clone()),
+            _ => (json!(null), row.clone()),
         };
         b.push("shop", "users", op_of(op), &event(op, before, after))
             .unwrap();

@@ -92,7 +92,12 @@ fn plugins(out: &mut String, config: &Config) -> Result<(), AppError> {
     if let Some(registry) = &plugins {
         report_plugins(out, config, registry);
     }
-    let mut chains = RuleChains::new(plugins, &config.kafka.dead_letter_topic, &config.plugins);
+    let mut chains = RuleChains::new(
+        plugins,
+        &config.kafka.dead_letter_topic,
+        config.kafka.ddl_topic.as_deref(),
+        &config.plugins,
+    );
     super::sync_chains(&mut chains, &config.rules, 0)?;
     Ok(())
 }

@@ -243,7 +243,12 @@ fn chains(
     rules: &LiveRules,
     plugins: Option<Arc<PluginRegistry>>,
 ) -> Result<RuleChains, PluginError> {
-    let mut chains = RuleChains::new(plugins, &config.kafka.dead_letter_topic, &config.plugins);
+    let mut chains = RuleChains::new(
+        plugins,
+        &config.kafka.dead_letter_topic,
+        config.kafka.ddl_topic.as_deref(),
+        &config.plugins,
+    );
     let (generation, current) = rules.load();
     sync_chains(&mut chains, current.rules(), generation)?;
     Ok(chains)

@@ -51,6 +51,9 @@ pub struct Chain {
     steps: Vec<Step>,
     generation: u64,
     totals: RunStats,
+    /// Topics starting with `__` that routers may name (see
+    /// [`Chain::allow_own_topics`]).
+    own_topics: Vec<String>,
     // Buffers reused across runs.
     single: WitBatch,
     spare_events: Vec<EventMeta>,
@@ -69,6 +72,7 @@ impl Chain {
             steps,
             generation: generation.id(),
             totals: RunStats::default(),
+            own_topics: Vec::new(),
             single: WitBatch {
                 tables: Vec::new(),
                 events: Vec::new(),
@@ -103,6 +107,14 @@ impl Chain {
         }
         self.generation = generation.id();
         Ok(changed)
+    }
+
+    /// Lets routers name these topics although they start with `__`, which
+    /// is otherwise refused as Kafka's internal namespace: Sluice's own
+    /// dead-letter and DDL topics.
+    pub fn allow_own_topics<'t>(mut self, topics: impl IntoIterator<Item = &'t str>) -> Chain {
+        self.own_topics = topics.into_iter().map(str::to_owned).collect();
+        self
     }
 
     /// The generation this chain's instances come from.
@@ -146,7 +158,7 @@ impl Chain {
                 let kind = self.steps[s].kinds[k];
                 let n = batch.live_len();
                 let step = &mut self.steps[s];
-                match call(&mut step.inst, kind, &batch.wit, n) {
+                match call(&mut step.inst, kind, &batch.wit, n, &self.own_topics) {
                     Ok(outcome) => self.apply_whole(outcome, batch),
                     Err(f) => {
                         stats.failed_calls += 1;
@@ -302,7 +314,8 @@ impl Chain {
                 continue;
             }
             self.load_single(batch, i);
-            match call(&mut self.steps[s].inst, kind, &self.single, 1) {
+            let step = &mut self.steps[s];
+            match call(&mut step.inst, kind, &self.single, 1, &self.own_topics) {
                 Ok(o) => outcomes.push(Ok(o)),
                 Err(f) => {
                     stats.failed_calls += 1;

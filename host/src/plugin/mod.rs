@@ -38,6 +38,7 @@ pub mod cli;
 pub mod config;
 mod engine;
 mod error;
+mod event_check;
 mod instance;
 mod loader;
 mod lower;

@@ -2,6 +2,7 @@
 //! plugin's answer is untrusted input.
 
 use super::bindings::{key, route, transform, WitBatch};
+use super::event_check::check_event;
 use super::instance::{Failure, PluginInstance};
 
 /// Order in which one component's kinds run: drop first (cheapest), then
@@ -34,12 +35,15 @@ pub(crate) enum Outcome {
 }
 
 /// Calls one kind and validates the answer against the `n` events sent.
-/// An invalid answer discards the instance like a trap would.
+/// An invalid answer discards the instance like a trap would. `own_topics`
+/// are the topics starting with `__` a router may name: Sluice's own
+/// dead-letter and DDL topics.
 pub(crate) fn call(
     inst: &mut PluginInstance,
     kind: PluginKind,
     batch: &WitBatch,
     n: usize,
+    own_topics: &[String],
 ) -> Result<Outcome, Failure> {
     let outcome = match kind {
         PluginKind::Filter => Outcome::Filter(inst.filter(batch)?),
@@ -47,7 +51,7 @@ pub(crate) fn call(
         PluginKind::Key => Outcome::Key(inst.key(batch)?),
         PluginKind::Transform => Outcome::Transform(inst.transform(batch)?),
     };
-    match validate(&outcome, n) {
+    match validate(&outcome, n, own_topics) {
         Ok(()) => Ok(outcome),
         Err(why) => {
             inst.discard();
@@ -58,7 +62,7 @@ pub(crate) fn call(
     }
 }
 
-fn validate(outcome: &Outcome, n: usize) -> Result<(), String> {
+fn validate(outcome: &Outcome, n: usize, own_topics: &[String]) -> Result<(), String> {
     let count = |what: &str, got: usize| {
         if got == n {
             Ok(())
@@ -76,7 +80,7 @@ fn validate(outcome: &Outcome, n: usize) -> Result<(), String> {
         Outcome::Route(r) => {
             count("picks", r.picks.len())?;
             for t in &r.topics {
-                check_topic(t)?;
+                check_topic(t, own_topics)?;
             }
             match r
                 .picks
@@ -106,28 +110,31 @@ fn validate(outcome: &Outcome, n: usize) -> Result<(), String> {
                 }
                 last = e.source;
                 in_range(e.offset, e.len, t.data.len())?;
-                // A full MessagePack check would cost about as much as the
-                // plugin call; the map marker catches wrong offsets and
-                // non-event output cheaply.
-                match t.data.get(e.offset as usize) {
-                    Some(0x80..=0x8f | 0xde | 0xdf) if e.len > 0 => {}
-                    _ => {
-                        return Err(format!(
-                            "event from source {} is not a MessagePack map",
-                            e.source
-                        ))
-                    }
-                }
+                // Whatever a transform returns is produced as it is: only a
+                // whole row event (docs/FORMAT.md) may pass, and its op
+                // must be the one returned beside it, which becomes the
+                // record's `op` header.
+                let bytes = &t.data[e.offset as usize..(e.offset + e.len) as usize];
+                check_event(bytes, super::bindings::from_wit(e.op))
+                    .map_err(|why| format!("event from source {}: {why}", e.source))?;
             }
             Ok(())
         }
     }
 }
 
-/// A route plugin names topics itself: they must already be valid.
-fn check_topic(t: &str) -> Result<(), String> {
-    if !crate::event::topic::is_valid(t) {
+/// Kafka's topic name rules, and no internal topics: names starting with
+/// `__` are Kafka's own (`__consumer_offsets`, `__transaction_state`), and a
+/// router writing there could break the cluster. Sluice's own dead-letter
+/// and DDL topics (`__dead_letter`, `__ddl` without a prefix) stay allowed.
+fn check_topic(t: &str, own_topics: &[String]) -> Result<(), String> {
+    if !crate::event::topic::is_valid(t) || t == "." || t == ".." {
         return Err(format!("{t:?} is not a valid Kafka topic name"));
+    }
+    if t.starts_with("__") && !own_topics.iter().any(|o| o == t) {
+        return Err(format!(
+            "{t:?} is an internal topic (names starting with \"__\" are Kafka's); route to another topic"
+        ));
     }
     Ok(())
 }

@@ -28,6 +28,8 @@ pub struct RuleChains {
     /// Plugin generation and rules generation the chains were built for.
     built_for: (u64, u64),
     dead_letter_topic: Arc<str>,
+    /// The DDL topic, if schema changes are sent.
+    ddl_topic: Option<Arc<str>>,
     /// Most events and event bytes per plugin call (`[plugins]
     /// max_call_events`, `max_call_bytes`).
     call_events: usize,
@@ -38,10 +40,13 @@ pub struct RuleChains {
 }
 
 impl RuleChains {
-    /// `registry` is `None` when no rule uses plugins.
+    /// `registry` is `None` when no rule uses plugins. Routers may name the
+    /// dead-letter and DDL topics (`ddl_topic`, `None` when off) even when
+    /// they start with `__`, which is otherwise refused.
     pub fn new(
         registry: Option<Arc<PluginRegistry>>,
         dead_letter_topic: &str,
+        ddl_topic: Option<&str>,
         host: &PluginHostConfig,
     ) -> Self {
         RuleChains {
@@ -49,6 +54,7 @@ impl RuleChains {
             chains: Vec::new(),
             built_for: (u64::MAX, u64::MAX),
             dead_letter_topic: Arc::from(dead_letter_topic),
+            ddl_topic: ddl_topic.map(Arc::from),
             call_events: host.max_call_events.max(1),
             call_bytes: host.max_call_bytes.max(1),
             events: EventBatch::new(),
@@ -96,7 +102,9 @@ impl RuleChains {
                 chains.push(if rule.chain.0.is_empty() {
                     None
                 } else {
-                    Some(Chain::new(&generation, rule.chain)?)
+                    let own =
+                        std::iter::once(&*self.dead_letter_topic).chain(self.ddl_topic.as_deref());
+                    Some(Chain::new(&generation, rule.chain)?.allow_own_topics(own))
                 });
             }
             self.chains = chains;

@@ -174,7 +174,8 @@ pub fn varied() -> Vec<Input> {
     wide.push(("note".into(), "n".repeat(300).into()));
     let wide = Value::Map(wide.into_iter().map(|(k, v)| (Value::from(k), v)).collect());
     v.push(("shop", "users", "c", event_of("c", Value::Nil, wide)));
-    // Keys in another order, and one that is not a string.
+    // Keys in another order, and one that is not a string (with the fields
+    // every row event has, so a transform may pass it on).
     v.push((
         "shop",
         "users",
@@ -182,8 +183,11 @@ pub fn varied() -> Vec<Input> {
         encode(&Value::Map(vec![
             (1.into(), "int key".into()),
             ("after".into(), row(41, t("acme".into()), "active")),
+            ("ts_ms".into(), 0.into()),
             ("op".into(), "c".into()),
+            ("source".into(), map(vec![("db", "shop".into())])),
             ("before".into(), Value::Nil),
+            ("v".into(), 1.into()),
         ])),
     ));
     // Last, a tenant string that is not UTF-8: unreadable, so the after

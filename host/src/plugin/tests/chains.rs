@@ -43,9 +43,9 @@ fn plugin_each_kind_in_one_chain() {
         assert_eq!((e.db, e.table), ("shop", "users"));
         assert_eq!(e.topic, Some("nope"));
         assert!(e.rewritten && e.dead_letter.is_none());
-        assert_eq!(e.bytes, wat::MASKED);
+        assert_eq!(e.bytes, wat::masked(e.op));
         // The key step ran on the transform's output, not the input.
-        assert_eq!(e.key, Some(wat::MASKED));
+        assert_eq!(e.key, Some(&wat::masked(e.op)[..]));
     }
 }
 
@@ -61,7 +61,7 @@ fn plugin_chain_order_matters() {
     key_then_mask.run(&mut b).unwrap();
     let e = b.output().next().unwrap();
     assert_eq!(e.key, Some(&original[..]));
-    assert_eq!(e.bytes, wat::MASKED);
+    assert_eq!(e.bytes, wat::masked(Op::Create));
 
     let mut mask_then_key = chain(&g, r#"["mask", "key"]"#);
     let mut b = batch_of(&["c"]);
@@ -69,7 +69,7 @@ fn plugin_chain_order_matters() {
     let e = b.output().next().unwrap();
     assert_eq!(
         e.key,
-        Some(wat::MASKED),
+        Some(&wat::masked(Op::Create)[..]),
         "the event was masked before the key was chosen"
     );
 }
@@ -136,8 +136,10 @@ fn plugin_test_cli_function_prints_decisions() {
     let mask = write("mask", &wat::mask_all());
     let mut out = Vec::new();
     plugin_test(&mask, &[], input.as_bytes(), &mut out).unwrap();
-    for line in lines(out) {
-        assert_eq!(line["out"][0]["event"], json!({"masked": true}), "{line}");
+    for (line, op) in lines(out).iter().zip([Op::Create, Op::Delete]) {
+        let masked = rmpv::decode::read_value(&mut &wat::masked(op)[..]).unwrap();
+        let masked = crate::event::json::to_json(&masked);
+        assert_eq!(line["out"][0]["event"], masked, "{line}");
     }
 
     // Settings come from `key=value` pairs; the plugin may reject them.

@@ -6,9 +6,11 @@
 //! in the integration suite, which scripts/test runs after building them.
 
 mod chains;
+mod event_check;
 mod failures;
 mod hotswap;
 mod kinds;
+mod outputs;
 mod sandbox;
 mod versions;
 pub(super) mod wat;
@@ -47,10 +49,11 @@ pub(super) fn batch_of(ops: &[&str]) -> EventBatch {
     let mut b = EventBatch::new();
     for (i, op) in ops.iter().enumerate() {
         let row = json!({"id": i, "email": format!("u{i}@example.com"), "tenant_id": format!("t{}", i % 2)});
-        let (before, after) = if *op == "d" {
-            (row, json!(null))
-        } else {
-            (json!(null), row)
+        // The images docs/FORMAT.md gives each op.
+        let (before, after) = match *op {
+            "d" => (row, json!(null)),
+            "u" => (row.clone(), row),
+            _ => (json!(null), row),
         };
         b.push("shop", "users", op_of(op), &event(op, before, after))
             .unwrap();

@@ -1,6 +1,7 @@
 //! Routers, keys, transforms, and components that are no plugin.
 
-use super::{filters::drop_deletes, MASKED, OP_OF_I, RUNTIME};
+use super::{filters::drop_deletes, masked, OP_OF_I, RUNTIME};
+use crate::plugin::Op;
 
 /// A router that sends every event to the topic stored at `topic_ptr`.
 pub(crate) fn route_wat(topic_ptr: u32, topic_len: u32) -> String {
@@ -112,29 +113,63 @@ pub(crate) fn key_by_event() -> String {
     )
 }
 
-/// A transform that replaces every event with [`MASKED`], keeping its op.
+/// A transform that replaces every event with [`masked`] for its op.
 pub(crate) fn mask_all() -> String {
-    let len = MASKED.len();
+    let ops = [Op::Create, Op::Update, Op::Delete, Op::Read];
+    emit_wat(ops.map(masked), OP_OF_I)
+}
+
+/// A transform that replaces every event with `bytes`, returned with op
+/// `op` (create 0, update 1, delete 2, read 3), whatever the input's.
+pub(crate) fn emit_for_each(bytes: &[u8], op: u8) -> String {
+    let b = bytes.to_vec();
+    emit_wat(
+        [b.clone(), b.clone(), b.clone(), b],
+        &format!("(i32.const {op})"),
+    )
+}
+
+/// A transform emitting `by_op[op of the input]` for each event, returned
+/// with the op `op_expr` gives (may use `$i`). The events sit at 1024 in
+/// op order; their (offset, len) in the output buffer at 512 + 8 * op.
+fn emit_wat(by_op: [Vec<u8>; 4], op_expr: &str) -> String {
+    let mut data = String::new();
+    let mut table = String::new();
+    let mut at = 0;
+    for (op, bytes) in by_op.iter().enumerate() {
+        table += &format!(
+            "(i32.store (i32.const {}) (i32.const {at})) (i32.store (i32.const {}) (i32.const {}))\n",
+            512 + 8 * op,
+            516 + 8 * op,
+            bytes.len()
+        );
+        at += bytes.len();
+        data.extend(bytes.iter().map(|b| format!("\\{b:02x}")));
+    }
+    assert!(1024 + at < 4096, "the events fit below the heap");
     format!(
         r#"(module {RUNTIME}
+  (data (i32.const 1024) "{data}")
   (func (export "sluice:plugin/transform@VER#transform")
       (param $tp i32) (param $tn i32) (param $ep i32) (param $en i32) (param $dp i32) (param $dn i32) (result i32)
-    (local $out i32) (local $i i32) (local $o i32)
+    (local $out i32) (local $i i32) (local $o i32) (local $slot i32)
+    {table}
     (local.set $out (call $alloc (i32.mul (local.get $en) (i32.const 16)) (i32.const 4)))
     (block $done (loop $next
       (br_if $done (i32.ge_u (local.get $i) (local.get $en)))
       (local.set $o (i32.add (local.get $out) (i32.mul (local.get $i) (i32.const 16))))
+      (local.set $slot (i32.add (i32.const 512) (i32.mul {OP_OF_I} (i32.const 8))))
       (i32.store (local.get $o) (local.get $i))
-      (i32.store8 (i32.add (local.get $o) (i32.const 4)) {OP_OF_I})
-      (i32.store (i32.add (local.get $o) (i32.const 8)) (i32.const 0))
-      (i32.store (i32.add (local.get $o) (i32.const 12)) (i32.const {len}))
+      (i32.store8 (i32.add (local.get $o) (i32.const 4)) {op_expr})
+      (i32.store (i32.add (local.get $o) (i32.const 8)) (i32.load (local.get $slot)))
+      (i32.store (i32.add (local.get $o) (i32.const 12)) (i32.load (i32.add (local.get $slot) (i32.const 4))))
       (local.set $i (i32.add (local.get $i) (i32.const 1)))
       (br $next)))
     (i32.store8 (i32.const 16) (i32.const 0))
     (i32.store (i32.const 20) (local.get $out))
     (i32.store (i32.const 24) (local.get $en))
-    (i32.store (i32.const 28) (i32.const 160))
-    (i32.store (i32.const 32) (i32.const {len}))
+    (i32.store (i32.const 28) (i32.const 1024))
+    (i32.store (i32.const 32) (i32.const {at}))
     (i32.const 16))
   (func (export "cabi_post_sluice:plugin/transform@VER#transform") (param i32) (call $reset (local.get 0)))
 )"#

@@ -69,18 +69,31 @@ const RUNTIME: &str = r#"
   (func (export "cabi_realloc") (param i32 i32 i32 i32) (result i32)
     (call $alloc (local.get 3) (local.get 2)))
   (func $reset (param i32) (global.set $heap (i32.const 4096)))
-  ;; "nope" at 64, invalid UTF-8 at 80, "bad topic!" at 96, MASKED at 160,
-  ;; the op codes by op number at 176
+  ;; "nope" at 64, invalid UTF-8 at 80, "bad topic!" at 96, the op codes by
+  ;; op number at 176, "__consumer_offsets" at 232, "__dead_letter" at 256,
+  ;; ".." at 272
   (data (i32.const 64) "nope")
   (data (i32.const 80) "\ff\fe")
   (data (i32.const 96) "bad topic!")
   (data (i32.const 112) "too many settings")
-  (data (i32.const 160) "\81\a6masked\c3")
+  (data (i32.const 232) "__consumer_offsets")
+  (data (i32.const 256) "__dead_letter")
+  (data (i32.const 272) "..")
   (data (i32.const 176) "cudr")
 "#;
 
-/// The event every [`mask_all`] output carries: `{"masked": true}`.
-pub(crate) const MASKED: &[u8] = b"\x81\xa6masked\xc3";
+/// The event [`mask_all`] outputs for an event with `op`: a row event
+/// whose images are `{"masked": true}`.
+pub(crate) fn masked(op: crate::plugin::Op) -> Vec<u8> {
+    let image = serde_json::json!({"masked": true});
+    let (before, after) = match op {
+        crate::plugin::Op::Create | crate::plugin::Op::Read => (serde_json::Value::Null, image),
+        crate::plugin::Op::Update => (image.clone(), image),
+        crate::plugin::Op::Delete => (image, serde_json::Value::Null),
+        crate::plugin::Op::Ddl => unreachable!("plugins never see schema changes"),
+    };
+    super::event(op.code(), before, after)
+}
 
 /// Expression: op byte of event `$i` (create 0, update 1, delete 2, read 3).
 const OP_OF_I: &str = "(i32.load8_u (i32.add (i32.add (local.get $ep) (i32.mul (local.get $i) (i32.const 16))) (i32.const 4)))";
