@@ -170,7 +170,7 @@ impl Boundaries {
         sql: String,
         schema: String,
     ) -> Result<(), BinlogError> {
-        if is_dml(&sql) && !crate::route::is_system_schema(&schema) {
+        if is_dml(&sql) && !super::is_system_schema(&schema) {
             return Err(BinlogError::StatementLogged {
                 position: step.start.clone(),
                 sql: sql.chars().take(120).collect(),

@@ -8,14 +8,9 @@ pub(crate) mod rules;
 
 pub(crate) use rules::{ColumnFilter, Rule, Rules};
 
-/// Schemas that belong to the server itself and are never captured.
-pub(crate) const SYSTEM_SCHEMAS: [&str; 4] =
-    ["mysql", "information_schema", "performance_schema", "sys"];
-
-/// Whether `db` is one of [`SYSTEM_SCHEMAS`] (in any case).
-pub(crate) fn is_system_schema(db: &str) -> bool {
-    SYSTEM_SCHEMAS.iter().any(|s| db.eq_ignore_ascii_case(s))
-}
+/// The server's own schemas are never captured; which they are is a fact
+/// about the source, so the binlog stage owns the list.
+pub(crate) use crate::binlog::is_system_schema;
 
 #[cfg(test)]
 mod tests {

@@ -69,9 +69,9 @@ pub(super) fn decode(bytes: &[u8], name: &str) -> Decoded {
                     Ok(_) => {
                         for r in &batch.records {
                             out.events
-                                .push(crate::tail::msgpack_to_json(batch.value(r)));
+                                .push(crate::event::json::msgpack_to_json(batch.value(r)));
                             out.keys
-                                .push(batch.key(r).map(crate::tail::msgpack_to_json));
+                                .push(batch.key(r).map(crate::event::json::msgpack_to_json));
                             out.raw.push(batch.value(r).to_vec());
                         }
                     }
