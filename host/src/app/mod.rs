@@ -125,18 +125,12 @@ async fn session(
 ) -> Result<(), AppError> {
     let cancel = stop.child();
     let src = &config.source;
-    let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
-    // Checked on every connection: the server may have been reconfigured
-    // while Sluice was away.
-    let host = reader::registration_host(&config.state.dir);
-    let facts = preflight::run(&mut conn, src.server_id, &host).await?;
-    if !*preflight_done {
-        info!(server = %facts.version, "preflight passed");
-        *preflight_done = true;
-    }
-    let charsets = reader::charsets(&mut conn).await;
-    let from = start_position(&mut conn, store, config).await?;
-
+    let Connected {
+        conn,
+        host,
+        charsets,
+        from,
+    } = connect(config, store, preflight_done).await?;
     let tracker = Arc::new(Tracker::new(from.clone()));
     let health = Arc::new(SinkHealth::default());
     let (tx, rx) = mpsc::channel(config.pipeline.channel_chunks);
@@ -172,16 +166,8 @@ async fn session(
         .await
         .expect("join")
         .unwrap_or_else(|_| panic!("the pipeline thread panicked"));
-    // Give Kafka time to acknowledge what can still be (unless it has
-    // stopped acknowledging anything), then record the position.
     if cancel.reason() != Some(Reason::Stalled) {
-        let outcome = drain::drain(&tracker, store, src.server_id, stop, drain::TIMEOUT).await?;
-        let outstanding = tracker.outstanding();
-        match outcome {
-            drain::Drained::Settled => {}
-            drain::Drained::TimedOut => warn!(outstanding, "Kafka did not acknowledge every message in time; they will be sent again after restart"),
-            drain::Drained::Interrupted => warn!(outstanding, "stopped while waiting for Kafka's acknowledgements; what they were for will be sent again after restart"),
-        }
+        drain(&tracker, store, src.server_id, stop).await?;
     }
     save(store, &tracker, src.server_id)?;
     // Only now: dropping the producer purges what it still holds.
@@ -193,6 +179,58 @@ async fn session(
         }
         Ok(_) => reader_result.map_err(Into::into),
     }
+}
+
+/// A connection that passed preflight, and where it starts streaming.
+struct Connected {
+    conn: mysql_async::Conn,
+    /// The host name this replica registers with.
+    host: String,
+    charsets: crate::decode::CharsetMap,
+    from: Position,
+}
+
+async fn connect(
+    config: &Config,
+    store: &mut Store,
+    preflight_done: &mut bool,
+) -> Result<Connected, AppError> {
+    let src = &config.source;
+    let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
+    // Checked on every connection: the server may have been reconfigured
+    // while Sluice was away.
+    let host = reader::registration_host(&config.state.dir);
+    let facts = preflight::run(&mut conn, src.server_id, &host).await?;
+    if !*preflight_done {
+        info!(server = %facts.version, "preflight passed");
+        *preflight_done = true;
+    }
+    let charsets = reader::charsets(&mut conn).await;
+    let from = start_position(&mut conn, store, config).await?;
+    Ok(Connected {
+        conn,
+        host,
+        charsets,
+        from,
+    })
+}
+
+/// Gives Kafka time to acknowledge what can still be acknowledged, writing
+/// the checkpoint as it moves; a signal (`stop`) cuts the wait short.
+async fn drain(
+    tracker: &Tracker,
+    store: &mut Store,
+    server_id: u32,
+    stop: &Cancel,
+) -> Result<(), StoreError> {
+    let outcome = drain::drain(tracker, store, server_id, stop, drain::TIMEOUT).await?;
+    let outstanding = tracker.outstanding();
+    match outcome {
+        drain::Drained::Settled => {}
+        drain::Drained::TimedOut => warn!(outstanding, "Kafka did not acknowledge every message in time; they will be sent again after restart"),
+        drain::Drained::Interrupted => warn!(outstanding, "stopped while waiting for Kafka's acknowledgements; what they were for will be sent again after restart"),
+    }
+    Ok(())
 }
 
 /// Where this session starts: the checkpoint, or `[source] start` without

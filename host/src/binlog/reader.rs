@@ -144,46 +144,13 @@ pub(crate) struct StreamRequest {
 /// Streams events from `req.from` into `tx` until `cancel` is cancelled
 /// (returns Ok) or the connection fails (returns a transient error).
 pub(crate) async fn stream(
-    mut conn: Conn,
+    conn: Conn,
     req: StreamRequest,
     tx: mpsc::Sender<Chunk>,
     cancel: Cancel,
 ) -> Result<(), BinlogError> {
-    let StreamRequest {
-        server_id,
-        host,
-        from,
-        heartbeat,
-        stop_at_end,
-    } = req;
-    let setup = [
-        // Ask for a heartbeat when idle, so a dead connection is noticed.
-        format!("SET @master_heartbeat_period = {}", heartbeat.as_nanos()),
-        // MariaDB sends its GTID and annotate events only to replicas that
-        // declare they understand them (capability 4, MARIA_SLAVE_CAPABILITY_GTID).
-        "SET @mariadb_slave_capability = 4".to_string(),
-    ];
-    for s in setup {
-        conn.query_drop(s)
-            .await
-            .map_err(query_err("preparing the replica session"))?;
-    }
-    let mut request = BinlogStreamRequest::new(server_id)
-        .with_filename(from.file.as_bytes())
-        .with_pos(from.pos)
-        .with_hostname(host.as_bytes());
-    if stop_at_end {
-        // The server ends the stream at the end of its binlog instead of
-        // waiting for more: for backfills and benchmarks.
-        request = request.with_non_blocking();
-    }
-    let mut events = conn
-        .get_binlog_stream(request)
-        .await
-        .map_err(|e| BinlogError::Stream {
-            reason: e.to_string(),
-            position: Some(from.clone()),
-        })?;
+    let (heartbeat, stop_at_end) = (req.heartbeat, req.stop_at_end);
+    let mut events = open_stream(conn, req).await?;
     let silence = heartbeat * 3;
     loop {
         let first = tokio::select! {
@@ -236,6 +203,44 @@ pub(crate) async fn stream(
             });
         }
     }
+}
+
+/// Prepares the replica session and asks the server for the binlog from
+/// `req.from`.
+async fn open_stream(
+    mut conn: Conn,
+    req: StreamRequest,
+) -> Result<mysql_async::BinlogStream, BinlogError> {
+    let setup = [
+        // Ask for a heartbeat when idle, so a dead connection is noticed.
+        format!(
+            "SET @master_heartbeat_period = {}",
+            req.heartbeat.as_nanos()
+        ),
+        // MariaDB sends its GTID and annotate events only to replicas that
+        // declare they understand them (capability 4, MARIA_SLAVE_CAPABILITY_GTID).
+        "SET @mariadb_slave_capability = 4".to_string(),
+    ];
+    for s in setup {
+        conn.query_drop(s)
+            .await
+            .map_err(query_err("preparing the replica session"))?;
+    }
+    let mut request = BinlogStreamRequest::new(req.server_id)
+        .with_filename(req.from.file.as_bytes())
+        .with_pos(req.from.pos)
+        .with_hostname(req.host.as_bytes());
+    if req.stop_at_end {
+        // The server ends the stream at the end of its binlog instead of
+        // waiting for more: for backfills and benchmarks.
+        request = request.with_non_blocking();
+    }
+    conn.get_binlog_stream(request)
+        .await
+        .map_err(|e| BinlogError::Stream {
+            reason: e.to_string(),
+            position: Some(req.from.clone()),
+        })
 }
 
 fn stream_err(e: mysql_async::Error) -> BinlogError {
