@@ -20,7 +20,12 @@ pub(super) fn settings(raw: RawPlugins, input: &Input) -> Result<PluginHostConfi
     Ok(PluginHostConfig {
         dir,
         cache_dir: raw.cache_dir,
-        memory_limit_mib: raw.memory_limit_mib.unwrap_or(DEFAULT_MEMORY_LIMIT_MIB),
+        // 0 would make every instance fail to start: refused here instead.
+        memory_limit_mib: input.at_least_one(
+            raw.memory_limit_mib,
+            DEFAULT_MEMORY_LIMIT_MIB,
+            "plugins.memory_limit_mib",
+        )?,
         deadline_ms: input.at_least_one(
             raw.deadline_ms,
             DEFAULT_DEADLINE_MS,
@@ -73,6 +78,7 @@ mod tests {
     #[test]
     fn limits_of_zero_are_refused_with_the_key() {
         for key in [
+            "memory_limit_mib",
             "deadline_ms",
             "max_call_events",
             "max_call_bytes",
