@@ -11,7 +11,6 @@
 //!
 //! ```no_run
 //! # use sluice::plugin::*;
-//! # use sluice::event::Op;
 //! # fn demo(host: PluginHostConfig, rule_chain: ChainSpec) -> Result<(), PluginError> {
 //! let registry = PluginRegistry::start(&host)?; // loads dir/*.wasm, watches it
 //! let mut chain = Chain::new(&registry.current(), &rule_chain)?; // per rule, per task
