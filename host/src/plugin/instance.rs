@@ -141,7 +141,18 @@ impl PluginInstance {
         }
         let (store, guests) = self.live.as_mut().expect("live instance");
         store.set_epoch_deadline(self.plugin.runtime.deadline_ticks);
-        match f(store, guests) {
+        let result = f(store, guests);
+        let grown = store.data().limits.memory_bytes;
+        if grown > recycle_at(self.plugin.runtime.memory_limit) {
+            // Between calls, with this call's answer already lifted out of
+            // the guest: a fresh instance (init runs again with the same
+            // settings) takes the next call, so no event is lost or seen
+            // twice, and an interpreter whose heap only grows never
+            // reaches the cap mid-call.
+            self.live = None;
+            tracing::debug!(plugin = %self.plugin.name, memory_mib = grown >> 20, "plugin instance recycled before its memory limit");
+        }
+        match result {
             Ok(Ok(r)) => Ok(r),
             Ok(Err(message)) => Err(Failure {
                 reason: format!("plugin returned an error: {message}"),
@@ -201,6 +212,12 @@ impl PluginInstance {
             unsafe { lower::call(f, s, batch) }
         })
     }
+}
+
+/// Memory above which an instance is replaced after its call: three
+/// quarters of the cap, leaving a quarter for the largest call to grow in.
+fn recycle_at(memory_limit: usize) -> usize {
+    memory_limit / 4 * 3
 }
 
 /// Instantiates and runs `init`; the bool says whether `init` itself

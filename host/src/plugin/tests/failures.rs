@@ -99,6 +99,23 @@ fn plugin_memory_bomb_is_stopped_at_the_limit() {
     );
 }
 
+/// 40 calls of 4 MiB each would pass the 64 MiB cap ten times over: the
+/// instance is replaced between calls once past three quarters of it, so
+/// every call succeeds and every event is kept exactly once.
+#[test]
+fn an_instance_whose_memory_only_grows_is_recycled_before_the_limit() {
+    let (_d, reg) = wat_registry(&[("grower", wat::grows_each_call())]);
+    let mut chain = chain(&reg.current(), r#"["grower"]"#);
+    for call in 0..40 {
+        let mut b = batch_of(&["c", "u"]);
+        let stats = chain
+            .run(&mut b)
+            .unwrap_or_else(|e| panic!("call {call}: {e}"));
+        assert_eq!(stats.failed_calls, 0, "call {call}: {stats:?}");
+        assert_eq!(b.output_len(), 2, "call {call}");
+    }
+}
+
 #[test]
 fn plugin_invalid_returns_are_rejected() {
     let cases = [

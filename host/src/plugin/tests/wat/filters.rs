@@ -103,6 +103,17 @@ pub(crate) fn memory_bomb() -> String {
     )
 }
 
+/// Keeps everything, and grows its memory by 4 MiB on every call and never
+/// gives it back, like an interpreter whose heap only grows.
+pub(crate) fn grows_each_call() -> String {
+    filter_wat(
+        "(drop (memory.grow (i32.const 64)))",
+        "(i32.const 1)",
+        "(local.get $en)",
+        "",
+    )
+}
+
 /// Returns one decision too many.
 pub(crate) fn wrong_length() -> String {
     filter_wat(
