@@ -11,7 +11,6 @@ use std::sync::Arc;
 use super::{Chain, ChainSpec, EventBatch, PluginError, PluginHostConfig, PluginRegistry};
 use crate::event::batch::DeadLetterNote;
 use crate::event::batch::NameId;
-use crate::event::topic;
 use crate::event::{Batch, Op, Record};
 
 /// One rule's chain as configured, and how to name the rule in messages.
@@ -259,7 +258,9 @@ impl Call<'_> {
                     let id = match last_topic {
                         Some((name, id)) if name == t => id,
                         _ => {
-                            let id = batch.topic_id(&Arc::from(topic::sanitize(t)));
+                            // Already a valid name: the route's answer was
+                            // checked (`topic::is_valid`) before it got here.
+                            let id = batch.topic_id(&Arc::from(t));
                             last_topic = Some((t, id));
                             id
                         }
