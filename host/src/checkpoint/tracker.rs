@@ -7,8 +7,7 @@
 //! the table maps they need come with them.
 
 use std::collections::VecDeque;
-use std::sync::{Condvar, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::Mutex;
 
 use crate::event::Position;
 
@@ -43,7 +42,6 @@ struct State {
 #[derive(Debug)]
 pub struct Tracker {
     state: Mutex<State>,
-    idle: Condvar,
 }
 
 impl Tracker {
@@ -57,7 +55,6 @@ impl Tracker {
                 outstanding: 0,
                 failed: None,
             }),
-            idle: Condvar::new(),
         }
     }
 
@@ -115,9 +112,6 @@ impl Tracker {
             t.outstanding = t.outstanding.saturating_sub(n);
             s.outstanding = s.outstanding.saturating_sub(n);
         }
-        if s.outstanding == 0 {
-            self.idle.notify_all();
-        }
         s.advance();
     }
 
@@ -167,21 +161,6 @@ impl Tracker {
     /// Messages produced and not yet acknowledged.
     pub fn outstanding(&self) -> u64 {
         self.state.lock().unwrap().outstanding
-    }
-
-    /// Waits until every produced message is acknowledged, or `timeout`.
-    /// Returns whether everything was acknowledged.
-    pub fn wait_idle(&self, timeout: Duration) -> bool {
-        let deadline = Instant::now() + timeout;
-        let mut s = self.state.lock().unwrap();
-        while s.outstanding > 0 {
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return false;
-            }
-            s = self.idle.wait_timeout(s, left).unwrap().0;
-        }
-        true
     }
 }
 
@@ -236,7 +215,8 @@ mod tests {
         assert_eq!(t.resume_position(), p(100), "a still has one message out");
         t.ack(a);
         assert_eq!(t.resume_position(), p(300));
-        assert!(t.wait_idle(Duration::from_millis(1)));
+        assert_eq!(t.outstanding(), 0);
+        assert!(t.settled());
     }
 
     /// The stall is checked against clock readings taken around the calls,
@@ -322,11 +302,11 @@ mod tests {
     }
 
     #[test]
-    fn wait_idle_times_out_while_messages_are_out() {
+    fn a_message_out_keeps_the_tracker_unsettled() {
         let t = Tracker::new(p(4));
         let a = t.begin(p(10));
         t.produced(a, 1);
-        assert!(!t.wait_idle(Duration::from_millis(10)));
+        assert!(!t.settled());
         assert_eq!(t.outstanding(), 1);
     }
 }
