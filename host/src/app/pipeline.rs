@@ -185,17 +185,17 @@ impl Pipeline {
                 schema,
                 in_transaction,
             } => {
-                if let Some(ddl) = recognise(sql, schema) {
-                    if self.wants_ddl(&ddl) && !*in_transaction {
+                let ddl = recognise(sql, schema).filter(|d| self.wants_ddl(d));
+                if let Some(ddl) = ddl {
+                    if *in_transaction {
+                        self.schema_change(ev, &ddl, sql);
+                    } else {
                         // Old servers log DDL without a GTID: it is a
                         // transaction alone, which Sluice opens and ends.
                         self.begin(step.start.clone(), None)?;
                         self.schema_change(ev, &ddl, sql);
                         self.end_open(step.end.clone());
                         return Ok(());
-                    }
-                    if self.wants_ddl(&ddl) {
-                        self.schema_change(ev, &ddl, sql);
                     }
                 }
             }
