@@ -60,6 +60,7 @@ pub(crate) mod kafka;
 pub mod plugin;
 pub(crate) mod route;
 pub(crate) mod shutdown;
+pub(crate) mod snapshot;
 pub mod tail;
 
 /// What the fuzz target in `fuzz/` drives. Not an API.

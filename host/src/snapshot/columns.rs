@@ -1,0 +1,1 @@
+//! A table described for the chunk queries (filled in next).

@@ -1,0 +1,36 @@
+//! What can go wrong reading existing rows, each saying what to do.
+
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SnapshotError {
+    #[error("snapshot of {db}.{table}: the user has no SELECT privilege on it; run `GRANT SELECT ON {db}.{table} TO <sluice's user>` (or on {db}.*), or exclude the table from the rules")]
+    Denied { db: String, table: String },
+    #[error("snapshot of {db}.{table}: {what}: {source}")]
+    Query {
+        db: String,
+        table: String,
+        what: &'static str,
+        source: mysql_async::Error,
+    },
+    #[error("snapshot of {db}.{table}: column `{column}` ({what}): {reason}")]
+    BadValue {
+        db: String,
+        table: String,
+        column: String,
+        what: &'static str,
+        reason: String,
+    },
+    #[error("snapshot: cannot connect to the source: {0}")]
+    Connect(mysql_async::Error),
+}
+
+impl SnapshotError {
+    /// A lost connection or a server away: the session reconnects.
+    pub(crate) fn is_transient(&self) -> bool {
+        match self {
+            SnapshotError::Query { source, .. } | SnapshotError::Connect(source) => {
+                matches!(source, mysql_async::Error::Io(_) | mysql_async::Error::Driver(_))
+            }
+            _ => false,
+        }
+    }
+}

@@ -1,0 +1,115 @@
+//! What the checkpoint keeps of snapshots: the tables still to read, and
+//! for the one being read, the last primary key whose chunk Kafka
+//! acknowledged. A restart resumes there, not from the table's first row.
+
+use serde::{Deserialize, Serialize};
+
+/// Snapshot work not yet acknowledged, oldest request first.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Progress {
+    pub tables: Vec<TableProgress>,
+}
+
+/// One table to read, and how far it is.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct TableProgress {
+    pub db: String,
+    pub table: String,
+    /// Only rows matching this SQL condition (an on-demand request's
+    /// `WHERE`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
+    /// The primary key of the last row of the last acknowledged chunk, in
+    /// key-column order; `None`: from the first row.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<Vec<KeyValue>>,
+    /// Rows emitted so far (for progress reports).
+    #[serde(default)]
+    pub rows: u64,
+    /// Why it is read: `"initial"`, `"signal <id>"`, `"new rule"`,
+    /// `"binlog purged"`.
+    pub reason: String,
+}
+
+/// One primary-key value, as the chunk query takes it back as a parameter.
+/// Text columns hold UTF-8 (converted from the column's charset, which the
+/// server converts back when comparing); binary ones their bytes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum KeyValue {
+    Null,
+    Int(i64),
+    UInt(u64),
+    Float(f32),
+    Double(f64),
+    Text(String),
+    /// Hex in the checkpoint file.
+    Bytes(#[serde(with = "hex_bytes")] Vec<u8>),
+    /// Dates and times as the server's text form (`2024-01-02 03:04:05.5`,
+    /// `-838:59:59`): the server parses it back for the comparison.
+    Temporal(String),
+}
+
+impl KeyValue {
+    /// The value as a query parameter.
+    pub(crate) fn to_param(&self) -> mysql_async::Value {
+        use mysql_async::Value;
+        match self {
+            KeyValue::Null => Value::NULL,
+            KeyValue::Int(i) => Value::Int(*i),
+            KeyValue::UInt(u) => Value::UInt(*u),
+            KeyValue::Float(f) => Value::Float(*f),
+            KeyValue::Double(d) => Value::Double(*d),
+            KeyValue::Text(s) | KeyValue::Temporal(s) => Value::Bytes(s.clone().into_bytes()),
+            KeyValue::Bytes(b) => Value::Bytes(b.clone()),
+        }
+    }
+}
+
+mod hex_bytes {
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(b: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
+        s.serialize_str(&hex)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        let s = String::deserialize(d)?;
+        if !s.len().is_multiple_of(2) {
+            return Err(serde::de::Error::custom("odd number of hex digits"));
+        }
+        (0..s.len())
+            .step_by(2)
+            .map(|i| u8::from_str_radix(&s[i..i + 2], 16).map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn progress_round_trips_through_json() {
+        let p = Progress {
+            tables: vec![TableProgress {
+                db: "shop".into(),
+                table: "orders".into(),
+                condition: Some("id > 5".into()),
+                after: Some(vec![
+                    KeyValue::Int(-3),
+                    KeyValue::UInt(u64::MAX),
+                    KeyValue::Text("é".into()),
+                    KeyValue::Bytes(vec![0, 255]),
+                    KeyValue::Temporal("2024-01-02 03:04:05".into()),
+                ]),
+                rows: 10,
+                reason: "initial".into(),
+            }],
+        };
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(text.contains("\"00ff\""), "{text}");
+        assert_eq!(serde_json::from_str::<Progress>(&text).unwrap(), p);
+    }
+}

@@ -1,0 +1,1 @@
+//! On-demand snapshot requests (filled in next).

@@ -1,0 +1,1 @@
+//! One value from the query protocol to MessagePack (filled in next).
