@@ -7,9 +7,10 @@
 //! the table maps they need come with them.
 
 use std::collections::VecDeque;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::event::Position;
+use crate::snapshot::Progress;
 
 pub(super) use crate::event::TxnId;
 
@@ -23,6 +24,9 @@ struct Txn {
     /// The stream broke inside this transaction; it will be read again from
     /// `start` under a new id, and this entry only waits for its messages.
     abandoned: bool,
+    /// Snapshot progress as of the end of this transaction, when it changed
+    /// it (a chunk merged, a request seen): durable once this is done.
+    mark: Option<Arc<Progress>>,
 }
 
 #[derive(Debug)]
@@ -32,6 +36,9 @@ struct State {
     first: TxnId,
     /// Where to resume when no transaction is pending.
     done_upto: Position,
+    /// Snapshot progress as of the resume position: the mark of the last
+    /// done transaction that had one.
+    done_mark: Option<Arc<Progress>>,
     outstanding: u64,
     /// The oldest transaction with a message Kafka refused (or that was
     /// never handed over): its messages will never all be acknowledged, so
@@ -47,11 +54,17 @@ pub struct Tracker {
 impl Tracker {
     /// A tracker whose resume position starts at `from`.
     pub fn new(from: Position) -> Self {
+        Self::with_progress(from, None)
+    }
+
+    /// A tracker starting at `from` with the snapshot progress stored with it.
+    pub fn with_progress(from: Position, progress: Option<Arc<Progress>>) -> Self {
         Tracker {
             state: Mutex::new(State {
                 txns: VecDeque::new(),
                 first: TxnId(0),
                 done_upto: from,
+                done_mark: progress,
                 outstanding: 0,
                 failed: None,
             }),
@@ -66,6 +79,7 @@ impl Tracker {
             end: None,
             outstanding: 0,
             abandoned: false,
+            mark: None,
         });
         TxnId(s.first.0 + s.txns.len() as u64 - 1)
     }
@@ -88,6 +102,15 @@ impl Tracker {
             t.end = Some(end);
         }
         s.advance();
+    }
+
+    /// Snapshot progress as of the end of `txn`: it becomes the stored
+    /// progress once `txn` is done, together with its end position.
+    pub fn mark(&self, txn: TxnId, progress: Arc<Progress>) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(t) = s.get(txn) {
+            t.mark = Some(progress);
+        }
     }
 
     /// The stream broke inside `txn`: it will be read again from its start.
@@ -158,6 +181,17 @@ impl Tracker {
         }
     }
 
+    /// [`Tracker::resume_position`] and the snapshot progress that goes with
+    /// it (both under one lock, so they always match).
+    pub fn resume_state(&self) -> (Position, Option<Arc<Progress>>) {
+        let s = self.state.lock().unwrap();
+        let pos = match s.txns.front() {
+            Some(t) => t.start.clone(),
+            None => s.done_upto.clone(),
+        };
+        (pos, s.done_mark.clone())
+    }
+
     /// Messages produced and not yet acknowledged.
     pub fn outstanding(&self) -> u64 {
         self.state.lock().unwrap().outstanding
@@ -181,6 +215,9 @@ impl State {
                 // holds the position.
             } else if let Some(end) = &t.end {
                 self.done_upto = end.clone();
+                if let Some(mark) = &t.mark {
+                    self.done_mark = Some(mark.clone());
+                }
             } else {
                 break;
             }
@@ -299,6 +336,37 @@ mod tests {
         assert!(!t.settled());
         t.ack(a);
         assert!(t.settled());
+    }
+
+    #[test]
+    fn snapshot_progress_is_stored_with_the_position_it_belongs_to() {
+        let progress = |rows| {
+            Arc::new(Progress {
+                tables: vec![crate::snapshot::TableProgress {
+                    db: "d".into(),
+                    table: "t".into(),
+                    condition: None,
+                    after: None,
+                    rows,
+                    reason: "initial".into(),
+                }],
+            })
+        };
+        let t = Tracker::with_progress(p(4), Some(progress(0)));
+        let a = t.begin(p(10));
+        t.produced(a, 1);
+        t.mark(a, progress(5));
+        t.end(a, p(10));
+        let b = t.begin(p(10));
+        t.produced(b, 1);
+        t.mark(b, progress(9));
+        t.end(b, p(20));
+        t.ack(b);
+        let (pos, mark) = t.resume_state();
+        assert_eq!((pos, mark.unwrap().tables[0].rows), (p(10), 0), "a is not done");
+        t.ack(a);
+        let (pos, mark) = t.resume_state();
+        assert_eq!((pos, mark.unwrap().tables[0].rows), (p(20), 9));
     }
 
     #[test]

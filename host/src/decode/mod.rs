@@ -12,6 +12,7 @@ pub(crate) mod decimal;
 mod digits;
 mod error;
 mod image;
+mod keys;
 pub(crate) mod json;
 pub(crate) mod plan;
 mod row;

@@ -174,6 +174,91 @@ impl RowImages {
         }
     }
 
+    /// Reads one row change's images for their keys only: nothing is
+    /// emitted (the plan emits no column), and the key of each image, before
+    /// then after, goes to `out`. An update that changes the key touches
+    /// both keys, which is why both images count.
+    pub(super) fn keys<'r>(
+        &mut self,
+        ev: &RowsEvent<'_>,
+        c: &mut Cursor<'r>,
+        json_before: &mut Vec<Option<&'r [u8]>>,
+        scratch: &mut Vec<u8>,
+        out: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), DecodeError> {
+        let before = std::mem::take(&mut self.before_cols);
+        let after = std::mem::take(&mut self.after_cols);
+        let r = self.keys_of(ev, &before, &after, c, json_before, scratch, out);
+        self.before_cols = before;
+        self.after_cols = after;
+        r
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn keys_of<'r>(
+        &mut self,
+        ev: &RowsEvent<'_>,
+        before: &[usize],
+        after: &[usize],
+        c: &mut Cursor<'r>,
+        json_before: &mut Vec<Option<&'r [u8]>>,
+        scratch: &mut Vec<u8>,
+        out: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), DecodeError> {
+        match ev.op {
+            Op::Delete => self.image_key(ev, before, c, Json::Plain, scratch, out),
+            Op::Update if ev.partial => {
+                json_before.clear();
+                json_before.resize(ev.schema.columns.len(), None);
+                self.image_key(ev, before, c, Json::Capture(json_before), scratch, out)?;
+                let bits = partial_bits(c, ev.json_columns)
+                    .map_err(|_| ev.malformed("partial update row image is truncated"))?;
+                let json = Json::Diffs {
+                    before: json_before,
+                    bits,
+                };
+                self.image_key(ev, after, c, json, scratch, out)
+            }
+            Op::Update => {
+                self.image_key(ev, before, c, Json::Plain, scratch, out)?;
+                self.image_key(ev, after, c, Json::Plain, scratch, out)
+            }
+            Op::Create | Op::Read | Op::Ddl => {
+                self.image_key(ev, after, c, Json::Plain, scratch, out)
+            }
+        }
+    }
+
+    /// Reads one image and passes its key to `out` (none when a key column
+    /// is missing from the image).
+    fn image_key<'r>(
+        &mut self,
+        ev: &RowsEvent<'_>,
+        cols: &[usize],
+        c: &mut Cursor<'r>,
+        json: Json<'_, 'r>,
+        scratch: &mut Vec<u8>,
+        out: &mut dyn FnMut(&[u8]),
+    ) -> Result<(), DecodeError> {
+        for &k in &ev.plan.key {
+            self.spans[k] = None;
+        }
+        self.hidden.clear();
+        scratch.clear();
+        Image {
+            schema: ev.schema,
+            plan: ev.plan,
+            spans: &mut self.spans,
+            hidden: &mut self.hidden,
+        }
+        .write(cols, c, scratch, true, json)?;
+        scratch.clear();
+        if let Some(k) = write_key(ev.schema, &ev.plan.key, &self.spans, &self.hidden, scratch) {
+            out(&scratch[k]);
+        }
+        Ok(())
+    }
+
     /// Appends the key copied from the image just written (see
     /// [`write_key`]).
     #[inline]

@@ -37,6 +37,8 @@ pub(crate) mod field {
     pub(crate) const POS: &str = "pos";
     pub(crate) const GTID: &str = "gtid";
     pub(crate) const ROW: &str = "row";
+    /// `source` of snapshot rows only.
+    pub(crate) const SNAPSHOT: &str = "snapshot";
 }
 
 /// Fields of a row event, of a schema-change event and of `source`.
@@ -100,6 +102,25 @@ impl SourceTxn {
         write_uint(&mut b, pos);
         write_str(&mut b, field::GTID);
         write_opt_str(&mut b, gtid);
+        SourceTxn(b)
+    }
+
+    /// The `source` fields of snapshot rows merged into the stream at
+    /// `file`:`pos` (FORMAT.md, "Snapshot rows"): no GTID, and `snapshot`
+    /// true, which streamed changes do not have.
+    pub(crate) fn snapshot(server_id: u32, file: &str, pos: u64) -> Self {
+        let mut b = Vec::with_capacity(80 + file.len());
+        write_map_header(&mut b, SOURCE_FIELDS + 1);
+        write_str(&mut b, field::SERVER_ID);
+        write_uint(&mut b, server_id as u64);
+        write_str(&mut b, field::FILE);
+        write_str(&mut b, file);
+        write_str(&mut b, field::POS);
+        write_uint(&mut b, pos);
+        write_str(&mut b, field::GTID);
+        write_nil(&mut b);
+        write_str(&mut b, field::SNAPSHOT);
+        write_bool(&mut b, true);
         SourceTxn(b)
     }
 }

@@ -15,6 +15,7 @@ mod bjson;
 mod builder;
 mod built_compressed;
 mod built_json;
+mod built_keys;
 mod built_partial;
 mod built_vector;
 mod fixture_dir;
