@@ -348,8 +348,10 @@ mod tests {
                     condition: None,
                     after: None,
                     rows,
+                    estimate: 0,
                     reason: "initial".into(),
                 }],
+                requests: vec![],
             })
         };
         let t = Tracker::with_progress(p(4), Some(progress(0)));

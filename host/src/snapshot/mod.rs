@@ -16,13 +16,17 @@
 //! - [`signal`] is the on-demand request: a row written to a small table in
 //!   the source database, seen in the binlog, so it is ordered with it.
 
+pub(crate) mod catalog;
+pub(crate) mod chunk;
 pub(crate) mod columns;
 mod error;
+pub(crate) mod job;
+pub(crate) mod planner;
 pub(crate) mod progress;
 pub(crate) mod settings;
 pub(crate) mod signal;
 pub(crate) mod value;
 
 pub(crate) use error::SnapshotError;
-pub(crate) use progress::{KeyValue, Progress, TableProgress};
+pub(crate) use progress::{KeyValue, Progress, Request, TableProgress};
 pub use settings::{SignalTable, SnapshotMode, SnapshotSettings};

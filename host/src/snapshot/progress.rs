@@ -8,6 +8,34 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Progress {
     pub tables: Vec<TableProgress>,
+    /// Requests not yet turned into tables (that needs the server's list of
+    /// tables), read after `tables`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub requests: Vec<Request>,
+}
+
+impl Progress {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tables.is_empty() && self.requests.is_empty()
+    }
+}
+
+/// A request for the tables matching a scope, resolved against the
+/// server's tables and the rules in force when its turn comes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub(crate) struct Request {
+    /// As [`TableProgress::reason`].
+    pub reason: String,
+    /// Tables matching any of these `db.table` glob patterns; `None`: every
+    /// table the rules capture.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patterns: Option<Vec<String>>,
+    /// Leave out the tables these rules captured (each rule's `tables` and
+    /// `exclude` patterns): after a reload, what the previous rules did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub except_captured_by: Option<Vec<(Vec<String>, Vec<String>)>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub condition: Option<String>,
 }
 
 /// One table to read, and how far it is.
@@ -26,6 +54,9 @@ pub(crate) struct TableProgress {
     /// Rows emitted so far (for progress reports).
     #[serde(default)]
     pub rows: u64,
+    /// The server's estimate of the table's rows when it was queued.
+    #[serde(default)]
+    pub estimate: u64,
     /// Why it is read: `"initial"`, `"signal <id>"`, `"new rule"`,
     /// `"binlog purged"`.
     pub reason: String,
@@ -105,7 +136,14 @@ mod tests {
                     KeyValue::Temporal("2024-01-02 03:04:05".into()),
                 ]),
                 rows: 10,
+                estimate: 20,
                 reason: "initial".into(),
+            }],
+            requests: vec![Request {
+                reason: "signal 3".into(),
+                patterns: Some(vec!["shop.*".into()]),
+                except_captured_by: None,
+                condition: None,
             }],
         };
         let text = serde_json::to_string(&p).unwrap();

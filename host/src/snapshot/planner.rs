@@ -1,0 +1,382 @@
+//! The snapshot's side of the pipeline thread: which chunk to read next,
+//! the watermark window each chunk is read in, and when a chunk may join
+//! the stream (docs/SNAPSHOT.md, "Algorithm").
+//!
+//! A chunk is requested at a transaction boundary S of the stream; its
+//! window opens there and collects the primary keys that every later
+//! change of the table touches. The reader runs the chunk's `SELECT` (a
+//! consistent read that starts after S was written) and then reads the
+//! server's binlog position H, which is past every transaction the
+//! `SELECT` saw. The chunk joins the stream at the first boundary E >= H,
+//! without the rows whose key changed in S..E: the stream already carries
+//! those keys' newer (or equal) images, and every other row is unchanged
+//! from the `SELECT` to E. No lock, and no transaction held open.
+//!
+//! Pure state: the pipeline feeds it boundaries, keys and replies, and
+//! carries out the jobs and merges it returns; unit tests drive it alone.
+
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use tracing::{info, warn};
+
+use super::catalog::TableInfo;
+use super::job::{ChunkOutcome, ChunkRequest, Job, ReadChunk, Reply};
+use super::{KeyValue, Progress, Request, SignalTable, SnapshotError, TableProgress};
+use crate::event::Position;
+use crate::route::glob::TablePattern;
+
+/// Chunks read ahead of the stream at most (one merging, one being read).
+const MAX_AHEAD: usize = 2;
+
+/// The primary keys changed in the stream since a chunk was requested.
+#[derive(Debug, Default)]
+struct Window {
+    id: u64,
+    keys: HashSet<Vec<u8>>,
+}
+
+#[derive(Debug)]
+enum Pending {
+    Chunk(Window),
+    Tables(u64),
+}
+
+/// The table at the front of the queue, as read so far (ahead of
+/// [`Progress`], which moves when a chunk is merged).
+#[derive(Debug)]
+struct Reading {
+    after: Option<Vec<KeyValue>>,
+    /// Its last chunk was read.
+    exhausted: bool,
+    started: Instant,
+    last_log: Instant,
+    rows_at_start: u64,
+}
+
+/// A chunk ready to join the stream: `keep[i]` says whether row `i` is
+/// emitted (its key did not change inside the chunk's window).
+#[derive(Debug)]
+pub(crate) struct Merge {
+    pub chunk: Box<ReadChunk>,
+    pub keep: Vec<bool>,
+}
+
+pub(crate) struct Planner {
+    /// The work left as of the chunks merged so far: what a checkpoint
+    /// taken after them stores.
+    progress: Progress,
+    /// `progress` changed since it was last taken as a mark.
+    dirty: bool,
+    chunk_rows: usize,
+    interval: Duration,
+    signal: Option<SignalTable>,
+    next_id: u64,
+    /// Bumped when a queued table is altered, so the reader describes it
+    /// again.
+    epoch: u64,
+    reading: Option<Reading>,
+    inflight: Option<Pending>,
+    arrived: VecDeque<(Window, Box<ReadChunk>)>,
+}
+
+impl Planner {
+    pub(crate) fn new(
+        progress: Progress,
+        chunk_rows: usize,
+        interval: Duration,
+        signal: Option<SignalTable>,
+    ) -> Self {
+        Planner {
+            progress,
+            dirty: false,
+            chunk_rows,
+            interval,
+            signal,
+            next_id: 1,
+            epoch: 0,
+            reading: None,
+            inflight: None,
+            arrived: VecDeque::new(),
+        }
+    }
+
+    /// A job is out: the pipeline also waits for its reply.
+    pub(crate) fn waiting_for_reply(&self) -> bool {
+        self.inflight.is_some()
+    }
+
+    /// Whether anything is queued, being read or waiting to be merged.
+    pub(crate) fn is_idle(&self) -> bool {
+        self.progress.is_empty() && self.inflight.is_none() && self.arrived.is_empty()
+    }
+
+    /// The table whose changes are being watched, if any window is open.
+    pub(crate) fn watching(&self) -> Option<(&str, &str)> {
+        let open = matches!(self.inflight, Some(Pending::Chunk(_))) || !self.arrived.is_empty();
+        let t = self.progress.tables.first().filter(|_| open)?;
+        Some((&t.db, &t.table))
+    }
+
+    /// A change in the stream touched primary key `key` of the watched table.
+    pub(crate) fn touched(&mut self, key: &[u8]) {
+        if let Some(Pending::Chunk(w)) = &mut self.inflight {
+            w.keys.insert(key.to_vec());
+        }
+        for (w, _) in &mut self.arrived {
+            w.keys.insert(key.to_vec());
+        }
+    }
+
+    /// Queues a request (an on-demand signal, tables a reloaded rule
+    /// captures).
+    pub(crate) fn request(&mut self, r: Request) {
+        info!(reason = %r.reason, patterns = ?r.patterns, condition = ?r.condition, "snapshot requested");
+        self.progress.requests.push(r);
+        self.dirty = true;
+    }
+
+    /// The progress as it now stands, when it changed since last asked: the
+    /// caller marks the transaction it belongs to with it.
+    pub(crate) fn take_mark(&mut self) -> Option<Arc<Progress>> {
+        std::mem::take(&mut self.dirty).then(|| Arc::new(self.progress.clone()))
+    }
+
+    /// At a transaction boundary `at` of the stream: the chunks that may
+    /// join it here, and the next job for the reader, if one is due.
+    pub(crate) fn boundary(&mut self, at: &Position) -> (Vec<Merge>, Option<Job>) {
+        let mut merges = Vec::new();
+        while self.arrived.front().is_some_and(|(_, c)| *at >= c.high) {
+            let (window, chunk) = self.arrived.pop_front().expect("checked");
+            merges.push(self.merge(window, chunk));
+        }
+        (merges, self.next_job())
+    }
+
+    fn merge(&mut self, window: Window, chunk: Box<ReadChunk>) -> Merge {
+        let rows = &chunk.rows;
+        let keep: Vec<bool> = (0..rows.rows)
+            .map(|r| !window.keys.contains(&rows.key_buf[rows.keys[r].clone()]))
+            .collect();
+        let kept = keep.iter().filter(|k| **k).count() as u64;
+        let last = rows.rows < self.chunk_rows;
+        let front = &mut self.progress.tables[0];
+        if let Some(k) = &rows.last_key {
+            front.after = Some(k.clone());
+        }
+        front.rows += kept;
+        self.dirty = true;
+        self.log_progress(last);
+        if last {
+            self.finish_front();
+        }
+        Merge { chunk, keep }
+    }
+
+    fn next_job(&mut self) -> Option<Job> {
+        if self.inflight.is_some() || self.arrived.len() >= MAX_AHEAD {
+            return None;
+        }
+        let id = self.next_id;
+        // Requests are resolved first (one quick query each), so the
+        // tables they add queue up behind the ones already queued.
+        if !self.progress.requests.is_empty() {
+            self.next_id += 1;
+            self.inflight = Some(Pending::Tables(id));
+            return Some(Job::Tables { id });
+        }
+        let front = self.progress.tables.first()?;
+        let reading = self.reading.get_or_insert_with(|| Reading {
+            after: front.after.clone(),
+            exhausted: false,
+            started: Instant::now(),
+            last_log: Instant::now(),
+            rows_at_start: front.rows,
+        });
+        if reading.exhausted {
+            return None;
+        }
+        self.next_id += 1;
+        self.inflight = Some(Pending::Chunk(Window {
+            id,
+            keys: HashSet::new(),
+        }));
+        Some(Job::Chunk(ChunkRequest {
+            id,
+            db: front.db.clone(),
+            table: front.table.clone(),
+            epoch: self.epoch,
+            condition: front.condition.clone(),
+            after: reading.after.clone(),
+            limit: self.chunk_rows,
+        }))
+    }
+
+    /// The reader's answer to the job in flight (answers to jobs a schema
+    /// change made moot are dropped). `captured` says whether the rules in
+    /// force capture a table.
+    pub(crate) fn reply(
+        &mut self,
+        reply: Reply,
+        captured: &dyn Fn(&str, &str) -> bool,
+    ) -> Result<(), SnapshotError> {
+        match (reply, self.inflight.take()) {
+            (Reply::Chunk { id, outcome }, Some(Pending::Chunk(w))) if w.id == id => {
+                self.chunk_read(w, outcome?);
+            }
+            (Reply::Tables { id, outcome }, Some(Pending::Tables(t))) if t == id => {
+                self.resolve(outcome?, captured);
+            }
+            (_, other) => self.inflight = other,
+        }
+        Ok(())
+    }
+
+    fn chunk_read(&mut self, window: Window, outcome: ChunkOutcome) {
+        let front = &self.progress.tables[0];
+        let (db, table) = (front.db.clone(), front.table.clone());
+        match outcome {
+            ChunkOutcome::Rows(chunk) => {
+                let reading = self.reading.as_mut().expect("a chunk was requested");
+                if let Some(k) = &chunk.rows.last_key {
+                    reading.after = Some(k.clone());
+                }
+                reading.exhausted = chunk.rows.rows < self.chunk_rows;
+                self.arrived.push_back((window, chunk));
+            }
+            ChunkOutcome::Gone => {
+                warn!(db, table, "the table no longer exists; its snapshot ends");
+                self.finish_front();
+            }
+            ChunkOutcome::NoPrimaryKey => {
+                warn!(db, table, "the table has no primary key, so it cannot be read in chunks; it is not snapshotted (docs/SNAPSHOT.md, \"Tables without a primary key\")");
+                self.finish_front();
+            }
+        }
+    }
+
+    /// Turns the first request into the tables it names.
+    fn resolve(&mut self, tables: Vec<TableInfo>, captured: &dyn Fn(&str, &str) -> bool) {
+        let req = self.progress.requests.remove(0);
+        self.dirty = true;
+        let patterns = parse_all(req.patterns.as_deref().unwrap_or(&[]));
+        let except: Vec<(Vec<TablePattern>, Vec<TablePattern>)> = req
+            .except_captured_by
+            .iter()
+            .flatten()
+            .map(|(t, x)| (parse_all(t), parse_all(x)))
+            .collect();
+        let wanted = |t: &TableInfo| {
+            let (db, table) = (t.db.as_str(), t.table.as_str());
+            let is_signal = self
+                .signal
+                .as_ref()
+                .is_some_and(|s| s.db == db && s.table == table);
+            !is_signal
+                && captured(db, table)
+                && (req.patterns.is_none() || patterns.iter().any(|p| p.matches(db, table)))
+                && !except
+                    .iter()
+                    .any(|(inc, exc)| matches_any(inc, db, table) && !matches_any(exc, db, table))
+        };
+        let mut added = 0;
+        for t in tables.iter().filter(|t| wanted(t)) {
+            let dup = self.progress.tables.iter().any(|p| {
+                p.db == t.db && p.table == t.table && p.condition == req.condition
+            });
+            if !dup {
+                self.progress.tables.push(TableProgress {
+                    db: t.db.clone(),
+                    table: t.table.clone(),
+                    condition: req.condition.clone(),
+                    after: None,
+                    rows: 0,
+                    estimate: t.rows_estimate,
+                    reason: req.reason.clone(),
+                });
+                added += 1;
+            }
+        }
+        if added == 0 && req.patterns.is_some() {
+            warn!(reason = %req.reason, patterns = ?req.patterns, "the snapshot request names no existing table that the rules capture; ignored");
+        } else {
+            info!(reason = %req.reason, tables = added, "snapshot queued");
+        }
+    }
+
+    /// A schema change of `db`.`table` seen in the stream: a table being
+    /// read starts again (altered) or ends (dropped, renamed away).
+    pub(crate) fn schema_changed(&mut self, db: &str, table: &str, gone: bool) {
+        let is = |t: &TableProgress| t.db == db && t.table == table;
+        if self.progress.tables.first().is_some_and(is) && self.reading.is_some() {
+            if matches!(self.inflight, Some(Pending::Chunk(_))) {
+                self.inflight = None;
+            }
+            self.arrived.clear();
+            self.reading = None;
+            self.epoch += 1;
+            if gone {
+                warn!(db, table, "the table was dropped or renamed while being snapshotted; its snapshot ends");
+                self.finish_front();
+            } else {
+                warn!(db, table, "the table was altered while being snapshotted; its snapshot starts again from its first row");
+                let front = &mut self.progress.tables[0];
+                front.after = None;
+                front.rows = 0;
+                self.dirty = true;
+            }
+        }
+        if gone {
+            let before = self.progress.tables.len();
+            self.progress.tables.retain(|t| !is(t));
+            self.dirty |= self.progress.tables.len() != before;
+        }
+    }
+
+    fn finish_front(&mut self) {
+        let t = self.progress.tables.remove(0);
+        let secs = self
+            .reading
+            .take()
+            .map_or(0.0, |r| r.started.elapsed().as_secs_f64());
+        self.arrived.clear();
+        self.dirty = true;
+        info!(db = %t.db, table = %t.table, rows = t.rows, secs = format!("{secs:.1}"), reason = %t.reason, "snapshot of the table finished");
+        if self.progress.is_empty() {
+            info!("snapshot finished: every queued table was read");
+        }
+    }
+
+    /// Logs the front table's progress at most once per interval (and when
+    /// it ends, which `finish_front` reports).
+    fn log_progress(&mut self, last: bool) {
+        let (Some(r), Some(t)) = (self.reading.as_mut(), self.progress.tables.first()) else {
+            return;
+        };
+        if last || r.last_log.elapsed() < self.interval {
+            return;
+        }
+        r.last_log = Instant::now();
+        let secs = r.started.elapsed().as_secs_f64().max(1e-3);
+        let rate = (t.rows - r.rows_at_start) as f64 / secs;
+        let left = t.estimate.saturating_sub(t.rows);
+        let eta = if rate > 0.0 { left as f64 / rate } else { 0.0 };
+        info!(db = %t.db, table = %t.table, rows = t.rows, estimated_total = t.estimate, rows_per_sec = rate as u64, eta_secs = eta as u64, "snapshot progress");
+    }
+}
+
+fn parse_all(patterns: &[String]) -> Vec<TablePattern> {
+    patterns
+        .iter()
+        .filter_map(|p| TablePattern::parse(p).ok())
+        .collect()
+}
+
+fn matches_any(patterns: &[TablePattern], db: &str, table: &str) -> bool {
+    patterns.iter().any(|p| p.matches(db, table))
+}
+
+#[cfg(test)]
+#[path = "planner_tests.rs"]
+mod tests;

@@ -1,0 +1,258 @@
+use super::*;
+use crate::decode::schema::TableSchema;
+use crate::event::batch::TableName;
+use crate::event::msgpack::PreEncoded;
+use crate::snapshot::chunk::ChunkRows;
+use crate::snapshot::columns::SnapshotTable;
+
+fn p(pos: u64) -> Position {
+    Position::new("bin.000001", pos)
+}
+
+fn table(db: &str, name: &str) -> TableProgress {
+    TableProgress {
+        db: db.into(),
+        table: name.into(),
+        condition: None,
+        after: None,
+        rows: 0,
+        estimate: 5,
+        reason: "initial".into(),
+    }
+}
+
+fn planner(tables: Vec<TableProgress>, chunk_rows: usize) -> Planner {
+    Planner::new(
+        Progress {
+            tables,
+            requests: vec![],
+        },
+        chunk_rows,
+        Duration::from_secs(60),
+        Some(SignalTable {
+            db: "sluice".into(),
+            table: "snapshot_signals".into(),
+        }),
+    )
+}
+
+/// A chunk of rows with integer keys `ids` (keys encoded as one byte each:
+/// the planner only compares them), read up to `high`.
+fn chunk(ids: &[u8], high: u64) -> ChunkOutcome {
+    let schema = Arc::new(TableSchema {
+        table_id: 1 << 62,
+        name: Arc::new(TableName {
+            db: "d".into(),
+            table: "t".into(),
+        }),
+        db_mp: PreEncoded::str("d"),
+        table_mp: PreEncoded::str("t"),
+        columns: vec![],
+        primary_key: vec![0],
+        has_names: true,
+    });
+    let mut rows = ChunkRows::default();
+    for &id in ids {
+        let at = rows.key_buf.len();
+        rows.key_buf.push(id);
+        rows.keys.push(at..at + 1);
+        rows.rows += 1;
+    }
+    rows.last_key = ids.last().map(|&i| vec![KeyValue::Int(i as i64)]);
+    ChunkOutcome::Rows(Box::new(ReadChunk {
+        table: Arc::new(SnapshotTable {
+            schema,
+            select_list: String::new(),
+            key_order: String::new(),
+        }),
+        rows,
+        high: p(high),
+        read_ms: 0,
+    }))
+}
+
+fn chunk_job(job: Option<Job>) -> ChunkRequest {
+    match job {
+        Some(Job::Chunk(c)) => c,
+        other => panic!("expected a chunk job, got {other:?}"),
+    }
+}
+
+fn all(_: &str, _: &str) -> bool {
+    true
+}
+
+#[test]
+fn a_chunk_joins_the_stream_past_its_high_watermark_without_rows_changed_meanwhile() {
+    let mut pl = planner(vec![table("d", "t")], 3);
+    let (merges, job) = pl.boundary(&p(100));
+    assert!(merges.is_empty());
+    let first = chunk_job(job);
+    assert_eq!((first.after.clone(), first.limit), (None, 3));
+    assert_eq!(pl.watching(), Some(("d", "t")));
+    // Key 2 changes in the stream while the chunk is read.
+    pl.touched(&[2]);
+    pl.reply(
+        Reply::Chunk {
+            id: first.id,
+            outcome: Ok(chunk(&[1, 2, 3], 300)),
+        },
+        &all,
+    )
+    .unwrap();
+    // The stream is not at the chunk's high watermark yet: no merge, but
+    // the next chunk is asked for, after the last key read.
+    let (merges, job) = pl.boundary(&p(200));
+    assert!(merges.is_empty());
+    let second = chunk_job(job);
+    assert_eq!(second.after, Some(vec![KeyValue::Int(3)]));
+    pl.touched(&[4]);
+    let (merges, job) = pl.boundary(&p(300));
+    assert!(job.is_none(), "the second chunk is still being read");
+    assert_eq!(merges.len(), 1);
+    assert_eq!(merges[0].keep, [true, false, true]);
+    let mark = pl.take_mark().unwrap();
+    assert_eq!(mark.tables[0].rows, 2);
+    assert_eq!(mark.tables[0].after, Some(vec![KeyValue::Int(3)]));
+    assert!(pl.take_mark().is_none(), "unchanged since");
+    // The last, short chunk: key 4 changed inside its window too.
+    pl.reply(
+        Reply::Chunk {
+            id: second.id,
+            outcome: Ok(chunk(&[4, 5], 400)),
+        },
+        &all,
+    )
+    .unwrap();
+    let (merges, job) = pl.boundary(&p(450));
+    assert!(job.is_none(), "nothing left to read");
+    assert_eq!(merges[0].keep, [false, true]);
+    assert!(pl.take_mark().unwrap().is_empty(), "the table is done");
+    assert!(pl.is_idle());
+    assert_eq!(pl.watching(), None);
+}
+
+#[test]
+fn a_resumed_table_starts_after_its_stored_key() {
+    let mut t = table("d", "t");
+    t.after = Some(vec![KeyValue::Int(40)]);
+    let mut pl = planner(vec![t], 10);
+    let job = chunk_job(pl.boundary(&p(4)).1);
+    assert_eq!(job.after, Some(vec![KeyValue::Int(40)]));
+}
+
+#[test]
+fn an_altered_table_starts_again_and_a_dropped_one_ends() {
+    let mut pl = planner(vec![table("d", "t"), table("d", "u")], 3);
+    let first = chunk_job(pl.boundary(&p(10)).1);
+    pl.reply(
+        Reply::Chunk {
+            id: first.id,
+            outcome: Ok(chunk(&[1, 2, 3], 20)),
+        },
+        &all,
+    )
+    .unwrap();
+    let (merges, second) = pl.boundary(&p(20));
+    assert_eq!(merges.len(), 1);
+    let second = chunk_job(second);
+    pl.schema_changed("d", "t", false);
+    // The answer to the request made before the ALTER is dropped.
+    pl.reply(
+        Reply::Chunk {
+            id: second.id,
+            outcome: Ok(chunk(&[4], 30)),
+        },
+        &all,
+    )
+    .unwrap();
+    let again = chunk_job(pl.boundary(&p(30)).1);
+    assert_eq!(again.after, None, "from the first row");
+    assert!(again.epoch > first.epoch, "described again");
+    assert_eq!(pl.take_mark().unwrap().tables[0].rows, 0);
+    pl.schema_changed("d", "t", true);
+    let next = chunk_job(pl.boundary(&p(40)).1);
+    assert_eq!(next.table, "u");
+}
+
+#[test]
+fn requests_resolve_to_captured_tables_they_name() {
+    let mut pl = planner(vec![], 3);
+    let info = |db: &str, t: &str| TableInfo {
+        db: db.into(),
+        table: t.into(),
+        rows_estimate: 7,
+        bytes_estimate: 0,
+        has_primary_key: true,
+    };
+    pl.request(Request {
+        reason: "signal 1".into(),
+        patterns: Some(vec!["shop.o*".into(), "sluice.*".into()]),
+        except_captured_by: None,
+        condition: Some("id > 3".into()),
+    });
+    pl.request(Request {
+        reason: "new rule".into(),
+        patterns: None,
+        except_captured_by: Some(vec![(vec!["shop.*".into()], vec!["shop.orders".into()])]),
+        condition: None,
+    });
+    let server = vec![
+        info("shop", "orders"),
+        info("shop", "items"),
+        info("shop", "old"),
+        info("crm", "people"),
+        info("sluice", "snapshot_signals"),
+    ];
+    let captured = |_: &str, t: &str| t != "old";
+    for _ in 0..2 {
+        let id = match pl.boundary(&p(4)).1 {
+            Some(Job::Tables { id }) => id,
+            other => panic!("{other:?}"),
+        };
+        pl.reply(
+            Reply::Tables {
+                id,
+                outcome: Ok(server.clone()),
+            },
+            &captured,
+        )
+        .unwrap();
+        if pl.progress.requests.is_empty() {
+            break;
+        }
+    }
+    let queued: Vec<(&str, &str, Option<&str>)> = pl
+        .progress
+        .tables
+        .iter()
+        .map(|t| (&*t.db, &*t.table, t.condition.as_deref()))
+        .collect();
+    assert_eq!(
+        queued,
+        [
+            ("shop", "orders", Some("id > 3")),
+            ("shop", "orders", None),
+            ("crm", "people", None),
+        ],
+        "the signal table and uncaptured tables are never read; the reload \
+         adds what the old rules did not capture"
+    );
+}
+
+#[test]
+fn a_table_that_vanished_or_has_no_key_is_passed_over() {
+    let mut pl = planner(vec![table("d", "gone"), table("d", "nokey"), table("d", "t")], 3);
+    for outcome in [ChunkOutcome::Gone, ChunkOutcome::NoPrimaryKey] {
+        let job = chunk_job(pl.boundary(&p(4)).1);
+        pl.reply(
+            Reply::Chunk {
+                id: job.id,
+                outcome: Ok(outcome),
+            },
+            &all,
+        )
+        .unwrap();
+    }
+    assert_eq!(chunk_job(pl.boundary(&p(4)).1).table, "t");
+}
