@@ -33,6 +33,9 @@ use crate::plugin::stage::RuleChains;
 use crate::plugin::{PluginError, PluginRegistry};
 use crate::route::{LiveRules, Rule};
 use crate::shutdown::{Cancel, Reason};
+use crate::snapshot::planner::Planner;
+use crate::snapshot::reader::ReaderSource;
+use crate::snapshot::{Progress, Request, SnapshotMode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -53,6 +56,7 @@ impl AppError {
         match self {
             AppError::Binlog(e) => e.is_transient(),
             AppError::Sink(e) | AppError::Pipeline(PipelineError::Sink(e)) => e.is_transient(),
+            AppError::Pipeline(PipelineError::Snapshot(e)) => e.is_transient(),
             _ => false,
         }
     }
@@ -130,10 +134,15 @@ async fn session(
         host,
         charsets,
         from,
+        progress,
     } = connect(config, store, preflight_done).await?;
-    let tracker = Arc::new(Tracker::new(from.clone()));
+    let tracker = Arc::new(Tracker::with_progress(
+        from.clone(),
+        Some(Arc::new(progress.clone())),
+    ));
     let health = Arc::new(SinkHealth::default());
     let (tx, rx) = mpsc::channel(config.pipeline.channel_chunks);
+    let snapshot = snapshot_link(config, progress, charsets.clone(), &cancel);
     let pipeline = Pipeline::new(pipeline::Parts {
         decoder: Decoder::new(charsets),
         chains: chains(config, rules, plugins)?,
@@ -149,6 +158,7 @@ async fn session(
         },
         ddl_topic: config.kafka.ddl_topic.as_deref().map(Arc::from),
         from: from.clone(),
+        snapshot,
     });
     let worker = spawn_pipeline(pipeline, rx, cancel.clone());
     let request = StreamRequest {
@@ -188,6 +198,8 @@ struct Connected {
     host: String,
     charsets: crate::decode::CharsetMap,
     from: Position,
+    /// Snapshot work stored with the checkpoint, or queued for a first start.
+    progress: Progress,
 }
 
 async fn connect(
@@ -206,12 +218,13 @@ async fn connect(
         *preflight_done = true;
     }
     let charsets = reader::charsets(&mut conn).await;
-    let from = start_position(&mut conn, store, config).await?;
+    let (from, progress) = start_position(&mut conn, store, config).await?;
     Ok(Connected {
         conn,
         host,
         charsets,
         from,
+        progress,
     })
 }
 
@@ -233,27 +246,89 @@ async fn drain(
     Ok(())
 }
 
-/// Where this session starts: the checkpoint, or `[source] start` without
-/// one; the server must still have that binlog.
+/// Where this session starts, and the snapshot work that goes with it: the
+/// checkpoint, or `[source] start` (and, by `[snapshot] mode`, every
+/// captured table) without one; the server must still have that binlog.
 async fn start_position(
     conn: &mut mysql_async::Conn,
     store: &mut Store,
     config: &Config,
-) -> Result<Position, AppError> {
-    let from = match store.load()? {
+) -> Result<(Position, Progress), AppError> {
+    let mode = config.snapshot.mode;
+    let (from, progress) = match store.load()? {
         Some(cp) => {
             info!(position = %cp.position(), path = %store.path().display(), "resuming from the checkpoint");
-            cp.position()
+            (cp.position(), cp.snapshot.clone().unwrap_or_default())
         }
         None => {
             let start = &config.source.start;
             let p = reader::resolve_start(conn, start).await?;
-            info!(position = %p, start = ?start, "no checkpoint; starting from [source] start");
-            p
+            info!(position = %p, start = ?start, snapshot = mode.name(), "no checkpoint; starting from [source] start");
+            let initial = mode != SnapshotMode::Never;
+            (p, if initial { everything("initial") } else { Progress::default() })
         }
     };
-    reader::ensure_available(conn, &from).await?;
-    Ok(from)
+    match reader::ensure_available(conn, &from).await {
+        Err(BinlogError::Purged { wanted, oldest }) if mode == SnapshotMode::WhenNeeded => {
+            let now = reader::resolve_start(conn, &crate::binlog::settings::Start::Latest).await?;
+            warn!(wanted = %wanted, oldest = %oldest, restart_at = %now, "the checkpoint's binlog was purged; [snapshot] mode = \"when_needed\": streaming restarts at the server's current position and every captured table is read again");
+            Ok((now, everything("binlog purged")))
+        }
+        Err(e) => Err(e.into()),
+        Ok(()) => Ok((from, progress)),
+    }
+}
+
+/// A snapshot of every table the rules capture.
+fn everything(reason: &str) -> Progress {
+    Progress {
+        tables: vec![],
+        requests: vec![Request {
+            reason: reason.into(),
+            patterns: None,
+            except_captured_by: None,
+            condition: None,
+        }],
+    }
+}
+
+/// The snapshot planner for the pipeline, and the reader task it sends its
+/// jobs to (which connects only when there is a job).
+fn snapshot_link(
+    config: &Config,
+    progress: Progress,
+    charsets: crate::decode::CharsetMap,
+    cancel: &Cancel,
+) -> pipeline::SnapshotLink {
+    let s = &config.snapshot;
+    let (jobs, jobs_rx) = mpsc::unbounded_channel();
+    // Room for one chunk while the pipeline merges another: the reader
+    // waits, and so reads at the pipeline's pace.
+    let (replies_tx, replies) = mpsc::channel(1);
+    let source = ReaderSource {
+        url: config.source.url.clone(),
+        connect_timeout: config.source.connect_timeout,
+        charsets,
+    };
+    tokio::spawn(crate::snapshot::reader::run(
+        source,
+        jobs_rx,
+        replies_tx,
+        cancel.clone(),
+    ));
+    let planner = Planner::new(
+        progress,
+        s.chunk_rows,
+        s.progress_interval,
+        s.signal_table.clone(),
+    );
+    pipeline::SnapshotLink::new(
+        planner,
+        jobs,
+        replies,
+        s.signal_table.clone(),
+        s.new_tables,
+    )
 }
 
 fn sink(
@@ -369,8 +444,10 @@ pub fn load_plugins(config: &Config) -> Result<Option<Arc<PluginRegistry>>, AppE
     Ok(Some(Arc::new(registry)))
 }
 
+/// Writes the resume position and the snapshot progress that goes with it.
 fn save(store: &mut Store, tracker: &Tracker, server_id: u32) -> Result<(), StoreError> {
+    let (pos, progress) = tracker.resume_state();
     store
-        .save(&tracker.resume_position(), server_id)
+        .save(&pos, progress.as_deref(), server_id)
         .map(|_| ())
 }

@@ -20,16 +20,19 @@ pub(crate) enum SnapshotError {
         reason: String,
     },
     #[error("snapshot: cannot connect to the source: {0}")]
-    Connect(mysql_async::Error),
+    Connect(String),
+    #[error("snapshot: cannot read the server's binlog position (the chunk's high watermark): {0}")]
+    Watermark(String),
 }
 
 impl SnapshotError {
     /// A lost connection or a server away: the session reconnects.
     pub(crate) fn is_transient(&self) -> bool {
         match self {
-            SnapshotError::Query { source, .. } | SnapshotError::Connect(source) => {
+            SnapshotError::Query { source, .. } => {
                 matches!(source, mysql_async::Error::Io(_) | mysql_async::Error::Driver(_))
             }
+            SnapshotError::Connect(_) | SnapshotError::Watermark(_) => true,
             _ => false,
         }
     }

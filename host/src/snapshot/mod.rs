@@ -19,10 +19,12 @@
 pub(crate) mod catalog;
 pub(crate) mod chunk;
 pub(crate) mod columns;
+pub(crate) mod emit;
 mod error;
 pub(crate) mod job;
 pub(crate) mod planner;
 pub(crate) mod progress;
+pub(crate) mod reader;
 pub(crate) mod settings;
 pub(crate) mod signal;
 pub(crate) mod value;

@@ -4,7 +4,10 @@
 //! transactions begin and end; the pipeline registers them with the
 //! checkpoint tracker, has the decoder write rows into a batch, runs the
 //! plugin chains and hands the batch to the sink. The work itself lives in
-//! the stages; this loop only sequences them.
+//! the stages; this loop only sequences them. Snapshot chunks join the
+//! stream at transaction boundaries (`snapshot.rs`).
+
+mod snapshot;
 
 use std::sync::Arc;
 
@@ -22,6 +25,8 @@ use crate::kafka::{Sink, SinkError, SinkHealth};
 use crate::plugin::stage::RuleChains;
 use crate::route::{LiveRules, Rules};
 use crate::shutdown::Cancel;
+use snapshot::Input;
+pub(crate) use snapshot::SnapshotLink;
 
 #[derive(Debug, thiserror::Error)]
 pub enum PipelineError {
@@ -38,6 +43,8 @@ pub enum PipelineError {
         source: SinkError,
         position: Option<Position>,
     },
+    #[error("{0}")]
+    Snapshot(#[from] crate::snapshot::SnapshotError),
 }
 
 /// The transaction being read.
@@ -71,6 +78,7 @@ pub struct Parts {
     pub ddl_topic: Option<Arc<str>>,
     /// Where reading starts: a transaction boundary.
     pub from: Position,
+    pub snapshot: SnapshotLink,
 }
 
 pub struct Pipeline {
@@ -96,6 +104,9 @@ pub struct Pipeline {
     /// Events handed to the sink, and their value bytes, for the summary.
     sent: u64,
     sent_bytes: u64,
+    /// The last transaction boundary read: where snapshot chunks join.
+    at: Position,
+    snapshot: SnapshotLink,
 }
 
 impl Pipeline {
@@ -113,6 +124,8 @@ impl Pipeline {
             limits: parts.limits,
             ddl_topic: parts.ddl_topic,
             boundaries: Boundaries::new(&parts.from),
+            at: parts.from,
+            snapshot: parts.snapshot,
             open: None,
             batch: Batch::default(),
             ended: Vec::new(),
@@ -128,8 +141,13 @@ impl Pipeline {
     pub fn run(mut self, mut rx: mpsc::Receiver<Chunk>) -> (Result<(), PipelineError>, Sink) {
         let began = std::time::Instant::now();
         let result = (|| {
-            while let Some(chunk) = rx.blocking_recv() {
-                self.chunk(&chunk)?;
+            self.snapshot_boundary()?;
+            loop {
+                match self.next_input(&mut rx) {
+                    Input::Binlog(chunk) => self.chunk(&chunk)?,
+                    Input::Snapshot(reply) => self.snapshot_reply(reply)?,
+                    Input::Closed => break,
+                }
             }
             // Stopped while idle: a delivery may have failed meanwhile.
             match self.health.take_failure() {
@@ -167,7 +185,7 @@ impl Pipeline {
         if step.ends_unfinished {
             // A transaction that never committed in the log (the server
             // crashed mid-write): it ends where this one begins.
-            self.end_open(step.start.clone());
+            self.end_open(step.start.clone())?;
         }
         if let Some(b) = &step.begins {
             self.begin(step.start.clone(), b.gtid.as_deref())?;
@@ -179,13 +197,20 @@ impl Pipeline {
                     .table_map(ev)
                     .map_err(|e| e.at(step.start.clone()))?;
             }
-            Carries::Rows => self.rows(ev, &step)?,
+            Carries::Rows => {
+                self.watch_keys(ev, &step)?;
+                self.rows(ev, &step)?;
+            }
             Carries::Statement {
                 sql,
                 schema,
                 in_transaction,
             } => {
-                let ddl = recognise(sql, schema).filter(|d| self.wants_ddl(d));
+                let ddl = recognise(sql, schema);
+                if let Some(d) = &ddl {
+                    self.snapshot_schema_change(d);
+                }
+                let ddl = ddl.filter(|d| self.wants_ddl(d));
                 if let Some(ddl) = ddl {
                     if *in_transaction {
                         self.schema_change(ev, &ddl, sql);
@@ -194,17 +219,16 @@ impl Pipeline {
                         // transaction alone, which Sluice opens and ends.
                         self.begin(step.start.clone(), None)?;
                         self.schema_change(ev, &ddl, sql);
-                        self.end_open(step.end.clone());
-                        return Ok(());
+                        return self.end_open(step.end.clone());
                     }
                 }
             }
         }
         if step.ends {
-            self.end_open(step.end.clone());
+            self.end_open(step.end.clone())?;
         }
         if let Some(to) = step.skip_to {
-            self.skip_to(to);
+            self.skip_to(to)?;
         }
         Ok(())
     }
@@ -215,15 +239,27 @@ impl Pipeline {
             .as_mut()
             .expect("the stepper opened a transaction");
         let rules = &mut self.rules.1;
+        let signals = &self.snapshot.signals;
+        let mut signal = false;
+        let before = (self.batch.records.len(), self.batch.buf.len());
         self.decoder
             .rows(
                 ev,
                 &mut open.source,
                 self.produced_ms,
                 &mut self.batch,
-                &mut |s| rules.plan(s),
+                &mut |s| match signals.plan_for(s) {
+                    Some(p) => {
+                        signal = true;
+                        p
+                    }
+                    None => rules.plan(s),
+                },
             )
             .map_err(|e| e.at(step.start.clone()))?;
+        if signal {
+            self.take_signals(before);
+        }
         if self.batch.len() >= self.limits.rows || self.batch.buf.len() >= self.limits.bytes {
             self.flush()?;
         }
@@ -232,10 +268,15 @@ impl Pipeline {
 
     /// The open transaction was read to `end`: it is marked ended once its
     /// last rows are handed to the sink.
-    fn end_open(&mut self, end: Position) {
+    fn end_open(&mut self, end: Position) -> Result<(), PipelineError> {
         if let Some(o) = self.open.take() {
-            self.ended.push((o.id, end));
+            if let Some(mark) = self.snapshot.planner.take_mark() {
+                self.tracker.mark(o.id, mark);
+            }
+            self.ended.push((o.id, end.clone()));
         }
+        self.at = end;
+        self.snapshot_boundary()
     }
 
     /// Whether a schema change goes to the DDL topic: there is one, and the
@@ -282,7 +323,8 @@ impl Pipeline {
         if generation != self.rules.0 || self.chains.stale(generation) {
             self.flush()?;
             if generation != self.rules.0 {
-                self.rules = self.live.load();
+                let old = std::mem::replace(&mut self.rules, self.live.load());
+                self.snapshot_new_rules(&old.1);
                 tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %start, "new rules in force from this transaction on");
             }
             super::sync_chains(&mut self.chains, self.rules.1.rules(), self.rules.0)?;
@@ -299,10 +341,12 @@ impl Pipeline {
 
     /// Moves the resume position over events outside any transaction, once
     /// everything before them is settled.
-    fn skip_to(&mut self, pos: Position) {
+    fn skip_to(&mut self, pos: Position) -> Result<(), PipelineError> {
         if self.ended.is_empty() && self.batch.is_empty() {
-            self.tracker.skip_to(pos);
+            self.tracker.skip_to(pos.clone());
         }
+        self.at = pos;
+        self.snapshot_boundary()
     }
 
     /// Routes and sends the batch, then marks finished transactions ended.

@@ -1,0 +1,175 @@
+//! The snapshot's reader task: a connection of its own (opened at the first
+//! job, so a session with nothing to snapshot opens none) that runs the
+//! planner's jobs one at a time, in order, and sends back what it read.
+//! A reply waits for room in a bounded channel, so a pipeline held up by
+//! Kafka holds the reader up too.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use mysql_async::prelude::Queryable;
+use mysql_async::Conn;
+use tokio::sync::mpsc;
+
+use super::chunk::{self, ChunkRows};
+use super::columns::{self, SnapshotTable};
+use super::job::{ChunkOutcome, ChunkRequest, Job, ReadChunk, Reply};
+use super::{catalog, SnapshotError};
+use crate::decode::CharsetMap;
+use crate::event::{now_ms, Position};
+use crate::shutdown::Cancel;
+
+/// What the reader connects with.
+pub(crate) struct ReaderSource {
+    pub url: String,
+    pub connect_timeout: Duration,
+    pub charsets: CharsetMap,
+}
+
+struct Reader {
+    source: ReaderSource,
+    conn: Option<Conn>,
+    /// The table last described, by (db, table, epoch).
+    described: Option<((String, String, u64), Arc<SnapshotTable>)>,
+    /// Which statement reports the binlog position on this server.
+    status: Option<&'static str>,
+}
+
+/// Runs jobs until the planner's side is dropped or `cancel` fires.
+pub(crate) async fn run(
+    source: ReaderSource,
+    mut jobs: mpsc::UnboundedReceiver<Job>,
+    replies: mpsc::Sender<Reply>,
+    cancel: Cancel,
+) {
+    let mut r = Reader {
+        source,
+        conn: None,
+        described: None,
+        status: None,
+    };
+    loop {
+        let job = tokio::select! {
+            _ = cancel.cancelled() => return,
+            j = jobs.recv() => match j { Some(j) => j, None => return },
+        };
+        let reply = match job {
+            Job::Tables { id } => Reply::Tables {
+                id,
+                outcome: r.tables().await,
+            },
+            Job::Chunk(req) => Reply::Chunk {
+                id: req.id,
+                outcome: r.chunk(req).await,
+            },
+        };
+        let failed = matches!(
+            &reply,
+            Reply::Tables { outcome: Err(_), .. } | Reply::Chunk { outcome: Err(_), .. }
+        );
+        if failed {
+            // Start the next job on a fresh connection.
+            r.conn = None;
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            sent = replies.send(reply) => if sent.is_err() { return },
+        }
+    }
+}
+
+impl Reader {
+    async fn conn(&mut self) -> Result<&mut Conn, SnapshotError> {
+        if self.conn.is_none() {
+            let mut c = crate::binlog::reader::connect(&self.source.url, self.source.connect_timeout)
+                .await
+                .map_err(|e| SnapshotError::Connect(e.to_string()))?;
+            chunk::prepare_session(&mut c).await?;
+            self.conn = Some(c);
+        }
+        Ok(self.conn.as_mut().expect("just connected"))
+    }
+
+    async fn tables(&mut self) -> Result<Vec<catalog::TableInfo>, SnapshotError> {
+        catalog::list_tables(self.conn().await?).await
+    }
+
+    async fn chunk(&mut self, req: ChunkRequest) -> Result<ChunkOutcome, SnapshotError> {
+        let Some(table) = self.describe(&req).await? else {
+            return Ok(ChunkOutcome::Gone);
+        };
+        if table.schema.primary_key.is_empty() {
+            return Ok(ChunkOutcome::NoPrimaryKey);
+        }
+        let read_ms = now_ms();
+        let mut rows = ChunkRows::default();
+        let conn = self.conn().await?;
+        chunk::read_chunk(
+            conn,
+            &table,
+            req.after.as_deref(),
+            req.condition.as_deref(),
+            req.limit,
+            &mut rows,
+        )
+        .await?;
+        // Read after the SELECT: every transaction it saw was written to
+        // the binlog before this position (the binlog is written before
+        // the engine commits).
+        let high = self.high_watermark().await?;
+        Ok(ChunkOutcome::Rows(Box::new(ReadChunk {
+            table,
+            rows,
+            high,
+            read_ms,
+        })))
+    }
+
+    async fn describe(
+        &mut self,
+        req: &ChunkRequest,
+    ) -> Result<Option<Arc<SnapshotTable>>, SnapshotError> {
+        let key = (req.db.clone(), req.table.clone(), req.epoch);
+        if let Some((k, t)) = &self.described {
+            if *k == key {
+                return Ok(Some(t.clone()));
+            }
+        }
+        let charsets = self.source.charsets.clone();
+        let conn = self.conn().await?;
+        let Some(t) = columns::describe(conn, &req.db, &req.table, &charsets).await? else {
+            return Ok(None);
+        };
+        let t = Arc::new(t);
+        self.described = Some((key, t.clone()));
+        Ok(Some(t))
+    }
+
+    /// The server's current binlog position.
+    async fn high_watermark(&mut self) -> Result<Position, SnapshotError> {
+        let known = self.status;
+        let conn = self.conn().await?;
+        let candidates: &[&'static str] = match known {
+            Some(s) => &[s][..],
+            // MySQL 8.4 renamed the statement; MariaDB knows the old name only.
+            None => &["SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"][..],
+        };
+        let mut last_err = String::from("no statement tried");
+        for stmt in candidates {
+            match conn.query_first::<mysql_async::Row, _>(*stmt).await {
+                Ok(Some(row)) => {
+                    let file: Option<String> = row.get(0);
+                    let pos: Option<u64> = row.get(1);
+                    if let (Some(file), Some(pos)) = (file, pos) {
+                        self.status = Some(stmt);
+                        return Ok(Position::new(file, pos));
+                    }
+                    last_err = format!("{stmt} returned no file and position");
+                }
+                Ok(None) => last_err = format!("{stmt} returned nothing: is log_bin on?"),
+                Err(e) => last_err = format!("{stmt}: {e}"),
+            }
+        }
+        Err(SnapshotError::Watermark(last_err))
+    }
+}
