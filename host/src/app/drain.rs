@@ -52,7 +52,7 @@ pub(super) async fn drain(
     let watch_stop = !stop.is_cancelled();
     let mut told = false;
     loop {
-        store.save(&tracker.resume_position(), server_id)?;
+        store.save(&tracker.resume_position(), None, server_id)?;
         if tracker.settled() {
             return Ok(Drained::Settled);
         }

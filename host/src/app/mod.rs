@@ -371,6 +371,6 @@ pub fn load_plugins(config: &Config) -> Result<Option<Arc<PluginRegistry>>, AppE
 
 fn save(store: &mut Store, tracker: &Tracker, server_id: u32) -> Result<(), StoreError> {
     store
-        .save(&tracker.resume_position(), server_id)
+        .save(&tracker.resume_position(), None, server_id)
         .map(|_| ())
 }
