@@ -9,10 +9,14 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::event::Position;
+use crate::snapshot::Progress;
 
 const FILE: &str = "checkpoint.json";
-/// Version of the checkpoint file layout.
-const VERSION: u32 = 1;
+/// Version of the checkpoint file layout: 2 added `snapshot`.
+const VERSION: u32 = 2;
+/// Versions still read: a version 1 file is a version 2 one without
+/// snapshot work, so an upgrade resumes where the old binary stopped.
+const READABLE: [u32; 2] = [1, 2];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -36,7 +40,7 @@ pub enum StoreError {
 }
 
 /// What the checkpoint file holds.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Checkpoint {
     pub version: u32,
     /// Where to resume: the start of a transaction, or the end of the last one.
@@ -46,6 +50,9 @@ pub(crate) struct Checkpoint {
     pub server_id: u32,
     /// Milliseconds since the epoch when this was written.
     pub written_ms: u64,
+    /// Snapshot work not yet acknowledged; absent when there is none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snapshot: Option<Progress>,
 }
 
 impl Checkpoint {
@@ -56,7 +63,8 @@ impl Checkpoint {
 
 pub(crate) struct Store {
     dir: PathBuf,
-    last: Option<Position>,
+    /// What was written (or loaded) last, to skip writing it again.
+    last: Option<(Position, Option<Progress>)>,
 }
 
 impl Store {
@@ -87,20 +95,30 @@ impl Store {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        if cp.version != VERSION {
+        if !READABLE.contains(&cp.version) {
             return Err(StoreError::Invalid {
                 path,
-                reason: format!("version {} is not {VERSION}", cp.version),
+                reason: format!(
+                    "version {} is not one this Sluice reads ({READABLE:?}); was it written by a newer Sluice?",
+                    cp.version
+                ),
             });
         }
-        self.last = Some(cp.position());
+        self.last = Some((cp.position(), cp.snapshot.clone()));
         Ok(Some(cp))
     }
 
-    /// Writes `pos` unless it is what was written last.
-    pub(crate) fn save(&mut self, pos: &Position, server_id: u32) -> Result<bool, StoreError> {
-        if self.last.as_ref() == Some(pos) {
-            return Ok(false);
+    /// Writes `pos` and `snapshot` unless both are what was written last.
+    pub(crate) fn save(
+        &mut self,
+        pos: &Position,
+        snapshot: Option<&Progress>,
+        server_id: u32,
+    ) -> Result<bool, StoreError> {
+        if let Some((last_pos, last_snapshot)) = &self.last {
+            if last_pos == pos && last_snapshot.as_ref() == snapshot {
+                return Ok(false);
+            }
         }
         let cp = Checkpoint {
             version: VERSION,
@@ -108,6 +126,7 @@ impl Store {
             pos: pos.pos,
             server_id,
             written_ms: crate::event::now_ms(),
+            snapshot: snapshot.cloned(),
         };
         let err = |source| StoreError::Write {
             dir: self.dir.clone(),
@@ -125,7 +144,7 @@ impl Store {
         fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(err)?;
-        self.last = Some(pos.clone());
+        self.last = Some((pos.clone(), cp.snapshot));
         Ok(true)
     }
 }
@@ -133,6 +152,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::snapshot::{KeyValue, TableProgress};
 
     #[test]
     fn round_trips_and_skips_unchanged_writes() {
@@ -140,12 +160,78 @@ mod tests {
         let mut s = Store::open(dir.path()).unwrap();
         assert_eq!(s.load().unwrap(), None);
         let p = Position::new("mysql-bin.000002", 1234);
-        assert!(s.save(&p, 7).unwrap());
-        assert!(!s.save(&p, 7).unwrap());
+        assert!(s.save(&p, None, 7).unwrap());
+        assert!(!s.save(&p, None, 7).unwrap());
         let mut again = Store::open(dir.path()).unwrap();
         let cp = again.load().unwrap().unwrap();
         assert_eq!(cp.position(), p);
         assert_eq!(cp.server_id, 7);
+        assert_eq!(cp.snapshot, None);
+        let text = fs::read_to_string(again.path()).unwrap();
+        assert!(!text.contains("snapshot"), "omitted when none: {text}");
+        // What was loaded counts as written.
+        assert!(!again.save(&p, None, 7).unwrap());
+    }
+
+    fn progress(after: i64) -> Progress {
+        Progress {
+            tables: vec![TableProgress {
+                db: "shop".into(),
+                table: "orders".into(),
+                condition: None,
+                after: Some(vec![KeyValue::Int(after)]),
+                rows: 3,
+                reason: "initial".into(),
+            }],
+        }
+    }
+
+    #[test]
+    fn snapshot_progress_round_trips_and_a_change_alone_is_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let p = Position::new("mysql-bin.000002", 1234);
+        assert!(s.save(&p, Some(&progress(5)), 7).unwrap());
+        assert!(!s.save(&p, Some(&progress(5)), 7).unwrap());
+        assert!(s.save(&p, Some(&progress(9)), 7).unwrap(), "progress moved");
+        let cp = Store::open(dir.path()).unwrap().load().unwrap().unwrap();
+        assert_eq!(cp.version, 2);
+        assert_eq!((cp.position(), cp.snapshot), (p.clone(), Some(progress(9))));
+        assert!(s.save(&p, None, 7).unwrap(), "snapshot finished");
+        let cp = Store::open(dir.path()).unwrap().load().unwrap().unwrap();
+        assert_eq!(cp.snapshot, None);
+    }
+
+    #[test]
+    fn a_version_1_file_loads_without_snapshot_work() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(FILE),
+            r#"{ "version": 1, "file": "mysql-bin.000003", "pos": 1234, "server_id": 4242, "written_ms": 1732170000000 }"#,
+        )
+        .unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        let cp = s.load().unwrap().unwrap();
+        assert_eq!(cp.position(), Position::new("mysql-bin.000003", 1234));
+        assert_eq!(cp.snapshot, None);
+        // The next write upgrades the file.
+        assert!(s
+            .save(&Position::new("mysql-bin.000003", 2000), None, 1)
+            .unwrap());
+        let text = fs::read_to_string(s.path()).unwrap();
+        assert!(text.contains("\"version\": 2"), "{text}");
+    }
+
+    #[test]
+    fn an_unknown_version_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(FILE),
+            r#"{ "version": 3, "file": "b.000001", "pos": 4, "server_id": 1, "written_ms": 0 }"#,
+        )
+        .unwrap();
+        let err = Store::open(dir.path()).unwrap().load().unwrap_err();
+        assert!(err.to_string().contains("version 3 is not one"), "{err}");
     }
 
     #[test]
@@ -160,11 +246,11 @@ mod tests {
     fn a_failed_write_keeps_the_previous_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
-        s.save(&Position::new("b.000001", 10), 1).unwrap();
+        s.save(&Position::new("b.000001", 10), None, 1).unwrap();
         // A directory where the temporary file goes makes the write fail
         // even for root, who ignores permission bits.
         fs::create_dir(dir.path().join(format!("{FILE}.tmp"))).unwrap();
-        let err = s.save(&Position::new("b.000001", 20), 1).unwrap_err();
+        let err = s.save(&Position::new("b.000001", 20), None, 1).unwrap_err();
         assert!(
             err.to_string()
                 .contains("previous checkpoint is still valid"),

@@ -10,12 +10,15 @@ use crate::binlog::settings as source;
 use crate::checkpoint::settings as state;
 use crate::kafka::settings as kafka;
 use crate::plugin::config as plugins;
+use crate::snapshot::settings as snapshot;
 
 const DOC: &str = include_str!("../../../docs/CONFIG.md");
 
 /// The sections whose settings the stages own (rules are route's, and have
 /// no numeric defaults).
-const SECTIONS: [&str; 5] = ["source", "kafka", "state", "pipeline", "plugins"];
+const SECTIONS: [&str; 6] = [
+    "source", "kafka", "state", "pipeline", "plugins", "snapshot",
+];
 
 /// `section.key` -> the default column, from every `## \`[section]\`` table.
 fn documented_defaults() -> BTreeMap<String, String> {
@@ -129,6 +132,17 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
         ),
         ("plugins.watch", code(plugins::DEFAULT_WATCH)),
         ("plugins.debounce_ms", code(plugins::DEFAULT_DEBOUNCE_MS)),
+        ("snapshot.mode", quoted(snapshot::DEFAULT_MODE.name())),
+        ("snapshot.chunk_rows", code(snapshot::DEFAULT_CHUNK_ROWS)),
+        (
+            "snapshot.signal_table",
+            quoted(snapshot::DEFAULT_SIGNAL_TABLE),
+        ),
+        ("snapshot.new_tables", code(snapshot::DEFAULT_NEW_TABLES)),
+        (
+            "snapshot.progress_interval_ms",
+            code(snapshot::DEFAULT_PROGRESS_INTERVAL.as_millis()),
+        ),
     ]
 }
 

@@ -14,6 +14,7 @@ mod plugins;
 mod raw;
 mod restart;
 mod rules;
+mod snapshot;
 mod source;
 mod state;
 pub mod watch;
@@ -31,6 +32,7 @@ pub use crate::checkpoint::settings::StateSettings;
 pub use crate::kafka::settings::{KafkaSettings, SinkKind};
 use crate::plugin::PluginHostConfig;
 use crate::route::Rule;
+pub use crate::snapshot::{SignalTable, SnapshotMode, SnapshotSettings};
 
 /// Environment variables that override the file (they win over it).
 pub const ENV_MYSQL_URL: &str = "SLUICE_MYSQL_URL";
@@ -48,6 +50,7 @@ pub struct Config {
     /// Empty: capture every table (see `route::Rules`).
     pub rules: Vec<Rule>,
     pub plugins: PluginHostConfig,
+    pub snapshot: SnapshotSettings,
 }
 
 impl Config {
@@ -88,6 +91,7 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
     let state = state::settings(raw.state.unwrap_or_default(), input);
     let rules = rules::rules(raw.rules.unwrap_or_default(), input)?;
     let plugins = plugins::settings(raw.plugins.unwrap_or_default(), input)?;
+    let snapshot = snapshot::settings(raw.snapshot.unwrap_or_default(), input)?;
     Ok(Config {
         source,
         kafka,
@@ -95,6 +99,7 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
         pipeline,
         rules,
         plugins,
+        snapshot,
     })
 }
 

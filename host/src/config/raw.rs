@@ -25,6 +25,8 @@ pub(super) struct RawConfig {
     /// `[plugins]`: where WebAssembly plugins are loaded from and the
     /// sandbox's limits (see docs/PLUGINS.md).
     pub plugins: Option<RawPlugins>,
+    /// `[snapshot]`: reading the rows tables already hold (docs/SNAPSHOT.md).
+    pub snapshot: Option<RawSnapshot>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -165,4 +167,25 @@ pub(super) struct RawPlugins {
     /// `debounce_ms = <n>`: quiet time after the last file change before
     /// the directory is scanned again.
     pub debounce_ms: Option<u64>,
+}
+
+/// Defaults: [`crate::snapshot::settings`]. The field order is the order of
+/// the known keys listed when a key is misspelt.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSnapshot {
+    /// `mode = "initial" | "never" | "when_needed"`: when Sluice reads the
+    /// captured tables' existing rows on its own.
+    pub mode: Option<String>,
+    /// `chunk_rows = <1..>`: rows per chunk query.
+    pub chunk_rows: Option<usize>,
+    /// `signal_table = "db.table"`: where `sluice snapshot` writes its
+    /// requests; "" turns on-demand snapshots off.
+    pub signal_table: Option<String>,
+    /// `new_tables = false`: a table a reloaded rule starts to capture gets
+    /// its existing rows too, or not.
+    pub new_tables: Option<bool>,
+    /// `progress_interval_ms = <100..>`: how often a table's progress is
+    /// logged.
+    pub progress_interval_ms: Option<u64>,
 }

@@ -1,10 +1,12 @@
 //! Which changed settings only take effect after a restart. The reloader
 //! applies `[[rules]]` and `kafka.topic_prefix` while running; everything
-//! else is read once at start, so a change to it is reported instead.
+//! else (`[snapshot]` too: the reader and the planner take it at start) is
+//! read once at start, so a change to it is reported instead.
 
 use super::Config;
 use crate::binlog::SourceSettings;
 use crate::kafka::KafkaSettings;
+use crate::snapshot::SnapshotSettings;
 
 /// The settings that differ between `old` and `new` and need a restart, as
 /// the names logged for them.
@@ -31,7 +33,14 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         stall_timeout,
         producer,
     } = &old.kafka;
-    let (s, k) = (&new.source, &new.kafka);
+    let SnapshotSettings {
+        mode,
+        chunk_rows,
+        signal_table,
+        new_tables,
+        progress_interval,
+    } = &old.snapshot;
+    let (s, k, snap) = (&new.source, &new.kafka, &new.snapshot);
     let changes = [
         (*url != s.url, "source.url"),
         (*server_id != s.server_id, "source.server_id"),
@@ -63,6 +72,14 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         ),
         (old.state != new.state, "state"),
         (old.pipeline != new.pipeline, "pipeline"),
+        (*mode != snap.mode, "snapshot.mode"),
+        (*chunk_rows != snap.chunk_rows, "snapshot.chunk_rows"),
+        (*signal_table != snap.signal_table, "snapshot.signal_table"),
+        (*new_tables != snap.new_tables, "snapshot.new_tables"),
+        (
+            *progress_interval != snap.progress_interval,
+            "snapshot.progress_interval_ms",
+        ),
     ];
     changes
         .into_iter()
@@ -87,6 +104,7 @@ dead_letter_topic = "dlq"
 [state]
 [pipeline]
 [plugins]
+[snapshot]
 "#;
 
     fn config(text: &str) -> Config {
@@ -156,6 +174,15 @@ dead_letter_topic = "dlq"
             ("plugins", "dir = \"elsewhere\"", "plugins"),
             ("plugins", "deadline_ms = 5", "plugins"),
             ("plugins", "watch = false", "plugins"),
+            ("snapshot", "mode = \"never\"", "snapshot.mode"),
+            ("snapshot", "chunk_rows = 10", "snapshot.chunk_rows"),
+            ("snapshot", "signal_table = \"\"", "snapshot.signal_table"),
+            ("snapshot", "new_tables = false", "snapshot.new_tables"),
+            (
+                "snapshot",
+                "progress_interval_ms = 500",
+                "snapshot.progress_interval_ms",
+            ),
         ];
         for (section, line, name) in cases {
             assert_eq!(changed(section, line), [name], "{line}");

@@ -43,6 +43,31 @@ pub struct SignalTable {
     pub table: String,
 }
 
+impl SignalTable {
+    /// `db.table`: exactly two non-empty names (no wildcards: it is one
+    /// table, which `sluice snapshot` may create).
+    pub fn parse(s: &str) -> Result<SignalTable, String> {
+        let bad = || {
+            format!("`{s}` is not a table: write it as \"db.table\" (e.g. \"{DEFAULT_SIGNAL_TABLE}\"), or \"\" to turn on-demand snapshots off")
+        };
+        let (db, table) = s.split_once('.').ok_or_else(bad)?;
+        let name_ok = |n: &str| !n.is_empty() && !n.contains(['.', '*', '?', '`']);
+        if !name_ok(db) || !name_ok(table) {
+            return Err(bad());
+        }
+        Ok(SignalTable {
+            db: db.into(),
+            table: table.into(),
+        })
+    }
+}
+
+impl std::fmt::Display for SignalTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}.{}", self.db, self.table)
+    }
+}
+
 pub(crate) const DEFAULT_MODE: SnapshotMode = SnapshotMode::Initial;
 pub(crate) const DEFAULT_CHUNK_ROWS: usize = 8192;
 pub(crate) const DEFAULT_SIGNAL_TABLE: &str = "sluice.snapshot_signals";
@@ -76,3 +101,6 @@ impl Default for SnapshotSettings {
         }
     }
 }
+
+/// Below this, progress lines would flood the log.
+pub(crate) const MIN_PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
