@@ -52,11 +52,7 @@ pub(super) async fn drain(
     let watch_stop = !stop.is_cancelled();
     let mut told = false;
     loop {
-<<<<<<< HEAD
         super::save(store, tracker, server_id)?;
-=======
-        store.save(&tracker.resume_position(), None, server_id)?;
->>>>>>> snapcfg
         if tracker.settled() {
             return Ok(Drained::Settled);
         }

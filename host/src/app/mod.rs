@@ -448,10 +448,6 @@ pub fn load_plugins(config: &Config) -> Result<Option<Arc<PluginRegistry>>, AppE
 fn save(store: &mut Store, tracker: &Tracker, server_id: u32) -> Result<(), StoreError> {
     let (pos, progress) = tracker.resume_state();
     store
-<<<<<<< HEAD
         .save(&pos, progress.as_deref(), server_id)
-=======
-        .save(&tracker.resume_position(), None, server_id)
->>>>>>> snapcfg
         .map(|_| ())
 }

@@ -181,8 +181,10 @@ mod tests {
                 condition: None,
                 after: Some(vec![KeyValue::Int(after)]),
                 rows: 3,
+                estimate: 10,
                 reason: "initial".into(),
             }],
+            requests: vec![],
         }
     }
 
