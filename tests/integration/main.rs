@@ -21,6 +21,8 @@ mod preflight;
 mod reload;
 mod replay;
 mod sluice;
+mod snapshot;
+mod snapshot_support;
 mod support;
 mod support_selftest;
 mod types_binary_blob;

@@ -447,7 +447,7 @@ pub fn load_plugins(config: &Config) -> Result<Option<Arc<PluginRegistry>>, AppE
 /// Writes the resume position and the snapshot progress that goes with it.
 fn save(store: &mut Store, tracker: &Tracker, server_id: u32) -> Result<(), StoreError> {
     let (pos, progress) = tracker.resume_state();
-    store
-        .save(&pos, progress.as_deref(), server_id)
-        .map(|_| ())
+    // No snapshot work left: the file says nothing of snapshots.
+    let progress = progress.as_deref().filter(|p| !p.is_empty());
+    store.save(&pos, progress, server_id).map(|_| ())
 }

@@ -88,6 +88,9 @@ impl Planner {
         interval: Duration,
         signal: Option<SignalTable>,
     ) -> Self {
+        if let Some(t) = progress.tables.first() {
+            info!(tables = progress.tables.len(), db = %t.db, table = %t.table, rows = t.rows, "snapshot resumes where the checkpoint left it");
+        }
         Planner {
             progress,
             dirty: false,

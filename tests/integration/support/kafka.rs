@@ -145,6 +145,29 @@ pub fn consume_all_blocking(
     expected: usize,
     timeout: Duration,
 ) -> Vec<Message> {
+    read_topic(brokers, topic, timeout, Until::Count(expected))
+}
+
+/// Reads `topic` from the beginning until nothing arrived for `quiet`
+/// (after a first message), or `timeout`: for a topic whose message count
+/// a test cannot know (a snapshot under concurrent writes). Call it once
+/// Kafka acknowledged everything (the checkpoint caught up).
+pub fn consume_until_quiet(
+    brokers: &str,
+    topic: &str,
+    quiet: Duration,
+    timeout: Duration,
+) -> Vec<Message> {
+    read_topic(brokers, topic, timeout, Until::Quiet(quiet))
+}
+
+enum Until {
+    /// This many messages, then [`EXTRA_READ`] more to catch extras.
+    Count(usize),
+    Quiet(Duration),
+}
+
+fn read_topic(brokers: &str, topic: &str, timeout: Duration, until: Until) -> Vec<Message> {
     let deadline = Instant::now() + timeout;
     let c = consumer(brokers).unwrap_or_else(|e| panic!("{e:#}"));
 
@@ -173,19 +196,26 @@ pub fn consume_all_blocking(
     let mut out = Vec::new();
     let mut stop_at = deadline;
     let mut got_expected = false;
+    let mut last_arrival = Instant::now();
     loop {
         let now = Instant::now();
         if now >= stop_at {
             break;
         }
-        if !got_expected && out.len() >= expected {
-            got_expected = true;
-            stop_at = now + EXTRA_READ;
-            continue;
+        match until {
+            Until::Count(expected) if !got_expected && out.len() >= expected => {
+                got_expected = true;
+                stop_at = now + EXTRA_READ;
+                continue;
+            }
+            Until::Quiet(quiet) if !out.is_empty() && now >= last_arrival + quiet => break,
+            _ => {}
         }
         let wait = (stop_at - now).min(Duration::from_millis(100));
         match c.poll(wait) {
-            Some(Ok(m)) => out.push(Message {
+            Some(Ok(m)) => {
+                last_arrival = Instant::now();
+                out.push(Message {
                 topic: m.topic().to_owned(),
                 partition: m.partition(),
                 offset: m.offset(),
@@ -200,7 +230,8 @@ pub fn consume_all_blocking(
                     })
                     .unwrap_or_default(),
                 timestamp: m.timestamp().to_millis(),
-            }),
+                })
+            }
             // Transient broker errors (a restarting broker, say) are the
             // test's business to provoke, not ours to fail on; keep polling.
             Some(Err(e)) => eprintln!("consume_all({topic}): {e}"),

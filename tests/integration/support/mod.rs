@@ -27,7 +27,10 @@ pub mod tansu;
 pub mod wait;
 
 pub use config::{next_server_id, Rule, SluiceConfig, Step};
-pub use kafka::{consume_all, consume_all_blocking, create_topic, list_topics, produce, Message};
+pub use kafka::{
+    consume_all, consume_all_blocking, consume_until_quiet, create_topic, list_topics, produce,
+    Message,
+};
 pub use mariadb::{MariaDb, MariaDbOptions};
 pub use tansu::Tansu;
 pub use wait::{poll_until, wait_until};

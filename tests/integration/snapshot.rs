@@ -1,0 +1,262 @@
+//! Snapshots (docs/SNAPSHOT.md): existing rows read in primary-key chunks
+//! while another connection keeps changing the tables, merged into the
+//! stream so that applying every event per key in `(file, pos, row)` order
+//! gives exactly the tables; resumed after `kill -9` from the last
+//! acknowledged chunk; on demand through the signal table; for tables a
+//! reloaded rule starts to capture; and again when the binlog was purged.
+
+use std::time::Duration;
+
+use crate::sluice::{events, unique, Sluice, PATIENCE};
+use crate::snapshot_support::{
+    assert_replay_equals_table, events_in_identity_order, fill, wait_done, Churn, TABLES,
+};
+use crate::support::{self, MariaDb, MariaDbOptions, Rule, SluiceConfig};
+
+const ROWS: u32 = 200_000;
+
+fn config(server: &MariaDb, brokers: &str, db: &str, chunk_rows: u32) -> SluiceConfig {
+    SluiceConfig::from_now(server, brokers)
+        .snapshot("mode", "initial")
+        .snapshot("chunk_rows", chunk_rows as i64)
+        .snapshot("progress_interval_ms", 1000)
+        .rule(Rule::tables(&[&format!("{db}.*")]))
+}
+
+/// Every table's events, replayed, equal the table; returns the snapshot
+/// rows of each.
+fn assert_all_tables(server: &MariaDb, brokers: &str, sluice: &Sluice, db: &str) -> Vec<usize> {
+    TABLES
+        .iter()
+        .map(|t| {
+            let events = events_in_identity_order(brokers, &sluice.topic(&format!("{db}.{}", t.name)));
+            assert_replay_equals_table(server, db, t, &events)
+        })
+        .collect()
+}
+
+#[test]
+fn an_initial_snapshot_under_concurrent_writes_equals_the_tables() {
+    let s = support::shared();
+    let (server, brokers) = (&s.mariadb, s.tansu.brokers());
+    let db = unique("snap");
+    fill(server, &db, ROWS);
+    let churn = Churn::start(server, &db, ROWS);
+    let dir = tempfile::tempdir().unwrap();
+    let mut sluice = Sluice::run(dir.path(), &config(server, &brokers, &db, 4096));
+    wait_done_while_writing(&sluice, server, churn);
+    let reads = assert_all_tables(server, &brokers, &sluice, &db);
+    for r in &reads {
+        assert!(*r > 0, "snapshot rows per table: {reads:?}");
+    }
+    let log = sluice.log();
+    assert!(log.contains("snapshot progress"), "{log}");
+    assert!(log.contains("snapshot of the table finished"), "{log}");
+    sluice.stop();
+}
+
+/// Keeps the writer going until the snapshot has finished, then a little
+/// longer, then waits for sluice to catch up.
+fn wait_done_while_writing(sluice: &Sluice, server: &MariaDb, churn: Churn) {
+    sluice.wait_until(PATIENCE, "the snapshot to finish", || {
+        sluice.log().contains("snapshot finished")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let txns = churn.finish();
+    assert!(txns > 10, "the writer ran {txns} transactions");
+    wait_done(sluice, server);
+}
+
+#[test]
+fn kill_9_twice_during_a_snapshot_resumes_from_the_last_acknowledged_chunk() {
+    let s = support::shared();
+    let (server, brokers) = (&s.mariadb, s.tansu.brokers());
+    let db = unique("snapkill");
+    fill(server, &db, ROWS);
+    let churn = Churn::start(server, &db, ROWS);
+    let dir = tempfile::tempdir().unwrap();
+    let mut sluice = Sluice::run(dir.path(), &config(server, &brokers, &db, 1000));
+    for kill in 1..=2 {
+        // Killed once the checkpoint holds some rows of the snapshot.
+        sluice.wait_until(PATIENCE, "snapshot progress in the checkpoint", || {
+            sluice.checkpoint().is_some_and(|c| {
+                c["snapshot"]["tables"][0]["rows"].as_u64().unwrap_or(0) > 20_000 * kill
+            })
+        });
+        sluice.kill9();
+        sluice.restart();
+        sluice.wait_for_log("snapshot resumes", 1);
+        assert!(resumed_rows(&sluice.log()) > 0, "{}", sluice.log());
+    }
+    wait_done_while_writing(&sluice, server, churn);
+    let reads = assert_all_tables(server, &brokers, &sluice, &db);
+    // Resumed, not started over: at most the chunks in flight at each kill
+    // come twice.
+    let total: usize = reads.iter().sum();
+    assert!(
+        total < 3 * ROWS as usize + 2 * 64 * 1000,
+        "{total} snapshot rows for {} table rows",
+        3 * ROWS
+    );
+    sluice.stop();
+}
+
+/// The `rows` of the "snapshot resumes" line of the latest run.
+fn resumed_rows(log: &str) -> u64 {
+    let line = log
+        .lines()
+        .rev()
+        .find(|l| l.contains("snapshot resumes"))
+        .expect("a resume line");
+    line.split_whitespace()
+        .find_map(|w| w.strip_prefix("rows="))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
+}
+
+#[test]
+fn an_on_demand_snapshot_runs_while_streaming_continues() {
+    let s = support::shared();
+    let (server, brokers) = (&s.mariadb, s.tansu.brokers());
+    let db = unique("snapsig");
+    server
+        .sql(&format!(
+            "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10));
+             INSERT INTO {db}.t SELECT seq, 'old' FROM seq_1_to_50;"
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SluiceConfig::from_now(server, &brokers)
+        .snapshot("mode", "never")
+        .rule(Rule::tables(&[&format!("{db}.*")]));
+    let sluice = Sluice::run(dir.path(), &cfg);
+    let topic = sluice.topic(&format!("{db}.t"));
+    server
+        .sql(&format!("INSERT INTO {db}.t VALUES (100, 'streamed')"))
+        .unwrap();
+    assert_eq!(events(&brokers, &topic, 1).len(), 1, "{}", sluice.log());
+    // A request naming no table is logged and ignored; the good one is read.
+    let run = |tables: &[&str], condition: Option<&str>| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
+        cmd.args(["snapshot", "--config"]).arg(dir.path().join("sluice.toml"));
+        if let Some(c) = condition {
+            cmd.args(["--where", c]);
+        }
+        let out = cmd.args(tables).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    };
+    run(&["nosuchdb.nosuchtable"], None);
+    run(&[&format!("{db}.t")], Some("id <= 10"));
+    server
+        .sql(&format!("INSERT INTO {db}.t VALUES (101, 'after')"))
+        .unwrap();
+    let all = events(&brokers, &topic, 1 + 10 + 1);
+    let reads: Vec<u64> = all
+        .iter()
+        .filter(|e| e.value["op"] == "r")
+        .map(|e| e.value["after"]["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(reads, (1..=10).collect::<Vec<_>>(), "{}", sluice.log());
+    assert!(all.iter().any(|e| e.value["after"]["id"] == 101));
+    sluice.wait_for_log("names no existing table", 1);
+}
+
+#[test]
+fn a_table_a_reloaded_rule_captures_gets_its_existing_rows() {
+    let s = support::shared();
+    let (server, brokers) = (&s.mariadb, s.tansu.brokers());
+    let db = unique("snapreload");
+    server
+        .sql(&format!(
+            "CREATE DATABASE {db};
+             CREATE TABLE {db}.kept (id INT PRIMARY KEY); CREATE TABLE {db}.added (id INT PRIMARY KEY);
+             INSERT INTO {db}.added SELECT seq FROM seq_1_to_300;"
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let base = SluiceConfig::from_now(server, &brokers).snapshot("mode", "never");
+    let path = dir.path().join("sluice.toml");
+    base.clone()
+        .rule(Rule::tables(&[&format!("{db}.kept")]))
+        .write(&path);
+    let sluice = Sluice::with_config(dir.path(), &path);
+    sluice.wait_for_log("preflight passed", 1);
+    base.rule(Rule::tables(&[&format!("{db}.kept"), &format!("{db}.added")]))
+        .write(&path);
+    sluice.wait_for_log("new rules in force", 1);
+    // The rules take effect at the next transaction.
+    server
+        .sql(&format!("INSERT INTO {db}.kept VALUES (1)"))
+        .unwrap();
+    let added = events(&brokers, &format!("{db}.added"), 300);
+    assert_eq!(added.len(), 300, "{}", sluice.log());
+    assert!(added.iter().all(|e| e.value["op"] == "r"));
+}
+
+#[test]
+fn a_purged_binlog_with_when_needed_reads_every_table_again() {
+    let server = MariaDb::start(MariaDbOptions::default()).unwrap();
+    let brokers = support::shared().tansu.brokers();
+    let db = unique("snappurge");
+    server
+        .sql(&format!(
+            "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY);
+             INSERT INTO {db}.t SELECT seq FROM seq_1_to_20;"
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SluiceConfig::from_now(&server, &brokers)
+        .snapshot("mode", "when_needed")
+        .rule(Rule::tables(&[&format!("{db}.*")]));
+    let mut sluice = Sluice::run(dir.path(), &cfg);
+    let topic = sluice.topic(&format!("{db}.t"));
+    assert_eq!(events(&brokers, &topic, 20).len(), 20, "{}", sluice.log());
+    sluice.wait_caught_up(&server);
+    sluice.stop();
+    // Written while sluice is away, then the binlog that holds it purged.
+    server
+        .sql(&format!(
+            "INSERT INTO {db}.t VALUES (21); FLUSH BINARY LOGS; FLUSH BINARY LOGS;"
+        ))
+        .unwrap();
+    let newest = server.binlog_position();
+    let (file, _) = newest.rsplit_once(':').unwrap();
+    server
+        .sql(&format!("PURGE BINARY LOGS TO '{file}'"))
+        .unwrap();
+    sluice.restart();
+    let all = events(&brokers, &topic, 20 + 21);
+    let reads = all.iter().filter(|e| e.value["op"] == "r").count();
+    assert_eq!(reads, 20 + 21, "{}", sluice.log());
+    assert!(sluice.log().contains("binlog was purged"), "{}", sluice.log());
+    sluice.stop();
+}
+
+#[test]
+fn tables_without_a_key_altered_or_dropped_mid_snapshot_are_reported() {
+    let s = support::shared();
+    let (server, brokers) = (&s.mariadb, s.tansu.brokers());
+    let db = unique("snapodd");
+    server
+        .sql(&format!(
+            "CREATE DATABASE {db};
+             CREATE TABLE {db}.nokey (v INT); INSERT INTO {db}.nokey VALUES (1), (2);
+             CREATE TABLE {db}.big (id INT PRIMARY KEY, v INT);
+             INSERT INTO {db}.big SELECT seq, 0 FROM seq_1_to_30000;"
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    // Small chunks: the table is still being read when it is altered.
+    let sluice = Sluice::run(dir.path(), &config(server, &brokers, &db, 10));
+    sluice.wait_for_log("has no primary key", 1);
+    sluice.wait_until(PATIENCE, "big's snapshot to start", || {
+        sluice.log().contains("snapshot progress")
+    });
+    server
+        .sql(&format!("ALTER TABLE {db}.big ADD COLUMN w INT DEFAULT 7"))
+        .unwrap();
+    sluice.wait_for_log("altered while being snapshotted", 1);
+    server.sql(&format!("DROP TABLE {db}.big")).unwrap();
+    sluice.wait_for_log("dropped or renamed while being snapshotted", 1);
+    sluice.wait_for_log("snapshot finished", 1);
+}
