@@ -28,7 +28,10 @@ impl SnapshotError {
     pub(crate) fn is_transient(&self) -> bool {
         match self {
             SnapshotError::Query { source, .. } | SnapshotError::Connect(source) => {
-                matches!(source, mysql_async::Error::Io(_) | mysql_async::Error::Driver(_))
+                matches!(
+                    source,
+                    mysql_async::Error::Io(_) | mysql_async::Error::Driver(_)
+                )
             }
             _ => false,
         }
