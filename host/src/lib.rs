@@ -63,6 +63,87 @@ pub(crate) mod shutdown;
 pub(crate) mod snapshot;
 pub mod tail;
 
+/// What the integration tests drive of the snapshot reader. Not an API.
+#[doc(hidden)]
+pub mod testing {
+    use crate::event::msgpack::{extend_short, write_map_header};
+    use crate::snapshot::chunk::{prepare_session, read_chunk, ChunkRows};
+    use crate::snapshot::columns::describe;
+
+    /// One row as the snapshot reader reads it.
+    pub struct SnapshotRow {
+        /// The after image: every column, in table order.
+        pub after: Vec<u8>,
+        /// The message key: the primary-key columns, in key order.
+        pub key: Vec<u8>,
+    }
+
+    /// Reads every row of `db`.`table` on the server at `url` the way a
+    /// snapshot does (a session set up for it, chunks of `chunk_rows` in
+    /// primary-key order) and returns each row's after image: the bytes
+    /// the binlog decoder writes for the same row with every column.
+    pub fn snapshot_after_images(
+        url: &str,
+        db: &str,
+        table: &str,
+        chunk_rows: usize,
+    ) -> anyhow::Result<Vec<Vec<u8>>> {
+        let rows = snapshot_rows(url, db, table, chunk_rows)?;
+        Ok(rows.into_iter().map(|r| r.after).collect())
+    }
+
+    /// [`snapshot_after_images`] with each row's key.
+    pub fn snapshot_rows(
+        url: &str,
+        db: &str,
+        table: &str,
+        chunk_rows: usize,
+    ) -> anyhow::Result<Vec<SnapshotRow>> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        rt.block_on(async {
+            let mut conn = mysql_async::Conn::from_url(url).await?;
+            prepare_session(&mut conn).await?;
+            let charsets = crate::binlog::reader::charsets(&mut conn).await;
+            let t = describe(&mut conn, db, table, &charsets)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("{db}.{table} does not exist"))?;
+            let n = t.schema.columns.len();
+            let mut rows = Vec::new();
+            let mut chunk = ChunkRows::default();
+            let mut after = None;
+            loop {
+                read_chunk(
+                    &mut conn,
+                    &t,
+                    after.as_deref(),
+                    None,
+                    chunk_rows,
+                    &mut chunk,
+                )
+                .await?;
+                for r in 0..chunk.rows {
+                    let mut image = Vec::new();
+                    write_map_header(&mut image, n);
+                    for (i, c) in t.schema.columns.iter().enumerate() {
+                        extend_short(&mut image, c.name_mp.bytes());
+                        image.extend_from_slice(chunk.value(n, r, i));
+                    }
+                    let key = chunk.key(r).to_vec();
+                    rows.push(SnapshotRow { after: image, key });
+                }
+                if chunk.rows < chunk_rows {
+                    break;
+                }
+                after = chunk.last_key.take();
+            }
+            conn.disconnect().await?;
+            Ok(rows)
+        })
+    }
+}
+
 /// What the fuzz target in `fuzz/` drives. Not an API.
 #[doc(hidden)]
 pub mod fuzzing {

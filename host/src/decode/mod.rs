@@ -7,7 +7,7 @@
 //! skip.
 
 pub(crate) mod charset;
-mod cursor;
+pub(crate) mod cursor;
 pub(crate) mod decimal;
 mod digits;
 mod error;
@@ -18,7 +18,7 @@ pub(crate) mod plan;
 mod row;
 pub(crate) mod schema;
 pub(crate) mod temporal;
-mod value;
+pub(crate) mod value;
 
 #[cfg(test)]
 mod tests;

@@ -92,6 +92,70 @@ impl Text {
     }
 }
 
+/// Writes a DATE as `YYYY-MM-DD`. The text formatters below are shared by
+/// the binlog readers and the snapshot reader (values from `SELECT`), so a
+/// row reads the same whichever way it came.
+#[inline]
+pub(crate) fn write_date(out: &mut Vec<u8>, y: u32, m: u32, d: u32) {
+    let mut t = Text::new();
+    t.date(y, m, d);
+    t.write(out);
+}
+
+/// Writes a DATETIME(fsp) as `YYYY-MM-DD hh:mm:ss[.f]`; `micros` is
+/// 0..1_000_000, cut to `fsp` digits.
+#[inline]
+pub(crate) fn write_datetime(
+    out: &mut Vec<u8>,
+    ymd: (u32, u32, u32),
+    hms: (u32, u32, u32),
+    micros: u32,
+    fsp: u8,
+) {
+    let mut t = Text::new();
+    t.datetime(ymd, b' ', hms);
+    t.push_frac(micros, fsp);
+    t.write(out);
+}
+
+/// Writes a TIMESTAMP(fsp), given in UTC, as `YYYY-MM-DDThh:mm:ss[.f]Z`.
+#[inline]
+pub(crate) fn write_timestamp(
+    out: &mut Vec<u8>,
+    ymd: (u32, u32, u32),
+    hms: (u32, u32, u32),
+    micros: u32,
+    fsp: u8,
+) {
+    let mut t = Text::new();
+    t.datetime(ymd, b'T', hms);
+    t.push_frac(micros, fsp);
+    t.push(b'Z');
+    t.write(out);
+}
+
+/// Writes a TIME(fsp) as `[-]hh:mm:ss[.f]`, with a third hour digit from
+/// 100 h; `h` is the total hours (at most 838 in a TIME).
+#[inline]
+pub(crate) fn write_time(
+    out: &mut Vec<u8>,
+    negative: bool,
+    (h, m, s): (u32, u32, u32),
+    micros: u32,
+    fsp: u8,
+) {
+    let mut t = Text::new();
+    if negative {
+        t.push(b'-');
+    }
+    if h >= 100 {
+        t.push(b'0' + (h / 100 % 10) as u8);
+    }
+    t.time(h % 100, m, s);
+    t.push_frac(micros, fsp);
+    t.write(out);
+}
+
 #[inline]
 fn frac_len(fsp: u8) -> usize {
     (fsp as usize).div_ceil(2)
@@ -111,9 +175,7 @@ fn read_frac(c: &mut Cursor<'_>, fsp: u8) -> Result<u32, Truncated> {
 /// DATE: 3 bytes little-endian, day in bits 0-4, month 5-8, year above.
 pub(crate) fn date(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
     let v = c.uint_le(3)? as u32;
-    let mut t = Text::new();
-    t.date(v >> 9, (v >> 5) & 15, v & 31);
-    t.write(out);
+    write_date(out, v >> 9, (v >> 5) & 15, v & 31);
     Ok(())
 }
 
@@ -126,18 +188,17 @@ pub(crate) fn datetime2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Resul
     let ymd = v >> 17;
     let ym = ymd >> 5;
     let hms = v & ((1 << 17) - 1);
-    let mut t = Text::new();
-    t.datetime(
+    write_datetime(
+        out,
         ((ym / 13) as u32, (ym % 13) as u32, (ymd & 31) as u32),
-        b' ',
         (
             (hms >> 12) as u32,
             ((hms >> 6) & 63) as u32,
             (hms & 63) as u32,
         ),
+        micros,
+        fsp,
     );
-    t.push_frac(micros, fsp);
-    t.write(out);
     Ok(())
 }
 
@@ -145,13 +206,13 @@ pub(crate) fn datetime2(c: &mut Cursor<'_>, out: &mut Vec<u8>, fsp: u8) -> Resul
 pub(crate) fn datetime_old(c: &mut Cursor<'_>, out: &mut Vec<u8>) -> Result<(), Truncated> {
     let v = c.uint_le(8)?;
     let (d, t) = ((v / 1_000_000) as u32, (v % 1_000_000) as u32);
-    let mut text = Text::new();
-    text.datetime(
+    write_datetime(
+        out,
         (d / 10000, d / 100 % 100, d % 100),
-        b' ',
         (t / 10000, t / 100 % 100, t % 100),
+        0,
+        0,
     );
-    text.write(out);
     Ok(())
 }
 
@@ -170,19 +231,21 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
 }
 
 fn timestamp_str(out: &mut Vec<u8>, secs: u64, micros: u32, fsp: u8) {
-    let mut t = Text::new();
     if secs == 0 && micros == 0 {
         // The zero TIMESTAMP: 1970-01-01 00:00:00 UTC is outside TIMESTAMP's
         // range, so the server uses 0 for '0000-00-00 00:00:00'.
-        t.datetime((0, 0, 0), b'T', (0, 0, 0));
+        write_timestamp(out, (0, 0, 0), (0, 0, 0), 0, fsp);
     } else {
         let (y, m, d) = civil_from_days((secs / 86_400) as i64);
         let s = (secs % 86_400) as u32;
-        t.datetime((y as u32, m, d), b'T', (s / 3600, s / 60 % 60, s % 60));
+        write_timestamp(
+            out,
+            (y as u32, m, d),
+            (s / 3600, s / 60 % 60, s % 60),
+            micros,
+            fsp,
+        );
     }
-    t.push_frac(micros, fsp);
-    t.push(b'Z');
-    t.write(out);
 }
 
 /// TIMESTAMP(fsp): seconds since the epoch in UTC (4 bytes big-endian), then
@@ -213,16 +276,7 @@ fn time_from_packed(out: &mut Vec<u8>, packed: i64, fsp: u8) {
         ((hms >> 6) & 63) as u32,
         (hms & 63) as u32,
     );
-    let mut t = Text::new();
-    if neg {
-        t.push(b'-');
-    }
-    if h >= 100 {
-        t.push(b'0' + (h / 100 % 10) as u8);
-    }
-    t.time(h % 100, m, s);
-    t.push_frac(micros, fsp);
-    t.write(out);
+    write_time(out, neg, (h, m, s), micros, fsp);
 }
 
 /// TIME(fsp): 3 bytes big-endian offset by 2^23, then fractions whose sign
@@ -280,22 +334,19 @@ pub(crate) fn packed_to_string(packed: i64, kind: PackedKind, out: &mut Vec<u8>)
             let hms = ymdhms & ((1 << 17) - 1);
             let (y, m, d) = ((ym / 13) as u32, (ym % 13) as u32, (ymd & 31) as u32);
             if kind == PackedKind::Date {
-                let mut t = Text::new();
-                t.date(y, m, d);
-                t.write(out);
+                write_date(out, y, m, d);
             } else {
-                let mut t = Text::new();
-                t.datetime(
+                write_datetime(
+                    out,
                     (y, m, d),
-                    b' ',
                     (
                         (hms >> 12) as u32,
                         ((hms >> 6) & 63) as u32,
                         (hms & 63) as u32,
                     ),
+                    micros,
+                    6,
                 );
-                t.push_frac(micros, 6);
-                t.write(out);
             }
         }
     }

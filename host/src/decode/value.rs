@@ -9,7 +9,7 @@ use super::schema::ColumnKind;
 use super::{decimal, json, temporal};
 
 #[derive(Debug)]
-pub(super) enum ValueError {
+pub(crate) enum ValueError {
     Truncated,
     Bad(String),
 }
@@ -27,7 +27,7 @@ fn text(out: &mut Vec<u8>, bytes: &[u8], charset: Charset) {
 
 /// Decodes the value at the cursor and appends it to `out`.
 #[inline]
-pub(super) fn write(
+pub(crate) fn write(
     kind: &ColumnKind,
     c: &mut Cursor<'_>,
     out: &mut Vec<u8>,
