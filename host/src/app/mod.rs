@@ -33,6 +33,7 @@ use crate::plugin::stage::RuleChains;
 use crate::plugin::{PluginError, PluginRegistry};
 use crate::route::{LiveRules, Rule};
 use crate::shutdown::{Cancel, Reason};
+use crate::snapshot::SnapshotError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -46,6 +47,8 @@ pub enum AppError {
     Checkpoint(#[from] StoreError),
     #[error(transparent)]
     Plugin(#[from] PluginError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }
 
 impl AppError {

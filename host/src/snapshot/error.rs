@@ -1,7 +1,7 @@
 //! What can go wrong reading existing rows, each saying what to do.
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum SnapshotError {
+pub enum SnapshotError {
     #[error("snapshot of {db}.{table}: the user has no SELECT privilege on it; run `GRANT SELECT ON {db}.{table} TO <sluice's user>` (or on {db}.*), or exclude the table from the rules")]
     Denied { db: String, table: String },
     /// `sluice snapshot` may not create or write the signal table.

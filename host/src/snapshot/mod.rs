@@ -16,6 +16,7 @@
 //! - [`signal`] is the on-demand request: a row written to a small table in
 //!   the source database, seen in the binlog, so it is ordered with it.
 
+pub(crate) mod catalog;
 pub(crate) mod columns;
 mod error;
 pub(crate) mod progress;

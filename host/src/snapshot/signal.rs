@@ -8,6 +8,7 @@
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
+use super::catalog::ident;
 use super::{SignalTable, SnapshotError};
 use crate::route::glob::TablePattern;
 
@@ -162,10 +163,6 @@ fn code(e: &mysql_async::Error) -> Option<u16> {
         mysql_async::Error::Server(s) => Some(s.code),
         _ => None,
     }
-}
-
-fn ident(name: &str) -> String {
-    format!("`{}`", name.replace('`', "``"))
 }
 
 fn quoted(table: &SignalTable) -> String {
