@@ -33,6 +33,20 @@ enum Command {
         #[arg(long, short, default_value = "config/sluice.toml")]
         config: PathBuf,
     },
+    /// Ask the running Sluice to read the existing rows of some tables:
+    /// writes a request to `[snapshot] signal_table`, which Sluice sees in
+    /// the binlog (docs/CONFIG.md, "[snapshot]").
+    Snapshot {
+        #[arg(long, short, default_value = "config/sluice.toml")]
+        config: PathBuf,
+        /// Only rows matching this SQL condition, e.g. "created_at > '2024-01-01'".
+        #[arg(long = "where", value_name = "COND")]
+        condition: Option<String>,
+        /// `db.table` patterns, `*` and `?` as wildcards, as in `[[rules]]`;
+        /// only captured tables are read.
+        #[arg(required = true, value_name = "TABLE")]
+        tables: Vec<String>,
+    },
     /// Plugin tools.
     Plugin {
         #[command(subcommand)]
@@ -82,6 +96,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run { config } => sluice::app::commands::run(&config),
         Command::Check { config } => sluice::app::commands::check(&config),
+        Command::Snapshot {
+            config,
+            condition,
+            tables,
+        } => sluice::app::commands::snapshot(&config, condition.as_deref(), &tables),
         Command::Plugin {
             command: PluginCommand::Test { file, config },
         } => {

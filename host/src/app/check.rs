@@ -9,10 +9,12 @@ use super::AppError;
 use crate::binlog::catalog::{self, CatalogTable};
 use crate::binlog::{preflight, reader};
 use crate::checkpoint::Store;
-use crate::config::{Config, SinkKind};
+use crate::config::{Config, SinkKind, SnapshotMode};
 use crate::plugin::stage::RuleChains;
 use crate::plugin::PluginRegistry;
 use crate::route::{ColumnFilter, Rule, Rules};
+use crate::snapshot::catalog::TableInfo;
+use crate::snapshot::{self, SnapshotError};
 
 /// Runs the checks and returns the report; errors are the first check that
 /// failed.
@@ -33,20 +35,24 @@ pub async fn check(config: &Config, config_path: &str) -> Result<String, AppErro
         facts.version,
         reader::redact(&src.url)
     );
-    start(&mut out, &mut conn, config).await?;
+    let checkpoint = start(&mut out, &mut conn, config).await?;
     kafka(&mut out, config).await?;
     plugins(&mut out, config)?;
     let tables = catalog::tables(&mut conn).await?;
     report_tables(&mut out, config, &tables);
+    if config.snapshot.mode != SnapshotMode::Never {
+        initial_snapshot(&mut out, &mut conn, config, checkpoint).await?;
+    }
     Ok(out)
 }
 
-/// Where `run` would start: the checkpoint, or `[source] start`.
+/// Where `run` would start: the checkpoint, or `[source] start`. True
+/// when there is a checkpoint.
 async fn start(
     out: &mut String,
     conn: &mut mysql_async::Conn,
     config: &Config,
-) -> Result<(), AppError> {
+) -> Result<bool, AppError> {
     let mut store = Store::open(&config.state.dir)?;
     match store.load()? {
         Some(cp) => {
@@ -57,15 +63,16 @@ async fn start(
                 store.path().display(),
                 cp.position()
             );
+            Ok(true)
         }
         None => {
             let start = &config.source.start;
             let p = reader::resolve_start(conn, start).await?;
             reader::ensure_available(conn, &p).await?;
             let _ = writeln!(out, "start    no checkpoint yet; start = {start:?} -> {p}");
+            Ok(false)
         }
     }
-    Ok(())
 }
 
 async fn kafka(out: &mut String, config: &Config) -> Result<(), AppError> {
@@ -188,9 +195,147 @@ fn describe(rule: &Rule, primary_key: &[String]) -> String {
     )
 }
 
+/// What an initial snapshot would read: the captured tables (the signal
+/// table aside), with the server's estimates and what would stop it.
+async fn initial_snapshot(
+    out: &mut String,
+    conn: &mut mysql_async::Conn,
+    config: &Config,
+    checkpoint: bool,
+) -> Result<(), AppError> {
+    let rules = Rules::new(config.rules.clone(), config.kafka.topic_prefix.clone());
+    let signal = config.snapshot.signal_table.as_ref();
+    let mut tables = snapshot::catalog::list_tables(conn).await?;
+    tables.retain(|t| {
+        rules.rule_for(&t.db, &t.table).is_some()
+            && !signal.is_some_and(|s| s.db == t.db && s.table == t.table)
+    });
+    let mut problems = Vec::with_capacity(tables.len());
+    for t in &tables {
+        problems.push(
+            match snapshot::catalog::check_select(conn, &t.db, &t.table).await {
+                Ok(()) => None,
+                Err(e @ SnapshotError::Denied { .. }) => Some(e.to_string()),
+                Err(e) => return Err(e.into()),
+            },
+        );
+    }
+    let _ = writeln!(out, "{}", snapshot_header(config.snapshot.mode, checkpoint));
+    for (t, problem) in tables.iter().zip(&problems) {
+        let _ = writeln!(out, "{}", snapshot_line(t, problem.as_deref()));
+    }
+    let _ = writeln!(out, "{}", snapshot_total(&tables, &problems));
+    Ok(())
+}
+
+fn snapshot_header(mode: SnapshotMode, checkpoint: bool) -> String {
+    let when = if checkpoint {
+        "not at this start (the checkpoint wins); without a checkpoint it would read"
+    } else {
+        "at start it would read"
+    };
+    format!(
+        "snapshot mode \"{}\": {when} (estimates from information_schema)",
+        mode.name()
+    )
+}
+
+fn snapshot_line(t: &TableInfo, problem: Option<&str>) -> String {
+    let mut line = format!(
+        "  {}.{}  ~{} rows  ~{}",
+        t.db,
+        t.table,
+        t.rows_estimate,
+        size(t.bytes_estimate)
+    );
+    if !t.has_primary_key {
+        line.push_str("  no primary key");
+    }
+    if let Some(p) = problem {
+        line.push_str(&format!("  cannot read: {p}"));
+    }
+    line
+}
+
+fn snapshot_total(tables: &[TableInfo], problems: &[Option<String>]) -> String {
+    let rows: u64 = tables.iter().map(|t| t.rows_estimate).sum();
+    let bytes: u64 = tables.iter().map(|t| t.bytes_estimate).sum();
+    let mut total = format!(
+        "{} table(s) to read, ~{rows} rows, ~{}",
+        tables.len(),
+        size(bytes)
+    );
+    let no_key = tables.iter().filter(|t| !t.has_primary_key).count();
+    if no_key > 0 {
+        total.push_str(&format!("; {no_key} without a primary key"));
+    }
+    let denied = problems.iter().flatten().count();
+    if denied > 0 {
+        total.push_str(&format!("; {denied} the user may not SELECT from"));
+    }
+    total
+}
+
+/// Bytes in binary units, one decimal from KiB on.
+fn size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let (mut value, mut unit) = (bytes as f64, 0);
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(table: &str, rows: u64, bytes: u64, pk: bool) -> TableInfo {
+        TableInfo {
+            db: "shop".into(),
+            table: table.into(),
+            rows_estimate: rows,
+            bytes_estimate: bytes,
+            has_primary_key: pk,
+        }
+    }
+
+    #[test]
+    fn sizes_are_in_binary_units() {
+        assert_eq!(size(0), "0 B");
+        assert_eq!(size(1023), "1023 B");
+        assert_eq!(size(16384), "16.0 KiB");
+        assert_eq!(size(5 * 1024 * 1024 + 512 * 1024), "5.5 MiB");
+    }
+
+    #[test]
+    fn the_snapshot_section_flags_what_would_stop_it() {
+        let tables = [info("orders", 1200, 65536, true), info("log", 3, 0, false)];
+        assert_eq!(
+            snapshot_line(&tables[0], None),
+            "  shop.orders  ~1200 rows  ~64.0 KiB"
+        );
+        assert_eq!(
+            snapshot_line(&tables[1], Some("no SELECT")),
+            "  shop.log  ~3 rows  ~0 B  no primary key  cannot read: no SELECT"
+        );
+        assert_eq!(
+            snapshot_total(&tables, &[None, Some("x".into())]),
+            "2 table(s) to read, ~1203 rows, ~64.0 KiB; 1 without a primary key; 1 the user may not SELECT from"
+        );
+        assert_eq!(
+            snapshot_total(&[], &[]),
+            "0 table(s) to read, ~0 rows, ~0 B"
+        );
+        assert!(snapshot_header(SnapshotMode::Initial, false)
+            .starts_with("snapshot mode \"initial\": at start"));
+        assert!(snapshot_header(SnapshotMode::WhenNeeded, true).contains("the checkpoint wins"));
+    }
 
     #[test]
     fn a_rule_is_described_by_key_columns_ops_and_chain() {

@@ -36,6 +36,7 @@ use crate::shutdown::{Cancel, Reason};
 use crate::snapshot::planner::Planner;
 use crate::snapshot::reader::ReaderSource;
 use crate::snapshot::{Progress, Request, SnapshotMode};
+use crate::snapshot::SnapshotError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -49,6 +50,8 @@ pub enum AppError {
     Checkpoint(#[from] StoreError),
     #[error(transparent)]
     Plugin(#[from] PluginError),
+    #[error(transparent)]
+    Snapshot(#[from] SnapshotError),
 }
 
 impl AppError {

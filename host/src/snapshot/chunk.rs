@@ -24,7 +24,7 @@ pub(crate) async fn prepare_session(conn: &mut Conn) -> Result<(), SnapshotError
                  CONCAT(',', @@SESSION.sql_mode, ','), ',PAD_CHAR_TO_FULL_LENGTH,', ','))",
     )
     .await
-    .map_err(SnapshotError::Connect)
+    .map_err(|e| SnapshotError::Connect(format!("setting up the snapshot session: {e}")))
 }
 
 /// The rows of one chunk, values already MessagePack.

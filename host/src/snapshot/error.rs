@@ -1,9 +1,24 @@
 //! What can go wrong reading existing rows, each saying what to do.
 
 #[derive(Debug, thiserror::Error)]
-pub(crate) enum SnapshotError {
+pub enum SnapshotError {
     #[error("snapshot of {db}.{table}: the user has no SELECT privilege on it; run `GRANT SELECT ON {db}.{table} TO <sluice's user>` (or on {db}.*), or exclude the table from the rules")]
     Denied { db: String, table: String },
+    /// `sluice snapshot` may not create or write the signal table.
+    #[error("snapshot request: {user} may not {action} {table}; run `GRANT {grant} ON {on} TO {user}`, or set [snapshot] signal_table to a table it may write")]
+    SignalDenied {
+        table: String,
+        user: String,
+        action: &'static str,
+        grant: &'static str,
+        on: String,
+    },
+    #[error("snapshot request: {what} {table}: {source}")]
+    Signal {
+        table: String,
+        what: &'static str,
+        source: mysql_async::Error,
+    },
     #[error("snapshot of {db}.{table}: {what}: {source}")]
     Query {
         db: String,

@@ -111,6 +111,7 @@ pub struct SluiceConfig {
     state: Section,
     pipeline: Section,
     plugins: Section,
+    snapshot: Section,
     kafka: Section,
     producer: Section,
     rules: Vec<Rule>,
@@ -130,6 +131,7 @@ impl SluiceConfig {
             state: Section::default(),
             pipeline: Section::default(),
             plugins: Section::default(),
+            snapshot: Section::default(),
             kafka: Section::default(),
             producer: Section::default(),
             rules: Vec::new(),
@@ -139,6 +141,8 @@ impl SluiceConfig {
         c.source.set("server_id", i64::from(next_server_id()));
         c.source.set("start", "latest");
         c.state.set("checkpoint_interval_ms", 100);
+        // Tests stream changes; the snapshot tests ask for snapshots.
+        c.snapshot.set("mode", "never");
         c.kafka.set("brokers", brokers);
         c.kafka.set("topic_prefix", unique("t"));
         c
@@ -153,6 +157,12 @@ impl SluiceConfig {
     /// `[source] start`: `latest`, `earliest` or `file:pos`.
     pub fn start(mut self, start: &str) -> Self {
         self.source.set("start", start);
+        self
+    }
+
+    /// A `[snapshot]` setting (`mode` is "never" unless a test sets it).
+    pub fn snapshot(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.snapshot.set(key, value);
         self
     }
 
@@ -257,6 +267,7 @@ impl SluiceConfig {
         self.state.render("[state]", &mut out);
         self.pipeline.render("[pipeline]", &mut out);
         self.plugins.render("[plugins]", &mut out);
+        self.snapshot.render("[snapshot]", &mut out);
         self.kafka.render("[kafka]", &mut out);
         self.producer.render("[kafka.producer]", &mut out);
         for rule in &self.rules {
