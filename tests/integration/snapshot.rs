@@ -122,7 +122,7 @@ fn an_on_demand_snapshot_runs_while_streaming_continues() {
     server
         .sql(&format!(
             "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY, v VARCHAR(10));
-             INSERT INTO {db}.t SELECT seq, 'old' FROM seq_1_to_50;"
+             INSERT INTO {db}.t SELECT seq, 'old' FROM {db}.seq_1_to_50;"
         ))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -170,7 +170,7 @@ fn a_table_a_reloaded_rule_captures_gets_its_existing_rows() {
         .sql(&format!(
             "CREATE DATABASE {db};
              CREATE TABLE {db}.kept (id INT PRIMARY KEY); CREATE TABLE {db}.added (id INT PRIMARY KEY);
-             INSERT INTO {db}.added SELECT seq FROM seq_1_to_300;"
+             INSERT INTO {db}.added SELECT seq FROM {db}.seq_1_to_300;"
         ))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -201,7 +201,7 @@ fn a_purged_binlog_with_when_needed_reads_every_table_again() {
     server
         .sql(&format!(
             "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY);
-             INSERT INTO {db}.t SELECT seq FROM seq_1_to_20;"
+             INSERT INTO {db}.t SELECT seq FROM {db}.seq_1_to_20;"
         ))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
@@ -242,7 +242,7 @@ fn tables_without_a_key_altered_or_dropped_mid_snapshot_are_reported() {
             "CREATE DATABASE {db};
              CREATE TABLE {db}.nokey (v INT); INSERT INTO {db}.nokey VALUES (1), (2);
              CREATE TABLE {db}.big (id INT PRIMARY KEY, v INT);
-             INSERT INTO {db}.big SELECT seq, 0 FROM seq_1_to_30000;"
+             INSERT INTO {db}.big SELECT seq, 0 FROM {db}.seq_1_to_30000;"
         ))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();

@@ -50,9 +50,9 @@ pub fn fill(server: &MariaDb, db: &str, rows: u32) {
              CREATE TABLE {db}.a (id INT PRIMARY KEY, v INT, s VARCHAR(40));
              CREATE TABLE {db}.b (k INT, tag VARCHAR(8) CHARACTER SET latin1, v INT, PRIMARY KEY (k, tag));
              CREATE TABLE {db}.c (id BIGINT UNSIGNED PRIMARY KEY, d DECIMAL(20,6), t DATETIME(3), u BIGINT UNSIGNED);
-             INSERT INTO {db}.a SELECT seq, seq % 1000, CONCAT('row ', seq) FROM seq_1_to_{rows};
-             INSERT INTO {db}.b SELECT seq DIV 2, IF(seq % 2, 'é', 'e'), seq FROM seq_1_to_{rows};
-             INSERT INTO {db}.c SELECT seq + 18446744073709000000, seq / 7, '2024-02-29 12:00:00.125' + INTERVAL seq SECOND, seq FROM seq_1_to_{rows};"
+             INSERT INTO {db}.a SELECT seq, seq % 1000, CONCAT('row ', seq) FROM {db}.seq_1_to_{rows};
+             INSERT INTO {db}.b SELECT seq DIV 2, IF(seq % 2, 'é', 'Z'), seq FROM {db}.seq_1_to_{rows};
+             INSERT INTO {db}.c SELECT seq + 18446744073709000000, seq / 7, '2024-02-29 12:00:00.125' + INTERVAL seq SECOND, seq FROM {db}.seq_1_to_{rows};"
         ))
         .unwrap();
 }
