@@ -108,7 +108,17 @@ fn resumed_rows(log: &str) -> u64 {
         .rev()
         .find(|l| l.contains("snapshot resumes"))
         .expect("a resume line");
-    line.split_whitespace()
+    // Without the terminal colours tracing writes.
+    let mut plain = String::new();
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain.split_whitespace()
         .find_map(|w| w.strip_prefix("rows="))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
@@ -181,14 +191,15 @@ fn a_table_a_reloaded_rule_captures_gets_its_existing_rows() {
         .write(&path);
     let sluice = Sluice::with_config(dir.path(), &path);
     sluice.wait_for_log("preflight passed", 1);
+    let prefix = base.prefix().unwrap_or_default().to_owned();
     base.rule(Rule::tables(&[&format!("{db}.kept"), &format!("{db}.added")]))
         .write(&path);
-    sluice.wait_for_log("new rules in force", 1);
+    sluice.wait_for_log("config reloaded", 1);
     // The rules take effect at the next transaction.
     server
         .sql(&format!("INSERT INTO {db}.kept VALUES (1)"))
         .unwrap();
-    let added = events(&brokers, &format!("{db}.added"), 300);
+    let added = events(&brokers, &format!("{prefix}.{db}.added"), 300);
     assert_eq!(added.len(), 300, "{}", sluice.log());
     assert!(added.iter().all(|e| e.value["op"] == "r"));
 }
@@ -221,13 +232,18 @@ fn a_purged_binlog_with_when_needed_reads_every_table_again() {
         .unwrap();
     let newest = server.binlog_position();
     let (file, _) = newest.rsplit_once(':').unwrap();
-    server
-        .sql(&format!("PURGE BINARY LOGS TO '{file}'"))
-        .unwrap();
+    let checkpointed = sluice.checkpoint().unwrap()["file"].as_str().unwrap().to_owned();
+    // The server keeps a binlog until InnoDB has checkpointed past it:
+    // PURGE may leave it at first.
+    support::wait_until(PATIENCE, "the checkpoint's binlog to be purged", || {
+        server.sql(&format!("PURGE BINARY LOGS TO '{file}'")).unwrap();
+        !server.sql("SHOW BINARY LOGS").unwrap().contains(&checkpointed)
+    });
     sluice.restart();
+    // The 20 streamed inserts, then all 21 rows read again.
     let all = events(&brokers, &topic, 20 + 21);
     let reads = all.iter().filter(|e| e.value["op"] == "r").count();
-    assert_eq!(reads, 20 + 21, "{}", sluice.log());
+    assert_eq!(reads, 21, "{}", sluice.log());
     assert!(sluice.log().contains("binlog was purged"), "{}", sluice.log());
     sluice.stop();
 }
@@ -242,12 +258,13 @@ fn tables_without_a_key_altered_or_dropped_mid_snapshot_are_reported() {
             "CREATE DATABASE {db};
              CREATE TABLE {db}.nokey (v INT); INSERT INTO {db}.nokey VALUES (1), (2);
              CREATE TABLE {db}.big (id INT PRIMARY KEY, v INT);
-             INSERT INTO {db}.big SELECT seq, 0 FROM {db}.seq_1_to_30000;"
+             INSERT INTO {db}.big SELECT seq, 0 FROM {db}.seq_1_to_300000;"
         ))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    // Small chunks: the table is still being read when it is altered.
-    let sluice = Sluice::run(dir.path(), &config(server, &brokers, &db, 10));
+    // Tiny chunks (a round trip each): the table is still being read when
+    // it is altered, and again when it is dropped.
+    let sluice = Sluice::run(dir.path(), &config(server, &brokers, &db, 5));
     sluice.wait_for_log("has no primary key", 1);
     sluice.wait_until(PATIENCE, "big's snapshot to start", || {
         sluice.log().contains("snapshot progress")
