@@ -111,6 +111,7 @@ pub struct SluiceConfig {
     state: Section,
     pipeline: Section,
     plugins: Section,
+    snapshot: Section,
     kafka: Section,
     producer: Section,
     rules: Vec<Rule>,
@@ -123,13 +124,16 @@ impl SluiceConfig {
     /// a prefix of its own: every sluice of a test run streams the whole
     /// shared server, and the prefix keeps each one's topics apart.
     /// Checkpoints are written every 100 ms, so tests that read the
-    /// checkpoint file see it move promptly.
+    /// checkpoint file see it move promptly. `[snapshot] mode = "never"`:
+    /// a test of streaming sees only the changes it makes, not a snapshot
+    /// of every table on the shared server; snapshot tests set the mode.
     pub fn new(url: &str, brokers: &str) -> SluiceConfig {
         let mut c = SluiceConfig {
             source: Section::default(),
             state: Section::default(),
             pipeline: Section::default(),
             plugins: Section::default(),
+            snapshot: Section::default(),
             kafka: Section::default(),
             producer: Section::default(),
             rules: Vec::new(),
@@ -139,6 +143,7 @@ impl SluiceConfig {
         c.source.set("server_id", i64::from(next_server_id()));
         c.source.set("start", "latest");
         c.state.set("checkpoint_interval_ms", 100);
+        c.snapshot.set("mode", "never");
         c.kafka.set("brokers", brokers);
         c.kafka.set("topic_prefix", unique("t"));
         c
@@ -203,6 +208,12 @@ impl SluiceConfig {
         self
     }
 
+    /// Any `[snapshot]` setting (`mode` replaces the harness's "never").
+    pub fn snapshot(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.snapshot.set(key, value);
+        self
+    }
+
     /// Any `[kafka]` setting.
     pub fn kafka(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.kafka.set(key, value);
@@ -249,14 +260,15 @@ impl SluiceConfig {
     }
 
     /// The file's text. `[kafka]` comes after the other single sections and
-    /// before the rules, so a config without pipeline, plugin or producer
-    /// settings ends inside `[kafka]` (see `crate::sluice::base_config`).
+    /// before the rules, so a config without producer settings ends inside
+    /// `[kafka]` (see `crate::sluice::base_config`).
     pub fn render(&self) -> String {
         let mut out = String::new();
         self.source.render("[source]", &mut out);
         self.state.render("[state]", &mut out);
         self.pipeline.render("[pipeline]", &mut out);
         self.plugins.render("[plugins]", &mut out);
+        self.snapshot.render("[snapshot]", &mut out);
         self.kafka.render("[kafka]", &mut out);
         self.producer.render("[kafka.producer]", &mut out);
         for rule in &self.rules {
