@@ -1,9 +1,7 @@
 //! On-demand snapshot requests. `sluice snapshot` inserts a row into the
 //! signal table of the source database; the running Sluice sees the insert
-//! in the binlog like any change, so the request takes its place in the
-//! stream: a chunk read after it cannot be older than the changes before
-//! it, and a restart that replays the binlog sees the request again rather
-//! than losing it.
+//! in the binlog like any change, so the request is ordered with the
+//! changes around it and needs no channel of its own to the process.
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
