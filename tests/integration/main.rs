@@ -23,6 +23,7 @@ mod replay;
 mod sluice;
 mod snapshot;
 mod snapshot_support;
+mod snapshot_cli;
 mod support;
 mod support_selftest;
 mod types_binary_blob;

@@ -190,6 +190,7 @@ fn harness_config_builder_renders_what_sluice_reads() {
         .kafka("stall_timeout_secs", 15)
         .producer("message.max.bytes", 100_000_000)
         .pipeline("batch_rows", 8192)
+        .snapshot("chunk_rows", 16)
         .plugins_dir(std::path::Path::new("/tmp/plugins"))
         .rule(
             Rule::tables(&["shop.*"])
@@ -221,6 +222,9 @@ checkpoint_interval_ms = 100
 batch_rows = 8192
 [plugins]
 dir = "/tmp/plugins"
+[snapshot]
+mode = "never"
+chunk_rows = 16
 [kafka]
 brokers = "127.0.0.1:9092"
 topic_prefix = "p"
@@ -248,6 +252,8 @@ tables = ["crm.contacts"]
             .unwrap_or_else(|e| panic!("{e}\n{text}"));
     assert_eq!(parsed.source.server_id, 77);
     assert_eq!(parsed.rules.len(), 2);
+    assert_eq!(parsed.snapshot.mode, sluice::config::SnapshotMode::Never);
+    assert_eq!(parsed.snapshot.chunk_rows, 16);
 }
 
 #[test]

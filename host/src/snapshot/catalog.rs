@@ -2,6 +2,8 @@
 //! size, and whether Sluice's user may read them. `sluice check` reports
 //! these before anything is read.
 
+use std::collections::HashSet;
+
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
@@ -27,30 +29,41 @@ pub(crate) struct TableInfo {
 /// Every base table outside the server's own schemas that the user can
 /// see, ordered by database and name.
 pub(crate) async fn list_tables(conn: &mut Conn) -> Result<Vec<TableInfo>, SnapshotError> {
-    let rows: Vec<(String, String, u64, u64, u8)> = conn
-        .query(
-            "SELECT t.TABLE_SCHEMA, t.TABLE_NAME, COALESCE(t.TABLE_ROWS, 0), COALESCE(t.DATA_LENGTH, 0), \
-             EXISTS (SELECT 1 FROM information_schema.TABLE_CONSTRAINTS c \
-                     WHERE c.TABLE_SCHEMA = t.TABLE_SCHEMA AND c.TABLE_NAME = t.TABLE_NAME \
-                       AND c.CONSTRAINT_TYPE = 'PRIMARY KEY') \
-             FROM information_schema.TABLES t WHERE t.TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2",
-        )
-        .await
-        .map_err(|source| SnapshotError::Query {
+    let query_err = |what: &'static str| {
+        move |source| SnapshotError::Query {
             db: "information_schema".into(),
             table: "TABLES".into(),
-            what: "listing tables",
+            what,
             source,
-        })?;
-    Ok(rows
+        }
+    };
+    let tables: Vec<(String, String, u64, u64)> = conn
+        .query(
+            "SELECT TABLE_SCHEMA, TABLE_NAME, COALESCE(TABLE_ROWS, 0), COALESCE(DATA_LENGTH, 0) \
+             FROM information_schema.TABLES WHERE TABLE_TYPE = 'BASE TABLE' ORDER BY 1, 2",
+        )
+        .await
+        .map_err(query_err("listing tables"))?;
+    // KEY_COLUMN_USAGE, not TABLE_CONSTRAINTS: MariaDB 10.11 shows a user
+    // with table-level privileges only no rows of the latter.
+    let keyed: HashSet<(String, String)> = conn
+        .query(
+            "SELECT DISTINCT TABLE_SCHEMA, TABLE_NAME FROM information_schema.KEY_COLUMN_USAGE \
+             WHERE CONSTRAINT_NAME = 'PRIMARY'",
+        )
+        .await
+        .map_err(query_err("listing primary keys"))?
+        .into_iter()
+        .collect();
+    Ok(tables
         .into_iter()
         .filter(|(db, ..)| !is_system_schema(db))
-        .map(|(db, table, rows, bytes, pk)| TableInfo {
+        .map(|(db, table, rows, bytes)| TableInfo {
+            has_primary_key: keyed.contains(&(db.clone(), table.clone())),
             db,
             table,
             rows_estimate: rows,
             bytes_estimate: bytes,
-            has_primary_key: pk != 0,
         })
         .collect())
 }

@@ -5,13 +5,15 @@ pub enum SnapshotError {
     #[error("snapshot of {db}.{table}: the user has no SELECT privilege on it; run `GRANT SELECT ON {db}.{table} TO <sluice's user>` (or on {db}.*), or exclude the table from the rules")]
     Denied { db: String, table: String },
     /// `sluice snapshot` may not create or write the signal table.
-    #[error("snapshot request: {user} may not {action} {table}; run `GRANT {grant} ON {on} TO {user}`, or set [snapshot] signal_table to a table it may write")]
+    #[error("snapshot request: {user} may not {action} {table}; run `GRANT {grant} ON {on} TO {user}`{hint}, or set [snapshot] signal_table to a table it may write")]
     SignalDenied {
         table: String,
         user: String,
         action: &'static str,
         grant: &'static str,
         on: String,
+        /// What else may be needed, after the GRANT.
+        hint: &'static str,
     },
     #[error("snapshot request: {what} {table}: {source}")]
     Signal {

@@ -1,9 +1,7 @@
 //! On-demand snapshot requests. `sluice snapshot` inserts a row into the
 //! signal table of the source database; the running Sluice sees the insert
-//! in the binlog like any change, so the request takes its place in the
-//! stream: a chunk read after it cannot be older than the changes before
-//! it, and a restart that replays the binlog sees the request again rather
-//! than losing it.
+//! in the binlog like any change, so the request is ordered with the
+//! changes around it and needs no channel of its own to the process.
 
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
@@ -51,7 +49,7 @@ pub(crate) async fn request(
 ) -> Result<u64, SnapshotError> {
     let tables = patterns.join(" ");
     let inserted = match insert(conn, table, &tables, condition).await {
-        Err(e) if code(&e) == Some(ER_NO_SUCH_TABLE) => {
+        Err(e) if matches!(code(&e), Some(ER_NO_SUCH_TABLE | ER_BAD_DB)) => {
             create(conn, table).await?;
             insert(conn, table, &tables, condition).await
         }
@@ -126,14 +124,22 @@ async fn failure(
             source,
         };
     }
-    let (action, grant, on) = match step {
+    // The server checks privileges before existence, so a refused insert
+    // does not tell whether the table exists.
+    let (action, grant, on, hint) = match step {
         Step::CreateDatabase => (
             "create the database of",
             "CREATE, INSERT",
             format!("{}.*", ident(&table.db)),
+            "",
         ),
-        Step::CreateTable => ("create", "CREATE, INSERT", quoted(table)),
-        Step::Insert => ("insert into", "INSERT", quoted(table)),
+        Step::CreateTable => ("create", "CREATE, INSERT", quoted(table), ""),
+        Step::Insert => (
+            "insert into",
+            "INSERT",
+            quoted(table),
+            " (and CREATE as well while the table does not exist: sluice creates it)",
+        ),
     };
     SnapshotError::SignalDenied {
         table: table.to_string(),
@@ -141,6 +147,7 @@ async fn failure(
         action,
         grant,
         on,
+        hint,
     }
 }
 

@@ -124,7 +124,9 @@ impl SluiceConfig {
     /// a prefix of its own: every sluice of a test run streams the whole
     /// shared server, and the prefix keeps each one's topics apart.
     /// Checkpoints are written every 100 ms, so tests that read the
-    /// checkpoint file see it move promptly.
+    /// checkpoint file see it move promptly. `[snapshot] mode = "never"`:
+    /// a test of streaming sees only the changes it makes, not a snapshot
+    /// of every table on the shared server; snapshot tests set the mode.
     pub fn new(url: &str, brokers: &str) -> SluiceConfig {
         let mut c = SluiceConfig {
             source: Section::default(),
@@ -141,7 +143,6 @@ impl SluiceConfig {
         c.source.set("server_id", i64::from(next_server_id()));
         c.source.set("start", "latest");
         c.state.set("checkpoint_interval_ms", 100);
-        // Tests stream changes; the snapshot tests ask for snapshots.
         c.snapshot.set("mode", "never");
         c.kafka.set("brokers", brokers);
         c.kafka.set("topic_prefix", unique("t"));
@@ -157,12 +158,6 @@ impl SluiceConfig {
     /// `[source] start`: `latest`, `earliest` or `file:pos`.
     pub fn start(mut self, start: &str) -> Self {
         self.source.set("start", start);
-        self
-    }
-
-    /// A `[snapshot]` setting (`mode` is "never" unless a test sets it).
-    pub fn snapshot(mut self, key: &str, value: impl Into<Value>) -> Self {
-        self.snapshot.set(key, value);
         self
     }
 
@@ -213,6 +208,12 @@ impl SluiceConfig {
         self
     }
 
+    /// Any `[snapshot]` setting (`mode` replaces the harness's "never").
+    pub fn snapshot(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.snapshot.set(key, value);
+        self
+    }
+
     /// Any `[kafka]` setting.
     pub fn kafka(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.kafka.set(key, value);
@@ -259,8 +260,8 @@ impl SluiceConfig {
     }
 
     /// The file's text. `[kafka]` comes after the other single sections and
-    /// before the rules, so a config without pipeline, plugin or producer
-    /// settings ends inside `[kafka]` (see `crate::sluice::base_config`).
+    /// before the rules, so a config without producer settings ends inside
+    /// `[kafka]` (see `crate::sluice::base_config`).
     pub fn render(&self) -> String {
         let mut out = String::new();
         self.source.render("[source]", &mut out);
