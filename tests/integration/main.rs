@@ -21,6 +21,7 @@ mod preflight;
 mod reload;
 mod replay;
 mod sluice;
+mod snapshot_chunks;
 mod support;
 mod support_selftest;
 mod types_binary_blob;

@@ -159,7 +159,7 @@ async fn primary_key(
     db: &str,
     table: &str,
 ) -> Result<Vec<String>, mysql_async::Error> {
-    let rows: Vec<IndexPart> = conn
+    let rows: Vec<Row> = conn
         .exec(
             "SELECT s.INDEX_NAME, s.COLUMN_NAME, s.SEQ_IN_INDEX, s.NON_UNIQUE,
                     (SELECT c.IS_NULLABLE FROM information_schema.COLUMNS c
@@ -170,7 +170,16 @@ async fn primary_key(
             (db, table),
         )
         .await?;
-    Ok(pick_primary_key(&rows))
+    // Read cell by cell: a tuple conversion would panic on a surprise.
+    let parts: Vec<IndexPart> = rows
+        .iter()
+        .map(|r| {
+            let t = |i| text(r, i).unwrap_or_default();
+            let n = |i| number(r, i).unwrap_or(0);
+            (t(0), t(1), n(2), n(3), t(4))
+        })
+        .collect();
+    Ok(pick_primary_key(&parts))
 }
 
 /// One column of an index: index, column, position in the index (from 1),
@@ -227,7 +236,7 @@ impl Collations {
 }
 
 async fn collation_ids(conn: &mut Conn) -> Result<Collations, mysql_async::Error> {
-    let rows: Vec<(String, String, u16)> = conn
+    let rows: Vec<Row> = conn
         .query(
             "SELECT COLLATION_NAME, CHARACTER_SET_NAME, ID FROM information_schema.COLLATIONS
              WHERE ID IS NOT NULL ORDER BY IS_DEFAULT = 'Yes' DESC",
@@ -237,7 +246,12 @@ async fn collation_ids(conn: &mut Conn) -> Result<Collations, mysql_async::Error
         by_collation: HashMap::new(),
         by_charset: HashMap::new(),
     };
-    for (collation, charset, id) in rows {
+    for r in &rows {
+        let (Some(collation), Some(charset), Some(id)) = (text(r, 0), text(r, 1), number(r, 2))
+        else {
+            continue;
+        };
+        let Ok(id) = u16::try_from(id) else { continue };
         c.by_collation.insert(collation, id);
         c.by_charset.entry(charset).or_insert(id);
     }
