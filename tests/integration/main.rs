@@ -21,7 +21,7 @@ mod preflight;
 mod reload;
 mod replay;
 mod sluice;
-mod snapshot_chunks;
+mod snapshot_tables;
 mod support;
 mod support_selftest;
 mod types_binary_blob;

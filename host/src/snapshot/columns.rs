@@ -12,7 +12,7 @@ use mysql_async::{from_value_opt, Conn, Row};
 
 use super::SnapshotError;
 use crate::decode::charset::{Charset, CharsetMap};
-use crate::decode::schema::{Column, TableSchema};
+use crate::decode::schema::{Column, ColumnKind, TableSchema};
 use crate::event::batch::TableName;
 use crate::event::msgpack::PreEncoded;
 
@@ -92,9 +92,28 @@ pub(crate) async fn describe(
             type_name,
         });
     }
-    let key_names = primary_key(conn, db, table).await.map_err(query(
+    let mut key_names = primary_key(conn, db, table).await.map_err(query(
         "reading its primary key from information_schema.STATISTICS",
     ))?;
+    let implicit = implicit_period(conn, db, table, &columns)
+        .await
+        .map_err(query("looking for system-versioning columns"))?;
+    if implicit {
+        // MariaDB's hidden row_start/row_end: last in the row image, and
+        // row_end part of the primary key the table map logs.
+        for name in ["row_start", "row_end"] {
+            select.push(quote(name));
+            columns.push(Column {
+                name_mp: PreEncoded::str(name),
+                name: name.into(),
+                kind: ColumnKind::Timestamp2 { fsp: 6 },
+                type_name: "TIMESTAMP",
+            });
+        }
+        if !key_names.is_empty() {
+            key_names.push("row_end".into());
+        }
+    }
     let primary_key: Vec<usize> = key_names
         .iter()
         .filter_map(|k| columns.iter().position(|c| &*c.name == k))
@@ -121,6 +140,43 @@ pub(crate) async fn describe(
         select_list: select.join(", "),
         key_order,
     }))
+}
+
+/// Whether the table is system-versioned with MariaDB's implicit period
+/// columns (`WITH SYSTEM VERSIONING` alone): information_schema lists
+/// neither them nor their place in the primary key, but the binlog image
+/// has both. Explicit period columns are listed like any other.
+async fn implicit_period(
+    conn: &mut Conn,
+    db: &str,
+    table: &str,
+    columns: &[Column],
+) -> Result<bool, mysql_async::Error> {
+    let row: Option<Row> = conn
+        .exec_first(
+            "SELECT TABLE_TYPE FROM information_schema.TABLES
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (db, table),
+        )
+        .await?;
+    let listed = columns
+        .iter()
+        .any(|c| &*c.name == "row_start" || &*c.name == "row_end");
+    let kind = row.and_then(|r| text(&r, 0));
+    if kind.as_deref() != Some("SYSTEM VERSIONED") || listed {
+        return Ok(false);
+    }
+    // Explicit period columns under other names: no such columns.
+    let probe = format!(
+        "SELECT row_start, row_end FROM {}.{} LIMIT 0",
+        quote(db),
+        quote(table)
+    );
+    match conn.query_drop(probe).await {
+        Ok(()) => Ok(true),
+        Err(mysql_async::Error::Server(e)) if e.code == 1054 => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// No columns listed: the table does not exist, or the user may not see

@@ -17,9 +17,16 @@ use crate::support::{MariaDb, Message};
 /// Rows per chunk: small, so every test pages through its table.
 const CHUNK_ROWS: usize = 2;
 
-/// Columns whose snapshot value cannot be the streamed one, with why.
-/// Empty: every type MariaDB has reads back identically.
-const NOT_IDENTICAL: &[(&str, &str)] = &[];
+/// Why a column of the streamed image cannot be in the snapshot's, for
+/// the only such columns (every column *type* reads back identically):
+/// MariaDB's hidden hash of a long UNIQUE index (`UNIQUE (blob_col)`, kept
+/// `USING HASH`) is in the binlog image, but no `SELECT` can read it and
+/// information_schema does not list it (docs/FORMAT.md, "Snapshot rows").
+fn not_in_snapshot(column: &str) -> Option<&'static str> {
+    column
+        .starts_with("DB_ROW_HASH_")
+        .then_some("MariaDB's long-unique hash column cannot be selected")
+}
 
 /// One row's raw bytes: the after image and the message key.
 #[derive(Debug)]
@@ -54,7 +61,7 @@ pub(super) fn assert_snapshot_matches(server: &MariaDb, db: &str, msgs: &[Messag
     let mut diffs = Vec::new();
     for (id, s) in &streamed {
         let snap = &snapshot[id];
-        if let Some(d) = diff_images(&s.after, &snap.after) {
+        if let Some(d) = diff_images(&comparable(&s.after), &snap.after) {
             diffs.push(format!("row id={id} after image:\n{d}"));
         }
         // Tables without a primary key have no message key to compare.
@@ -120,9 +127,6 @@ fn diff_images(streamed: &[u8], snapshot: &[u8]) -> Option<String> {
     let mut out = Vec::new();
     for (i, (k, sv)) in sm.iter().enumerate() {
         let name = k.as_str().unwrap_or("?");
-        if NOT_IDENTICAL.iter().any(|(c, _)| *c == name) {
-            continue;
-        }
         let Some((nk, nv)) = nm.get(i) else { break };
         let (rs, rn) = (raw_value(streamed, i), raw_value(snapshot, i));
         if nk != k {
@@ -147,10 +151,6 @@ fn diff_images(streamed: &[u8], snapshot: &[u8]) -> Option<String> {
             nm.len()
         ));
     }
-    if out.is_empty() {
-        // Only the columns known not to match differ.
-        return None;
-    }
     out.push(format!("  streamed image: {}", render(streamed)));
     out.push(format!("  snapshot image: {}", render(snapshot)));
     Some(out.join("\n"))
@@ -169,6 +169,41 @@ fn short(s: &str) -> String {
     } else {
         s.to_string()
     }
+}
+
+/// A streamed image without the columns a snapshot cannot have, sliced
+/// from its bytes, with its map header rewritten for the new length.
+fn comparable(image: &[u8]) -> Vec<u8> {
+    let (n, mut at) = map_header(image).expect("an image is a map");
+    let mut kept = Vec::new();
+    let mut count = 0;
+    for _ in 0..n {
+        let key_end = skip(image, at).expect("key");
+        let end = skip(image, key_end).expect("value");
+        let name = decode(&image[at..key_end]);
+        if not_in_snapshot(name.as_str().unwrap_or("")).is_none() {
+            kept.extend_from_slice(&image[at..end]);
+            count += 1;
+        }
+        at = end;
+    }
+    if count == n {
+        return image.to_vec();
+    }
+    let mut out = Vec::new();
+    match count {
+        0..=15 => out.push(0x80 | count as u8),
+        16..=0xffff => {
+            out.push(0xde);
+            out.extend_from_slice(&(count as u16).to_be_bytes());
+        }
+        _ => {
+            out.push(0xdf);
+            out.extend_from_slice(&(count as u32).to_be_bytes());
+        }
+    }
+    out.extend_from_slice(&kept);
+    out
 }
 
 /// The raw bytes of the `i`th value of the map in `b`.
@@ -277,5 +312,20 @@ mod tests {
         assert_eq!(id_of(raw_field(&b, "after").unwrap()), 7);
         assert_eq!(raw_value(&b, 3).unwrap(), [0xca, 0x3f, 0xc0, 0, 0]);
         assert_eq!(skip(&b[..b.len() - 1], 0), None);
+        // Nothing to leave out: the same bytes.
+        assert_eq!(comparable(&b), b);
+        let image = Value::Map(vec![
+            (Value::from("id"), Value::from(1)),
+            (Value::from("DB_ROW_HASH_1"), Value::from(857)),
+            (Value::from("b"), Value::from("x")),
+        ]);
+        let (mut with, mut without) = (Vec::new(), Vec::new());
+        rmpv::encode::write_value(&mut with, &image).unwrap();
+        let kept = Value::Map(vec![
+            image.as_map().unwrap()[0].clone(),
+            image.as_map().unwrap()[2].clone(),
+        ]);
+        rmpv::encode::write_value(&mut without, &kept).unwrap();
+        assert_eq!(comparable(&with), without);
     }
 }
