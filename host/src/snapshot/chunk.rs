@@ -188,6 +188,21 @@ pub(crate) async fn read_chunk(
     let mut conditions = Vec::new();
     let mut params = Vec::new();
     if let Some(after) = after {
+        if after.len() != key.len() {
+            // A resume key from before the primary key changed.
+            return Err(SnapshotError::BadValue {
+                db: db.into(),
+                table: table.into(),
+                column: String::new(),
+                what: "primary key",
+                reason: format!(
+                    "the key to resume after has {} values but the primary key has {} columns \
+                     (it changed since): request a new snapshot of the table",
+                    after.len(),
+                    key.len()
+                ),
+            });
+        }
         let (sql, p) = keyset(&key, after);
         conditions.push(sql);
         params = p;
