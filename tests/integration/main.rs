@@ -24,6 +24,7 @@ mod sluice;
 mod snapshot;
 mod snapshot_support;
 mod snapshot_cli;
+mod snapshot_tables;
 mod support;
 mod support_selftest;
 mod types_binary_blob;

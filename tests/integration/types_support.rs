@@ -36,6 +36,11 @@
 //!
 //! Floats are compared by value (both sides parsed to f64, bit for bit),
 //! because the server and Rust print the same double in different notations.
+//!
+//! Whatever a test checks by hand, collecting its events also checks the
+//! snapshot reader against them ([`snapshot`]): every row left in the
+//! table, read with `SELECT` in primary-key chunks, must be byte for byte
+//! the streamed after image and key of its last event.
 
 #![allow(dead_code)]
 
@@ -45,6 +50,8 @@ use rmpv::Value;
 
 use crate::sluice::{unique, Sluice};
 use crate::support::{self, MariaDb, Message, SluiceConfig};
+
+mod snapshot;
 
 /// The usual types test: creates `t` with `columns` (which must include
 /// `id INT PRIMARY KEY`), runs `writes`, waits for `n` events, checks the
@@ -131,7 +138,8 @@ impl TypeTable {
         }
     }
 
-    fn server(&self) -> &MariaDb {
+    /// The server `t` is on.
+    pub fn server(&self) -> &MariaDb {
         self.own.as_ref().unwrap_or(&support::shared().mariadb)
     }
 
@@ -169,6 +177,8 @@ impl TypeTable {
         self.keyed_events(n, Duration::from_secs(90))
     }
 
+    /// The events, once all `n` are in: the table then holds what they
+    /// leave, which the snapshot reader must read back identically.
     fn keyed_events(&self, n: usize, timeout: Duration) -> Vec<(Value, Option<Value>)> {
         let msgs = self.messages(n, timeout);
         assert_eq!(
@@ -178,6 +188,7 @@ impl TypeTable {
             self.sluice.topic(&format!("{}.t", self.db)),
             self.sluice.log()
         );
+        snapshot::assert_snapshot_matches(self.server(), &self.db, &msgs);
         msgs.iter()
             .map(|m| {
                 let v = rmpv::decode::read_value(&mut m.payload.as_deref().expect("payload"))

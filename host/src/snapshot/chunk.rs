@@ -9,6 +9,8 @@ use mysql_async::{Conn, Row, Value};
 
 use super::columns::{quote, SnapshotTable};
 use super::{value, KeyValue, SnapshotError};
+use crate::decode::charset::Charset;
+use crate::decode::schema::{Column, ColumnKind};
 use crate::event::msgpack::{extend_short, write_map_header};
 
 /// Sets up a connection for chunk queries, so that values arrive in the
@@ -66,33 +68,78 @@ impl ChunkRows {
     }
 }
 
+/// A primary-key column as the keyset condition writes it.
+struct KeyColumn {
+    /// The quoted name.
+    name: String,
+    /// What to cast the value to, if anything.
+    cast: Option<String>,
+}
+
+impl KeyColumn {
+    fn new(column: &Column) -> KeyColumn {
+        let cast = match column.kind {
+            // MariaDB's INET4/INET6/UUID parse a text value as an address
+            // or UUID; as binary they take its bytes, which is what the
+            // key holds. The same is harmless for BINARY(n).
+            ColumnKind::FixedString {
+                charset: Charset::Binary,
+                max_len,
+                ..
+            } => Some(format!("BINARY({max_len})")),
+            _ => None,
+        };
+        KeyColumn {
+            name: quote(&column.name),
+            cast,
+        }
+    }
+
+    /// The placeholder for `v` in a comparison with this column, and the
+    /// parameter. Bytes travel as hex: the binary protocol sends every
+    /// string parameter in the client's charset, where bytes that are not
+    /// valid UTF-8 would not reach the comparison intact.
+    fn bind(&self, v: &KeyValue) -> (String, Value) {
+        let (placeholder, param) = match v {
+            KeyValue::Bytes(b) => {
+                let hex: String = b.iter().map(|x| format!("{x:02X}")).collect();
+                ("UNHEX(?)", Value::Bytes(hex.into_bytes()))
+            }
+            other => ("?", other.to_param()),
+        };
+        match &self.cast {
+            Some(to) => (format!("CAST({placeholder} AS {to})"), param),
+            None => (placeholder.to_string(), param),
+        }
+    }
+}
+
 /// The keyset condition for the rows after `after` in key order, written
 /// so the server can use the key as a range (`a >= ? AND (a > ? OR (a = ?
 /// AND b > ?))`, not a row constructor, which older servers do not), and
 /// its parameters.
-fn keyset(key: &[&str], after: &[KeyValue]) -> (String, Vec<Value>) {
-    let cols: Vec<String> = key.iter().map(|c| quote(c)).collect();
+fn keyset(key: &[KeyColumn], after: &[KeyValue]) -> (String, Vec<Value>) {
     let mut params = Vec::new();
+    let mut term = |k: &KeyColumn, op: &str, v: &KeyValue| {
+        let (placeholder, param) = k.bind(v);
+        params.push(param);
+        format!("{} {op} {placeholder}", k.name)
+    };
+    // The leading `>=` gives the optimizer a range on the first column.
+    let lead = (key.len() > 1).then(|| term(&key[0], ">=", &after[0]));
     let mut alternatives = Vec::new();
-    for i in 0..cols.len() {
-        let mut terms = Vec::new();
-        for (c, v) in cols[..i].iter().zip(after) {
-            terms.push(format!("{c} = ?"));
-            params.push(v.to_param());
-        }
-        terms.push(format!("{} > ?", cols[i]));
-        params.push(after[i].to_param());
+    for i in 0..key.len() {
+        let mut terms: Vec<String> = (0..i).map(|j| term(&key[j], "=", &after[j])).collect();
+        terms.push(term(&key[i], ">", &after[i]));
         alternatives.push(match terms.len() {
             1 => terms.remove(0),
             _ => format!("({})", terms.join(" AND ")),
         });
     }
-    if cols.len() == 1 {
-        return (alternatives.remove(0), params);
-    }
-    // The leading `>=` gives the optimizer a range on the first column.
-    params.insert(0, after[0].to_param());
-    let sql = format!("{} >= ? AND ({})", cols[0], alternatives.join(" OR "));
+    let sql = match lead {
+        None => alternatives.remove(0),
+        Some(lead) => format!("{lead} AND ({})", alternatives.join(" OR ")),
+    };
     (sql, params)
 }
 
@@ -133,14 +180,29 @@ pub(crate) async fn read_chunk(
             reason: "the table has no primary key: chunks are read in primary-key order".into(),
         });
     }
-    let key: Vec<&str> = schema
+    let key: Vec<KeyColumn> = schema
         .primary_key
         .iter()
-        .map(|&i| &*schema.columns[i].name)
+        .map(|&i| KeyColumn::new(&schema.columns[i]))
         .collect();
     let mut conditions = Vec::new();
     let mut params = Vec::new();
     if let Some(after) = after {
+        if after.len() != key.len() {
+            // A resume key from before the primary key changed.
+            return Err(SnapshotError::BadValue {
+                db: db.into(),
+                table: table.into(),
+                column: String::new(),
+                what: "primary key",
+                reason: format!(
+                    "the key to resume after has {} values but the primary key has {} columns \
+                     (it changed since): request a new snapshot of the table",
+                    after.len(),
+                    key.len()
+                ),
+            });
+        }
         let (sql, p) = keyset(&key, after);
         conditions.push(sql);
         params = p;
@@ -233,23 +295,52 @@ fn bad(t: &SnapshotTable, col: usize, reason: String) -> SnapshotError {
 mod tests {
     use super::*;
 
+    fn column(name: &str, kind: ColumnKind) -> Column {
+        Column {
+            name: name.into(),
+            name_mp: crate::event::msgpack::PreEncoded::str(name),
+            kind,
+            type_name: "",
+        }
+    }
+
     #[test]
     fn keyset_conditions_are_index_friendly() {
-        let (sql, params) = keyset(&["id"], &[KeyValue::Int(5)]);
+        let int = || ColumnKind::Int {
+            bytes: 4,
+            unsigned: false,
+        };
+        let id = [KeyColumn::new(&column("id", int()))];
+        let (sql, params) = keyset(&id, &[KeyValue::Int(5)]);
         assert_eq!(sql, "`id` > ?");
         assert_eq!(params, [Value::Int(5)]);
+        let inet6 = ColumnKind::FixedString {
+            len_bytes: 1,
+            max_len: 16,
+            charset: Charset::Binary,
+        };
+        let key = [
+            KeyColumn::new(&column("a", int())),
+            KeyColumn::new(&column("b`c", inet6)),
+            KeyColumn::new(&column("d", int())),
+        ];
         let after = [
             KeyValue::Int(1),
-            KeyValue::Text("é".into()),
+            KeyValue::Bytes(vec![0; 16]),
             KeyValue::UInt(3),
         ];
-        let (sql, params) = keyset(&["a", "b`c", "d"], &after);
+        let (sql, params) = keyset(&key, &after);
+        let b = "`b``c`";
+        let bp = "CAST(UNHEX(?) AS BINARY(16))";
         assert_eq!(
             sql,
-            "`a` >= ? AND (`a` > ? OR (`a` = ? AND `b``c` > ?) OR (`a` = ? AND `b``c` = ? AND `d` > ?))"
+            format!(
+                "`a` >= ? AND (`a` > ? OR (`a` = ? AND {b} > {bp}) OR (`a` = ? AND {b} = {bp} AND `d` > ?))"
+            )
         );
         let p = |k: &KeyValue| k.to_param();
-        let (a, b, d) = (p(&after[0]), p(&after[1]), p(&after[2]));
+        let (a, d) = (p(&after[0]), p(&after[2]));
+        let b = Value::Bytes(b"00000000000000000000000000000000".to_vec());
         assert_eq!(
             params,
             [a.clone(), a.clone(), a.clone(), b.clone(), a, b, d]

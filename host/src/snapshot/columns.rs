@@ -12,7 +12,7 @@ use mysql_async::{from_value_opt, Conn, Row};
 
 use super::SnapshotError;
 use crate::decode::charset::{Charset, CharsetMap};
-use crate::decode::schema::{Column, TableSchema};
+use crate::decode::schema::{Column, ColumnKind, TableSchema};
 use crate::event::batch::TableName;
 use crate::event::msgpack::PreEncoded;
 
@@ -92,9 +92,28 @@ pub(crate) async fn describe(
             type_name,
         });
     }
-    let key_names = primary_key(conn, db, table).await.map_err(query(
+    let mut key_names = primary_key(conn, db, table).await.map_err(query(
         "reading its primary key from information_schema.STATISTICS",
     ))?;
+    let implicit = implicit_period(conn, db, table, &columns)
+        .await
+        .map_err(query("looking for system-versioning columns"))?;
+    if implicit {
+        // MariaDB's hidden row_start/row_end: last in the row image, and
+        // row_end part of the primary key the table map logs.
+        for name in ["row_start", "row_end"] {
+            select.push(quote(name));
+            columns.push(Column {
+                name_mp: PreEncoded::str(name),
+                name: name.into(),
+                kind: ColumnKind::Timestamp2 { fsp: 6 },
+                type_name: "TIMESTAMP",
+            });
+        }
+        if !key_names.is_empty() {
+            key_names.push("row_end".into());
+        }
+    }
     let primary_key: Vec<usize> = key_names
         .iter()
         .filter_map(|k| columns.iter().position(|c| &*c.name == k))
@@ -121,6 +140,43 @@ pub(crate) async fn describe(
         select_list: select.join(", "),
         key_order,
     }))
+}
+
+/// Whether the table is system-versioned with MariaDB's implicit period
+/// columns (`WITH SYSTEM VERSIONING` alone): information_schema lists
+/// neither them nor their place in the primary key, but the binlog image
+/// has both. Explicit period columns are listed like any other.
+async fn implicit_period(
+    conn: &mut Conn,
+    db: &str,
+    table: &str,
+    columns: &[Column],
+) -> Result<bool, mysql_async::Error> {
+    let row: Option<Row> = conn
+        .exec_first(
+            "SELECT TABLE_TYPE FROM information_schema.TABLES
+             WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ?",
+            (db, table),
+        )
+        .await?;
+    let listed = columns
+        .iter()
+        .any(|c| &*c.name == "row_start" || &*c.name == "row_end");
+    let kind = row.and_then(|r| text(&r, 0));
+    if kind.as_deref() != Some("SYSTEM VERSIONED") || listed {
+        return Ok(false);
+    }
+    // Explicit period columns under other names: no such columns.
+    let probe = format!(
+        "SELECT row_start, row_end FROM {}.{} LIMIT 0",
+        quote(db),
+        quote(table)
+    );
+    match conn.query_drop(probe).await {
+        Ok(()) => Ok(true),
+        Err(mysql_async::Error::Server(e)) if e.code == 1054 => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// No columns listed: the table does not exist, or the user may not see
@@ -159,7 +215,7 @@ async fn primary_key(
     db: &str,
     table: &str,
 ) -> Result<Vec<String>, mysql_async::Error> {
-    let rows: Vec<IndexPart> = conn
+    let rows: Vec<Row> = conn
         .exec(
             "SELECT s.INDEX_NAME, s.COLUMN_NAME, s.SEQ_IN_INDEX, s.NON_UNIQUE,
                     (SELECT c.IS_NULLABLE FROM information_schema.COLUMNS c
@@ -170,7 +226,16 @@ async fn primary_key(
             (db, table),
         )
         .await?;
-    Ok(pick_primary_key(&rows))
+    // Read cell by cell: a tuple conversion would panic on a surprise.
+    let parts: Vec<IndexPart> = rows
+        .iter()
+        .map(|r| {
+            let t = |i| text(r, i).unwrap_or_default();
+            let n = |i| number(r, i).unwrap_or(0);
+            (t(0), t(1), n(2), n(3), t(4))
+        })
+        .collect();
+    Ok(pick_primary_key(&parts))
 }
 
 /// One column of an index: index, column, position in the index (from 1),
@@ -227,7 +292,7 @@ impl Collations {
 }
 
 async fn collation_ids(conn: &mut Conn) -> Result<Collations, mysql_async::Error> {
-    let rows: Vec<(String, String, u16)> = conn
+    let rows: Vec<Row> = conn
         .query(
             "SELECT COLLATION_NAME, CHARACTER_SET_NAME, ID FROM information_schema.COLLATIONS
              WHERE ID IS NOT NULL ORDER BY IS_DEFAULT = 'Yes' DESC",
@@ -237,7 +302,12 @@ async fn collation_ids(conn: &mut Conn) -> Result<Collations, mysql_async::Error
         by_collation: HashMap::new(),
         by_charset: HashMap::new(),
     };
-    for (collation, charset, id) in rows {
+    for r in &rows {
+        let (Some(collation), Some(charset), Some(id)) = (text(r, 0), text(r, 1), number(r, 2))
+        else {
+            continue;
+        };
+        let Ok(id) = u16::try_from(id) else { continue };
         c.by_collation.insert(collation, id);
         c.by_charset.entry(charset).or_insert(id);
     }
