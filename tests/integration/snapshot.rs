@@ -29,7 +29,8 @@ fn assert_all_tables(server: &MariaDb, brokers: &str, sluice: &Sluice, db: &str)
     TABLES
         .iter()
         .map(|t| {
-            let events = events_in_identity_order(brokers, &sluice.topic(&format!("{db}.{}", t.name)));
+            let events =
+                events_in_identity_order(brokers, &sluice.topic(&format!("{db}.{}", t.name)));
             assert_replay_equals_table(server, db, t, &events)
         })
         .collect()
@@ -118,7 +119,8 @@ fn resumed_rows(log: &str) -> u64 {
             plain.push(c);
         }
     }
-    plain.split_whitespace()
+    plain
+        .split_whitespace()
         .find_map(|w| w.strip_prefix("rows="))
         .and_then(|n| n.parse().ok())
         .unwrap_or(0)
@@ -148,12 +150,17 @@ fn an_on_demand_snapshot_runs_while_streaming_continues() {
     // A request naming no table is logged and ignored; the good one is read.
     let run = |tables: &[&str], condition: Option<&str>| {
         let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
-        cmd.args(["snapshot", "--config"]).arg(dir.path().join("sluice.toml"));
+        cmd.args(["snapshot", "--config"])
+            .arg(dir.path().join("sluice.toml"));
         if let Some(c) = condition {
             cmd.args(["--where", c]);
         }
         let out = cmd.args(tables).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     };
     run(&["nosuchdb.nosuchtable"], None);
     run(&[&format!("{db}.t")], Some("id <= 10"));
@@ -192,8 +199,11 @@ fn a_table_a_reloaded_rule_captures_gets_its_existing_rows() {
     let sluice = Sluice::with_config(dir.path(), &path);
     sluice.wait_for_log("preflight passed", 1);
     let prefix = base.prefix().unwrap_or_default().to_owned();
-    base.rule(Rule::tables(&[&format!("{db}.kept"), &format!("{db}.added")]))
-        .write(&path);
+    base.rule(Rule::tables(&[
+        &format!("{db}.kept"),
+        &format!("{db}.added"),
+    ]))
+    .write(&path);
     sluice.wait_for_log("config reloaded", 1);
     // The rules take effect at the next transaction.
     server
@@ -232,12 +242,20 @@ fn a_purged_binlog_with_when_needed_reads_every_table_again() {
         .unwrap();
     let newest = server.binlog_position();
     let (file, _) = newest.rsplit_once(':').unwrap();
-    let checkpointed = sluice.checkpoint().unwrap()["file"].as_str().unwrap().to_owned();
+    let checkpointed = sluice.checkpoint().unwrap()["file"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // The server keeps a binlog until InnoDB has checkpointed past it:
     // PURGE may leave it at first.
     support::wait_until(PATIENCE, "the checkpoint's binlog to be purged", || {
-        server.sql(&format!("PURGE BINARY LOGS TO '{file}'")).unwrap();
-        !server.sql("SHOW BINARY LOGS").unwrap().contains(&checkpointed)
+        server
+            .sql(&format!("PURGE BINARY LOGS TO '{file}'"))
+            .unwrap();
+        !server
+            .sql("SHOW BINARY LOGS")
+            .unwrap()
+            .contains(&checkpointed)
     });
     sluice.restart();
     // The first run's initial snapshot (20 rows), then all 21 rows read
@@ -250,7 +268,11 @@ fn a_purged_binlog_with_when_needed_reads_every_table_again() {
         .collect();
     let want: Vec<u64> = (1..=20).chain(1..=21).collect();
     assert_eq!(reads, want, "{}", sluice.log());
-    assert!(sluice.log().contains("binlog was purged"), "{}", sluice.log());
+    assert!(
+        sluice.log().contains("binlog was purged"),
+        "{}",
+        sluice.log()
+    );
     sluice.stop();
 }
 

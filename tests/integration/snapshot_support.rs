@@ -154,10 +154,19 @@ pub fn events_in_identity_order(brokers: &str, topic: &str) -> Vec<Event> {
 
 /// Applies `events` per key in order and compares the result with the
 /// table, row by row; returns how many snapshot rows there were.
-pub fn assert_replay_equals_table(server: &MariaDb, db: &str, t: &Table, events: &[Event]) -> usize {
+pub fn assert_replay_equals_table(
+    server: &MariaDb,
+    db: &str,
+    t: &Table,
+    events: &[Event],
+) -> usize {
     let mut rows: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let key_of = |img: &Value| -> String {
-        t.key.iter().map(|c| as_cell(&img[*c])).collect::<Vec<_>>().join("\t")
+        t.key
+            .iter()
+            .map(|c| as_cell(&img[*c]))
+            .collect::<Vec<_>>()
+            .join("\t")
     };
     let mut reads = 0;
     for e in events {
@@ -192,8 +201,16 @@ pub fn assert_replay_equals_table(server: &MariaDb, db: &str, t: &Table, events:
             .join("\t");
         want.insert(key, cells);
     }
-    let missing: Vec<_> = want.keys().filter(|k| !rows.contains_key(*k)).take(5).collect();
-    let extra: Vec<_> = rows.keys().filter(|k| !want.contains_key(*k)).take(5).collect();
+    let missing: Vec<_> = want
+        .keys()
+        .filter(|k| !rows.contains_key(*k))
+        .take(5)
+        .collect();
+    let extra: Vec<_> = rows
+        .keys()
+        .filter(|k| !want.contains_key(*k))
+        .take(5)
+        .collect();
     let differ: Vec<_> = want
         .iter()
         .filter(|(k, v)| rows.get(*k).is_some_and(|r| r != *v))

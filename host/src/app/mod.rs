@@ -35,8 +35,8 @@ use crate::route::{LiveRules, Rule};
 use crate::shutdown::{Cancel, Reason};
 use crate::snapshot::planner::Planner;
 use crate::snapshot::reader::ReaderSource;
-use crate::snapshot::{Progress, Request, SnapshotMode};
 use crate::snapshot::SnapshotError;
+use crate::snapshot::{Progress, Request, SnapshotMode};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -268,7 +268,14 @@ async fn start_position(
             let p = reader::resolve_start(conn, start).await?;
             info!(position = %p, start = ?start, snapshot = mode.name(), "no checkpoint; starting from [source] start");
             let initial = mode != SnapshotMode::Never;
-            (p, if initial { everything("initial") } else { Progress::default() })
+            (
+                p,
+                if initial {
+                    everything("initial")
+                } else {
+                    Progress::default()
+                },
+            )
         }
     };
     match reader::ensure_available(conn, &from).await {
@@ -325,13 +332,7 @@ fn snapshot_link(
         s.progress_interval,
         s.signal_table.clone(),
     );
-    pipeline::SnapshotLink::new(
-        planner,
-        jobs,
-        replies,
-        s.signal_table.clone(),
-        s.new_tables,
-    )
+    pipeline::SnapshotLink::new(planner, jobs, replies, s.signal_table.clone(), s.new_tables)
 }
 
 fn sink(

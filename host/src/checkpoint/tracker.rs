@@ -58,7 +58,7 @@ impl Tracker {
     }
 
     /// A tracker starting at `from` with the snapshot progress stored with it.
-    pub fn with_progress(from: Position, progress: Option<Arc<Progress>>) -> Self {
+    pub(crate) fn with_progress(from: Position, progress: Option<Arc<Progress>>) -> Self {
         Tracker {
             state: Mutex::new(State {
                 txns: VecDeque::new(),
@@ -106,7 +106,7 @@ impl Tracker {
 
     /// Snapshot progress as of the end of `txn`: it becomes the stored
     /// progress once `txn` is done, together with its end position.
-    pub fn mark(&self, txn: TxnId, progress: Arc<Progress>) {
+    pub(crate) fn mark(&self, txn: TxnId, progress: Arc<Progress>) {
         let mut s = self.state.lock().unwrap();
         if let Some(t) = s.get(txn) {
             t.mark = Some(progress);
@@ -183,7 +183,7 @@ impl Tracker {
 
     /// [`Tracker::resume_position`] and the snapshot progress that goes with
     /// it (both under one lock, so they always match).
-    pub fn resume_state(&self) -> (Position, Option<Arc<Progress>>) {
+    pub(crate) fn resume_state(&self) -> (Position, Option<Arc<Progress>>) {
         let s = self.state.lock().unwrap();
         let pos = match s.txns.front() {
             Some(t) => t.start.clone(),
@@ -365,7 +365,11 @@ mod tests {
         t.end(b, p(20));
         t.ack(b);
         let (pos, mark) = t.resume_state();
-        assert_eq!((pos, mark.unwrap().tables[0].rows), (p(10), 0), "a is not done");
+        assert_eq!(
+            (pos, mark.unwrap().tables[0].rows),
+            (p(10), 0),
+            "a is not done"
+        );
         t.ack(a);
         let (pos, mark) = t.resume_state();
         assert_eq!((pos, mark.unwrap().tables[0].rows), (p(20), 9));

@@ -38,7 +38,9 @@ pub enum SnapshotError {
     },
     #[error("snapshot: cannot connect to the source: {0}")]
     Connect(String),
-    #[error("snapshot: cannot read the server's binlog position (the chunk's high watermark): {0}")]
+    #[error(
+        "snapshot: cannot read the server's binlog position (the chunk's high watermark): {0}"
+    )]
     Watermark(String),
 }
 
@@ -47,7 +49,10 @@ impl SnapshotError {
     pub(crate) fn is_transient(&self) -> bool {
         match self {
             SnapshotError::Query { source, .. } => {
-                matches!(source, mysql_async::Error::Io(_) | mysql_async::Error::Driver(_))
+                matches!(
+                    source,
+                    mysql_async::Error::Io(_) | mysql_async::Error::Driver(_)
+                )
             }
             SnapshotError::Connect(_) | SnapshotError::Watermark(_) => true,
             _ => false,

@@ -285,9 +285,11 @@ impl Planner {
         };
         let mut added = 0;
         for t in tables.iter().filter(|t| wanted(t)) {
-            let dup = self.progress.tables.iter().any(|p| {
-                p.db == t.db && p.table == t.table && p.condition == req.condition
-            });
+            let dup = self
+                .progress
+                .tables
+                .iter()
+                .any(|p| p.db == t.db && p.table == t.table && p.condition == req.condition);
             if !dup {
                 self.progress.tables.push(TableProgress {
                     db: t.db.clone(),
@@ -320,7 +322,11 @@ impl Planner {
             self.reading = None;
             self.epoch += 1;
             if gone {
-                warn!(db, table, "the table was dropped or renamed while being snapshotted; its snapshot ends");
+                warn!(
+                    db,
+                    table,
+                    "the table was dropped or renamed while being snapshotted; its snapshot ends"
+                );
                 self.finish_front();
             } else {
                 warn!(db, table, "the table was altered while being snapshotted; its snapshot starts again from its first row");

@@ -242,7 +242,10 @@ fn requests_resolve_to_captured_tables_they_name() {
 
 #[test]
 fn a_table_that_vanished_or_has_no_key_is_passed_over() {
-    let mut pl = planner(vec![table("d", "gone"), table("d", "nokey"), table("d", "t")], 3);
+    let mut pl = planner(
+        vec![table("d", "gone"), table("d", "nokey"), table("d", "t")],
+        3,
+    );
     for outcome in [ChunkOutcome::Gone, ChunkOutcome::NoPrimaryKey] {
         let job = chunk_job(pl.boundary(&p(4)).1);
         pl.reply(

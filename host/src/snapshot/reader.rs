@@ -65,7 +65,13 @@ pub(crate) async fn run(
         };
         let failed = matches!(
             &reply,
-            Reply::Tables { outcome: Err(_), .. } | Reply::Chunk { outcome: Err(_), .. }
+            Reply::Tables {
+                outcome: Err(_),
+                ..
+            } | Reply::Chunk {
+                outcome: Err(_),
+                ..
+            }
         );
         if failed {
             // Start the next job on a fresh connection.
@@ -81,9 +87,10 @@ pub(crate) async fn run(
 impl Reader {
     async fn conn(&mut self) -> Result<&mut Conn, SnapshotError> {
         if self.conn.is_none() {
-            let mut c = crate::binlog::reader::connect(&self.source.url, self.source.connect_timeout)
-                .await
-                .map_err(|e| SnapshotError::Connect(e.to_string()))?;
+            let mut c =
+                crate::binlog::reader::connect(&self.source.url, self.source.connect_timeout)
+                    .await
+                    .map_err(|e| SnapshotError::Connect(e.to_string()))?;
             chunk::prepare_session(&mut c).await?;
             self.conn = Some(c);
         }

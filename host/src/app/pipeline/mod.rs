@@ -78,7 +78,7 @@ pub struct Parts {
     pub ddl_topic: Option<Arc<str>>,
     /// Where reading starts: a transaction boundary.
     pub from: Position,
-    pub snapshot: SnapshotLink,
+    pub(crate) snapshot: SnapshotLink,
 }
 
 pub struct Pipeline {
@@ -106,6 +106,8 @@ pub struct Pipeline {
     sent_bytes: u64,
     /// The last transaction boundary read: where snapshot chunks join.
     at: Position,
+    /// The binlog reader has stopped; only the snapshot is left.
+    binlog_closed: bool,
     snapshot: SnapshotLink,
 }
 
@@ -125,6 +127,7 @@ impl Pipeline {
             ddl_topic: parts.ddl_topic,
             boundaries: Boundaries::new(&parts.from),
             at: parts.from,
+            binlog_closed: false,
             snapshot: parts.snapshot,
             open: None,
             batch: Batch::default(),
@@ -146,7 +149,17 @@ impl Pipeline {
                 match self.next_input(&mut rx) {
                     Input::Binlog(chunk) => self.chunk(&chunk)?,
                     Input::Snapshot(reply) => self.snapshot_reply(reply)?,
-                    Input::Closed => break,
+                    Input::Closed => {
+                        if !self.binlog_closed && self.open.is_none() {
+                            // The reader stopped at the end of the binlog
+                            // (`stop_at_end`): finish the snapshot first.
+                            self.binlog_closed = true;
+                            self.snapshot_boundary()?;
+                            self.flush()?;
+                            continue;
+                        }
+                        break;
+                    }
                 }
             }
             // Stopped while idle: a delivery may have failed meanwhile.

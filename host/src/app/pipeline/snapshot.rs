@@ -9,10 +9,10 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 
 use super::{Pipeline, PipelineError};
+use crate::binlog::boundary::Step;
 use crate::binlog::ddl::Ddl;
 use crate::binlog::reader::Chunk;
 use crate::binlog::Event;
-use crate::binlog::boundary::Step;
 use crate::decode::plan::TablePlan;
 use crate::decode::schema::TableSchema;
 use crate::event::layout::SourceTxn;
@@ -94,6 +94,16 @@ impl Pipeline {
     /// The next binlog chunk, or the reader's reply when a job is out.
     pub(super) fn next_input(&mut self, rx: &mut mpsc::Receiver<Chunk>) -> Input {
         let link = &mut self.snapshot;
+        if self.binlog_closed {
+            if !link.planner.waiting_for_reply() {
+                return Input::Closed;
+            }
+            let replies = &mut link.replies;
+            return link
+                .runtime
+                .block_on(replies.recv())
+                .map_or(Input::Closed, Input::Snapshot);
+        }
         if !link.planner.waiting_for_reply() {
             return rx.blocking_recv().map_or(Input::Closed, Input::Binlog);
         }
@@ -114,6 +124,10 @@ impl Pipeline {
             .reply(reply, &|db, t| rules.rule_for(db, t).is_some())?;
         if self.open.is_none() {
             self.snapshot_boundary()?;
+        }
+        if self.binlog_closed {
+            // No binlog chunk will come to flush what was merged.
+            self.flush()?;
         }
         Ok(())
     }
@@ -192,7 +206,10 @@ impl Pipeline {
         let (records, bytes) = from;
         for r in &self.batch.records[records..] {
             let value = self.batch.value(r);
-            match after_image(value).map_err(|e| e.to_string()).and_then(|a| signal::parse(&a)) {
+            match after_image(value)
+                .map_err(|e| e.to_string())
+                .and_then(|a| signal::parse(&a))
+            {
                 Ok(s) => self.snapshot.planner.request(Request {
                     reason: format!("signal {}", s.id),
                     patterns: Some(
@@ -204,7 +221,9 @@ impl Pipeline {
                     except_captured_by: None,
                     condition: s.condition,
                 }),
-                Err(e) => tracing::warn!(error = %e, at = %self.at, "a snapshot signal row cannot be read; it is ignored"),
+                Err(e) => {
+                    tracing::warn!(error = %e, at = %self.at, "a snapshot signal row cannot be read; it is ignored")
+                }
             }
         }
         self.batch.records.truncate(records);
@@ -218,7 +237,9 @@ impl Pipeline {
             return;
         };
         match ddl.kind {
-            "DROP TABLE" | "RENAME TABLE" => self.snapshot.planner.schema_changed(&ddl.db, table, true),
+            "DROP TABLE" | "RENAME TABLE" => {
+                self.snapshot.planner.schema_changed(&ddl.db, table, true)
+            }
             "ALTER TABLE" | "TRUNCATE TABLE" => {
                 self.snapshot.planner.schema_changed(&ddl.db, table, false)
             }
