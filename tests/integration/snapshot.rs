@@ -277,6 +277,83 @@ fn a_purged_binlog_with_when_needed_reads_every_table_again() {
 }
 
 #[test]
+fn a_table_without_a_key_is_read_whole_at_an_exact_binlog_position() {
+    let s = support::shared();
+    let (server, brokers) = (&s.mariadb, s.tansu.brokers());
+    let db = unique("snapnokey");
+    server
+        .sql(&format!(
+            "CREATE DATABASE {db}; CREATE TABLE {db}.t (v INT, s VARCHAR(10));
+             INSERT INTO {db}.t SELECT seq % 20000, 'old' FROM {db}.seq_1_to_60000;"
+        ))
+        .unwrap();
+    // Duplicate rows (no key tells them apart), changed the whole time.
+    let churn = Churn::with(server, {
+        let db = db.clone();
+        move |n| {
+            let k = n.wrapping_mul(7919) % 20000;
+            format!(
+                "BEGIN; INSERT INTO {db}.t VALUES ({k}, 'new');
+                 DELETE FROM {db}.t WHERE v = {} LIMIT 1;
+                 UPDATE {db}.t SET s = 'upd' WHERE v = {} AND s = 'old' LIMIT 1; COMMIT;\n",
+                (k * 3) % 20000,
+                (k * 5) % 20000
+            )
+        }
+    });
+    let dir = tempfile::tempdir().unwrap();
+    let mut sluice = Sluice::run(dir.path(), &config(server, &brokers, &db, 1000));
+    sluice.wait_for_log("read whole in one consistent read", 1);
+    wait_done_while_writing(&sluice, server, churn);
+    // Applied as a multiset: each event removes its before image and adds
+    // its after image; the snapshot rows (one position) are the whole table
+    // there, so they replace what came before them (FORMAT.md).
+    let mut replaced = false;
+    let events = events_in_identity_order(&brokers, &sluice.topic(&format!("{db}.t")));
+    let reads = events.iter().filter(|e| e.value["op"] == "r").count();
+    assert!(reads > 0, "{}", sluice.log());
+    let mut rows: std::collections::BTreeMap<String, i64> = Default::default();
+    let cell = |img: &serde_json::Value| format!("{}\t{}", img["v"], img["s"].as_str().unwrap());
+    for e in &events {
+        if e.value["op"] == "r" && !replaced {
+            rows.clear();
+            replaced = true;
+        }
+        if !e.value["before"].is_null() {
+            *rows.entry(cell(&e.value["before"])).or_default() -= 1;
+        }
+        if !e.value["after"].is_null() {
+            *rows.entry(cell(&e.value["after"])).or_default() += 1;
+        }
+    }
+    rows.retain(|_, n| *n != 0);
+    let table = server
+        .sql(&format!("SELECT v, s, COUNT(*) FROM {db}.t GROUP BY v, s"))
+        .unwrap();
+    let want: std::collections::BTreeMap<String, i64> = table
+        .lines()
+        .map(|l| {
+            let (row, n) = l.rsplit_once('\t').unwrap();
+            (row.to_owned(), n.parse().unwrap())
+        })
+        .collect();
+    let differ: Vec<_> = want
+        .iter()
+        .filter(|(k, n)| rows.get(*k) != Some(n))
+        .chain(rows.iter().filter(|(k, _)| !want.contains_key(*k)))
+        .take(5)
+        .map(|(k, n)| format!("{k}: table {:?}, events {:?}", want.get(k), rows.get(k)))
+        .collect();
+    assert!(
+        differ.is_empty(),
+        "{} distinct rows from the events, {} in the table; first differences {differ:?}",
+        rows.len(),
+        want.len()
+    );
+    sluice.stop();
+}
+
+#[test]
 fn tables_without_a_key_altered_or_dropped_mid_snapshot_are_reported() {
     let s = support::shared();
     let (server, brokers) = (&s.mariadb, s.tansu.brokers());
@@ -302,7 +379,11 @@ fn tables_without_a_key_altered_or_dropped_mid_snapshot_are_reported() {
     sluice.wait_for_log("altered while being snapshotted", 1);
     server.sql(&format!("DROP TABLE {db}.big")).unwrap();
     sluice.wait_for_log("dropped or renamed while being snapshotted", 1);
-    // `nokey` comes after `big`.
+    // `nokey` comes after `big`: read whole.
     sluice.wait_for_log("has no primary key", 1);
+    assert_eq!(
+        events(&brokers, &sluice.topic(&format!("{db}.nokey")), 2).len(),
+        2
+    );
     sluice.wait_for_log("snapshot finished", 1);
 }

@@ -91,7 +91,14 @@ pub struct Churn {
 }
 
 impl Churn {
+    /// Changes the three tables of `db` ([`fill`]).
     pub fn start(server: &MariaDb, db: &str, rows: u32) -> Churn {
+        let db = db.to_owned();
+        Churn::with(server, move |n| churn_txn(&db, n, rows))
+    }
+
+    /// Runs transaction `txn(n)` for n = 0, 1, ... until finished.
+    pub fn with(server: &MariaDb, txn: impl Fn(u32) -> String + Send + 'static) -> Churn {
         let stop = Arc::new(AtomicBool::new(false));
         let done = Arc::new(AtomicU32::new(0));
         let mut child = Command::new("mariadb")
@@ -102,12 +109,12 @@ impl Churn {
             .spawn()
             .expect("start the mariadb client");
         let thread = std::thread::spawn({
-            let (stop, done, db) = (stop.clone(), done.clone(), db.to_owned());
+            let (stop, done) = (stop.clone(), done.clone());
             move || {
                 let mut stdin = child.stdin.take().unwrap();
                 let mut n = 0;
                 while !stop.load(Relaxed) {
-                    stdin.write_all(churn_txn(&db, n, rows).as_bytes()).unwrap();
+                    stdin.write_all(txn(n).as_bytes()).unwrap();
                     n += 1;
                     done.store(n, Relaxed);
                 }

@@ -246,7 +246,11 @@ pub(crate) async fn read_chunk(
 }
 
 /// Converts one row into `out`: its values, then its key from them.
-fn add_row(t: &SnapshotTable, row: &Row, out: &mut ChunkRows) -> Result<(), SnapshotError> {
+pub(crate) fn add_row(
+    t: &SnapshotTable,
+    row: &Row,
+    out: &mut ChunkRows,
+) -> Result<(), SnapshotError> {
     let schema = &t.schema;
     let base = out.offsets.len();
     out.offsets.push(out.buf.len());

@@ -16,6 +16,9 @@ pub(crate) enum Job {
     Chunk(ChunkRequest),
     /// List the server's tables (to resolve a request's patterns).
     Tables { id: u64 },
+    /// Read a table without a primary key whole, in one consistent read,
+    /// and send it in parts of `limit` rows ([`Reply::Part`]).
+    Whole(ChunkRequest),
 }
 
 #[derive(Debug)]
@@ -40,6 +43,24 @@ pub(crate) enum Reply {
         id: u64,
         outcome: Result<Vec<TableInfo>, SnapshotError>,
     },
+    /// One part of a [`Job::Whole`] read; every part has the same `high`:
+    /// the exact binlog position of the consistent read.
+    Part {
+        id: u64,
+        outcome: Result<PartOutcome, SnapshotError>,
+    },
+}
+
+#[derive(Debug)]
+pub(crate) enum PartOutcome {
+    Rows {
+        chunk: Box<ReadChunk>,
+        last: bool,
+    },
+    Gone,
+    /// The server does not say which binlog position a consistent read
+    /// sees (MySQL has no `binlog_snapshot_position`).
+    NoConsistentPosition,
 }
 
 #[derive(Debug)]

@@ -28,6 +28,7 @@ pub(crate) mod reader;
 pub(crate) mod settings;
 pub(crate) mod signal;
 pub(crate) mod value;
+pub(crate) mod whole;
 
 pub(crate) use error::SnapshotError;
 pub(crate) use progress::{KeyValue, Progress, Request, TableProgress};

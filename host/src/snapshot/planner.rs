@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 use tracing::{info, warn};
 
 use super::catalog::TableInfo;
-use super::job::{ChunkOutcome, ChunkRequest, Job, ReadChunk, Reply};
+use super::job::{ChunkOutcome, ChunkRequest, Job, PartOutcome, ReadChunk, Reply};
 use super::{KeyValue, Progress, Request, SignalTable, SnapshotError, TableProgress};
 use crate::event::Position;
 use crate::route::glob::TablePattern;
@@ -41,6 +41,25 @@ struct Window {
 enum Pending {
     Chunk(Window),
     Tables(u64),
+    /// A table read whole; `discard`: its parts are no longer wanted (the
+    /// table changed) and are dropped as they come.
+    Whole {
+        id: u64,
+        discard: bool,
+    },
+}
+
+/// What the pipeline may read next while a table without a primary key is
+/// read whole: its rows join the stream exactly at the consistent read's
+/// position, so the binlog must stop there.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Hold<'a> {
+    /// The binlog and replies alike.
+    Free,
+    /// Replies only: the position is not known yet.
+    Replies,
+    /// The binlog up to this position, then replies only.
+    UpTo(&'a Position),
 }
 
 /// The table at the front of the queue, as read so far (ahead of
@@ -50,6 +69,8 @@ struct Reading {
     after: Option<Vec<KeyValue>>,
     /// Its last chunk was read.
     exhausted: bool,
+    /// It has no primary key: it is read whole.
+    whole: bool,
     started: Instant,
     last_log: Instant,
     rows_at_start: u64,
@@ -79,6 +100,8 @@ pub(crate) struct Planner {
     reading: Option<Reading>,
     inflight: Option<Pending>,
     arrived: VecDeque<(Window, Box<ReadChunk>)>,
+    /// The position of the whole read under way, once known.
+    whole_at: Option<Position>,
 }
 
 impl Planner {
@@ -102,6 +125,16 @@ impl Planner {
             reading: None,
             inflight: None,
             arrived: VecDeque::new(),
+            whole_at: None,
+        }
+    }
+
+    /// See [`Hold`].
+    pub(crate) fn hold(&self) -> Hold<'_> {
+        match (&self.whole_at, &self.inflight) {
+            (Some(p), _) => Hold::UpTo(p),
+            (None, Some(Pending::Whole { discard: false, .. })) => Hold::Replies,
+            _ => Hold::Free,
         }
     }
 
@@ -149,6 +182,9 @@ impl Planner {
     /// At a transaction boundary `at` of the stream: the chunks that may
     /// join it here, and the next job for the reader, if one is due.
     pub(crate) fn boundary(&mut self, at: &Position) -> (Vec<Merge>, Option<Job>) {
+        if self.whole_at.as_ref().is_some_and(|p| at > p) {
+            self.give_up_whole(at);
+        }
         let mut merges = Vec::new();
         while self.arrived.front().is_some_and(|(_, c)| *at >= c.high) {
             let (window, chunk) = self.arrived.pop_front().expect("checked");
@@ -193,6 +229,7 @@ impl Planner {
         let reading = self.reading.get_or_insert_with(|| Reading {
             after: front.after.clone(),
             exhausted: false,
+            whole: false,
             started: Instant::now(),
             last_log: Instant::now(),
             rows_at_start: front.rows,
@@ -201,11 +238,7 @@ impl Planner {
             return None;
         }
         self.next_id += 1;
-        self.inflight = Some(Pending::Chunk(Window {
-            id,
-            keys: HashSet::new(),
-        }));
-        Some(Job::Chunk(ChunkRequest {
+        let request = ChunkRequest {
             id,
             db: front.db.clone(),
             table: front.table.clone(),
@@ -213,7 +246,17 @@ impl Planner {
             condition: front.condition.clone(),
             after: reading.after.clone(),
             limit: self.chunk_rows,
-        }))
+        };
+        if reading.whole {
+            reading.exhausted = true;
+            self.inflight = Some(Pending::Whole { id, discard: false });
+            return Some(Job::Whole(request));
+        }
+        self.inflight = Some(Pending::Chunk(Window {
+            id,
+            keys: HashSet::new(),
+        }));
+        Some(Job::Chunk(request))
     }
 
     /// The reader's answer to the job in flight (answers to jobs a schema
@@ -230,6 +273,9 @@ impl Planner {
             }
             (Reply::Tables { id, outcome }, Some(Pending::Tables(t))) if t == id => {
                 self.resolve(outcome?, captured);
+            }
+            (Reply::Part { id, outcome }, Some(Pending::Whole { id: w, discard })) if w == id => {
+                self.part_read(id, discard, outcome?);
             }
             (_, other) => self.inflight = other,
         }
@@ -253,10 +299,54 @@ impl Planner {
                 self.finish_front();
             }
             ChunkOutcome::NoPrimaryKey => {
-                warn!(db, table, "the table has no primary key, so it cannot be read in chunks; it is not snapshotted (docs/SNAPSHOT.md, \"Tables without a primary key\")");
+                info!(db, table, "the table has no primary key: it is read whole in one consistent read, with the stream paused at its position (docs/SNAPSHOT.md, \"Tables without a primary key\")");
+                self.reading.as_mut().expect("being read").whole = true;
+            }
+        }
+    }
+
+    /// A part of a table read whole.
+    fn part_read(&mut self, id: u64, discard: bool, outcome: PartOutcome) {
+        if let PartOutcome::Rows { last: false, .. } = outcome {
+            self.inflight = Some(Pending::Whole { id, discard });
+        }
+        if discard {
+            return;
+        }
+        let front = &self.progress.tables[0];
+        let (db, table) = (front.db.clone(), front.table.clone());
+        match outcome {
+            PartOutcome::Rows { chunk, .. } => {
+                self.whole_at.get_or_insert_with(|| chunk.high.clone());
+                self.arrived.push_back((
+                    Window {
+                        id,
+                        ..Default::default()
+                    },
+                    chunk,
+                ));
+            }
+            PartOutcome::Gone => {
+                warn!(db, table, "the table no longer exists; its snapshot ends");
+                self.finish_front();
+            }
+            PartOutcome::NoConsistentPosition => {
+                warn!(db, table, "the table has no primary key and this server does not report the binlog position of a consistent read (MySQL has no binlog_snapshot_position): it is not snapshotted; give it a primary key (docs/SNAPSHOT.md, \"Tables without a primary key\")");
                 self.finish_front();
             }
         }
+    }
+
+    /// The stream went past a whole read's position without stopping
+    /// there (it was not a transaction boundary the stream saw): its rows
+    /// cannot be placed exactly, so the table is not snapshotted.
+    fn give_up_whole(&mut self, at: &Position) {
+        let front = &self.progress.tables[0];
+        warn!(db = %front.db, table = %front.table, read_at = ?self.whole_at, stream_at = %at, "the stream passed the consistent read's binlog position without stopping there; the table without a primary key is not snapshotted");
+        if let Some(Pending::Whole { discard, .. }) = &mut self.inflight {
+            *discard = true;
+        }
+        self.finish_front();
     }
 
     /// Turns the first request into the tables it names.
@@ -315,9 +405,12 @@ impl Planner {
     pub(crate) fn schema_changed(&mut self, db: &str, table: &str, gone: bool) {
         let is = |t: &TableProgress| t.db == db && t.table == table;
         if self.progress.tables.first().is_some_and(is) && self.reading.is_some() {
-            if matches!(self.inflight, Some(Pending::Chunk(_))) {
-                self.inflight = None;
+            match &mut self.inflight {
+                Some(Pending::Chunk(_)) => self.inflight = None,
+                Some(Pending::Whole { discard, .. }) => *discard = true,
+                _ => {}
             }
+            self.whole_at = None;
             self.arrived.clear();
             self.reading = None;
             self.epoch += 1;
@@ -345,6 +438,7 @@ impl Planner {
 
     fn finish_front(&mut self) {
         let t = self.progress.tables.remove(0);
+        self.whole_at = None;
         let secs = self
             .reading
             .take()

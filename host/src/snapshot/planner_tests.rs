@@ -241,21 +241,120 @@ fn requests_resolve_to_captured_tables_they_name() {
 }
 
 #[test]
-fn a_table_that_vanished_or_has_no_key_is_passed_over() {
+fn a_table_that_vanished_or_cannot_be_read_whole_is_passed_over() {
     let mut pl = planner(
         vec![table("d", "gone"), table("d", "nokey"), table("d", "t")],
         3,
     );
-    for outcome in [ChunkOutcome::Gone, ChunkOutcome::NoPrimaryKey] {
-        let job = chunk_job(pl.boundary(&p(4)).1);
-        pl.reply(
-            Reply::Chunk {
-                id: job.id,
-                outcome: Ok(outcome),
-            },
-            &all,
-        )
-        .unwrap();
-    }
+    let job = chunk_job(pl.boundary(&p(4)).1);
+    pl.reply(
+        Reply::Chunk {
+            id: job.id,
+            outcome: Ok(ChunkOutcome::Gone),
+        },
+        &all,
+    )
+    .unwrap();
+    // No key, and a server that cannot say where a consistent read is.
+    let id = whole_job(&mut pl, 4);
+    pl.reply(
+        Reply::Part {
+            id,
+            outcome: Ok(PartOutcome::NoConsistentPosition),
+        },
+        &all,
+    )
+    .unwrap();
     assert_eq!(chunk_job(pl.boundary(&p(4)).1).table, "t");
+}
+
+fn part(ids: &[u8], at: u64, last: bool) -> PartOutcome {
+    let ChunkOutcome::Rows(chunk) = chunk(ids, at) else {
+        unreachable!()
+    };
+    PartOutcome::Rows { chunk, last }
+}
+
+fn whole_job(pl: &mut Planner, at: u64) -> u64 {
+    let first = chunk_job(pl.boundary(&p(at)).1);
+    pl.reply(
+        Reply::Chunk {
+            id: first.id,
+            outcome: Ok(ChunkOutcome::NoPrimaryKey),
+        },
+        &all,
+    )
+    .unwrap();
+    match pl.boundary(&p(at)).1 {
+        Some(Job::Whole(r)) => r.id,
+        other => panic!("expected a whole-table job, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_table_without_a_key_joins_the_stream_exactly_at_its_read_position() {
+    let mut pl = planner(vec![table("d", "t"), table("d", "u")], 2);
+    let id = whole_job(&mut pl, 10);
+    assert_eq!(
+        pl.hold(),
+        Hold::Replies,
+        "the binlog waits for the position"
+    );
+    pl.reply(
+        Reply::Part {
+            id,
+            outcome: Ok(part(&[1, 2], 50, false)),
+        },
+        &all,
+    )
+    .unwrap();
+    assert_eq!(pl.hold(), Hold::UpTo(&p(50)));
+    let (merges, job) = pl.boundary(&p(40));
+    assert!(merges.is_empty() && job.is_none());
+    let (merges, _) = pl.boundary(&p(50));
+    assert_eq!(merges[0].keep, [true, true], "no key, nothing to drop");
+    pl.reply(
+        Reply::Part {
+            id,
+            outcome: Ok(part(&[3], 50, true)),
+        },
+        &all,
+    )
+    .unwrap();
+    let (merges, job) = pl.boundary(&p(50));
+    assert_eq!(merges.len(), 1);
+    assert_eq!(pl.hold(), Hold::Free, "the binlog goes on");
+    assert_eq!(chunk_job(job).table, "u");
+    let mark = pl.take_mark().unwrap();
+    assert_eq!(mark.tables.len(), 1, "t is done");
+}
+
+#[test]
+fn a_whole_read_the_stream_went_past_is_given_up_and_its_parts_dropped() {
+    let mut pl = planner(vec![table("d", "t")], 2);
+    let id = whole_job(&mut pl, 10);
+    pl.reply(
+        Reply::Part {
+            id,
+            outcome: Ok(part(&[1, 2], 50, false)),
+        },
+        &all,
+    )
+    .unwrap();
+    let (merges, job) = pl.boundary(&p(60));
+    assert!(merges.is_empty() && job.is_none());
+    assert!(
+        pl.waiting_for_reply(),
+        "the rest of the read is still drained"
+    );
+    pl.reply(
+        Reply::Part {
+            id,
+            outcome: Ok(part(&[3], 50, true)),
+        },
+        &all,
+    )
+    .unwrap();
+    assert!(pl.is_idle());
+    assert_eq!(pl.hold(), Hold::Free);
 }

@@ -13,8 +13,8 @@ use tokio::sync::mpsc;
 
 use super::chunk::{self, ChunkRows};
 use super::columns::{self, SnapshotTable};
-use super::job::{ChunkOutcome, ChunkRequest, Job, ReadChunk, Reply};
-use super::{catalog, SnapshotError};
+use super::job::{ChunkOutcome, ChunkRequest, Job, PartOutcome, ReadChunk, Reply};
+use super::{catalog, whole, SnapshotError};
 use crate::decode::CharsetMap;
 use crate::event::{now_ms, Position};
 use crate::shutdown::Cancel;
@@ -62,6 +62,17 @@ pub(crate) async fn run(
                 id: req.id,
                 outcome: r.chunk(req).await,
             },
+            Job::Whole(req) => {
+                let id = req.id;
+                match r.whole(req, &replies).await {
+                    Ok(true) => continue,
+                    Ok(false) => return,
+                    Err(e) => Reply::Part {
+                        id,
+                        outcome: Err(e),
+                    },
+                }
+            }
         };
         let failed = matches!(
             &reply,
@@ -69,6 +80,9 @@ pub(crate) async fn run(
                 outcome: Err(_),
                 ..
             } | Reply::Chunk {
+                outcome: Err(_),
+                ..
+            } | Reply::Part {
                 outcome: Err(_),
                 ..
             }
@@ -150,6 +164,32 @@ impl Reader {
         let t = Arc::new(t);
         self.described = Some((key, t.clone()));
         Ok(Some(t))
+    }
+
+    /// A table without a primary key, whole ([`whole::read`]); `Ok(false)`
+    /// when the pipeline is gone.
+    async fn whole(
+        &mut self,
+        req: ChunkRequest,
+        replies: &mpsc::Sender<Reply>,
+    ) -> Result<bool, SnapshotError> {
+        let Some(table) = self.describe(&req).await? else {
+            let gone = Reply::Part {
+                id: req.id,
+                outcome: Ok(PartOutcome::Gone),
+            };
+            return Ok(replies.send(gone).await.is_ok());
+        };
+        let conn = self.conn().await?;
+        whole::read(
+            conn,
+            table,
+            req.condition.as_deref(),
+            req.limit,
+            req.id,
+            replies,
+        )
+        .await
     }
 
     /// The server's current binlog position.

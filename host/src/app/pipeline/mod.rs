@@ -108,6 +108,9 @@ pub struct Pipeline {
     at: Position,
     /// The binlog reader has stopped; only the snapshot is left.
     binlog_closed: bool,
+    /// Events of a chunk not processed yet: the binlog stopped for a table
+    /// read whole (see `snapshot.rs`).
+    leftover: Vec<Event>,
     snapshot: SnapshotLink,
 }
 
@@ -128,6 +131,7 @@ impl Pipeline {
             boundaries: Boundaries::new(&parts.from),
             at: parts.from,
             binlog_closed: false,
+            leftover: Vec::new(),
             snapshot: parts.snapshot,
             open: None,
             batch: Batch::default(),
@@ -187,7 +191,11 @@ impl Pipeline {
     /// Processes one chunk of events and sends what it decoded.
     pub fn chunk(&mut self, chunk: &[Event]) -> Result<(), PipelineError> {
         self.produced_ms = now_ms();
-        for ev in chunk {
+        for (i, ev) in chunk.iter().enumerate() {
+            if self.open.is_none() && self.snapshot_holds_binlog() {
+                self.leftover = chunk[i..].to_vec();
+                break;
+            }
             self.event(ev)?;
         }
         self.flush()

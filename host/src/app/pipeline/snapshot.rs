@@ -20,7 +20,7 @@ use crate::event::{now_ms, Position};
 use crate::route::{Rule, Rules};
 use crate::snapshot::emit::{self, Placement};
 use crate::snapshot::job::{Job, Reply};
-use crate::snapshot::planner::{Merge, Planner};
+use crate::snapshot::planner::{Hold, Merge, Planner};
 use crate::snapshot::{signal, Request, SignalTable};
 
 /// The planner and its channels to the reader task.
@@ -91,30 +91,46 @@ pub(super) enum Input {
 }
 
 impl Pipeline {
-    /// The next binlog chunk, or the reader's reply when a job is out.
+    /// The next binlog chunk, or the reader's reply when a job is out; only
+    /// replies while a table without a key is merged at its position, and
+    /// the binlog only up to that position before ([`Hold`]).
     pub(super) fn next_input(&mut self, rx: &mut mpsc::Receiver<Chunk>) -> Input {
         let link = &mut self.snapshot;
-        if self.binlog_closed {
-            if !link.planner.waiting_for_reply() {
-                return Input::Closed;
-            }
-            let replies = &mut link.replies;
-            return link
+        let (binlog, replies) = match link.planner.hold() {
+            Hold::Free => (true, link.planner.waiting_for_reply()),
+            Hold::Replies => (false, true),
+            Hold::UpTo(p) => (self.at < *p, self.at >= *p),
+        };
+        let binlog = binlog && !self.binlog_closed;
+        if binlog && !self.leftover.is_empty() {
+            return Input::Binlog(std::mem::take(&mut self.leftover));
+        }
+        let from_reader = &mut link.replies;
+        match (binlog, replies) {
+            (true, false) => rx.blocking_recv().map_or(Input::Closed, Input::Binlog),
+            (false, true) => link
                 .runtime
-                .block_on(replies.recv())
-                .map_or(Input::Closed, Input::Snapshot);
+                .block_on(from_reader.recv())
+                .map_or(Input::Closed, Input::Snapshot),
+            (true, true) => link.runtime.block_on(async {
+                tokio::select! {
+                    biased;
+                    r = from_reader.recv() => r.map_or(Input::Closed, Input::Snapshot),
+                    c = rx.recv() => c.map_or(Input::Closed, Input::Binlog),
+                }
+            }),
+            (false, false) => Input::Closed,
         }
-        if !link.planner.waiting_for_reply() {
-            return rx.blocking_recv().map_or(Input::Closed, Input::Binlog);
+    }
+
+    /// Whether the binlog must stop here (between transactions) for a
+    /// table read whole.
+    pub(super) fn snapshot_holds_binlog(&self) -> bool {
+        match self.snapshot.planner.hold() {
+            Hold::Free => false,
+            Hold::Replies => true,
+            Hold::UpTo(p) => self.at >= *p,
         }
-        let replies = &mut link.replies;
-        link.runtime.block_on(async {
-            tokio::select! {
-                biased;
-                r = replies.recv() => r.map_or(Input::Closed, Input::Snapshot),
-                c = rx.recv() => c.map_or(Input::Closed, Input::Binlog),
-            }
-        })
     }
 
     pub(super) fn snapshot_reply(&mut self, reply: Reply) -> Result<(), PipelineError> {
