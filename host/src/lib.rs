@@ -16,6 +16,9 @@
 //!   -> kafka/      producer, topics, sink health, acknowledgements (or the
 //!                  null sink)
 //!   -> checkpoint/ ordered acknowledgements -> durable resume position
+//! snapshot/    existing rows: chunk reads by primary key (a task of its
+//!              own) and the planner that merges them into the stream at
+//!              watermarks; app/pipeline/snapshot.rs is its seam
 //! event/       the event, its layout and encoding: the leaf every stage shares
 //! shutdown     one cancellation, with a reason, for the whole process
 //! config/      the TOML file: raw (serde) -> each stage's settings; at the

@@ -210,7 +210,7 @@ fn a_purged_binlog_is_reported_with_the_options() {
         )),
         "{log}"
     );
-    assert!(log.contains("take a fresh snapshot"), "{log}");
+    assert!(log.contains("mode = \"when_needed\""), "{log}");
     assert!(log.contains(&format!("start = \"{newest}:4\"")), "{log}");
 }
 

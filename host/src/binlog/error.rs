@@ -16,7 +16,7 @@ pub enum BinlogError {
     },
     #[error("preflight check failed:\n{0}")]
     Preflight(String),
-    #[error("the binlog file {} is no longer on the server (the oldest it has is {oldest}): changes between {} and {oldest}:4 are lost to replication. Either take a fresh snapshot of the tables and start again with an empty state dir and start = \"latest\", or, accepting the gap, move the checkpoint file away and start from a position on purpose with start = \"{oldest}:4\"", .wanted.file, .wanted)]
+    #[error("the binlog file {} is no longer on the server (the oldest it has is {oldest}): changes between {} and {oldest}:4 are lost to replication. Either read every captured table again: set [snapshot] mode = \"when_needed\" and start Sluice (it streams from the server's current position and snapshots the tables), or, accepting the gap, move the checkpoint file away and start from a position on purpose with start = \"{oldest}:4\" and [snapshot] mode = \"never\"", .wanted.file, .wanted)]
     Purged { wanted: Position, oldest: String },
     #[error("{what}: {reason}")]
     Query { what: &'static str, reason: String },
