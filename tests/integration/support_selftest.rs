@@ -224,6 +224,7 @@ batch_rows = 8192
 dir = "/tmp/plugins"
 [snapshot]
 mode = "never"
+new_tables = false
 chunk_rows = 16
 [kafka]
 brokers = "127.0.0.1:9092"

@@ -55,7 +55,7 @@ pub fn start(
             live.replace(new.rules.clone(), new.kafka.topic_prefix.clone());
             info!(
                 rules = new.rules.len(),
-                "config reloaded: new rules take effect at the next transaction"
+                "config reloaded: new rules take effect at the next transaction boundary"
             );
             cur.rules = new.rules;
             cur.kafka.topic_prefix = new.kafka.topic_prefix;

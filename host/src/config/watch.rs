@@ -10,6 +10,11 @@ use notify::{RecommendedWatcher, RecursiveMode, Watcher};
 /// Quiet time after the last file event before reloading: editors write in
 /// several steps (temp file, rename, chmod).
 const DEBOUNCE: Duration = Duration::from_millis(200);
+/// Longest wait for that quiet: other files in the directory (a log file
+/// written next to the config, say) may never be quiet, and must not hold
+/// a reload back for ever. Acting on a burst is harmless: the reloader
+/// ignores an unchanged file.
+const MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// Keeps the watch alive; dropping it stops watching.
 pub struct ConfigWatch {
@@ -64,8 +69,9 @@ pub fn watch(path: &Path, on_change: impl Fn() + Send + 'static) -> notify::Resu
         .name("config-watch".into())
         .spawn(move || {
             while rx.recv().is_ok() {
-                // Swallow the burst, then act once.
-                while rx.recv_timeout(DEBOUNCE).is_ok() {}
+                // Swallow the burst (for at most MAX_WAIT), then act once.
+                let until = std::time::Instant::now() + MAX_WAIT;
+                while std::time::Instant::now() < until && rx.recv_timeout(DEBOUNCE).is_ok() {}
                 let now = real_dir(&path);
                 if now.is_some() && now != real {
                     let mut w = w.lock().unwrap();

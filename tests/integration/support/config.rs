@@ -144,6 +144,7 @@ impl SluiceConfig {
         c.source.set("start", "latest");
         c.state.set("checkpoint_interval_ms", 100);
         c.snapshot.set("mode", "never");
+        c.snapshot.set("new_tables", false);
         c.kafka.set("brokers", brokers);
         c.kafka.set("topic_prefix", unique("t"));
         c

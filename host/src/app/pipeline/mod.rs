@@ -338,18 +338,7 @@ impl Pipeline {
     }
 
     fn begin(&mut self, start: Position, gtid: Option<&str>) -> Result<(), PipelineError> {
-        // New rules or new plugins take effect here, between transactions.
-        // What was read before goes through the chains it was read under.
-        let generation = self.live.generation();
-        if generation != self.rules.0 || self.chains.stale(generation) {
-            self.flush()?;
-            if generation != self.rules.0 {
-                let old = std::mem::replace(&mut self.rules, self.live.load());
-                self.snapshot_new_rules(&old.1);
-                tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %start, "new rules in force from this transaction on");
-            }
-            super::sync_chains(&mut self.chains, self.rules.1.rules(), self.rules.0)?;
-        }
+        self.refresh_rules(&start)?;
         let id = self.tracker.begin(start.clone());
         self.open = Some(Open {
             id,
@@ -360,12 +349,31 @@ impl Pipeline {
         Ok(())
     }
 
+    /// New rules or new plugins take effect between transactions: at the
+    /// next one, or at the next event outside one (a heartbeat, when the
+    /// server is idle). What was read before goes through the chains it was
+    /// read under.
+    fn refresh_rules(&mut self, at: &Position) -> Result<(), PipelineError> {
+        let generation = self.live.generation();
+        if generation != self.rules.0 || self.chains.stale(generation) {
+            self.flush()?;
+            if generation != self.rules.0 {
+                let old = std::mem::replace(&mut self.rules, self.live.load());
+                self.snapshot_new_rules(&old.1);
+                tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %at, "new rules in force from here on");
+            }
+            super::sync_chains(&mut self.chains, self.rules.1.rules(), self.rules.0)?;
+        }
+        Ok(())
+    }
+
     /// Moves the resume position over events outside any transaction, once
     /// everything before them is settled.
     fn skip_to(&mut self, pos: Position) -> Result<(), PipelineError> {
         if self.ended.is_empty() && self.batch.is_empty() {
             self.tracker.skip_to(pos.clone());
         }
+        self.refresh_rules(&pos)?;
         self.at = pos;
         self.snapshot_boundary()
     }
