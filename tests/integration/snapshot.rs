@@ -392,3 +392,36 @@ fn tables_without_a_key_altered_or_dropped_mid_snapshot_are_reported() {
     );
     sluice.wait_for_log("snapshot finished", 1);
 }
+
+#[test]
+fn a_table_sluice_may_not_read_stops_it_with_the_grant_that_fixes_it() {
+    let s = support::shared();
+    let (server, brokers) = (&s.mariadb, s.tansu.brokers());
+    let db = unique("snapgrant");
+    let user = unique("u");
+    server
+        .sql(&format!(
+            "CREATE DATABASE {db};
+             CREATE TABLE {db}.open (id INT PRIMARY KEY); CREATE TABLE {db}.shut (id INT PRIMARY KEY, secret INT);
+             INSERT INTO {db}.open VALUES (1); INSERT INTO {db}.shut VALUES (1, 2);
+             CREATE USER '{user}'@'127.0.0.1' IDENTIFIED BY 'pw';
+             GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO '{user}'@'127.0.0.1';
+             GRANT SELECT ON {db}.open TO '{user}'@'127.0.0.1';
+             GRANT SELECT (id) ON {db}.shut TO '{user}'@'127.0.0.1';"
+        ))
+        .unwrap();
+    let url = format!("mysql://{user}:pw@127.0.0.1:{}", server.port());
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = SluiceConfig::new(&url, &brokers)
+        .start(&server.binlog_position())
+        .snapshot("mode", "initial")
+        .rule(Rule::tables(&[&format!("{db}.*")]));
+    // A grant on some columns only is not enough: rows would lack the
+    // others.
+    let mut sluice = Sluice::run(dir.path(), &cfg);
+    let log = sluice.exit_error_log();
+    assert!(
+        log.contains(&format!("GRANT SELECT ON {db}.shut TO")),
+        "{log}"
+    );
+}

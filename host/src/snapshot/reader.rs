@@ -161,6 +161,9 @@ impl Reader {
         let Some(t) = columns::describe(conn, &req.db, &req.table, &charsets).await? else {
             return Ok(None);
         };
+        // information_schema shows only the columns the user may read: a
+        // grant on some columns would make rows without the others.
+        catalog::check_select(conn, &req.db, &req.table).await?;
         let t = Arc::new(t);
         self.described = Some((key, t.clone()));
         Ok(Some(t))
