@@ -11,7 +11,7 @@ use crate::sluice::{events, unique, Sluice, PATIENCE};
 use crate::snapshot_support::{
     assert_replay_equals_table, events_in_identity_order, fill, wait_done, Churn, TABLES,
 };
-use crate::support::{self, MariaDb, MariaDbOptions, Rule, SluiceConfig};
+use crate::support::{self, MariaDb, MariaDbOptions, Rule, SluiceConfig, Step};
 
 const ROWS: u32 = 200_000;
 
@@ -424,4 +424,38 @@ fn a_table_sluice_may_not_read_stops_it_with_the_grant_that_fixes_it() {
         log.contains(&format!("GRANT SELECT ON {db}.shut TO")),
         "{log}"
     );
+}
+
+#[test]
+fn snapshot_rows_go_through_the_rule_s_plugin_chain_as_op_r() {
+    let s = support::shared();
+    let (server, brokers) = (&s.mariadb, s.tansu.brokers());
+    let db = unique("snapplug");
+    server
+        .sql(&format!(
+            "CREATE DATABASE {db}; CREATE TABLE {db}.users (id INT PRIMARY KEY, email VARCHAR(40), status VARCHAR(10));
+             INSERT INTO {db}.users VALUES (1, 'a@example.com', 'active'), (2, 'b@example.com', 'gone');"
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = crate::plugins::plugin_dir(dir.path(), &["pii-mask"]);
+    let tag = unique("pt");
+    let cfg = SluiceConfig::from_now(server, &brokers)
+        .snapshot("mode", "initial")
+        .plugins_dir(&plugins)
+        .rule(
+            Rule::tables(&[&format!("{db}.*")])
+                .topic(&format!("{tag}.{{table}}"))
+                .plugins([Step::new("pii-mask")
+                    .set("columns", "email")
+                    .set("mode", "drop")]),
+        );
+    let sluice = Sluice::run(&dir.path().join("run"), &cfg);
+    let got = events(&brokers, &format!("{tag}.users"), 2);
+    assert_eq!(got.len(), 2, "{}", sluice.log());
+    for e in &got {
+        assert_eq!(e.value["op"], "r");
+        assert_eq!(e.header("op"), Some("r"));
+        assert_eq!(e.value["after"].get("email"), None, "{}", e.value);
+    }
 }
