@@ -459,3 +459,55 @@ fn snapshot_rows_go_through_the_rule_s_plugin_chain_as_op_r() {
         assert_eq!(e.value["after"].get("email"), None, "{}", e.value);
     }
 }
+
+#[test]
+fn a_broker_that_stops_pauses_the_snapshot_within_the_memory_bound() {
+    let server = &support::shared().mariadb;
+    let mut tansu = support::Tansu::start().unwrap();
+    let db = unique("snapbp");
+    // 100 MB of rows: far more than the bound below.
+    server
+        .sql(&format!(
+            "CREATE DATABASE {db}; CREATE TABLE {db}.t (id INT PRIMARY KEY, pad VARCHAR(1000));
+             INSERT INTO {db}.t SELECT seq, REPEAT('x', 1000) FROM {db}.seq_1_to_100000;"
+        ))
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(server, &tansu.brokers(), &db, 1000).pipeline("max_in_flight", 2000);
+    let sluice = Sluice::run(dir.path(), &cfg);
+    sluice.wait_for_log("snapshot progress", 1);
+    tansu.freeze().unwrap();
+    // Paused: the rows done stop moving (a chunk in flight may still land).
+    let rows_done = || {
+        let log = sluice.log();
+        let line = log.lines().rev().find(|l| l.contains("snapshot progress"));
+        line.map(|l| l.to_owned()).unwrap_or_default()
+    };
+    let mut last = (rows_done(), std::time::Instant::now());
+    sluice.wait_until(PATIENCE, "the snapshot to pause", || {
+        let now = rows_done();
+        if now != last.0 {
+            last = (now, std::time::Instant::now());
+        }
+        last.1.elapsed() > Duration::from_secs(3)
+    });
+    assert!(
+        !sluice.log().contains("snapshot finished"),
+        "{}",
+        sluice.log()
+    );
+    let peak_kib = crate::sluice::proc_status_kib(sluice.pid(), "VmHWM").unwrap();
+    assert!(
+        peak_kib < 80 * 1024,
+        "peak RSS {} MiB while 100 MB of rows waited for the broker",
+        peak_kib / 1024
+    );
+    tansu.thaw().unwrap();
+    sluice.wait_for_log("snapshot finished", 1);
+    let got = events(&tansu.brokers(), &sluice.topic(&format!("{db}.t")), 100_000);
+    let ids: std::collections::BTreeSet<u64> = got
+        .iter()
+        .map(|e| e.value["after"]["id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 100_000, "{}", sluice.log());
+}
