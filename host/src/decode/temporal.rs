@@ -112,10 +112,7 @@ pub(crate) fn write_datetime(
     micros: u32,
     fsp: u8,
 ) {
-    let mut t = Text::new();
-    t.datetime(ymd, b' ', hms);
-    t.push_frac(micros, fsp);
-    t.write(out);
+    date_and_time(out, ymd, hms, micros, fsp, false);
 }
 
 /// Writes a TIMESTAMP(fsp), given in UTC, as `YYYY-MM-DDThh:mm:ss[.f]Z`.
@@ -127,10 +124,26 @@ pub(crate) fn write_timestamp(
     micros: u32,
     fsp: u8,
 ) {
+    date_and_time(out, ymd, hms, micros, fsp, true);
+}
+
+/// A DATETIME's text, or with `utc` a TIMESTAMP's (`T` between date and
+/// time, `Z` after).
+#[inline]
+fn date_and_time(
+    out: &mut Vec<u8>,
+    ymd: (u32, u32, u32),
+    hms: (u32, u32, u32),
+    micros: u32,
+    fsp: u8,
+    utc: bool,
+) {
     let mut t = Text::new();
-    t.datetime(ymd, b'T', hms);
+    t.datetime(ymd, if utc { b'T' } else { b' ' }, hms);
     t.push_frac(micros, fsp);
-    t.push(b'Z');
+    if utc {
+        t.push(b'Z');
+    }
     t.write(out);
 }
 

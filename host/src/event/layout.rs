@@ -92,15 +92,7 @@ pub(crate) struct SourceTxn(Vec<u8>);
 impl SourceTxn {
     /// `file` and `pos` are where the transaction starts.
     pub(crate) fn new(server_id: u32, file: &str, pos: u64, gtid: Option<&str>) -> Self {
-        let mut b = Vec::with_capacity(64 + file.len());
-        write_map_header(&mut b, SOURCE_FIELDS);
-        write_str(&mut b, field::SERVER_ID);
-        write_uint(&mut b, server_id as u64);
-        write_str(&mut b, field::FILE);
-        write_str(&mut b, file);
-        write_str(&mut b, field::POS);
-        write_uint(&mut b, pos);
-        write_str(&mut b, field::GTID);
+        let mut b = Self::head(SOURCE_FIELDS, server_id, file, pos);
         write_opt_str(&mut b, gtid);
         SourceTxn(b)
     }
@@ -109,8 +101,18 @@ impl SourceTxn {
     /// `file`:`pos` (FORMAT.md, "Snapshot rows"): no GTID, and `snapshot`
     /// true, which streamed changes do not have.
     pub(crate) fn snapshot(server_id: u32, file: &str, pos: u64) -> Self {
+        let mut b = Self::head(SOURCE_FIELDS + 1, server_id, file, pos);
+        write_nil(&mut b);
+        write_str(&mut b, field::SNAPSHOT);
+        write_bool(&mut b, true);
+        SourceTxn(b)
+    }
+
+    /// The map header of `fields` fields and the fields up to the GTID's
+    /// value, which the caller writes.
+    fn head(fields: usize, server_id: u32, file: &str, pos: u64) -> Vec<u8> {
         let mut b = Vec::with_capacity(80 + file.len());
-        write_map_header(&mut b, SOURCE_FIELDS + 1);
+        write_map_header(&mut b, fields);
         write_str(&mut b, field::SERVER_ID);
         write_uint(&mut b, server_id as u64);
         write_str(&mut b, field::FILE);
@@ -118,10 +120,7 @@ impl SourceTxn {
         write_str(&mut b, field::POS);
         write_uint(&mut b, pos);
         write_str(&mut b, field::GTID);
-        write_nil(&mut b);
-        write_str(&mut b, field::SNAPSHOT);
-        write_bool(&mut b, true);
-        SourceTxn(b)
+        b
     }
 }
 
