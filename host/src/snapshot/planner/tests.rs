@@ -1,4 +1,6 @@
 use super::*;
+use crate::snapshot::catalog::TableInfo;
+use crate::snapshot::job::PartOutcome;
 use crate::decode::schema::TableSchema;
 use crate::event::batch::TableName;
 use crate::event::msgpack::PreEncoded;

@@ -21,11 +21,12 @@ use std::time::{Duration, Instant};
 
 use tracing::{info, warn};
 
-use super::catalog::TableInfo;
-use super::job::{ChunkOutcome, ChunkRequest, Job, PartOutcome, ReadChunk, Reply};
+use super::job::{ChunkOutcome, ChunkRequest, Job, ReadChunk, Reply};
 use super::{KeyValue, Progress, Request, SignalTable, SnapshotError, TableProgress};
+
+mod resolve;
+mod whole;
 use crate::event::Position;
-use crate::route::glob::TablePattern;
 
 /// Chunks read ahead of the stream at most (one merging, one being read).
 const MAX_AHEAD: usize = 2;
@@ -305,101 +306,6 @@ impl Planner {
         }
     }
 
-    /// A part of a table read whole.
-    fn part_read(&mut self, id: u64, discard: bool, outcome: PartOutcome) {
-        if let PartOutcome::Rows { last: false, .. } = outcome {
-            self.inflight = Some(Pending::Whole { id, discard });
-        }
-        if discard {
-            return;
-        }
-        let front = &self.progress.tables[0];
-        let (db, table) = (front.db.clone(), front.table.clone());
-        match outcome {
-            PartOutcome::Rows { chunk, .. } => {
-                self.whole_at.get_or_insert_with(|| chunk.high.clone());
-                self.arrived.push_back((
-                    Window {
-                        id,
-                        ..Default::default()
-                    },
-                    chunk,
-                ));
-            }
-            PartOutcome::Gone => {
-                warn!(db, table, "the table no longer exists; its snapshot ends");
-                self.finish_front();
-            }
-            PartOutcome::NoConsistentPosition => {
-                warn!(db, table, "the table has no primary key and this server does not report the binlog position of a consistent read (MySQL has no binlog_snapshot_position): it is not snapshotted; give it a primary key (docs/SNAPSHOT.md, \"Tables without a primary key\")");
-                self.finish_front();
-            }
-        }
-    }
-
-    /// The stream went past a whole read's position without stopping
-    /// there (it was not a transaction boundary the stream saw): its rows
-    /// cannot be placed exactly, so the table is not snapshotted.
-    fn give_up_whole(&mut self, at: &Position) {
-        let front = &self.progress.tables[0];
-        warn!(db = %front.db, table = %front.table, read_at = ?self.whole_at, stream_at = %at, "the stream passed the consistent read's binlog position without stopping there; the table without a primary key is not snapshotted");
-        if let Some(Pending::Whole { discard, .. }) = &mut self.inflight {
-            *discard = true;
-        }
-        self.finish_front();
-    }
-
-    /// Turns the first request into the tables it names.
-    fn resolve(&mut self, tables: Vec<TableInfo>, captured: &dyn Fn(&str, &str) -> bool) {
-        let req = self.progress.requests.remove(0);
-        self.dirty = true;
-        let patterns = parse_all(req.patterns.as_deref().unwrap_or(&[]));
-        let except: Vec<(Vec<TablePattern>, Vec<TablePattern>)> = req
-            .except_captured_by
-            .iter()
-            .flatten()
-            .map(|(t, x)| (parse_all(t), parse_all(x)))
-            .collect();
-        let wanted = |t: &TableInfo| {
-            let (db, table) = (t.db.as_str(), t.table.as_str());
-            let is_signal = self
-                .signal
-                .as_ref()
-                .is_some_and(|s| s.db == db && s.table == table);
-            !is_signal
-                && captured(db, table)
-                && (req.patterns.is_none() || patterns.iter().any(|p| p.matches(db, table)))
-                && !except
-                    .iter()
-                    .any(|(inc, exc)| matches_any(inc, db, table) && !matches_any(exc, db, table))
-        };
-        let mut added = 0;
-        for t in tables.iter().filter(|t| wanted(t)) {
-            let dup = self
-                .progress
-                .tables
-                .iter()
-                .any(|p| p.db == t.db && p.table == t.table && p.condition == req.condition);
-            if !dup {
-                self.progress.tables.push(TableProgress {
-                    db: t.db.clone(),
-                    table: t.table.clone(),
-                    condition: req.condition.clone(),
-                    after: None,
-                    rows: 0,
-                    estimate: t.rows_estimate,
-                    reason: req.reason.clone(),
-                });
-                added += 1;
-            }
-        }
-        if added == 0 && req.patterns.is_some() {
-            warn!(reason = %req.reason, patterns = ?req.patterns, "the snapshot request names no existing table that the rules capture; ignored");
-        } else {
-            info!(reason = %req.reason, tables = added, "snapshot queued");
-        }
-    }
-
     /// A schema change of `db`.`table` seen in the stream: a table being
     /// read starts again (altered) or ends (dropped, renamed away).
     pub(crate) fn schema_changed(&mut self, db: &str, table: &str, gone: bool) {
@@ -469,17 +375,5 @@ impl Planner {
     }
 }
 
-fn parse_all(patterns: &[String]) -> Vec<TablePattern> {
-    patterns
-        .iter()
-        .filter_map(|p| TablePattern::parse(p).ok())
-        .collect()
-}
-
-fn matches_any(patterns: &[TablePattern], db: &str, table: &str) -> bool {
-    patterns.iter().any(|p| p.matches(db, table))
-}
-
 #[cfg(test)]
-#[path = "planner_tests.rs"]
 mod tests;
