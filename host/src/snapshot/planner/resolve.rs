@@ -10,7 +10,11 @@ use crate::snapshot::TableProgress;
 
 impl Planner {
     /// Turns the first request into the tables it names.
-    pub(super) fn resolve(&mut self, tables: Vec<TableInfo>, captured: &dyn Fn(&str, &str) -> bool) {
+    pub(super) fn resolve(
+        &mut self,
+        tables: Vec<TableInfo>,
+        captured: &dyn Fn(&str, &str) -> bool,
+    ) {
         let req = self.progress.requests.remove(0);
         self.dirty = true;
         let patterns = parse_all(req.patterns.as_deref().unwrap_or(&[]));

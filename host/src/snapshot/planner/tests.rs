@@ -1,11 +1,11 @@
 use super::*;
-use crate::snapshot::catalog::TableInfo;
-use crate::snapshot::job::PartOutcome;
 use crate::decode::schema::TableSchema;
 use crate::event::batch::TableName;
 use crate::event::msgpack::PreEncoded;
+use crate::snapshot::catalog::TableInfo;
 use crate::snapshot::chunk::ChunkRows;
 use crate::snapshot::columns::SnapshotTable;
+use crate::snapshot::job::PartOutcome;
 
 fn p(pos: u64) -> Position {
     Position::new("bin.000001", pos)
