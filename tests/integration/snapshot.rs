@@ -141,7 +141,7 @@ fn an_on_demand_snapshot_runs_while_streaming_continues() {
     let cfg = SluiceConfig::from_now(server, &brokers)
         .snapshot("mode", "never")
         .rule(Rule::tables(&[&format!("{db}.*")]));
-    let sluice = Sluice::run(dir.path(), &cfg);
+    let mut sluice = Sluice::run(dir.path(), &cfg);
     let topic = sluice.topic(&format!("{db}.t"));
     server
         .sql(&format!("INSERT INTO {db}.t VALUES (100, 'streamed')"))
@@ -176,6 +176,21 @@ fn an_on_demand_snapshot_runs_while_streaming_continues() {
     assert_eq!(reads, (1..=10).collect::<Vec<_>>(), "{}", sluice.log());
     assert!(all.iter().any(|e| e.value["after"]["id"] == 101));
     sluice.wait_for_log("names no existing table", 1);
+    // A request made while sluice is stopped is in the binlog it resumes
+    // from.
+    sluice.wait_caught_up(server);
+    sluice.stop();
+    run(&[&format!("{db}.*")], Some("id > 48"));
+    sluice.restart();
+    let all = events(&brokers, &topic, 1 + 10 + 1 + 4);
+    let reads: Vec<u64> = all
+        .iter()
+        .filter(|e| e.value["op"] == "r")
+        .map(|e| e.value["after"]["id"].as_u64().unwrap())
+        .skip(10)
+        .collect();
+    assert_eq!(reads, [49, 50, 100, 101], "{}", sluice.log());
+    sluice.stop();
 }
 
 #[test]
