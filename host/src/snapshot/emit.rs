@@ -1,6 +1,9 @@
 //! A merged chunk's rows as events in the pipeline's batch: op `"r"`, the
 //! table's plan (topic, key, columns, rule) exactly as for streamed rows,
-//! values copied from what the reader converted.
+//! values copied from what the reader converted: a row's whole after map
+//! body, and its primary key, in one copy each when the plan shows every
+//! column and keys by the primary key (the common case), pair by pair
+//! otherwise.
 
 use crate::decode::plan::TablePlan;
 use crate::event::layout::{write_before_key, RowFrame, SourceTxn};
@@ -40,19 +43,23 @@ pub(crate) fn write_rows(merge: &Merge, at: &Placement<'_>, batch: &mut Batch) -
     let table = batch.table_id(&schema.name);
     let topic = batch.topic_id(&plan.topic);
     let ncols = schema.columns.len();
-    let shown = (0..ncols).filter(|&c| plan.emits(c)).count();
+    let shown: Vec<usize> = (0..ncols).filter(|&c| plan.emits(c)).collect();
+    let every_column = shown.len() == ncols;
+    // The reader built each row's key from the primary key.
+    let primary_key = plan.key == schema.primary_key;
     let rows = &chunk.rows;
     let mut n = 0;
     for r in (0..rows.rows).filter(|&r| merge.keep[r]) {
-        let offs = &rows.offsets[r * (ncols + 1)..(r + 1) * (ncols + 1)];
-        let value_at = |c: usize| &rows.buf[offs[c]..offs[c + 1]];
         let out = &mut batch.buf;
         let start = out.len();
         frame.open(out);
-        write_map_header(out, shown);
-        for c in (0..ncols).filter(|&c| plan.emits(c)) {
-            extend_short(out, schema.columns[c].name_mp.bytes());
-            out.extend_from_slice(value_at(c));
+        write_map_header(out, shown.len());
+        if every_column {
+            out.extend_from_slice(rows.body(ncols, r));
+        } else {
+            for &c in &shown {
+                extend_short(out, rows.pair(ncols, r, c));
+            }
         }
         write_before_key(out);
         write_nil(out);
@@ -60,10 +67,13 @@ pub(crate) fn write_rows(merge: &Merge, at: &Placement<'_>, batch: &mut Batch) -
         let value = start..out.len();
         let key = (!plan.key.is_empty()).then(|| {
             let k = out.len();
-            write_map_header(out, plan.key.len());
-            for &c in &plan.key {
-                extend_short(out, schema.columns[c].name_mp.bytes());
-                out.extend_from_slice(value_at(c));
+            if primary_key {
+                extend_short(out, rows.key(r));
+            } else {
+                write_map_header(out, plan.key.len());
+                for &c in &plan.key {
+                    extend_short(out, rows.pair(ncols, r, c));
+                }
             }
             k..out.len()
         });
