@@ -22,16 +22,9 @@ SNAP_CHUNKS=(8192 32768)
 # alone, streaming from the binlog's end, stopping when both are done.
 snapshot_sluice() {
     local what="$1" sink="$2" chunk="$3" bin="${4:-$SLUICE}" cfg
-    cfg="$(sluice_config "snap-${what// /-}" "$(master_pos)" "$sink")"
-    cat >>"$cfg" <<EOF
-
-[snapshot]
-mode = "initial"
-chunk_rows = $chunk
-
-[[rules]]
-tables = ["bench.std"]
-EOF
+    cfg="$(SNAPSHOT_MODE=initial SNAPSHOT_CHUNK="$chunk" \
+        sluice_config "snap-${what// /-}" "$(master_pos)" "$sink")"
+    printf '\n[[rules]]\ntables = ["bench.std"]\n' >>"$cfg"
     measure std "$what" "$ROWS" "$WORK/snap-${what// /-}.log" -- \
         env NO_COLOR=1 SLUICE_LOG=info "$bin" run --config "$cfg"
 }
