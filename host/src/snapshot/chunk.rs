@@ -10,7 +10,7 @@ use mysql_async::{Conn, Row, Value};
 use super::columns::{quote, SnapshotTable};
 use super::{value, KeyValue, SnapshotError};
 use crate::decode::charset::Charset;
-use crate::decode::schema::{Column, ColumnKind};
+use crate::decode::schema::{Column, ColumnKind, TableSchema};
 use crate::event::msgpack::{extend_short, write_map_header};
 
 /// Sets up a connection for chunk queries, so that values arrive in the
@@ -86,10 +86,13 @@ impl ChunkRows {
         }
     }
 
-    pub(crate) fn clear(&mut self) {
+    /// Empties it for rows of `schema`.
+    pub(super) fn begin(&mut self, schema: &TableSchema) {
         self.buf.clear();
         self.offsets.clear();
         self.name_lens.clear();
+        self.name_lens
+            .extend(schema.columns.iter().map(|c| c.name_mp.bytes().len()));
         self.rows = 0;
         self.keys.clear();
         self.key_buf.clear();
@@ -206,8 +209,8 @@ pub(crate) async fn read_chunk(
     limit: usize,
     out: &mut ChunkRows,
 ) -> Result<(), SnapshotError> {
-    out.clear();
     let schema = &t.schema;
+    out.begin(schema);
     let (db, table) = (&*schema.name.db, &*schema.name.table);
     let err = |what: &'static str| {
         move |source: mysql_async::Error| match source {
@@ -273,8 +276,6 @@ pub(crate) async fn read_chunk(
         quote(table),
         t.key_order
     );
-    out.name_lens
-        .extend(schema.columns.iter().map(|c| c.name_mp.bytes().len()));
     let params = if params.is_empty() {
         mysql_async::Params::Empty
     } else {
@@ -299,9 +300,13 @@ pub(crate) async fn read_chunk(
     Ok(())
 }
 
-/// Converts one row into `out`: its name/value pairs, then its key from
-/// them.
-fn add_row(t: &SnapshotTable, row: &Row, out: &mut ChunkRows) -> Result<(), SnapshotError> {
+/// Converts one row into `out` (begun for `t`): its name/value pairs,
+/// then its key from them.
+pub(super) fn add_row(
+    t: &SnapshotTable,
+    row: &Row,
+    out: &mut ChunkRows,
+) -> Result<(), SnapshotError> {
     let schema = &t.schema;
     let base = out.offsets.len();
     out.offsets.push(out.buf.len());
