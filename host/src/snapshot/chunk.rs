@@ -10,7 +10,7 @@ use mysql_async::{Conn, Row, Value};
 use super::columns::{quote, SnapshotTable};
 use super::{value, KeyValue, SnapshotError};
 use crate::decode::charset::Charset;
-use crate::decode::schema::{Column, ColumnKind};
+use crate::decode::schema::{Column, ColumnKind, TableSchema};
 use crate::event::msgpack::{extend_short, write_map_header};
 
 /// Sets up a connection for chunk queries, so that values arrive in the
@@ -29,14 +29,19 @@ pub(crate) async fn prepare_session(conn: &mut Conn) -> Result<(), SnapshotError
     .map_err(|e| SnapshotError::Connect(format!("setting up the snapshot session: {e}")))
 }
 
-/// The rows of one chunk, values already MessagePack.
+/// The rows of one chunk, already MessagePack: each row as the body of its
+/// after map, so that a row whose every column is shown joins the stream
+/// with one copy.
 #[derive(Debug, Default)]
 pub(crate) struct ChunkRows {
-    /// Every value of every row, back to back.
+    /// Every row's columns as name/value pairs, in table order, back to
+    /// back.
     pub buf: Vec<u8>,
-    /// Per row, `ncols + 1` offsets into `buf`: column `i` of row `r` is
-    /// `buf[offsets[r * (n + 1) + i]..offsets[r * (n + 1) + i + 1]]`.
+    /// Per row, `ncols + 1` offsets into `buf`: the pair of column `i` of
+    /// row `r` is `buf[offsets[r * (n + 1) + i]..offsets[r * (n + 1) + i + 1]]`.
     pub offsets: Vec<usize>,
+    /// Per column, the length of its name in a pair: its value follows.
+    pub name_lens: Vec<usize>,
     pub rows: usize,
     /// Per row, its key in `key_buf`: a map of primary-key column name ->
     /// value in key order, the bytes the decoder writes as a message key.
@@ -46,20 +51,70 @@ pub(crate) struct ChunkRows {
     pub last_key: Option<Vec<KeyValue>>,
 }
 
+/// How large a chunk's buffers grew, to size the next chunk's.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct ChunkSizes {
+    buf: usize,
+    offsets: usize,
+    keys: usize,
+    key_buf: usize,
+}
+
 impl ChunkRows {
-    pub(crate) fn clear(&mut self) {
+    /// Empty, with room for a chunk of `like`'s size (the last chunk of the
+    /// same table): a chunk's buffers are megabytes, and growing them by
+    /// doubling copies each about once more.
+    pub(crate) fn with_room(like: ChunkSizes) -> ChunkRows {
+        // A little over, so a chunk slightly larger than the last needs
+        // no final doubling.
+        let room = |n: usize| n + n / 8;
+        ChunkRows {
+            buf: Vec::with_capacity(room(like.buf)),
+            offsets: Vec::with_capacity(room(like.offsets)),
+            keys: Vec::with_capacity(room(like.keys)),
+            key_buf: Vec::with_capacity(room(like.key_buf)),
+            ..ChunkRows::default()
+        }
+    }
+
+    pub(crate) fn sizes(&self) -> ChunkSizes {
+        ChunkSizes {
+            buf: self.buf.len(),
+            offsets: self.offsets.len(),
+            keys: self.keys.len(),
+            key_buf: self.key_buf.len(),
+        }
+    }
+
+    /// Empties it for rows of `schema`.
+    pub(super) fn begin(&mut self, schema: &TableSchema) {
         self.buf.clear();
         self.offsets.clear();
+        self.name_lens.clear();
+        self.name_lens
+            .extend(schema.columns.iter().map(|c| c.name_mp.bytes().len()));
         self.rows = 0;
         self.keys.clear();
         self.key_buf.clear();
         self.last_key = None;
     }
 
-    /// Column `col` of row `row` (`ncols` columns per row).
+    /// The value of column `col` of row `row` (`ncols` columns per row).
     pub(crate) fn value(&self, ncols: usize, row: usize, col: usize) -> &[u8] {
         let at = row * (ncols + 1) + col;
+        &self.buf[self.offsets[at] + self.name_lens[col]..self.offsets[at + 1]]
+    }
+
+    /// Column `col` of row `row` as a map entry: its name, then its value.
+    pub(crate) fn pair(&self, ncols: usize, row: usize, col: usize) -> &[u8] {
+        let at = row * (ncols + 1) + col;
         &self.buf[self.offsets[at]..self.offsets[at + 1]]
+    }
+
+    /// Every column of row `row` as map entries: an after map's body.
+    pub(crate) fn body(&self, ncols: usize, row: usize) -> &[u8] {
+        let at = row * (ncols + 1);
+        &self.buf[self.offsets[at]..self.offsets[at + ncols]]
     }
 
     /// Row `row`'s key.
@@ -154,8 +209,8 @@ pub(crate) async fn read_chunk(
     limit: usize,
     out: &mut ChunkRows,
 ) -> Result<(), SnapshotError> {
-    out.clear();
     let schema = &t.schema;
+    out.begin(schema);
     let (db, table) = (&*schema.name.db, &*schema.name.table);
     let err = |what: &'static str| {
         move |source: mysql_async::Error| match source {
@@ -245,8 +300,9 @@ pub(crate) async fn read_chunk(
     Ok(())
 }
 
-/// Converts one row into `out`: its values, then its key from them.
-pub(crate) fn add_row(
+/// Converts one row into `out` (begun for `t`): its name/value pairs,
+/// then its key from them.
+pub(super) fn add_row(
     t: &SnapshotTable,
     row: &Row,
     out: &mut ChunkRows,
@@ -256,15 +312,15 @@ pub(crate) fn add_row(
     out.offsets.push(out.buf.len());
     for (i, column) in schema.columns.iter().enumerate() {
         let v = row.as_ref(i).unwrap_or(&Value::NULL);
+        extend_short(&mut out.buf, column.name_mp.bytes());
         value::write(&column.kind, v, &mut out.buf).map_err(|reason| bad(t, i, reason))?;
         out.offsets.push(out.buf.len());
     }
     let start = out.key_buf.len();
     write_map_header(&mut out.key_buf, schema.primary_key.len());
     for &i in &schema.primary_key {
-        extend_short(&mut out.key_buf, schema.columns[i].name_mp.bytes());
-        let range = out.offsets[base + i]..out.offsets[base + i + 1];
-        out.key_buf.extend_from_slice(&out.buf[range]);
+        let pair = &out.buf[out.offsets[base + i]..out.offsets[base + i + 1]];
+        extend_short(&mut out.key_buf, pair);
     }
     out.keys.push(start..out.key_buf.len());
     out.rows += 1;

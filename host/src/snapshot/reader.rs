@@ -11,7 +11,7 @@ use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tokio::sync::mpsc;
 
-use super::chunk::{self, ChunkRows};
+use super::chunk::{self, ChunkRows, ChunkSizes};
 use super::columns::{self, SnapshotTable};
 use super::job::{ChunkOutcome, ChunkRequest, Job, PartOutcome, ReadChunk, Reply};
 use super::{catalog, whole, SnapshotError};
@@ -33,6 +33,9 @@ struct Reader {
     described: Option<((String, String, u64), Arc<SnapshotTable>)>,
     /// Which statement reports the binlog position on this server.
     status: Option<&'static str>,
+    /// The size of the last chunk read, to size the next chunk of the
+    /// same table.
+    last: ChunkSizes,
 }
 
 /// Runs jobs until the planner's side is dropped or `cancel` fires.
@@ -47,6 +50,7 @@ pub(crate) async fn run(
         conn: None,
         described: None,
         status: None,
+        last: ChunkSizes::default(),
     };
     loop {
         let job = tokio::select! {
@@ -123,7 +127,7 @@ impl Reader {
             return Ok(ChunkOutcome::NoPrimaryKey);
         }
         let read_ms = now_ms();
-        let mut rows = ChunkRows::default();
+        let mut rows = ChunkRows::with_room(self.last);
         let conn = self.conn().await?;
         chunk::read_chunk(
             conn,
@@ -134,6 +138,7 @@ impl Reader {
             &mut rows,
         )
         .await?;
+        self.last = rows.sizes();
         // Read after the SELECT: every transaction it saw was written to
         // the binlog before this position (the binlog is written before
         // the engine commits).
@@ -156,6 +161,7 @@ impl Reader {
                 return Ok(Some(t.clone()));
             }
         }
+        self.last = ChunkSizes::default();
         let charsets = self.source.charsets.clone();
         let conn = self.conn().await?;
         let Some(t) = columns::describe(conn, &req.db, &req.table, &charsets).await? else {

@@ -70,7 +70,12 @@ pub(crate) async fn read(
         .exec_iter(sql, ())
         .await
         .map_err(err("running the table's query"))?;
-    let mut part = ChunkRows::default();
+    let fresh = || {
+        let mut part = ChunkRows::default();
+        part.begin(&t.schema);
+        part
+    };
+    let mut part = fresh();
     loop {
         let row: Option<Row> = result.next().await.map_err(err("reading its rows"))?;
         let last = row.is_none();
@@ -80,7 +85,7 @@ pub(crate) async fn read(
         if last || part.rows == part_rows {
             let chunk = Box::new(ReadChunk {
                 table: t.clone(),
-                rows: std::mem::take(&mut part),
+                rows: std::mem::replace(&mut part, fresh()),
                 high: at.clone(),
                 read_ms,
             });
