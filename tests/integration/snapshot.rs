@@ -488,9 +488,11 @@ fn a_broker_that_stops_pauses_the_snapshot_within_the_memory_bound() {
         ))
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let cfg = config(server, &tansu.brokers(), &db, 1000).pipeline("max_in_flight", 2000);
+    // Small chunks (a round trip each) keep the snapshot running long
+    // enough to be caught in the middle.
+    let cfg = config(server, &tansu.brokers(), &db, 100).pipeline("max_in_flight", 2000);
     let sluice = Sluice::run(dir.path(), &cfg);
-    sluice.wait_for_log("snapshot progress", 1);
+    sluice.wait_for_log("topic ready", 1);
     tansu.freeze().unwrap();
     // Paused: the rows done stop moving (a chunk in flight may still land).
     let rows_done = || {
