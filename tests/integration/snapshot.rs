@@ -277,6 +277,20 @@ fn a_purged_binlog_with_when_needed_reads_every_table_again() {
             .unwrap()
             .contains(&checkpointed)
     });
+    // `check` says what `run` will do about it.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["check", "--config"])
+        .arg(dir.path().join("sluice.toml"))
+        .env("SLUICE_STATE_DIR", dir.path().join("state"))
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("that binlog was purged"), "{stdout}");
     sluice.restart();
     // The first run's initial snapshot (20 rows), then all 21 rows read
     // again: row 21's insert is in the purged binlog.

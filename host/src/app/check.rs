@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 
 use super::AppError;
 use crate::binlog::catalog::{self, CatalogTable};
-use crate::binlog::{preflight, reader};
+use crate::binlog::{preflight, reader, BinlogError};
 use crate::checkpoint::Store;
 use crate::config::{Config, SinkKind, SnapshotMode};
 use crate::plugin::stage::RuleChains;
@@ -56,7 +56,22 @@ async fn start(
     let mut store = Store::open(&config.state.dir)?;
     match store.load()? {
         Some(cp) => {
-            reader::ensure_available(conn, &cp.position()).await?;
+            match reader::ensure_available(conn, &cp.position()).await {
+                Err(BinlogError::Purged { oldest, .. })
+                    if config.snapshot.mode == SnapshotMode::WhenNeeded =>
+                {
+                    let _ = writeln!(
+                        out,
+                        "start    checkpoint {} at {}: that binlog was purged (the oldest is {oldest}); \
+                         [snapshot] mode = \"when_needed\": run would stream from the server's current \
+                         position and read every captured table again",
+                        store.path().display(),
+                        cp.position()
+                    );
+                    return Ok(false);
+                }
+                r => r?,
+            }
             let _ = writeln!(
                 out,
                 "start    checkpoint {} at {}",
