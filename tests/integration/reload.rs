@@ -194,12 +194,7 @@ fn check_prints_what_each_table_becomes_without_streaming() {
         )
         .rule(Rule::tables(&[&format!("{name}.*")]).exclude(&[&format!("{name}.tmp_*")]))
         .write(&config);
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["check", "--config"])
-        .arg(&config)
-        .env("SLUICE_STATE_DIR", dir.path().join("state"))
-        .output()
-        .unwrap();
+    let out = crate::sluice::command("check", &config, &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

@@ -226,6 +226,19 @@ fn wait(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus
     status
 }
 
+/// Runs `sluice COMMAND --config CONFIG ARGS...` to its end, with the
+/// state directory beside the config (`state/`, where [`Sluice::run`]
+/// keeps it).
+pub fn command(command: &str, config: &Path, args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args([command, "--config"])
+        .arg(config)
+        .args(args)
+        .env("SLUICE_STATE_DIR", config.with_file_name("state"))
+        .output()
+        .expect("run sluice")
+}
+
 /// A decoded event: its value and key as JSON, and its headers.
 #[derive(Debug, Clone)]
 pub struct Event {

@@ -149,13 +149,9 @@ fn an_on_demand_snapshot_runs_while_streaming_continues() {
     assert_eq!(events(&brokers, &topic, 1).len(), 1, "{}", sluice.log());
     // A request naming no table is logged and ignored; the good one is read.
     let run = |tables: &[&str], condition: Option<&str>| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"));
-        cmd.args(["snapshot", "--config"])
-            .arg(dir.path().join("sluice.toml"));
-        if let Some(c) = condition {
-            cmd.args(["--where", c]);
-        }
-        let out = cmd.args(tables).output().unwrap();
+        let mut args: Vec<&str> = condition.map(|c| vec!["--where", c]).unwrap_or_default();
+        args.extend(tables);
+        let out = crate::sluice::command("snapshot", &dir.path().join("sluice.toml"), &args);
         assert!(
             out.status.success(),
             "{}",
@@ -278,12 +274,7 @@ fn a_purged_binlog_with_when_needed_reads_every_table_again() {
             .contains(&checkpointed)
     });
     // `check` says what `run` will do about it.
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["check", "--config"])
-        .arg(dir.path().join("sluice.toml"))
-        .env("SLUICE_STATE_DIR", dir.path().join("state"))
-        .output()
-        .unwrap();
+    let out = crate::sluice::command("check", &dir.path().join("sluice.toml"), &[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
         out.status.success(),

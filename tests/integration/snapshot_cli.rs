@@ -9,13 +9,7 @@ use crate::support::{self, unique, MariaDb, Rule, SluiceConfig};
 
 /// Runs the sluice binary with `args` (after the subcommand) on `config`.
 fn sluice(command: &str, config: &Path, args: &[&str]) -> Output {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args([command, "--config"])
-        .arg(config)
-        .args(args)
-        .env("SLUICE_STATE_DIR", config.with_file_name("state"))
-        .output()
-        .unwrap()
+    crate::sluice::command(command, config, args)
 }
 
 fn text(bytes: &[u8]) -> String {
