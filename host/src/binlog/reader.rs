@@ -74,24 +74,38 @@ pub(crate) async fn resolve_start(conn: &mut Conn, start: &Start) -> Result<Posi
             })?;
             Ok(Position::new(first.clone(), 4))
         }
-        Start::Latest => {
-            let mut row: Option<mysql_async::Row> = None;
-            // MySQL 8.4 renamed the statement; older servers only know the old name.
-            for stmt in ["SHOW BINARY LOG STATUS", "SHOW MASTER STATUS"] {
-                if let Ok(r) = conn.query_first(stmt).await {
-                    row = r;
-                    break;
-                }
-            }
+        Start::Latest => current_position(conn, &mut None).await,
+    }
+}
+
+/// The server's current binlog position (`SHOW BINARY LOG STATUS`, or
+/// `SHOW MASTER STATUS` before MySQL 8.4 and on MariaDB). `statement`
+/// remembers which of the two this server knows, for callers that ask
+/// often (the snapshot reader, after every chunk).
+pub(crate) async fn current_position(
+    conn: &mut Conn,
+    statement: &mut Option<&'static str>,
+) -> Result<Position, BinlogError> {
+    let candidates: &[&'static str] = match statement {
+        Some(s) => &[*s][..],
+        None => &["SHOW BINARY LOG STATUS", "SHOW MASTER STATUS"][..],
+    };
+    for stmt in candidates {
+        if let Ok(row) = conn.query_first::<mysql_async::Row, _>(*stmt).await {
             let row = row.ok_or(BinlogError::Query {
                 what: "reading the current binlog position",
-                reason: "SHOW MASTER STATUS returned nothing: is log_bin on?".into(),
+                reason: format!("{stmt} returned nothing: is log_bin on?"),
             })?;
+            *statement = Some(stmt);
             let file: String = row.get(0).unwrap_or_default();
             let pos: u64 = row.get(1).unwrap_or(4);
-            Ok(Position::new(file, pos))
+            return Ok(Position::new(file, pos));
         }
     }
+    Err(BinlogError::Query {
+        what: "reading the current binlog position",
+        reason: "neither SHOW BINARY LOG STATUS nor SHOW MASTER STATUS was accepted".into(),
+    })
 }
 
 /// Fails with [`BinlogError::Purged`] when `pos`'s file is gone.

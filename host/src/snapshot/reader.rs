@@ -7,7 +7,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 use tokio::sync::mpsc;
 
@@ -201,31 +200,14 @@ impl Reader {
         .await
     }
 
-    /// The server's current binlog position.
+    /// The server's current binlog position: the chunk's high watermark.
     async fn high_watermark(&mut self) -> Result<Position, SnapshotError> {
-        let known = self.status;
+        let mut statement = self.status;
         let conn = self.conn().await?;
-        let candidates: &[&'static str] = match known {
-            Some(s) => &[s][..],
-            // MySQL 8.4 renamed the statement; MariaDB knows the old name only.
-            None => &["SHOW MASTER STATUS", "SHOW BINARY LOG STATUS"][..],
-        };
-        let mut last_err = String::from("no statement tried");
-        for stmt in candidates {
-            match conn.query_first::<mysql_async::Row, _>(*stmt).await {
-                Ok(Some(row)) => {
-                    let file: Option<String> = row.get(0);
-                    let pos: Option<u64> = row.get(1);
-                    if let (Some(file), Some(pos)) = (file, pos) {
-                        self.status = Some(stmt);
-                        return Ok(Position::new(file, pos));
-                    }
-                    last_err = format!("{stmt} returned no file and position");
-                }
-                Ok(None) => last_err = format!("{stmt} returned nothing: is log_bin on?"),
-                Err(e) => last_err = format!("{stmt}: {e}"),
-            }
-        }
-        Err(SnapshotError::Watermark(last_err))
+        let at = crate::binlog::reader::current_position(conn, &mut statement)
+            .await
+            .map_err(|e| SnapshotError::Watermark(e.to_string()))?;
+        self.status = statement;
+        Ok(at)
     }
 }
