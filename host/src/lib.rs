@@ -21,6 +21,7 @@
 //!              watermarks; app/pipeline/snapshot.rs is its seam
 //! event/       the event, its layout and encoding: the leaf every stage shares
 //! shutdown     one cancellation, with a reason, for the whole process
+//! logging      text or JSON lines, chosen at start-up
 //! config/      the TOML file: raw (serde) -> each stage's settings; at the
 //!              edge: stages never import it
 //! app/         wiring only: builds the stages, connects them with bounded
@@ -60,8 +61,10 @@ pub mod config;
 pub(crate) mod decode;
 pub(crate) mod event;
 pub(crate) mod kafka;
+pub mod logging;
 pub mod plugin;
 pub(crate) mod route;
+pub mod secret;
 pub(crate) mod shutdown;
 pub(crate) mod snapshot;
 pub mod tail;

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
-use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
 #[command(
@@ -56,9 +55,16 @@ enum Command {
     ///
     /// Keys and values are shown as JSON, bin values as {"$bin": "<hex>"}
     /// (docs/FORMAT.md, "JSON rendering").
+    ///
+    /// With --config, it connects as `sluice run` does with that file: its
+    /// [kafka] brokers and TLS and SASL settings (docs/CONFIG.md).
     Tail {
+        /// A Sluice config file; only its [kafka] section is read.
+        #[arg(long, short)]
+        config: Option<PathBuf>,
+        /// Bootstrap servers; overrides the config file's.
         #[arg(long, env = "SLUICE_KAFKA_BROKERS")]
-        brokers: String,
+        brokers: Option<String>,
         #[arg(long)]
         topic: String,
         /// Stop after this many events.
@@ -85,14 +91,37 @@ enum PluginCommand {
     },
 }
 
-fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("SLUICE_LOG").unwrap_or_else(|_| EnvFilter::new("info")),
+/// The brokers and security settings `sluice tail` connects with: the
+/// config file's, the brokers overridden by --brokers.
+fn tail_kafka(
+    config: Option<&std::path::Path>,
+    brokers: Option<String>,
+) -> anyhow::Result<(String, sluice::config::KafkaSecurity)> {
+    let (file_brokers, security) = match config {
+        Some(path) => {
+            let k = sluice::config::Config::load_kafka(path)?;
+            (Some(k.brokers).filter(|b| !b.is_empty()), k.security)
+        }
+        None => (None, Default::default()),
+    };
+    let brokers = brokers.or(file_brokers).ok_or_else(|| {
+        anyhow::anyhow!(
+            "no brokers: give --brokers, SLUICE_KAFKA_BROKERS or --config with [kafka] brokers"
         )
-        .with_writer(std::io::stderr)
-        .init();
+    })?;
+    Ok((brokers, security))
+}
+
+fn main() -> ExitCode {
     let cli = Cli::parse();
+    // The commands that read a whole config file log as its [log] says.
+    let log = match &cli.command {
+        Command::Run { config } | Command::Check { config } | Command::Snapshot { config, .. } => {
+            sluice::config::Config::load_log(config)
+        }
+        _ => Default::default(),
+    };
+    sluice::logging::init(&log);
     let result = match cli.command {
         Command::Run { config } => sluice::app::commands::run(&config),
         Command::Check { config } => sluice::app::commands::check(&config),
@@ -115,27 +144,37 @@ fn main() -> ExitCode {
                 .map_err(Into::into)
         }
         Command::Tail {
+            config,
             brokers,
             topic,
             count,
             timeout_secs,
-        } => sluice::tail::run(
-            &brokers,
-            &topic,
-            count,
-            Duration::from_secs(timeout_secs),
-            &mut std::io::stdout().lock(),
-        )
-        .map(|n| {
-            if n < count {
-                eprintln!("{n} of {count} events arrived within {timeout_secs}s");
-            }
+        } => tail_kafka(config.as_deref(), brokers).and_then(|(brokers, security)| {
+            sluice::tail::run(
+                &brokers,
+                &security,
+                &topic,
+                count,
+                Duration::from_secs(timeout_secs),
+                &mut std::io::stdout().lock(),
+            )
+            .map(|n| {
+                if n < count {
+                    eprintln!("{n} of {count} events arrived within {timeout_secs}s");
+                }
+            })
         }),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // In JSON, every line of the output must be an object.
+            match log.format {
+                sluice::logging::LogFormat::Json => {
+                    tracing::error!(error = format!("{e:#}"), "exiting on an error")
+                }
+                sluice::logging::LogFormat::Text => eprintln!("error: {e:#}"),
+            }
             ExitCode::FAILURE
         }
     }

@@ -1,11 +1,11 @@
 //! `sluice tail`: prints the events of a topic as JSON lines, for people
 //! looking at what Sluice produced. Partitions are assigned directly rather
-//! than through a consumer group, so it starts at once.
+//! than through a consumer group, so it starts at once. It connects as
+//! `run` does: the same TLS and SASL settings, from the same config file.
 
 use std::io::Write;
 use std::time::{Duration, Instant};
 
-use rdkafka::config::ClientConfig;
 use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::message::{Headers, Message};
 use rdkafka::{Offset, TopicPartitionList};
@@ -14,21 +14,28 @@ use rdkafka::{Offset, TopicPartitionList};
 /// (bin as `{"$bin": "<hex>"}`), the one `sluice plugin test` reads and
 /// prints too.
 pub use crate::event::json::msgpack_to_json;
+use crate::kafka::probe::{self, PROBE_TIMEOUT};
+use crate::kafka::security::{client_config, creation_error, KafkaSecurity};
 
 /// Prints up to `count` events of `topic` from the beginning, waiting at most
 /// `timeout` for them.
 pub fn run(
     brokers: &str,
+    security: &KafkaSecurity,
     topic: &str,
     count: usize,
     timeout: Duration,
     out: &mut dyn Write,
 ) -> anyhow::Result<usize> {
-    let consumer: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", brokers)
-        .set("group.id", "sluice-tail")
-        .set("enable.auto.commit", "false")
-        .create()?;
+    // A refused certificate or password is reported as such, rather than
+    // as a topic that never shows up.
+    probe::probe(brokers, security, timeout.min(PROBE_TIMEOUT))?;
+    let mut cc = client_config(brokers, security);
+    cc.set("group.id", "sluice-tail")
+        .set("enable.auto.commit", "false");
+    let consumer: BaseConsumer = cc
+        .create()
+        .map_err(|e| anyhow::anyhow!("cannot create a Kafka consumer: {}", creation_error(&e)))?;
     let deadline = Instant::now() + timeout;
     let partitions = loop {
         let md = consumer.fetch_metadata(Some(topic), Duration::from_secs(5))?;

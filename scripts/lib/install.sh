@@ -105,6 +105,20 @@ _sluice_install_mariadb() {
     _sluice_apt_install mariadb-server mariadb-client
 }
 
+# The `openssl` command: the TLS tests make their CA and certificates with it
+# at test time (tests/integration/support/certs.rs). Sluice itself does not
+# use OpenSSL to reach MySQL (rustls).
+ensure_openssl() {
+    command -v openssl >/dev/null 2>&1 && return 0
+    _sluice_locked _sluice_install_openssl
+    command -v openssl >/dev/null 2>&1 || _sluice_die "openssl is still missing after apt-get install"
+}
+
+_sluice_install_openssl() {
+    command -v openssl >/dev/null 2>&1 && return 0 # another caller won the race
+    _sluice_apt_install openssl
+}
+
 # Callers run with pipefail, where `cmd | grep -q` can fail on a match (grep
 # exits early, cmd dies of SIGPIPE); hence the captures into variables.
 _sluice_tansu_ok() {
@@ -201,16 +215,21 @@ _sluice_install_rust_tools() {
 }
 
 # rdkafka-sys compiles the vendored librdkafka with its mklove ./configure and
-# make. With the features this workspace enables (zlib only: no SSL, SASL,
+# make. With the features this workspace enables (zlib and ssl: no libsasl2,
 # curl or zstd) configure needs a C and a C++ compiler, make and pkg-config;
 # zlib1g-dev lets libz-sys link the system zlib instead of building its own.
-# libssl-dev is deliberately absent: nothing here speaks TLS.
+# libssl-dev: librdkafka's TLS and its SASL SCRAM are written against
+# OpenSSL (rustls, which the MySQL side uses, cannot stand in for it in a C
+# library), and openssl-sys links the system's. The openssl command makes
+# the certificates of the Kafka TLS tests (tests/integration/support).
 _sluice_build_deps_ok() {
     command -v cc >/dev/null 2>&1 &&
         command -v c++ >/dev/null 2>&1 &&
         command -v make >/dev/null 2>&1 &&
         command -v pkg-config >/dev/null 2>&1 &&
-        [ -e /usr/include/zlib.h ]
+        command -v openssl >/dev/null 2>&1 &&
+        [ -e /usr/include/zlib.h ] &&
+        [ -e /usr/include/openssl/ssl.h ]
 }
 
 ensure_build_deps() {
@@ -220,5 +239,5 @@ ensure_build_deps() {
 
 _sluice_install_build_deps() {
     _sluice_build_deps_ok && return 0
-    _sluice_apt_install build-essential pkg-config zlib1g-dev
+    _sluice_apt_install build-essential pkg-config zlib1g-dev libssl-dev openssl
 }

@@ -198,10 +198,39 @@ fn a_purged_binlog_is_reported_with_the_options() {
     // The server keeps files a connected replica reads: wait until it has
     // noticed that Sluice is gone.
     wait_until(PATIENCE, "the dump thread to end", || !has_dump_thread(&db));
+    // Changes Sluice has not read, in the files about to be purged.
+    write(&db, &table, 100, 5, 5);
     db.sql("FLUSH BINARY LOGS; FLUSH BINARY LOGS;").unwrap();
     let newest = db.binlog_files().unwrap().last().unwrap().clone();
-    db.sql(&format!("PURGE BINARY LOGS TO '{newest}'")).unwrap();
-    assert_eq!(db.binlog_files().unwrap(), vec![newest.clone()]);
+    // The server keeps a binlog until InnoDB has checkpointed past it:
+    // PURGE may leave it at first.
+    wait_until(PATIENCE, "the older binlogs to be purged", || {
+        db.sql(&format!("PURGE BINARY LOGS TO '{newest}'")).unwrap();
+        db.binlog_files().unwrap() == [newest.clone()]
+    });
+
+    // The checkpoint has a GTID state: the transactions after it are gone.
+    let checkpoint = sluice.checkpoint().unwrap();
+    let state = checkpoint["gtid"]["mariadb"].as_str().unwrap().to_string();
+    sluice.restart();
+    let log = sluice.exit_error_log();
+    assert!(
+        log.contains(&format!(
+            "the server no longer has every transaction after GTID state {state}"
+        )),
+        "{log}"
+    );
+    assert!(
+        log.contains(&format!("the oldest binlog it has, {newest}, begins after")),
+        "{log}"
+    );
+    assert!(log.contains("mode = \"when_needed\""), "{log}");
+
+    // A checkpoint of the version before GTIDs names a file only.
+    let mut old = checkpoint.clone();
+    old.as_object_mut().unwrap().remove("gtid");
+    old["version"] = 2.into();
+    std::fs::write(dir.path().join("state/checkpoint.json"), old.to_string()).unwrap();
     sluice.restart();
     let log = sluice.exit_error_log();
     assert!(

@@ -203,7 +203,9 @@ fn check_prints_what_each_table_becomes_without_streaming() {
     );
     assert!(stdout.contains("preflight passed"), "{stdout}");
     assert!(
-        stdout.contains(&format!("kafka    {brokers}: reachable")),
+        stdout.contains(&format!(
+            "kafka    {brokers} (security_protocol = \"plaintext\"): reachable"
+        )),
         "{stdout}"
     );
     assert!(stdout.contains(&format!("  {name}.orders  -> topic orders-{name}  key (id)  columns all but email  ops insert,update  chain [pii-mask]  rule #0")), "{stdout}");

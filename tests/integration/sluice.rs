@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::support::mariadb::SLUICE_PASSWORD;
 pub use crate::support::unique;
 use crate::support::{poll_until, wait_until, MariaDb, Message, SluiceConfig};
 
@@ -90,7 +91,9 @@ impl Sluice {
 
     /// What the current run logged.
     pub fn log(&self) -> String {
-        fs::read_to_string(&self.log).unwrap_or_default()
+        let log = fs::read_to_string(&self.log).unwrap_or_default();
+        assert_password_hidden(&log);
+        log
     }
 
     /// [`crate::support::wait_until`], with this sluice's log in the
@@ -230,13 +233,26 @@ fn wait(child: &mut Child, timeout: Duration) -> Option<std::process::ExitStatus
 /// state directory beside the config (`state/`, where [`Sluice::run`]
 /// keeps it).
 pub fn command(command: &str, config: &Path, args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_sluice"))
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
         .args([command, "--config"])
         .arg(config)
         .args(args)
         .env("SLUICE_STATE_DIR", config.with_file_name("state"))
         .output()
-        .expect("run sluice")
+        .expect("run sluice");
+    assert_password_hidden(&String::from_utf8_lossy(&out.stdout));
+    assert_password_hidden(&String::from_utf8_lossy(&out.stderr));
+    out
+}
+
+/// Fails the test when Sluice printed the source password: every test's
+/// Sluice logs in with it ([`MariaDb::url`](crate::support::MariaDb::url)),
+/// so every failure path a test takes checks that it stays hidden.
+pub fn assert_password_hidden(output: &str) {
+    assert!(
+        !output.contains(SLUICE_PASSWORD),
+        "Sluice printed the source password:\n{output}"
+    );
 }
 
 /// A decoded event: its value and key as JSON, and its headers.

@@ -62,7 +62,7 @@ fn snapshot_writes_a_request_row_creating_the_signal_table() {
         // USER(): the user and the host the server saw (the client
         // moves to the server's socket when it can).
         assert!(
-            ["root@127.0.0.1", "root@localhost"].contains(&r[3]),
+            ["sluice@127.0.0.1", "sluice@localhost"].contains(&r[3]),
             "{rows:?}"
         );
         assert_eq!(r[4], "1", "{rows:?}");

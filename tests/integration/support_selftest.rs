@@ -10,8 +10,14 @@ use crate::support::{self, MariaDb, MariaDbOptions, Rule, SluiceConfig, Step, Ta
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn harness_mariadb_starts_queries_and_restarts_with_binlogs() -> anyhow::Result<()> {
     let mut db = MariaDb::start(MariaDbOptions::default())?;
-    assert!(db.url().starts_with("mysql://root@127.0.0.1:"));
-    assert_eq!(db.url(), format!("mysql://root@127.0.0.1:{}", db.port()));
+    assert_eq!(
+        db.url(),
+        format!(
+            "mysql://sluice:{}@127.0.0.1:{}",
+            support::mariadb::SLUICE_PASSWORD,
+            db.port()
+        )
+    );
 
     // The settings sluice depends on.
     let vars = db.sql(

@@ -7,14 +7,17 @@ use std::fmt::Write as _;
 
 use super::AppError;
 use crate::binlog::catalog::{self, CatalogTable};
-use crate::binlog::{preflight, reader, BinlogError};
+use crate::binlog::{preflight, reader, tls, BinlogError};
 use crate::checkpoint::Store;
 use crate::config::{Config, SinkKind, SnapshotMode};
+use crate::kafka::probe::PROBE_TIMEOUT;
+use crate::kafka::SinkError;
 use crate::plugin::stage::RuleChains;
 use crate::plugin::PluginRegistry;
 use crate::route::{ColumnFilter, Rule, Rules};
 use crate::snapshot::catalog::TableInfo;
-use crate::snapshot::{self, SnapshotError};
+use crate::snapshot::signal;
+use crate::snapshot::{self, SignalTable, SnapshotError};
 
 /// Runs the checks and returns the report; errors are the first check that
 /// failed.
@@ -26,24 +29,52 @@ pub async fn check(config: &Config, config_path: &str) -> Result<String, AppErro
         config.rules.len()
     );
     let src = &config.source;
-    let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
+    let mut conn = reader::connect(&src.endpoint, src.connect_timeout).await?;
     let host = reader::registration_host(&config.state.dir);
     let facts = preflight::run(&mut conn, src.server_id, &host).await?;
     let _ = writeln!(
         out,
         "mysql    {} at {}: preflight passed",
         facts.version,
-        reader::redact(&src.url)
+        src.endpoint.url()
     );
-    let checkpoint = start(&mut out, &mut conn, config).await?;
+    let _ = writeln!(
+        out,
+        "tls      {}",
+        tls::describe(&facts.encryption, src.endpoint.tls().mode)
+    );
+    let checkpoint = start(&mut out, &mut conn, config, facts.is_mariadb()).await?;
     kafka(&mut out, config).await?;
+    markers(&mut out, config);
     plugins(&mut out, config)?;
     let tables = catalog::tables(&mut conn).await?;
     report_tables(&mut out, config, &tables);
+    if let Some(table) = &config.snapshot.signal_table {
+        let _ = writeln!(
+            out,
+            "{}",
+            signals(table, signal::access(&mut conn, table).await)
+        );
+    }
     if config.snapshot.mode != SnapshotMode::Never {
         initial_snapshot(&mut out, &mut conn, config, checkpoint).await?;
     }
     Ok(out)
+}
+
+/// The heartbeat and transaction topics, when configured (docs/FORMAT.md).
+fn markers(out: &mut String, config: &Config) {
+    let k = &config.kafka;
+    if let Some(topic) = &k.heartbeat_topic {
+        let every = k.heartbeat_interval.as_secs();
+        let _ = writeln!(out, "markers  a heartbeat every {every} s to topic {topic}");
+    }
+    if let Some(topic) = &k.transaction_topic {
+        let _ = writeln!(
+            out,
+            "markers  transaction BEGIN and END records to topic {topic}"
+        );
+    }
 }
 
 /// Where `run` would start: the checkpoint, or `[source] start`. True
@@ -52,10 +83,42 @@ async fn start(
     out: &mut String,
     conn: &mut mysql_async::Conn,
     config: &Config,
+    mariadb: bool,
 ) -> Result<bool, AppError> {
     let mut store = Store::open(&config.state.dir)?;
     match store.load()? {
         Some(cp) => {
+            let by_gtid = match cp.gtid.as_ref().filter(|g| g.is_mariadb() == mariadb) {
+                Some(g) if mariadb || reader::gtid_mode_on(conn).await => Some(g),
+                _ => None,
+            };
+            if let Some(g) = by_gtid {
+                // Asks what the server has instead of opening a stream,
+                // which would register a replica with Sluice's server_id
+                // and push a running Sluice off.
+                match reader::gtid_available(conn, g).await {
+                    Err(BinlogError::GtidPurged { reason, .. })
+                        if config.snapshot.mode == SnapshotMode::WhenNeeded =>
+                    {
+                        let _ = writeln!(
+                            out,
+                            "start    checkpoint {} at GTID state {g}: purged on the server ({reason}); \
+                             [snapshot] mode = \"when_needed\": run would stream from the server's current \
+                             position and read every captured table again",
+                            store.path().display(),
+                        );
+                        return Ok(false);
+                    }
+                    r => r?,
+                }
+                let _ = writeln!(
+                    out,
+                    "start    checkpoint {} at {}: resumes by GTID after {g}",
+                    store.path().display(),
+                    cp.position()
+                );
+                return Ok(true);
+            }
             match reader::ensure_available(conn, &cp.position()).await {
                 Err(BinlogError::Purged { oldest, .. })
                     if config.snapshot.mode == SnapshotMode::WhenNeeded =>
@@ -82,9 +145,22 @@ async fn start(
         }
         None => {
             let start = &config.source.start;
-            let p = reader::resolve_start(conn, start).await?;
-            reader::ensure_available(conn, &p).await?;
-            let _ = writeln!(out, "start    no checkpoint yet; start = {start:?} -> {p}");
+            let from = reader::resolve_start(conn, start, mariadb).await?;
+            if let Some(g) = from.gtid.as_ref().filter(|_| from.by_gtid) {
+                reader::gtid_available(conn, g).await?;
+                let _ = writeln!(out, "start    no checkpoint yet; start = {start}: by GTID");
+                return Ok(false);
+            }
+            reader::ensure_available(conn, &from.position).await?;
+            let gtid = match &from.gtid {
+                Some(g) => format!(" (GTID state {g})"),
+                None => String::new(),
+            };
+            let _ = writeln!(
+                out,
+                "start    no checkpoint yet; start = {start} -> {}{gtid}",
+                from.position
+            );
             Ok(false)
         }
     }
@@ -95,14 +171,18 @@ async fn kafka(out: &mut String, config: &Config) -> Result<(), AppError> {
         let _ = writeln!(out, "kafka    not used: [pipeline] sink = \"null\"");
         return Ok(());
     }
-    let brokers = config.kafka.brokers.clone();
-    let n = tokio::task::spawn_blocking(move || crate::kafka::probe::broker_count(&brokers))
-        .await
-        .expect("join")?;
+    let kafka = config.kafka.clone();
+    let n = tokio::task::spawn_blocking(move || {
+        crate::kafka::probe::probe(&kafka.brokers, &kafka.security, PROBE_TIMEOUT)
+    })
+    .await
+    .expect("join")
+    .map_err(SinkError::from)?;
     let _ = writeln!(
         out,
-        "kafka    {}: reachable, {n} broker(s)",
-        config.kafka.brokers
+        "kafka    {} ({}): reachable, {n} broker(s)",
+        config.kafka.brokers,
+        config.kafka.security.describe()
     );
     Ok(())
 }
@@ -241,6 +321,20 @@ async fn initial_snapshot(
     }
     let _ = writeln!(out, "{}", snapshot_total(&tables, &problems));
     Ok(())
+}
+
+/// Whether `sluice snapshot` could write its requests.
+fn signals(table: &SignalTable, access: signal::Access) -> String {
+    match access {
+        signal::Access::Writable => {
+            format!("signals  {table}: `sluice snapshot` may write requests")
+        }
+        signal::Access::Missing => format!(
+            "signals  {table} does not exist yet: the first `sluice snapshot` creates it, for which the user needs CREATE and INSERT on {}.* (docs/SECURITY.md)",
+            table.db
+        ),
+        signal::Access::Refused(e) => format!("signals  `sluice snapshot` would fail: {e}"),
+    }
 }
 
 fn snapshot_header(mode: SnapshotMode, checkpoint: bool) -> String {

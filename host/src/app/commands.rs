@@ -66,7 +66,7 @@ pub fn snapshot(path: &Path, condition: Option<&str>, tables: &[String]) -> anyh
         .enable_all()
         .build()?;
     let id = rt.block_on(async {
-        let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
+        let mut conn = reader::connect(&src.endpoint, src.connect_timeout).await?;
         let id = signal::request(&mut conn, signal_table, tables, condition).await?;
         // A failed goodbye loses nothing: the row is committed.
         let _ = conn.disconnect().await;

@@ -22,12 +22,13 @@ use tracing::{error, info, warn};
 
 pub use pipeline::{Pipeline, PipelineError};
 
-use crate::binlog::reader::{self, StreamRequest};
+use crate::binlog::reader::{self, Resume, StreamRequest};
+use crate::binlog::settings::Start;
 use crate::binlog::{preflight, BinlogError};
 use crate::checkpoint::{Store, StoreError, Tracker};
 use crate::config::{Config, SinkKind};
 use crate::decode::Decoder;
-use crate::event::{Position, TxnId};
+use crate::event::TxnId;
 use crate::kafka::{Acks, KafkaSink, NullSink, Sink, SinkError, SinkHealth};
 use crate::plugin::stage::RuleChains;
 use crate::plugin::{PluginError, PluginRegistry};
@@ -104,7 +105,13 @@ pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Resul
                 if began.elapsed() > Duration::from_secs(10) {
                     backoff = FIRST_BACKOFF;
                 }
-                warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "replication interrupted; reconnecting from the checkpoint");
+                // The checkpoint the next session resumes from, as saved.
+                let at = store.load().ok().flatten().map(|c| c.position());
+                let (file, pos) = (
+                    at.as_ref().map(|p| p.file.as_str()),
+                    at.as_ref().map(|p| p.pos),
+                );
+                warn!(error = %e, position = at.as_ref().map(tracing::field::display), file, pos, retry_in_ms = backoff.as_millis() as u64, "replication interrupted; reconnecting from the checkpoint");
                 tokio::select! {
                     _ = cancel.cancelled() => return Ok(()),
                     _ = tokio::time::sleep(backoff) => {}
@@ -132,16 +139,26 @@ async fn session(
 ) -> Result<(), AppError> {
     let cancel = stop.child();
     let src = &config.source;
+    if config.pipeline.sink == SinkKind::Kafka {
+        // A certificate or a login the brokers refuse ends Sluice here,
+        // with the fix, instead of librdkafka trying again forever.
+        let kafka = config.kafka.clone();
+        tokio::task::spawn_blocking(move || crate::kafka::probe::before_streaming(&kafka))
+            .await
+            .expect("join")
+            .map_err(SinkError::from)?;
+    }
     let Connected {
-        conn,
-        host,
+        opened,
+        request,
         charsets,
-        from,
         progress,
     } = connect(config, store, preflight_done).await?;
-    let tracker = Arc::new(Tracker::with_progress(
+    let from = request.from.position.clone();
+    let tracker = Arc::new(Tracker::resuming(
         from.clone(),
         Some(Arc::new(progress.clone())),
+        request.from.gtid.clone(),
     ));
     let health = Arc::new(SinkHealth::default());
     let (tx, rx) = mpsc::channel(config.pipeline.channel_chunks);
@@ -160,18 +177,17 @@ async fn session(
             bytes: config.pipeline.batch_bytes,
         },
         ddl_topic: config.kafka.ddl_topic.as_deref().map(Arc::from),
+        heartbeat: config
+            .kafka
+            .heartbeat_topic
+            .as_deref()
+            .map(|t| (Arc::from(t), config.kafka.heartbeat_interval)),
+        transaction_topic: config.kafka.transaction_topic.as_deref().map(Arc::from),
         from: from.clone(),
         snapshot,
     });
     let worker = spawn_pipeline(pipeline, rx, cancel.clone());
-    let request = StreamRequest {
-        server_id: src.server_id,
-        host,
-        from,
-        heartbeat: src.heartbeat,
-        stop_at_end: src.stop_at_end,
-    };
-    let reader = tokio::spawn(reader::stream(conn, request, tx, cancel.clone()));
+    let reader = tokio::spawn(reader::stream(opened, request, tx, cancel.clone()));
     let reader_result = supervise(reader, &cancel, &health, store, &tracker, config).await?;
 
     // The reader has stopped; the pipeline drains the channel and ends.
@@ -187,20 +203,19 @@ async fn session(
     drop(sink);
     match pipeline_result {
         Err(e) => {
-            error!(error = %e, "pipeline stopped");
+            let at = tracker.resume_position();
+            error!(error = %e, position = %at, file = %at.file, pos = at.pos, "pipeline stopped");
             Err(e.into())
         }
         Ok(_) => reader_result.map_err(Into::into),
     }
 }
 
-/// A connection that passed preflight, and where it starts streaming.
+/// A connection that passed preflight, streaming from where the request says.
 struct Connected {
-    conn: mysql_async::Conn,
-    /// The host name this replica registers with.
-    host: String,
+    opened: reader::Opened,
+    request: StreamRequest,
     charsets: crate::decode::CharsetMap,
-    from: Position,
     /// Snapshot work stored with the checkpoint, or queued for a first start.
     progress: Progress,
 }
@@ -211,22 +226,46 @@ async fn connect(
     preflight_done: &mut bool,
 ) -> Result<Connected, AppError> {
     let src = &config.source;
-    let mut conn = reader::connect(&src.url, src.connect_timeout).await?;
+    let mut conn = reader::connect(&src.endpoint, src.connect_timeout).await?;
     // Checked on every connection: the server may have been reconfigured
     // while Sluice was away.
     let host = reader::registration_host(&config.state.dir);
     let facts = preflight::run(&mut conn, src.server_id, &host).await?;
     if !*preflight_done {
-        info!(server = %facts.version, "preflight passed");
+        info!(server = %facts.version, tls = %facts.encryption, "preflight passed");
         *preflight_done = true;
     }
     let charsets = reader::charsets(&mut conn).await;
-    let (from, progress) = start_position(&mut conn, store, config).await?;
-    Ok(Connected {
-        conn,
+    let mariadb = facts.is_mariadb();
+    let (from, progress) = start_position(&mut conn, store, config, mariadb).await?;
+    let mut request = StreamRequest {
+        server_id: src.server_id,
         host,
-        charsets,
         from,
+        heartbeat: src.heartbeat,
+        stop_at_end: src.stop_at_end,
+    };
+    let opened = match reader::open(conn, &request).await {
+        Err(BinlogError::GtidPurged { state, reason })
+            if config.snapshot.mode == SnapshotMode::WhenNeeded =>
+        {
+            let mut conn = reader::connect(&src.endpoint, src.connect_timeout).await?;
+            request.from = reader::resolve_start(&mut conn, &Start::Latest, mariadb).await?;
+            warn!(gtid = %state, reason = %reason, restart_at = %request.from.position, "the checkpoint's GTID state is purged; [snapshot] mode = \"when_needed\": streaming restarts at the server's current position and every captured table is read again");
+            let opened = reader::open(conn, &request).await?;
+            return Ok(Connected {
+                opened,
+                request,
+                charsets,
+                progress: everything("binlog purged"),
+            });
+        }
+        r => r?,
+    };
+    Ok(Connected {
+        opened,
+        request,
+        charsets,
         progress,
     })
 }
@@ -251,25 +290,55 @@ async fn drain(
 
 /// Where this session starts, and the snapshot work that goes with it: the
 /// checkpoint, or `[source] start` (and, by `[snapshot] mode`, every
-/// captured table) without one; the server must still have that binlog.
+/// captured table) without one. A checkpoint with a GTID state the server
+/// understands resumes by GTID (so a promoted replica, with other file
+/// names, continues at the same transaction); otherwise by file and offset,
+/// which the server must still have.
 async fn start_position(
     conn: &mut mysql_async::Conn,
     store: &mut Store,
     config: &Config,
-) -> Result<(Position, Progress), AppError> {
+    mariadb: bool,
+) -> Result<(Resume, Progress), AppError> {
     let mode = config.snapshot.mode;
     let (from, progress) = match store.load()? {
         Some(cp) => {
-            info!(position = %cp.position(), path = %store.path().display(), "resuming from the checkpoint");
-            (cp.position(), cp.snapshot.clone().unwrap_or_default())
+            let position = cp.position();
+            let progress = cp.snapshot.clone().unwrap_or_default();
+            let from = match cp.gtid {
+                Some(g)
+                    if g.is_mariadb() == mariadb
+                        && (mariadb || reader::gtid_mode_on(conn).await) =>
+                {
+                    info!(gtid = %g, position = %position, file = %position.file, pos = position.pos, path = %store.path().display(), "resuming from the checkpoint by GTID");
+                    Resume {
+                        position,
+                        gtid: Some(g),
+                        by_gtid: true,
+                    }
+                }
+                stored => {
+                    if let Some(g) = stored {
+                        warn!(gtid = %g, "the checkpoint's GTID state is not one this server streams by (another flavour, or gtid_mode is off); resuming by file and offset");
+                    }
+                    info!(position = %position, file = %position.file, pos = position.pos, path = %store.path().display(), "resuming from the checkpoint");
+                    let gtid = reader::gtid_at(conn, &position, mariadb).await;
+                    Resume {
+                        position,
+                        gtid,
+                        by_gtid: false,
+                    }
+                }
+            };
+            (from, progress)
         }
         None => {
             let start = &config.source.start;
-            let p = reader::resolve_start(conn, start).await?;
-            info!(position = %p, start = ?start, snapshot = mode.name(), "no checkpoint; starting from [source] start");
+            let from = reader::resolve_start(conn, start, mariadb).await?;
+            info!(position = %from.position, file = %from.position.file, pos = from.position.pos, start = %start, snapshot = mode.name(), "no checkpoint; starting from [source] start");
             let initial = mode != SnapshotMode::Never;
             (
-                p,
+                from,
                 if initial {
                     everything("initial")
                 } else {
@@ -278,10 +347,14 @@ async fn start_position(
             )
         }
     };
-    match reader::ensure_available(conn, &from).await {
+    if from.by_gtid {
+        // The server finds the file itself, or refuses when opening.
+        return Ok((from, progress));
+    }
+    match reader::ensure_available(conn, &from.position).await {
         Err(BinlogError::Purged { wanted, oldest }) if mode == SnapshotMode::WhenNeeded => {
-            let now = reader::resolve_start(conn, &crate::binlog::settings::Start::Latest).await?;
-            warn!(wanted = %wanted, oldest = %oldest, restart_at = %now, "the checkpoint's binlog was purged; [snapshot] mode = \"when_needed\": streaming restarts at the server's current position and every captured table is read again");
+            let now = reader::resolve_start(conn, &Start::Latest, mariadb).await?;
+            warn!(wanted = %wanted, oldest = %oldest, restart_at = %now.position, "the checkpoint's binlog was purged; [snapshot] mode = \"when_needed\": streaming restarts at the server's current position and every captured table is read again");
             Ok((now, everything("binlog purged")))
         }
         Err(e) => Err(e.into()),
@@ -316,7 +389,7 @@ fn snapshot_link(
     // waits, and so reads at the pipeline's pace.
     let (replies_tx, replies) = mpsc::channel(1);
     let source = ReaderSource {
-        url: config.source.url.clone(),
+        endpoint: config.source.endpoint.clone(),
         connect_timeout: config.source.connect_timeout,
         charsets,
     };
@@ -448,10 +521,13 @@ pub fn load_plugins(config: &Config) -> Result<Option<Arc<PluginRegistry>>, AppE
     Ok(Some(Arc::new(registry)))
 }
 
-/// Writes the resume position and the snapshot progress that goes with it.
+/// Writes the resume position with the snapshot progress and the GTID
+/// state that go with it.
 fn save(store: &mut Store, tracker: &Tracker, server_id: u32) -> Result<(), StoreError> {
-    let (pos, progress) = tracker.resume_state();
+    let r = tracker.resume_state();
     // No snapshot work left: the file says nothing of snapshots.
-    let progress = progress.as_deref().filter(|p| !p.is_empty());
-    store.save(&pos, progress, server_id).map(|_| ())
+    let progress = r.progress.as_deref().filter(|p| !p.is_empty());
+    store
+        .save(&r.position, progress, r.gtid.as_ref(), server_id)
+        .map(|_| ())
 }

@@ -206,3 +206,102 @@ fn only_row_changing_statements_count_as_dml() {
         assert!(!is_dml(sql), "{sql}");
     }
 }
+
+/// A real event (header and body) as the server sends it: `log_pos` is the
+/// header's end position, which MariaDB 11.4+ leaves 0 for every event
+/// inside a transaction but the last.
+fn raw_event(kind: u8, body: &[u8], log_pos: u32) -> Event {
+    use mysql_common::binlog::consts::BinlogVersion;
+    use mysql_common::binlog::events::FormatDescriptionEvent;
+    let size = 19 + body.len() as u32;
+    let mut b = Vec::new();
+    b.extend_from_slice(&1_700_000_000u32.to_le_bytes());
+    b.push(kind);
+    b.extend_from_slice(&1u32.to_le_bytes()); // server id
+    b.extend_from_slice(&size.to_le_bytes());
+    b.extend_from_slice(&log_pos.to_le_bytes());
+    b.extend_from_slice(&0u16.to_le_bytes());
+    b.extend_from_slice(body);
+    let fde = FormatDescriptionEvent::new(BinlogVersion::Version4);
+    Event::read(&fde, &b[..]).unwrap()
+}
+
+/// One MariaDB transaction laid out from `at`: GTID, annotate, table map,
+/// two row events, XID. With `zero_inside`, the events between the GTID
+/// and the XID carry `end_log_pos = 0`, as MariaDB 11.4 writes them.
+/// Returns the events and where the transaction ends.
+fn mariadb_transaction(at: u32, seq: u64, zero_inside: bool) -> (Vec<Event>, u32) {
+    use mysql_common::binlog::consts::EventType::*;
+    let mut gtid = seq.to_le_bytes().to_vec();
+    gtid.extend_from_slice(&0u32.to_le_bytes()); // domain
+    gtid.extend_from_slice(&[0u8; 7]); // flags: not standalone
+    let parts: [(u8, Vec<u8>); 6] = [
+        (crate::binlog::txn::MARIADB_GTID, gtid),
+        (160, vec![b'x'; 61]), // annotate rows
+        (TABLE_MAP_EVENT as u8, vec![0; 31]),
+        (WRITE_ROWS_EVENT as u8, vec![0; 41]),
+        (UPDATE_ROWS_EVENT as u8, vec![0; 53]),
+        (XID_EVENT as u8, 67u64.to_le_bytes().to_vec()),
+    ];
+    let mut end = at;
+    let last = parts.len() - 1;
+    let events = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, (kind, body))| {
+            end += 19 + body.len() as u32;
+            let inside = i != 0 && i != last;
+            raw_event(kind, &body, if inside && zero_inside { 0 } else { end })
+        })
+        .collect();
+    (events, end)
+}
+
+/// MariaDB 11.4+ writes `end_log_pos = 0` on every event of a transaction
+/// but its GTID and its XID (go-mysql and others lost rows or positions on
+/// it). The transactions must begin and end exactly where they do with
+/// real positions, and no event may get a position of 0 or before the
+/// transaction.
+#[test]
+fn mariadb_11_4_zero_end_log_pos_inside_transactions_keeps_boundaries_and_positions() {
+    let mut got = Vec::new();
+    for zero_inside in [false, true] {
+        let mut b = Boundaries::new(&p(256));
+        let (first, mid) = mariadb_transaction(256, 41, zero_inside);
+        let (second, end) = mariadb_transaction(mid, 42, zero_inside);
+        let mut txns = Vec::new();
+        let mut open = None;
+        for ev in first.iter().chain(&second) {
+            let step = b.step(ev).unwrap();
+            assert!(!step.ends_unfinished);
+            assert!(
+                step.start.pos >= 256 && step.end.pos >= step.start.pos,
+                "{step:?}"
+            );
+            if let Some(begin) = &step.begins {
+                open = Some((step.start.clone(), begin.gtid.clone()));
+            }
+            let (start, _) = open.clone().expect("inside a transaction");
+            assert!(step.start >= start, "{step:?} before its transaction");
+            if step.ends {
+                let (start, gtid) = open.take().unwrap();
+                txns.push((start, step.end.clone(), gtid));
+            }
+        }
+        assert!(!b.in_transaction());
+        assert_eq!(
+            txns,
+            vec![
+                (p(256), p(u64::from(mid)), Some("0-1-41".to_string())),
+                (
+                    p(u64::from(mid)),
+                    p(u64::from(end)),
+                    Some("0-1-42".to_string())
+                ),
+            ],
+            "zero_inside = {zero_inside}"
+        );
+        got.push(txns);
+    }
+    assert_eq!(got[0], got[1], "the same transactions either way");
+}

@@ -5,11 +5,14 @@
 pub(crate) mod boundary;
 pub(crate) mod catalog;
 pub(crate) mod ddl;
+pub(crate) mod endpoint;
 mod error;
 pub(crate) mod file;
+pub(crate) mod gtid;
 pub(crate) mod preflight;
 pub(crate) mod reader;
 pub(crate) mod settings;
+pub(crate) mod tls;
 pub(crate) mod txn;
 
 pub(crate) use error::BinlogError;

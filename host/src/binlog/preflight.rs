@@ -4,6 +4,7 @@
 use mysql_async::prelude::Queryable;
 use mysql_async::Conn;
 
+use super::tls::Encryption;
 use super::BinlogError;
 
 /// One setting that is not as Sluice needs it.
@@ -36,9 +37,21 @@ pub(crate) struct ServerFacts {
     pub binlog_row_image: Option<String>,
     /// `None` when the server has no such variable (MySQL < 8.0.1, MariaDB < 10.5).
     pub binlog_row_metadata: Option<String>,
+    /// `SHOW GRANTS`: the user's own and its active roles'.
     pub grants: Vec<String>,
+    /// `CURRENT_USER()` as GRANT names it: `'sluice'@'%'`.
+    pub account: String,
+    /// Whether the statements that need `BINLOG MONITOR` (MariaDB) or
+    /// `REPLICATION CLIENT` (MySQL) were allowed; `None` when trying them
+    /// did not tell (then the grants decide).
+    pub binlog_monitor: Option<bool>,
+    /// The same for `REPLICATION SLAVE`, which only MySQL has a harmless
+    /// statement to try with (`SHOW REPLICAS`).
+    pub replication_slave: Option<bool>,
     /// `(server_id, host)` of the replicas registered with the server.
     pub replicas: Vec<(u32, String)>,
+    /// Whether this session is encrypted, and how.
+    pub encryption: Encryption,
 }
 
 impl ServerFacts {
@@ -67,11 +80,28 @@ pub(crate) async fn gather(conn: &mut Conn) -> Result<ServerFacts, BinlogError> 
         .query_first("SELECT @@binlog_row_metadata")
         .await
         .unwrap_or(None);
+    // Without FOR: with the privileges of the roles active in the
+    // session, which are what the binlog connection has.
     let grants: Vec<String> = conn
-        .query("SHOW GRANTS FOR CURRENT_USER()")
+        .query("SHOW GRANTS")
         .await
         .map_err(q("reading the user's grants"))?;
-    let replicas = replicas(conn).await;
+    let account: Option<String> = conn
+        .query_first("SELECT CURRENT_USER()")
+        .await
+        .ok()
+        .flatten();
+    let account = match account.as_deref().and_then(|a| a.rsplit_once('@')) {
+        Some((user, host)) => format!("'{user}'@'{host}'"),
+        None => "<sluice's user>".into(),
+    };
+    let binlog_monitor = allowed(conn.query_drop("SHOW BINARY LOGS").await);
+    let is_mariadb = version.to_ascii_lowercase().contains("mariadb");
+    let (replicas, listing) = replicas(conn).await;
+    // MariaDB lists replicas for REPLICATION MASTER ADMIN, which Sluice
+    // does not need; MySQL for REPLICATION SLAVE, which it does.
+    let replication_slave = if is_mariadb { None } else { listing };
+    let encryption = super::tls::encryption(conn).await;
     Ok(ServerFacts {
         version,
         server_id,
@@ -80,25 +110,70 @@ pub(crate) async fn gather(conn: &mut Conn) -> Result<ServerFacts, BinlogError> 
         binlog_row_image,
         binlog_row_metadata,
         grants,
+        account,
+        binlog_monitor,
+        replication_slave,
         replicas,
+        encryption,
     })
 }
 
-async fn replicas(conn: &mut Conn) -> Vec<(u32, String)> {
+/// `ER_SPECIFIC_ACCESS_DENIED_ERROR`: "you need (at least one of) the X
+/// privilege(s) for this operation".
+const ER_SPECIFIC_ACCESS_DENIED: u16 = 1227;
+
+/// Whether a statement's outcome says the user has the privilege it needs:
+/// `None` when it failed for another reason (binary logging off, say).
+fn allowed(r: Result<(), mysql_async::Error>) -> Option<bool> {
+    match r {
+        Ok(()) => Some(true),
+        Err(mysql_async::Error::Server(e)) if e.code == ER_SPECIFIC_ACCESS_DENIED => Some(false),
+        Err(_) => None,
+    }
+}
+
+/// The registered replicas, and whether listing them was allowed (`None`
+/// when no statement was understood).
+async fn replicas(conn: &mut Conn) -> (Vec<(u32, String)>, Option<bool>) {
+    let mut listing = None;
     for stmt in ["SHOW REPLICA HOSTS", "SHOW SLAVE HOSTS", "SHOW REPLICAS"] {
-        if let Ok(rows) = conn.query::<mysql_async::Row, _>(stmt).await {
-            return rows
-                .iter()
-                .filter_map(|r| {
-                    Some((
-                        r.get::<u32, _>(0)?,
-                        r.get::<Option<String>, _>(1).flatten().unwrap_or_default(),
-                    ))
-                })
-                .collect();
+        match conn.query::<mysql_async::Row, _>(stmt).await {
+            Ok(rows) => {
+                let replicas = rows
+                    .iter()
+                    .filter_map(|r| {
+                        Some((
+                            r.get::<u32, _>(0)?,
+                            r.get::<Option<String>, _>(1).flatten().unwrap_or_default(),
+                        ))
+                    })
+                    .collect();
+                return (replicas, Some(true));
+            }
+            Err(e) => listing = allowed(Err(e)).or(listing),
         }
     }
-    Vec::new()
+    (Vec::new(), listing)
+}
+
+/// The privileges `SHOW GRANTS` lines give on `*.*`, upper case, one each
+/// (`REPLICATION SLAVE`, `ALL PRIVILEGES`).
+fn global_privileges(grants: &[String]) -> Vec<String> {
+    grants
+        .iter()
+        .filter_map(|g| {
+            let g = g.to_ascii_uppercase();
+            let rest = g.strip_prefix("GRANT ")?;
+            let (privileges, _) = rest.split_once(" ON *.* TO ")?;
+            Some(
+                privileges
+                    .split(',')
+                    .map(|p| p.trim().to_string())
+                    .collect::<Vec<_>>(),
+            )
+        })
+        .flatten()
+        .collect()
 }
 
 fn is_on(v: &Option<String>) -> bool {
@@ -160,31 +235,32 @@ pub(crate) fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<
             fix,
         });
     }
-    let grants = f.grants.join("\n").to_ascii_uppercase();
-    let all = grants.contains("GRANT ALL PRIVILEGES ON *.*");
-    let has = |p: &str| all || grants.contains(p);
-    if !(has("REPLICATION SLAVE") || has("REPLICATION REPLICA")) {
-        out.push(SettingProblem {
-            setting: "privilege REPLICATION SLAVE".into(),
-            found: "missing".into(),
-            needed: "granted".into(),
-            fix: "run GRANT REPLICATION SLAVE ON *.* TO <sluice's user> as an administrator".into(),
-        });
+    let privileges = global_privileges(&f.grants);
+    let has = |p: &str| privileges.iter().any(|g| g == p || g == "ALL PRIVILEGES");
+    let slave = f
+        .replication_slave
+        .unwrap_or_else(|| has("REPLICATION SLAVE") || has("REPLICATION REPLICA"));
+    if !slave {
+        out.push(missing(
+            "REPLICATION SLAVE",
+            &f.account,
+            "to read the binlog as a replica",
+        ));
     }
-    if !(has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER")) {
-        out.push(SettingProblem {
-            setting: "privilege REPLICATION CLIENT".into(),
-            found: "missing".into(),
-            needed: "granted".into(),
-            fix: format!(
-                "run GRANT {} ON *.* TO <sluice's user> (needed for SHOW BINARY LOGS)",
-                if f.is_mariadb() {
-                    "BINLOG MONITOR"
-                } else {
-                    "REPLICATION CLIENT"
-                }
-            ),
-        });
+    let monitor = f
+        .binlog_monitor
+        .unwrap_or_else(|| has("REPLICATION CLIENT") || has("BINLOG MONITOR") || has("SUPER"));
+    if !monitor {
+        let name = if f.is_mariadb() {
+            "BINLOG MONITOR"
+        } else {
+            "REPLICATION CLIENT"
+        };
+        out.push(missing(
+            name,
+            &f.account,
+            "for SHOW BINARY LOGS and the current binlog position",
+        ));
     }
     if our_server_id == f.server_id {
         out.push(SettingProblem {
@@ -206,6 +282,16 @@ pub(crate) fn check(f: &ServerFacts, our_server_id: u32, our_host: &str) -> Vec<
         });
     }
     out
+}
+
+/// A global privilege the user lacks, with the GRANT that gives it.
+fn missing(privilege: &str, account: &str, why: &str) -> SettingProblem {
+    SettingProblem {
+        setting: format!("privilege {privilege}"),
+        found: "missing".into(),
+        needed: "granted".into(),
+        fix: format!("an administrator runs GRANT {privilege} ON *.* TO {account}; ({why}; docs/SECURITY.md lists every grant Sluice needs)"),
+    }
 }
 
 /// Runs the checks and turns failures into one error.
@@ -237,7 +323,11 @@ mod tests {
             binlog_row_image: Some("FULL".into()),
             binlog_row_metadata: Some("FULL".into()),
             grants: vec!["GRANT ALL PRIVILEGES ON *.* TO `root`@`%` WITH GRANT OPTION".into()],
+            account: "'root'@'%'".into(),
+            binlog_monitor: None,
+            replication_slave: None,
             replicas: vec![],
+            encryption: Encryption::default(),
         }
     }
 
@@ -265,12 +355,44 @@ mod tests {
         assert!(text[0].starts_with("  - binlog_format is STATEMENT, Sluice needs ROW: run SET GLOBAL binlog_format = 'ROW'"));
         assert!(text[1].starts_with("  - binlog_row_metadata is MINIMAL, Sluice needs FULL"));
         assert!(text[2].contains("REPLICATION SLAVE"));
-        assert!(text[3].contains("BINLOG MONITOR"));
+        assert!(
+            text[3].contains("an administrator runs GRANT BINLOG MONITOR ON *.* TO 'root'@'%';"),
+            "{}",
+            text[3]
+        );
         assert!(
             text[4].contains("another replica (host \"other\") is registered with this id"),
             "{}",
             text[4]
         );
+    }
+
+    #[test]
+    fn grants_are_read_per_privilege_on_star_dot_star() {
+        let mut f = good();
+        // REPLICATION SLAVE ADMIN is another privilege; grants on one
+        // database are not global ones.
+        f.grants = vec![
+            "GRANT REPLICATION SLAVE ADMIN, BINLOG MONITOR ON *.* TO `s`@`%`".into(),
+            "GRANT REPLICATION SLAVE ON `shop`.* TO `s`@`%`".into(),
+        ];
+        let text: Vec<String> = check(&f, 7, "h").iter().map(|p| p.to_string()).collect();
+        assert_eq!(text.len(), 1, "{text:#?}");
+        assert!(
+            text[0].contains("privilege REPLICATION SLAVE is missing"),
+            "{}",
+            text[0]
+        );
+
+        f.grants = vec!["GRANT REPLICATION SLAVE, BINLOG MONITOR ON *.* TO `s`@`%`".into()];
+        assert_eq!(check(&f, 7, "h"), vec![]);
+        // What the server said when asked wins over the grants' text.
+        f.binlog_monitor = Some(false);
+        assert_eq!(check(&f, 7, "h").len(), 1);
+        f.grants = vec!["GRANT USAGE ON *.* TO `s`@`%`".into()];
+        f.binlog_monitor = Some(true);
+        f.replication_slave = Some(true);
+        assert_eq!(check(&f, 7, "h"), vec![]);
     }
 
     #[test]

@@ -6,7 +6,9 @@ use std::fmt;
 use std::str::FromStr;
 use std::time::Duration;
 
-use crate::event::position::BadPosition;
+pub(crate) use super::endpoint::DEFAULT_TLS;
+pub use super::endpoint::{ClientCert, Endpoint, TlsMode, TlsSettings};
+use super::gtid::GtidState;
 use crate::event::Position;
 
 /// The replica id Sluice registers with when none is set.
@@ -22,8 +24,9 @@ pub(crate) const DEFAULT_STOP_AT_END: bool = false;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct SourceSettings {
-    /// `mysql://user:password@host:port`, already checked to be one.
-    pub url: String,
+    /// The server, the password and TLS: every connection to the source is
+    /// made from this. Its `Debug` never shows the password.
+    pub endpoint: Endpoint,
     /// Never 0: the server refuses a replica without an id.
     pub server_id: u32,
     pub start: Start,
@@ -42,27 +45,36 @@ pub enum Start {
     /// The oldest binlog the server still has.
     Earliest,
     At(Position),
+    /// Just after the transactions of a GTID state (`gtid:<set>`), on
+    /// whichever server has them.
+    Gtid(GtidState),
 }
 
-/// The form written in the config file: `latest`, `earliest` or `<file>:<pos>`.
+/// The form written in the config file: `latest`, `earliest`,
+/// `<file>:<pos>` or `gtid:<set>`.
 impl fmt::Display for Start {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Start::Latest => f.write_str("latest"),
             Start::Earliest => f.write_str("earliest"),
             Start::At(p) => p.fmt(f),
+            Start::Gtid(g) => write!(f, "gtid:{g}"),
         }
     }
 }
 
 impl FromStr for Start {
-    type Err = BadPosition;
+    /// Says what is wrong, for the config error.
+    type Err = String;
 
-    fn from_str(s: &str) -> Result<Start, BadPosition> {
+    fn from_str(s: &str) -> Result<Start, String> {
         Ok(match s {
             "latest" => Start::Latest,
             "earliest" => Start::Earliest,
-            other => Start::At(other.parse()?),
+            other => match other.strip_prefix("gtid:") {
+                Some(set) => Start::Gtid(set.parse().map_err(|e| format!("{e}"))?),
+                None => Start::At(other.parse().map_err(|e| format!("{e}"))?),
+            },
         })
     }
 }
@@ -73,9 +85,17 @@ mod tests {
 
     #[test]
     fn start_reads_back_what_it_writes() {
-        for s in ["latest", "earliest", "mysql-bin.000002:4"] {
+        for s in [
+            "latest",
+            "earliest",
+            "mysql-bin.000002:4",
+            "gtid:0-1-42,1-3-7",
+            "gtid:3e11fa47-71ca-11e1-9e33-c80aa9429562:1-100",
+        ] {
             assert_eq!(s.parse::<Start>().unwrap().to_string(), s);
         }
         assert!("yesterday".parse::<Start>().is_err());
+        assert!("gtid:".parse::<Start>().is_err());
+        assert!("gtid:0-1".parse::<Start>().is_err());
     }
 }

@@ -8,15 +8,16 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::binlog::gtid::GtidState;
 use crate::event::Position;
 use crate::snapshot::Progress;
 
 const FILE: &str = "checkpoint.json";
-/// Version of the checkpoint file layout: 2 added `snapshot`.
-const VERSION: u32 = 2;
-/// Versions still read: a version 1 file is a version 2 one without
-/// snapshot work, so an upgrade resumes where the old binary stopped.
-const READABLE: [u32; 2] = [1, 2];
+/// Version of the checkpoint file layout: 2 added `snapshot`, 3 `gtid`.
+const VERSION: u32 = 3;
+/// Versions still read: older files are newer ones without snapshot work
+/// or GTID state, so an upgrade resumes where the old binary stopped.
+const READABLE: [u32; 3] = [1, 2, 3];
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -53,6 +54,10 @@ pub(crate) struct Checkpoint {
     /// Snapshot work not yet acknowledged; absent when there is none.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub snapshot: Option<Progress>,
+    /// The GTID state at `file:pos`, when the server could say: what a
+    /// restart resumes from, on this server or a promoted replica.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gtid: Option<GtidState>,
 }
 
 impl Checkpoint {
@@ -64,7 +69,7 @@ impl Checkpoint {
 pub(crate) struct Store {
     dir: PathBuf,
     /// What was written (or loaded) last, to skip writing it again.
-    last: Option<(Position, Option<Progress>)>,
+    last: Option<(Position, Option<Progress>, Option<GtidState>)>,
 }
 
 impl Store {
@@ -104,19 +109,20 @@ impl Store {
                 ),
             });
         }
-        self.last = Some((cp.position(), cp.snapshot.clone()));
+        self.last = Some((cp.position(), cp.snapshot.clone(), cp.gtid.clone()));
         Ok(Some(cp))
     }
 
-    /// Writes `pos` and `snapshot` unless both are what was written last.
+    /// Writes `pos`, `snapshot` and `gtid` unless all are what was written last.
     pub(crate) fn save(
         &mut self,
         pos: &Position,
         snapshot: Option<&Progress>,
+        gtid: Option<&GtidState>,
         server_id: u32,
     ) -> Result<bool, StoreError> {
-        if let Some((last_pos, last_snapshot)) = &self.last {
-            if last_pos == pos && last_snapshot.as_ref() == snapshot {
+        if let Some((last_pos, last_snapshot, last_gtid)) = &self.last {
+            if last_pos == pos && last_snapshot.as_ref() == snapshot && last_gtid.as_ref() == gtid {
                 return Ok(false);
             }
         }
@@ -127,6 +133,7 @@ impl Store {
             server_id,
             written_ms: crate::event::now_ms(),
             snapshot: snapshot.cloned(),
+            gtid: gtid.cloned(),
         };
         let err = |source| StoreError::Write {
             dir: self.dir.clone(),
@@ -144,7 +151,7 @@ impl Store {
         fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(err)?;
-        self.last = Some((pos.clone(), cp.snapshot));
+        self.last = Some((pos.clone(), cp.snapshot, cp.gtid));
         Ok(true)
     }
 }
@@ -160,8 +167,8 @@ mod tests {
         let mut s = Store::open(dir.path()).unwrap();
         assert_eq!(s.load().unwrap(), None);
         let p = Position::new("mysql-bin.000002", 1234);
-        assert!(s.save(&p, None, 7).unwrap());
-        assert!(!s.save(&p, None, 7).unwrap());
+        assert!(s.save(&p, None, None, 7).unwrap());
+        assert!(!s.save(&p, None, None, 7).unwrap());
         let mut again = Store::open(dir.path()).unwrap();
         let cp = again.load().unwrap().unwrap();
         assert_eq!(cp.position(), p);
@@ -170,7 +177,7 @@ mod tests {
         let text = fs::read_to_string(again.path()).unwrap();
         assert!(!text.contains("snapshot"), "omitted when none: {text}");
         // What was loaded counts as written.
-        assert!(!again.save(&p, None, 7).unwrap());
+        assert!(!again.save(&p, None, None, 7).unwrap());
     }
 
     fn progress(after: i64) -> Progress {
@@ -193,13 +200,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
         let p = Position::new("mysql-bin.000002", 1234);
-        assert!(s.save(&p, Some(&progress(5)), 7).unwrap());
-        assert!(!s.save(&p, Some(&progress(5)), 7).unwrap());
-        assert!(s.save(&p, Some(&progress(9)), 7).unwrap(), "progress moved");
+        assert!(s.save(&p, Some(&progress(5)), None, 7).unwrap());
+        assert!(!s.save(&p, Some(&progress(5)), None, 7).unwrap());
+        assert!(
+            s.save(&p, Some(&progress(9)), None, 7).unwrap(),
+            "progress moved"
+        );
         let cp = Store::open(dir.path()).unwrap().load().unwrap().unwrap();
-        assert_eq!(cp.version, 2);
+        assert_eq!(cp.version, 3);
         assert_eq!((cp.position(), cp.snapshot), (p.clone(), Some(progress(9))));
-        assert!(s.save(&p, None, 7).unwrap(), "snapshot finished");
+        assert!(s.save(&p, None, None, 7).unwrap(), "snapshot finished");
         let cp = Store::open(dir.path()).unwrap().load().unwrap().unwrap();
         assert_eq!(cp.snapshot, None);
     }
@@ -218,10 +228,10 @@ mod tests {
         assert_eq!(cp.snapshot, None);
         // The next write upgrades the file.
         assert!(s
-            .save(&Position::new("mysql-bin.000003", 2000), None, 1)
+            .save(&Position::new("mysql-bin.000003", 2000), None, None, 1)
             .unwrap());
         let text = fs::read_to_string(s.path()).unwrap();
-        assert!(text.contains("\"version\": 2"), "{text}");
+        assert!(text.contains("\"version\": 3"), "{text}");
     }
 
     #[test]
@@ -229,11 +239,33 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         fs::write(
             dir.path().join(FILE),
-            r#"{ "version": 3, "file": "b.000001", "pos": 4, "server_id": 1, "written_ms": 0 }"#,
+            r#"{ "version": 4, "file": "b.000001", "pos": 4, "server_id": 1, "written_ms": 0 }"#,
         )
         .unwrap();
         let err = Store::open(dir.path()).unwrap().load().unwrap_err();
-        assert!(err.to_string().contains("version 3 is not one"), "{err}");
+        assert!(err.to_string().contains("version 4 is not one"), "{err}");
+    }
+
+    #[test]
+    fn the_gtid_state_is_stored_with_its_flavour_and_a_version_2_file_has_none() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(FILE),
+            r#"{ "version": 2, "file": "mysql-bin.000003", "pos": 1234, "server_id": 4242, "written_ms": 1 }"#,
+        )
+        .unwrap();
+        let mut s = Store::open(dir.path()).unwrap();
+        assert_eq!(s.load().unwrap().unwrap().gtid, None);
+        let p = Position::new("mysql-bin.000003", 1234);
+        let g = GtidState::parse_mariadb("0-1-42").unwrap();
+        assert!(
+            s.save(&p, None, Some(&g), 1).unwrap(),
+            "only the GTID state is new"
+        );
+        let text = fs::read_to_string(s.path()).unwrap();
+        assert!(text.contains(r#""mariadb": "0-1-42""#), "{text}");
+        let cp = Store::open(dir.path()).unwrap().load().unwrap().unwrap();
+        assert_eq!((cp.position(), cp.gtid), (p, Some(g)));
     }
 
     #[test]
@@ -248,11 +280,14 @@ mod tests {
     fn a_failed_write_keeps_the_previous_checkpoint() {
         let dir = tempfile::tempdir().unwrap();
         let mut s = Store::open(dir.path()).unwrap();
-        s.save(&Position::new("b.000001", 10), None, 1).unwrap();
+        s.save(&Position::new("b.000001", 10), None, None, 1)
+            .unwrap();
         // A directory where the temporary file goes makes the write fail
         // even for root, who ignores permission bits.
         fs::create_dir(dir.path().join(format!("{FILE}.tmp"))).unwrap();
-        let err = s.save(&Position::new("b.000001", 20), None, 1).unwrap_err();
+        let err = s
+            .save(&Position::new("b.000001", 20), None, None, 1)
+            .unwrap_err();
         assert!(
             err.to_string()
                 .contains("previous checkpoint is still valid"),

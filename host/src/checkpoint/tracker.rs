@@ -9,6 +9,7 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
+use crate::binlog::gtid::{Gtid, GtidState};
 use crate::event::Position;
 use crate::snapshot::Progress;
 
@@ -27,6 +28,8 @@ struct Txn {
     /// Snapshot progress as of the end of this transaction, when it changed
     /// it (a chunk merged, a request seen): durable once this is done.
     mark: Option<Arc<Progress>>,
+    /// Its GTID, added to the resume state once it is done.
+    gtid: Option<Gtid>,
 }
 
 #[derive(Debug)]
@@ -39,11 +42,23 @@ struct State {
     /// Snapshot progress as of the resume position: the mark of the last
     /// done transaction that had one.
     done_mark: Option<Arc<Progress>>,
+    /// The GTID state as of the resume position, when known: the state
+    /// Sluice started from plus the GTID of every done transaction.
+    done_gtid: Option<GtidState>,
     outstanding: u64,
     /// The oldest transaction with a message Kafka refused (or that was
     /// never handed over): its messages will never all be acknowledged, so
     /// the checkpoint cannot pass it and waiting for it is pointless.
     failed: Option<TxnId>,
+}
+
+/// What a checkpoint written now holds; all three read under one lock, so
+/// they always describe the same point.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct Resume {
+    pub position: Position,
+    pub progress: Option<Arc<Progress>>,
+    pub gtid: Option<GtidState>,
 }
 
 #[derive(Debug)]
@@ -59,12 +74,23 @@ impl Tracker {
 
     /// A tracker starting at `from` with the snapshot progress stored with it.
     pub(crate) fn with_progress(from: Position, progress: Option<Arc<Progress>>) -> Self {
+        Self::resuming(from, progress, None)
+    }
+
+    /// A tracker starting at `from`, with the snapshot progress and the GTID
+    /// state (when known) that go with it.
+    pub(crate) fn resuming(
+        from: Position,
+        progress: Option<Arc<Progress>>,
+        gtid: Option<GtidState>,
+    ) -> Self {
         Tracker {
             state: Mutex::new(State {
                 txns: VecDeque::new(),
                 first: TxnId(0),
                 done_upto: from,
                 done_mark: progress,
+                done_gtid: gtid,
                 outstanding: 0,
                 failed: None,
             }),
@@ -73,6 +99,11 @@ impl Tracker {
 
     /// Registers a transaction that starts at `start`.
     pub fn begin(&self, start: Position) -> TxnId {
+        self.begin_gtid(start, None)
+    }
+
+    /// Registers a transaction that starts at `start` with this GTID.
+    pub(crate) fn begin_gtid(&self, start: Position, gtid: Option<Gtid>) -> TxnId {
         let mut s = self.state.lock().unwrap();
         s.txns.push_back(Txn {
             start,
@@ -80,6 +111,7 @@ impl Tracker {
             outstanding: 0,
             abandoned: false,
             mark: None,
+            gtid,
         });
         TxnId(s.first.0 + s.txns.len() as u64 - 1)
     }
@@ -110,6 +142,15 @@ impl Tracker {
         let mut s = self.state.lock().unwrap();
         if let Some(t) = s.get(txn) {
             t.mark = Some(progress);
+        }
+    }
+
+    /// `txn` never committed (its end is missing from the log): its GTID is
+    /// left out of the GTID state.
+    pub(crate) fn uncommitted(&self, txn: TxnId) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(t) = s.get(txn) {
+            t.gtid = None;
         }
     }
 
@@ -183,13 +224,17 @@ impl Tracker {
 
     /// [`Tracker::resume_position`] and the snapshot progress that goes with
     /// it (both under one lock, so they always match).
-    pub(crate) fn resume_state(&self) -> (Position, Option<Arc<Progress>>) {
+    pub(crate) fn resume_state(&self) -> Resume {
         let s = self.state.lock().unwrap();
-        let pos = match s.txns.front() {
+        let position = match s.txns.front() {
             Some(t) => t.start.clone(),
             None => s.done_upto.clone(),
         };
-        (pos, s.done_mark.clone())
+        Resume {
+            position,
+            progress: s.done_mark.clone(),
+            gtid: s.done_gtid.clone(),
+        }
     }
 
     /// Messages produced and not yet acknowledged.
@@ -217,6 +262,9 @@ impl State {
                 self.done_upto = end.clone();
                 if let Some(mark) = &t.mark {
                     self.done_mark = Some(mark.clone());
+                }
+                if let (Some(g), Some(state)) = (&t.gtid, &mut self.done_gtid) {
+                    state.apply(g);
                 }
             } else {
                 break;
@@ -364,15 +412,68 @@ mod tests {
         t.mark(b, progress(9));
         t.end(b, p(20));
         t.ack(b);
-        let (pos, mark) = t.resume_state();
+        let r = t.resume_state();
         assert_eq!(
-            (pos, mark.unwrap().tables[0].rows),
+            (r.position, r.progress.unwrap().tables[0].rows),
             (p(10), 0),
             "a is not done"
         );
         t.ack(a);
-        let (pos, mark) = t.resume_state();
-        assert_eq!((pos, mark.unwrap().tables[0].rows), (p(20), 9));
+        let r = t.resume_state();
+        assert_eq!((r.position, r.progress.unwrap().tables[0].rows), (p(20), 9));
+    }
+
+    #[test]
+    fn the_gtid_state_moves_with_the_position_and_only_over_done_transactions() {
+        let state = |s: &str| GtidState::parse_mariadb(s).unwrap();
+        let t = Tracker::resuming(p(4), None, Some(state("0-1-5,1-1-3")));
+        let a = t.begin_gtid(p(10), Some("0-1-6".parse().unwrap()));
+        t.produced(a, 1);
+        t.end(a, p(20));
+        let b = t.begin_gtid(p(20), Some("1-1-4".parse().unwrap()));
+        t.produced(b, 1);
+        t.end(b, p(30));
+        t.ack(b);
+        let r = t.resume_state();
+        assert_eq!(
+            (r.position, r.gtid),
+            (p(10), Some(state("0-1-5,1-1-3"))),
+            "a is not done"
+        );
+        t.ack(a);
+        let r = t.resume_state();
+        assert_eq!((r.position, r.gtid), (p(30), Some(state("0-1-6,1-1-4"))));
+        // An abandoned copy adds nothing; its re-read does.
+        let c = t.begin_gtid(p(30), Some("0-1-7".parse().unwrap()));
+        t.produced(c, 1);
+        t.abandon(c);
+        t.ack(c);
+        assert_eq!(t.resume_state().gtid, Some(state("0-1-6,1-1-4")));
+        let c2 = t.begin_gtid(p(30), Some("0-1-7".parse().unwrap()));
+        t.end(c2, p(40));
+        assert_eq!(t.resume_state().gtid, Some(state("0-1-7,1-1-4")));
+    }
+
+    #[test]
+    fn an_uncommitted_transaction_moves_the_position_but_not_the_gtid_state() {
+        let state = |s: &str| GtidState::parse_mariadb(s).unwrap();
+        let t = Tracker::resuming(p(4), None, Some(state("0-1-5")));
+        let a = t.begin_gtid(p(10), Some("0-1-6".parse().unwrap()));
+        t.uncommitted(a);
+        t.end(a, p(20));
+        let r = t.resume_state();
+        assert_eq!((r.position, r.gtid), (p(20), Some(state("0-1-5"))));
+        let b = t.begin_gtid(p(20), Some("0-1-6".parse().unwrap()));
+        t.end(b, p(30));
+        assert_eq!(t.resume_state().gtid, Some(state("0-1-6")));
+    }
+
+    #[test]
+    fn an_unknown_gtid_state_stays_unknown() {
+        let t = Tracker::new(p(4));
+        let a = t.begin_gtid(p(10), Some("0-1-6".parse().unwrap()));
+        t.end(a, p(20));
+        assert_eq!(t.resume_state().gtid, None);
     }
 
     #[test]

@@ -9,6 +9,7 @@ use crate::app::settings as pipeline;
 use crate::binlog::settings as source;
 use crate::checkpoint::settings as state;
 use crate::kafka::settings as kafka;
+use crate::logging as log;
 use crate::plugin::config as plugins;
 use crate::snapshot::settings as snapshot;
 
@@ -16,8 +17,8 @@ const DOC: &str = include_str!("../../../docs/CONFIG.md");
 
 /// The sections whose settings the stages own (rules are route's, and have
 /// no numeric defaults).
-const SECTIONS: [&str; 6] = [
-    "source", "kafka", "state", "pipeline", "plugins", "snapshot",
+const SECTIONS: [&str; 7] = [
+    "source", "kafka", "state", "pipeline", "plugins", "snapshot", "log",
 ];
 
 /// `section.key` -> the default column, from every `## \`[section]\`` table.
@@ -75,6 +76,13 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
             code(source::DEFAULT_MAX_BACKOFF.as_secs()),
         ),
         ("source.stop_at_end", code(source::DEFAULT_STOP_AT_END)),
+        ("source.password", "none".into()),
+        ("source.password_file", "none".into()),
+        ("source.password_env", "none".into()),
+        ("source.tls", quoted(source::DEFAULT_TLS)),
+        ("source.ca_file", "none".into()),
+        ("source.client_cert_file", "none".into()),
+        ("source.client_key_file", "none".into()),
         (
             "kafka.brokers",
             "required (unless `pipeline.sink = \"null\"`)".into(),
@@ -82,6 +90,12 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
         ("kafka.topic_prefix", "none".into()),
         ("kafka.dead_letter_topic", derived(kafka::DEAD_LETTER_TOPIC)),
         ("kafka.ddl_topic", derived(kafka::DDL_TOPIC)),
+        ("kafka.heartbeat_topic", "none".into()),
+        (
+            "kafka.heartbeat_interval_secs",
+            code(kafka::DEFAULT_HEARTBEAT_INTERVAL.as_secs()),
+        ),
+        ("kafka.transaction_topic", "none".into()),
         ("kafka.create_topics", code(kafka::DEFAULT_CREATE_TOPICS)),
         ("kafka.partitions", code(kafka::DEFAULT_PARTITIONS)),
         (
@@ -91,6 +105,25 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
         (
             "kafka.stall_timeout_secs",
             code(kafka::DEFAULT_STALL_TIMEOUT.as_secs()),
+        ),
+        (
+            "kafka.security_protocol",
+            quoted(kafka::DEFAULT_SECURITY_PROTOCOL.name()),
+        ),
+        ("kafka.sasl_mechanism", "none".into()),
+        ("kafka.sasl_username", "none".into()),
+        ("kafka.sasl_password", "none".into()),
+        ("kafka.sasl_password_file", "none".into()),
+        ("kafka.sasl_password_env", "none".into()),
+        ("kafka.ssl_ca_file", "none".into()),
+        ("kafka.ssl_cert_file", "none".into()),
+        ("kafka.ssl_key_file", "none".into()),
+        ("kafka.ssl_key_password", "none".into()),
+        ("kafka.ssl_key_password_file", "none".into()),
+        ("kafka.ssl_key_password_env", "none".into()),
+        (
+            "kafka.ssl_verify_hostname",
+            code(kafka::DEFAULT_SSL_VERIFY_HOSTNAME),
         ),
         ("state.dir", quoted(state::DEFAULT_DIR)),
         (
@@ -143,6 +176,8 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
             "snapshot.progress_interval_ms",
             code(snapshot::DEFAULT_PROGRESS_INTERVAL.as_millis()),
         ),
+        ("log.format", quoted(log::DEFAULT_FORMAT.name())),
+        ("log.level", quoted(log::DEFAULT_LEVEL)),
     ]
 }
 

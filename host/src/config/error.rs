@@ -39,9 +39,20 @@ pub(super) fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> Confi
     if let Some(section) = section_at(text, line) {
         message = format!("{message} (in [{section}])");
     }
-    let snippet = text
-        .lines()
-        .nth(line.saturating_sub(1))
+    let offending = text.lines().nth(line.saturating_sub(1));
+    // A line that holds a secret is shown without it, and so is the
+    // message, which may quote the value (`invalid type: integer `1234``).
+    let masked = offending.and_then(mask_secret);
+    if let (Some(l), Some(_)) = (offending, &masked) {
+        if let Some((_, value)) = l.split_once('=') {
+            let value = value.trim().trim_matches(|c| c == '"' || c == '\'');
+            if !value.is_empty() {
+                message = message.replace(value, "***");
+            }
+        }
+    }
+    let snippet = masked
+        .or(offending.map(str::to_string))
         .map(|l| format!("\n    {line} | {l}"))
         .unwrap_or_default();
     ConfigError::Parse {
@@ -51,16 +62,44 @@ pub(super) fn from_toml(path: &Path, text: &str, err: &toml::de::Error) -> Confi
     }
 }
 
+/// `line` with its value replaced by `***` when it may hold a secret: a
+/// key named like a password or secret, or a URL with a password in it.
+/// `None` when there is nothing to hide.
+fn mask_secret(line: &str) -> Option<String> {
+    let (key, value) = line.split_once('=')?;
+    let k = key.trim().trim_matches('"').to_ascii_lowercase();
+    let secret_key = ["password", "secret", "passwd"]
+        .iter()
+        .any(|s| k.contains(s))
+        && !k.ends_with("_file")
+        && !k.ends_with("_env");
+    // `scheme://user:password@host`: a colon in the user part.
+    let in_url = value
+        .split_once("://")
+        .and_then(|(_, rest)| rest.split_once('@'))
+        .is_some_and(|(userinfo, _)| userinfo.contains(':'));
+    (secret_key || in_url).then(|| format!("{key}= ***"))
+}
+
 /// Line and column of a key given as a path such as `source.start` or
 /// `rules[1].topic`: the key's line within its table, or the table's
 /// header when the key is not written there.
 pub(super) fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
-    let (table, key) = path.split_once('.')?;
+    // `kafka.producer."linger.ms"`: a quoted key of a dotted table.
+    let (table, key) = match path.find(".\"") {
+        Some(at) => (&path[..at], &path[at + 1..]),
+        None => path.split_once('.')?,
+    };
+    let quoted = key.starts_with('"');
     let (name, index) = match table.split_once('[') {
         Some((n, i)) => (n, i.trim_end_matches(']').parse::<usize>().ok()?),
         None => (table, 0),
     };
-    let key = key.split('.').next().unwrap_or(key);
+    let key = if quoted {
+        key
+    } else {
+        key.split('.').next().unwrap_or(key)
+    };
     let header = |l: &str| {
         let l = l.trim();
         l == format!("[{name}]") || l == format!("[[{name}]]")
@@ -138,6 +177,22 @@ pub fn suggest<'a>(key: &str, known: &[&'a str]) -> Option<&'a str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_line_with_a_secret_is_shown_without_it() {
+        let text = "[source]\nurl = \"mysql://u:hunter2-sluice@h\"\npassword = 123456789\n";
+        let err = toml::from_str::<crate::config::raw::RawConfig>(text).unwrap_err();
+        let shown = from_toml(Path::new("s.toml"), text, &err).to_string();
+        assert!(shown.contains("3 | password = ***"), "{shown}");
+        assert!(!shown.contains("123456789"), "{shown}");
+        let text = "[source]\nurl = \"mysql://u:hunter2-sluice@h\" x\n";
+        let err = toml::from_str::<crate::config::raw::RawConfig>(text).unwrap_err();
+        let shown = from_toml(Path::new("s.toml"), text, &err).to_string();
+        assert!(shown.contains("2 | url = ***"), "{shown}");
+        assert!(!shown.contains("hunter2"), "{shown}");
+        assert_eq!(mask_secret("password_file = \"/run/pw\""), None);
+        assert_eq!(mask_secret("url = \"mysql://u@h\""), None);
+    }
 
     #[test]
     fn suggests_close_keys_only() {

@@ -53,6 +53,11 @@ impl<'a> Input<'a> {
         }
     }
 
+    /// The environment variable `var`, as Sluice sees it.
+    pub(super) fn var(&self, var: &str) -> Option<String> {
+        (self.env)(var)
+    }
+
     /// `value` or else `default`, refused when it is 0.
     pub(super) fn at_least_one<T>(
         &self,

@@ -4,12 +4,15 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::input::Input;
+use super::kafka_security::{self, NamedKeys};
 use super::raw::RawKafka;
+use super::secret::SecretKeys;
 use super::{ConfigError, ENV_KAFKA_BROKERS};
 use crate::event::topic;
 use crate::kafka::settings::{
     KafkaSettings, SinkKind, DDL_TOPIC, DEAD_LETTER_TOPIC, DEFAULT_CREATE_TOPICS,
-    DEFAULT_PARTITIONS, DEFAULT_REPLICATION_FACTOR, DEFAULT_STALL_TIMEOUT,
+    DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_PARTITIONS, DEFAULT_REPLICATION_FACTOR,
+    DEFAULT_STALL_TIMEOUT,
 };
 
 /// `sink` decides whether brokers are required.
@@ -19,7 +22,27 @@ pub(super) fn settings(
     input: &Input,
 ) -> Result<KafkaSettings, ConfigError> {
     let brokers = brokers(raw.brokers, sink, input)?;
-    let producer = producer(raw.producer.unwrap_or_default(), input)?;
+    let mut producer = producer(raw.producer.unwrap_or_default(), input)?;
+    let named = NamedKeys {
+        security_protocol: raw.security_protocol,
+        sasl_mechanism: raw.sasl_mechanism,
+        sasl_username: raw.sasl_username,
+        sasl_password: SecretKeys {
+            inline: raw.sasl_password,
+            file: raw.sasl_password_file,
+            env: raw.sasl_password_env,
+        },
+        ssl_ca_file: raw.ssl_ca_file,
+        ssl_cert_file: raw.ssl_cert_file,
+        ssl_key_file: raw.ssl_key_file,
+        ssl_key_password: SecretKeys {
+            inline: raw.ssl_key_password,
+            file: raw.ssl_key_password_file,
+            env: raw.ssl_key_password_env,
+        },
+        ssl_verify_hostname: raw.ssl_verify_hostname,
+    };
+    let security = kafka_security::security(named, &mut producer, input)?;
     let topic_prefix = raw.topic_prefix.filter(|p| !p.is_empty());
     let prefix = topic_prefix.as_deref();
     let ddl_topic = match raw.ddl_topic {
@@ -31,10 +54,22 @@ pub(super) fn settings(
         Some(t) => topic::sanitize(&t),
         None => topic::prefixed(prefix, DEAD_LETTER_TOPIC),
     };
+    // Off unless named: "" is the same as leaving the key out.
+    let optional = |t: Option<String>| t.filter(|t| !t.is_empty()).map(|t| topic::sanitize(&t));
+    let heartbeat_interval = input
+        .at_least_one(
+            raw.heartbeat_interval_secs,
+            DEFAULT_HEARTBEAT_INTERVAL.as_secs(),
+            "kafka.heartbeat_interval_secs",
+        )
+        .map(Duration::from_secs)?;
     Ok(KafkaSettings {
         brokers,
         topic_prefix,
         ddl_topic,
+        heartbeat_topic: optional(raw.heartbeat_topic),
+        heartbeat_interval,
+        transaction_topic: optional(raw.transaction_topic),
         dead_letter_topic,
         create_topics: raw.create_topics.unwrap_or(DEFAULT_CREATE_TOPICS),
         partitions: raw.partitions.unwrap_or(DEFAULT_PARTITIONS).max(1),
@@ -48,6 +83,7 @@ pub(super) fn settings(
             Some(n) => Some(Duration::from_secs(n)),
         },
         producer,
+        security,
     })
 }
 

@@ -9,11 +9,14 @@ mod documented;
 mod error;
 mod input;
 mod kafka;
+mod kafka_security;
+mod log;
 mod pipeline;
 mod plugins;
 mod raw;
 mod restart;
 mod rules;
+mod secret;
 mod snapshot;
 mod source;
 mod state;
@@ -27,9 +30,16 @@ use raw::RawConfig;
 pub use restart::needs_restart;
 
 pub use crate::app::settings::PipelineSettings;
-pub use crate::binlog::settings::{SourceSettings, Start};
+pub use crate::binlog::gtid::{BadGtid, GtidState};
+pub use crate::binlog::settings::{
+    ClientCert, Endpoint, SourceSettings, Start, TlsMode, TlsSettings,
+};
 pub use crate::checkpoint::settings::StateSettings;
-pub use crate::kafka::settings::{KafkaSettings, SinkKind};
+pub use crate::kafka::settings::ClientCert as KafkaClientCert;
+pub use crate::kafka::settings::{
+    KafkaSecurity, KafkaSettings, SaslLogin, SaslMechanism, SecurityProtocol, SinkKind,
+};
+pub use crate::logging::{LogFormat, LogSettings};
 use crate::plugin::PluginHostConfig;
 use crate::route::Rule;
 pub use crate::snapshot::{SignalTable, SnapshotMode, SnapshotSettings};
@@ -51,6 +61,7 @@ pub struct Config {
     pub rules: Vec<Rule>,
     pub plugins: PluginHostConfig,
     pub snapshot: SnapshotSettings,
+    pub log: LogSettings,
 }
 
 impl Config {
@@ -68,6 +79,40 @@ impl Config {
         })?;
         let config = Config::parse(path, &text, &|k| std::env::var(k).ok())?;
         Ok((config, text))
+    }
+
+    /// Only the `[kafka]` section of the file at `path`, validated as `run`
+    /// validates it, for commands that talk to Kafka alone (`sluice tail`).
+    /// `brokers` may be missing (empty): the command line can give them.
+    pub fn load_kafka(path: &Path) -> Result<KafkaSettings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let raw: RawConfig =
+            toml::from_str(&text).map_err(|e| error::from_toml(path, &text, &e))?;
+        let env = |k: &str| std::env::var(k).ok();
+        // The null sink is the one that does not require brokers.
+        kafka::settings(
+            raw.kafka.unwrap_or_default(),
+            SinkKind::Null,
+            &Input::new(path, &text, &env),
+        )
+    }
+
+    /// The `[log]` section of the file at `path`, read before anything is
+    /// logged. A file that cannot be read or parsed gives the defaults: the
+    /// full load that follows reports it.
+    pub fn load_log(path: &Path) -> LogSettings {
+        let Ok(text) = std::fs::read_to_string(path) else {
+            return LogSettings::default();
+        };
+        let env = |k: &str| std::env::var(k).ok();
+        let input = Input::new(path, &text, &env);
+        toml::from_str::<RawConfig>(&text)
+            .ok()
+            .and_then(|raw| log::settings(raw.log.unwrap_or_default(), &input).ok())
+            .unwrap_or_default()
     }
 
     /// Parses `text` (read from `path`, used in messages) with `env` giving
@@ -92,6 +137,7 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
     let rules = rules::rules(raw.rules.unwrap_or_default(), input)?;
     let plugins = plugins::settings(raw.plugins.unwrap_or_default(), input)?;
     let snapshot = snapshot::settings(raw.snapshot.unwrap_or_default(), input)?;
+    let log = log::settings(raw.log.unwrap_or_default(), input)?;
     Ok(Config {
         source,
         kafka,
@@ -100,6 +146,7 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
         rules,
         plugins,
         snapshot,
+        log,
     })
 }
 
@@ -147,7 +194,7 @@ dir = "state"
         };
         let c = Config::parse(Path::new("x.toml"), MINIMAL, &env).unwrap();
         assert_eq!(c.kafka.brokers, "b:1");
-        assert_eq!(c.source.url, "mysql://u@h:1");
+        assert_eq!(c.source.endpoint.url(), "mysql://u@h:1");
         assert_eq!(
             c.source.start,
             Start::At(Position::new("mysql-bin.000002", 4))
@@ -161,7 +208,7 @@ dir = "state"
         let err = parse(&text).unwrap_err().to_string();
         assert_eq!(
             err,
-            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, dead_letter_topic, ddl_topic, create_topics, partitions, replication_factor, stall_timeout_secs, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
+            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, dead_letter_topic, ddl_topic, heartbeat_topic, heartbeat_interval_secs, transaction_topic, create_topics, partitions, replication_factor, stall_timeout_secs, security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_password_file, sasl_password_env, ssl_ca_file, ssl_cert_file, ssl_key_file, ssl_key_password, ssl_key_password_file, ssl_key_password_env, ssl_verify_hostname, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
         );
     }
 

@@ -27,6 +27,8 @@ pub(super) struct RawConfig {
     pub plugins: Option<RawPlugins>,
     /// `[snapshot]`: reading the rows tables already hold (docs/SNAPSHOT.md).
     pub snapshot: Option<RawSnapshot>,
+    /// `[log]`: how Sluice logs.
+    pub log: Option<RawLog>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -60,8 +62,27 @@ pub(super) struct RawRule {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawSource {
-    /// `url = "mysql://user:password@host:3306"`: required.
+    /// `url = "mysql://user@host:3306"`: required. It may hold the
+    /// password (`user:password@`) unless one of the keys below gives it.
     pub url: Option<String>,
+    /// `password = "..."`: the user's password, instead of in the URL.
+    pub password: Option<String>,
+    /// `password_file = "/run/secrets/mysql"`: a file holding the password
+    /// (one trailing newline is ignored).
+    pub password_file: Option<String>,
+    /// `password_env = "MYSQL_PASSWORD"`: an environment variable holding it.
+    pub password_env: Option<String>,
+    /// `tls = "disabled" | "preferred" | "required" | "verify_ca" |
+    /// "verify_identity"`: as the mysql client's `--ssl-mode`.
+    pub tls: Option<String>,
+    /// `ca_file = "/etc/ssl/mysql-ca.pem"`: the CA (PEM) that signed the
+    /// server's certificate; for `verify_ca` and `verify_identity`.
+    pub ca_file: Option<PathBuf>,
+    /// `client_cert_file = "client.pem"`: a certificate Sluice logs in
+    /// with; with `client_key_file`.
+    pub client_cert_file: Option<PathBuf>,
+    /// `client_key_file = "client-key.pem"`: its private key (PEM).
+    pub client_key_file: Option<PathBuf>,
     /// `server_id = <1..>`: the replica id Sluice registers with; unique
     /// among the server's replicas.
     pub server_id: Option<u32>,
@@ -95,6 +116,16 @@ pub(super) struct RawKafka {
     /// `ddl_topic = "schema_changes"`: where schema changes go; "" turns them
     /// off. Default `__ddl` after the topic prefix.
     pub ddl_topic: Option<String>,
+    /// `heartbeat_topic = "sluice.heartbeat"`: where a heartbeat goes every
+    /// `heartbeat_interval_secs` (docs/FORMAT.md, "Heartbeats"). Default
+    /// none: no heartbeats.
+    pub heartbeat_topic: Option<String>,
+    /// `heartbeat_interval_secs = <1..>`: how often a heartbeat is sent.
+    pub heartbeat_interval_secs: Option<u64>,
+    /// `transaction_topic = "sluice.transactions"`: where each transaction's
+    /// BEGIN and END records go (docs/FORMAT.md, "Transaction markers").
+    /// Default none: no markers.
+    pub transaction_topic: Option<String>,
     /// `create_topics = false`: create missing topics, or not.
     pub create_topics: Option<bool>,
     /// `partitions = <n>`: partitions of topics Sluice creates.
@@ -105,8 +136,42 @@ pub(super) struct RawKafka {
     /// long while messages wait, start over from the checkpoint with a new
     /// producer. 0 turns it off.
     pub stall_timeout_secs: Option<u64>,
+    /// `security_protocol = "plaintext" | "ssl" | "sasl_plaintext" | "sasl_ssl"`:
+    /// TLS, SASL, both or neither, for every Kafka client Sluice makes.
+    pub security_protocol: Option<String>,
+    /// `sasl_mechanism = "PLAIN" | "SCRAM-SHA-256" | "SCRAM-SHA-512"`: with a
+    /// `sasl_*` protocol; required then.
+    pub sasl_mechanism: Option<String>,
+    /// `sasl_username = "sluice"`: with a `sasl_*` protocol; required then.
+    pub sasl_username: Option<String>,
+    /// `sasl_password = "..."`: with a `sasl_*` protocol, this or
+    /// `sasl_password_file` or `sasl_password_env` is required.
+    pub sasl_password: Option<String>,
+    /// `sasl_password_file = "/run/secrets/kafka"`: a file holding the password.
+    pub sasl_password_file: Option<String>,
+    /// `sasl_password_env = "KAFKA_PASSWORD"`: a variable holding the password.
+    pub sasl_password_env: Option<String>,
+    /// `ssl_ca_file = "/etc/sluice/kafka-ca.pem"`: the CA certificate(s) the
+    /// brokers' certificates are checked against. Default the system's CAs.
+    pub ssl_ca_file: Option<String>,
+    /// `ssl_cert_file = "client.pem"`: a client certificate, for brokers that
+    /// authenticate clients by certificate; needs `ssl_key_file`.
+    pub ssl_cert_file: Option<String>,
+    /// `ssl_key_file = "client.key"`: the client certificate's private key.
+    pub ssl_key_file: Option<String>,
+    /// `ssl_key_password = "..."`: the password of an encrypted `ssl_key_file`.
+    pub ssl_key_password: Option<String>,
+    /// `ssl_key_password_file = "..."`: a file holding it.
+    pub ssl_key_password_file: Option<String>,
+    /// `ssl_key_password_env = "..."`: a variable holding it.
+    pub ssl_key_password_env: Option<String>,
+    /// `ssl_verify_hostname = false`: accept a broker certificate issued for
+    /// another host name (still signed by a trusted CA).
+    pub ssl_verify_hostname: Option<bool>,
     /// `[kafka.producer]`: any librdkafka producer property, e.g.
-    /// `"linger.ms" = 5`. Values override Sluice's defaults.
+    /// `"linger.ms" = 5`. Values override Sluice's defaults. Its `ssl.*`,
+    /// `sasl.*` and `security.protocol` properties apply to every Kafka
+    /// client, as the named keys above do.
     pub producer: Option<BTreeMap<String, toml::Value>>,
 }
 
@@ -188,4 +253,16 @@ pub(super) struct RawSnapshot {
     /// `progress_interval_ms = <100..>`: how often a table's progress is
     /// logged.
     pub progress_interval_ms: Option<u64>,
+}
+
+/// Defaults: [`crate::logging`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    /// `format = "text" | "json"`: lines for people, or one JSON object
+    /// per line.
+    pub format: Option<String>,
+    /// `level = "info"`: the filter, e.g. `"warn,sluice=debug"`;
+    /// `SLUICE_LOG` wins over it.
+    pub level: Option<String>,
 }

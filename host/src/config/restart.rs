@@ -14,7 +14,7 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     // Destructured in full: a setting added to a stage must be placed here,
     // as reloadable or not, before this compiles.
     let SourceSettings {
-        url,
+        endpoint,
         server_id,
         start,
         heartbeat,
@@ -26,12 +26,16 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         brokers,
         topic_prefix: _, // reloadable
         ddl_topic,
+        heartbeat_topic,
+        heartbeat_interval,
+        transaction_topic,
         dead_letter_topic,
         create_topics,
         partitions,
         replication_factor,
         stall_timeout,
         producer,
+        security,
     } = &old.kafka;
     let SnapshotSettings {
         mode,
@@ -42,7 +46,7 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
     } = &old.snapshot;
     let (s, k, snap) = (&new.source, &new.kafka, &new.snapshot);
     let changes = [
-        (*url != s.url, "source.url"),
+        (*endpoint != s.endpoint, "source (url, password, tls)"),
         (*server_id != s.server_id, "source.server_id"),
         (
             *start != s.start
@@ -60,6 +64,14 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         ),
         (*ddl_topic != k.ddl_topic, "kafka.ddl_topic"),
         (
+            *heartbeat_topic != k.heartbeat_topic || *heartbeat_interval != k.heartbeat_interval,
+            "kafka (heartbeat_topic, heartbeat_interval_secs)",
+        ),
+        (
+            *transaction_topic != k.transaction_topic,
+            "kafka.transaction_topic",
+        ),
+        (
             *producer != k.producer
                 || *create_topics != k.create_topics
                 || *partitions != k.partitions
@@ -70,7 +82,9 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             *stall_timeout != k.stall_timeout,
             "kafka.stall_timeout_secs",
         ),
+        (*security != k.security, "kafka (TLS and SASL)"),
         (old.state != new.state, "state"),
+        (old.log != new.log, "log"),
         (old.pipeline != new.pipeline, "pipeline"),
         (*mode != snap.mode, "snapshot.mode"),
         (*chunk_rows != snap.chunk_rows, "snapshot.chunk_rows"),
@@ -105,6 +119,7 @@ dead_letter_topic = "dlq"
 [pipeline]
 [plugins]
 [snapshot]
+[log]
 "#;
 
     fn config(text: &str) -> Config {
@@ -144,6 +159,29 @@ dead_letter_topic = "dlq"
                 "source (start, heartbeat, timeouts)",
             ),
             ("source", "stop_at_end = true", "source.stop_at_end"),
+            ("log", "format = \"json\"", "log"),
+            ("log", "level = \"debug\"", "log"),
+            (
+                "kafka",
+                "heartbeat_topic = \"hb\"",
+                "kafka (heartbeat_topic, heartbeat_interval_secs)",
+            ),
+            (
+                "kafka",
+                "heartbeat_interval_secs = 3",
+                "kafka (heartbeat_topic, heartbeat_interval_secs)",
+            ),
+            (
+                "kafka",
+                "transaction_topic = \"tx\"",
+                "kafka.transaction_topic",
+            ),
+            (
+                "source",
+                "tls = \"required\"",
+                "source (url, password, tls)",
+            ),
+            ("source", "password = \"x\"", "source (url, password, tls)"),
             (
                 "kafka",
                 "create_topics = false",
@@ -190,7 +228,10 @@ dead_letter_topic = "dlq"
         // Keys already in BASE are replaced rather than added.
         let swap =
             |from: &str, to: &str| needs_restart(&config(BASE), &config(&BASE.replace(from, to)));
-        assert_eq!(swap("127.0.0.1:3306", "10.0.0.1:3306"), ["source.url"]);
+        assert_eq!(
+            swap("127.0.0.1:3306", "10.0.0.1:3306"),
+            ["source (url, password, tls)"]
+        );
         assert_eq!(swap("127.0.0.1:9092", "k:9092"), ["kafka.brokers"]);
         assert_eq!(swap("\"ddl\"", "\"ddl2\""), ["kafka.ddl_topic"]);
         assert_eq!(swap("\"dlq\"", "\"dlq2\""), ["kafka.dead_letter_topic"]);
@@ -198,6 +239,16 @@ dead_letter_topic = "dlq"
         assert_eq!(
             needs_restart(&config(BASE), &config(&producer)),
             ["kafka (producer, topic creation)"]
+        );
+        // TLS and SASL, by named key or by librdkafka property alike.
+        assert_eq!(
+            changed("kafka", "security_protocol = \"ssl\""),
+            ["kafka (TLS and SASL)"]
+        );
+        let property = format!("{BASE}[kafka.producer]\n\"security.protocol\" = \"ssl\"\n");
+        assert_eq!(
+            needs_restart(&config(BASE), &config(&property)),
+            ["kafka (TLS and SASL)"]
         );
     }
 

@@ -165,7 +165,7 @@ impl RowImages {
                 out.extend_from_slice(held);
                 Ok(())
             }
-            Op::Create | Op::Read | Op::Ddl => {
+            Op::Create | Op::Read | Op::Ddl | Op::Heartbeat | Op::Transaction => {
                 img.write(after, c, out, true, Json::Plain)?;
                 write_before_key(out);
                 write_nil(out);
@@ -223,7 +223,7 @@ impl RowImages {
                 self.image_key(ev, before, c, Json::Plain, scratch, out)?;
                 self.image_key(ev, after, c, Json::Plain, scratch, out)
             }
-            Op::Create | Op::Read | Op::Ddl => {
+            Op::Create | Op::Read | Op::Ddl | Op::Heartbeat | Op::Transaction => {
                 self.image_key(ev, after, c, Json::Plain, scratch, out)
             }
         }

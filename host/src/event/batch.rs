@@ -83,7 +83,43 @@ impl Batch {
         intern(&mut self.topics, topic)
     }
 
+    /// Appends one keyed record for `table`, routed to `topic` and acked
+    /// as part of `txn`: `value` and then `key` write their bytes into the
+    /// buffer. For events made outside the decoder (schema changes, markers).
+    pub(crate) fn push_routed(
+        &mut self,
+        table: &Arc<TableName>,
+        topic: &Arc<str>,
+        txn: TxnId,
+        op: Op,
+        value: impl FnOnce(&mut Vec<u8>),
+        key: impl FnOnce(&mut Vec<u8>),
+    ) {
+        let at = self.buf.len();
+        value(&mut self.buf);
+        let value = at..self.buf.len();
+        key(&mut self.buf);
+        let key = value.end..self.buf.len();
+        let table = self.table_id(table);
+        let topic = self.topic_id(topic);
+        self.records.push(Record {
+            value,
+            key: Some(key),
+            op,
+            table,
+            txn,
+            topic: Some(topic),
+            dead_letter: None,
+            rule: None,
+        });
+    }
+
     pub fn table(&self, r: &Record) -> &TableName {
+        &self.tables[r.table as usize]
+    }
+
+    /// [`Batch::table`], shared.
+    pub fn table_name(&self, r: &Record) -> &Arc<TableName> {
         &self.tables[r.table as usize]
     }
 

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::batch::TableName;
 use super::layout::{self, field, SourceTxn};
 use super::msgpack::*;
-use super::{Batch, Op, Record, TxnId};
+use super::{Batch, Op, TxnId};
 
 /// What a schema-change event says.
 pub(crate) struct DdlEvent<'a> {
@@ -51,26 +51,18 @@ impl DdlEvent<'_> {
     /// Appends the event to `batch` as a record of transaction `txn` for
     /// `topic`.
     pub(crate) fn push(&self, batch: &mut Batch, topic: &Arc<str>, txn: TxnId) {
-        let at = batch.buf.len();
-        self.write(&mut batch.buf);
-        let value = at..batch.buf.len();
-        self.write_key(&mut batch.buf);
-        let key = value.end..batch.buf.len();
-        let table = batch.table_id(&Arc::new(TableName {
+        let table = Arc::new(TableName {
             db: self.db.into(),
             table: self.table.unwrap_or("").into(),
-        }));
-        let topic = batch.topic_id(topic);
-        batch.records.push(Record {
-            value,
-            key: Some(key),
-            op: Op::Ddl,
-            table,
-            txn,
-            topic: Some(topic),
-            dead_letter: None,
-            rule: None,
         });
+        batch.push_routed(
+            &table,
+            topic,
+            txn,
+            Op::Ddl,
+            |out| self.write(out),
+            |out| self.write_key(out),
+        );
     }
 }
 

@@ -5,12 +5,14 @@
 //! [`FORMAT_VERSION`] changes whenever that document does in a way a
 //! consumer could notice. [`layout`] is the one place that writes its
 //! fields; [`json`] is the one JSON rendering of events for people, and
-//! [`topic`] the one rule for topic names.
+//! [`topic`] the one rule for topic names. [`marker`] writes heartbeats and
+//! transaction markers, which are messages of their own beside the events.
 
 pub(crate) mod batch;
 pub(crate) mod ddl;
 pub(crate) mod json;
 pub(crate) mod layout;
+pub(crate) mod marker;
 pub(crate) mod msgpack;
 pub(crate) mod position;
 pub(crate) mod topic;
@@ -40,6 +42,11 @@ pub enum Op {
     Read,
     /// A schema change (`"ddl"`), sent to the DDL topic; see [`ddl`].
     Ddl,
+    /// A heartbeat (`"heartbeat"`), sent to the heartbeat topic; see [`marker`].
+    Heartbeat,
+    /// A transaction's BEGIN or END record (`"transaction"`), sent to the
+    /// transaction topic; see [`marker`].
+    Transaction,
 }
 
 impl Op {
@@ -51,21 +58,25 @@ impl Op {
             Op::Delete => "d",
             Op::Read => "r",
             Op::Ddl => "ddl",
+            Op::Heartbeat => "heartbeat",
+            Op::Transaction => "transaction",
         }
     }
 
     /// 0, 1, 2 for insert (and snapshot read), update, delete: the index
-    /// into a rule's `ops`. Schema changes are not row ops and get 3, past
-    /// the end of `ops`.
+    /// into a rule's `ops`. Schema changes and markers are not row ops and
+    /// get 3, past the end of `ops`.
     pub fn index(self) -> usize {
         match self {
             Op::Create | Op::Read => 0,
             Op::Update => 1,
             Op::Delete => 2,
-            Op::Ddl => 3,
+            Op::Ddl | Op::Heartbeat | Op::Transaction => 3,
         }
     }
 
+    /// The op of a code a plugin or a person may write: markers are
+    /// Sluice's own and never read back.
     pub fn from_code(code: &str) -> Option<Op> {
         Some(match code {
             "c" => Op::Create,

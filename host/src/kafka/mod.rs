@@ -1,6 +1,9 @@
 //! The sink stage: hands encoded events to Kafka (or drops them, for dry
 //! runs), reports each delivery through [`Acks`] and its own state through
-//! [`SinkHealth`]. `probe` answers `sluice check`'s "is Kafka there?".
+//! [`SinkHealth`]. `probe` answers "is Kafka there, and does it accept
+//! Sluice's TLS and SASL settings?" for `sluice check`, `sluice tail` and
+//! the start of every session; `security` makes every client connect the
+//! same way.
 //!
 //! This stage sees batches and topics only; it knows nothing of the binlog.
 
@@ -8,6 +11,7 @@ mod health;
 mod null;
 pub(crate) mod probe;
 mod producer;
+pub(crate) mod security;
 pub(crate) mod settings;
 mod topics;
 
@@ -16,6 +20,7 @@ mod tests;
 
 pub(crate) use health::{Acks, SinkHealth};
 pub(crate) use null::NullSink;
+pub(crate) use probe::ProbeError;
 pub(crate) use producer::KafkaSink;
 pub(crate) use settings::{KafkaSettings, SinkKind};
 pub(crate) use topics::TopicError;
@@ -25,8 +30,10 @@ use crate::shutdown::Cancel;
 
 #[derive(Debug, thiserror::Error)]
 pub enum SinkError {
-    #[error("cannot create the Kafka producer: {0}; check [kafka] brokers and the [kafka.producer] properties")]
+    #[error("cannot create the Kafka producer: {0}; check [kafka] brokers, its TLS and SASL keys and the [kafka.producer] properties")]
     Config(String),
+    #[error(transparent)]
+    Probe(#[from] ProbeError),
     #[error("Kafka did not accept a message for topic {topic}: {reason}; the checkpoint stays before this transaction, so nothing is lost{}", if *.transient { ": reconnecting and sending again from the checkpoint" } else { " when Sluice is restarted after the cause is fixed" })]
     Delivery {
         topic: String,

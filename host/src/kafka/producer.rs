@@ -5,14 +5,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::client::ClientContext;
-use rdkafka::config::ClientConfig;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
 
+use super::security::{client_config, creation_error};
 use super::topics::Topics;
 use super::{Acks, KafkaSettings, SinkError, SinkHealth};
-use crate::event::{Batch, Record, TxnId};
+use crate::event::{Batch, Op, Record, TxnId};
 use crate::shutdown::Cancel;
 
 /// Sluice's producer defaults; `[kafka.producer]` overrides any of them.
@@ -96,8 +96,7 @@ impl KafkaSink {
         health: Arc<SinkHealth>,
         rt: tokio::runtime::Handle,
     ) -> Result<Self, SinkError> {
-        let mut cc = ClientConfig::new();
-        cc.set("bootstrap.servers", &cfg.brokers);
+        let mut cc = client_config(&cfg.brokers, &cfg.security);
         cc.set("queue.buffering.max.messages", max_in_flight.to_string());
         for (k, v) in DEFAULTS {
             cc.set(*k, *v);
@@ -129,13 +128,12 @@ impl KafkaSink {
                 acks: acks.clone(),
                 health: health.clone(),
             })
-            .map_err(|e| SinkError::Config(e.to_string()))?;
+            .map_err(|e| SinkError::Config(creation_error(&e)))?;
         let admin = if cfg.create_topics {
-            let mut ac = ClientConfig::new();
-            ac.set("bootstrap.servers", &cfg.brokers);
             Some(
-                ac.create()
-                    .map_err(|e: KafkaError| SinkError::Config(e.to_string()))?,
+                client_config(&cfg.brokers, &cfg.security)
+                    .create()
+                    .map_err(|e: KafkaError| SinkError::Config(creation_error(&e)))?,
             )
         } else {
             None
@@ -172,19 +170,22 @@ impl KafkaSink {
             .expect("records are routed before they reach the sink");
         let table = batch.table(r);
         self.topics.ensure(topic, cancel)?;
-        let mut headers = OwnedHeaders::new_with_capacity(5)
-            .insert(Header {
-                key: "op",
-                value: Some(r.op.code()),
-            })
-            .insert(Header {
-                key: "db",
-                value: Some(&*table.db),
-            })
-            .insert(Header {
-                key: "table",
-                value: Some(&*table.table),
-            });
+        let mut headers = OwnedHeaders::new_with_capacity(5).insert(Header {
+            key: "op",
+            value: Some(r.op.code()),
+        });
+        // Heartbeats and transaction markers belong to no table.
+        if !matches!(r.op, Op::Heartbeat | Op::Transaction) {
+            headers = headers
+                .insert(Header {
+                    key: "db",
+                    value: Some(&*table.db),
+                })
+                .insert(Header {
+                    key: "table",
+                    value: Some(&*table.table),
+                });
+        }
         if let Some(note) = &r.dead_letter {
             // Which plugin failed on the event and why (docs/CONFIG.md).
             headers = headers

@@ -5,6 +5,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+pub use super::security::{ClientCert, KafkaSecurity, SaslLogin, SaslMechanism, SecurityProtocol};
+
 pub(crate) const DEFAULT_CREATE_TOPICS: bool = true;
 /// Partitions of the topics Sluice creates.
 pub(crate) const DEFAULT_PARTITIONS: i32 = 1;
@@ -15,8 +17,14 @@ pub(crate) const DEFAULT_REPLICATION_FACTOR: i32 = 1;
 pub(crate) const DEFAULT_STALL_TIMEOUT: Duration = Duration::from_secs(60);
 /// Name of the schema-change topic, after the topic prefix if there is one.
 pub(crate) const DDL_TOPIC: &str = "__ddl";
+/// How often a heartbeat goes to `heartbeat_topic`, when there is one.
+pub(crate) const DEFAULT_HEARTBEAT_INTERVAL: Duration = Duration::from_secs(10);
 /// Name of the dead-letter topic, after the topic prefix if there is one.
 pub(crate) const DEAD_LETTER_TOPIC: &str = "__dead_letter";
+/// Neither TLS nor SASL unless asked for.
+pub(crate) const DEFAULT_SECURITY_PROTOCOL: SecurityProtocol = SecurityProtocol::Plaintext;
+/// The brokers' certificates must name the host in `brokers`.
+pub(crate) const DEFAULT_SSL_VERIFY_HOSTNAME: bool = true;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct KafkaSettings {
@@ -25,6 +33,11 @@ pub struct KafkaSettings {
     pub topic_prefix: Option<String>,
     /// Where schema changes go; `None` when turned off.
     pub ddl_topic: Option<String>,
+    /// Where heartbeats go, every `heartbeat_interval`; `None`: no heartbeats.
+    pub heartbeat_topic: Option<String>,
+    pub heartbeat_interval: Duration,
+    /// Where transactions' BEGIN and END records go; `None`: no markers.
+    pub transaction_topic: Option<String>,
     /// Where events go that a plugin failed on, with `on_error = "dead-letter"`.
     pub dead_letter_topic: String,
     pub create_topics: bool,
@@ -35,8 +48,11 @@ pub struct KafkaSettings {
     /// No acknowledgement for this long while messages wait: a new
     /// producer from the checkpoint. `None`: wait forever.
     pub stall_timeout: Option<Duration>,
-    /// librdkafka properties from `[kafka.producer]`, as strings.
+    /// librdkafka properties from `[kafka.producer]`, as strings, except
+    /// the TLS and SASL ones, which are in `security`.
     pub producer: BTreeMap<String, String>,
+    /// How every Kafka client connects.
+    pub security: KafkaSecurity,
 }
 
 /// Where batches go: Kafka, or nowhere (a dry run, a decode benchmark).

@@ -29,6 +29,9 @@ fn kafka(brokers: String, producer: &[(&str, &str)]) -> KafkaSettings {
         brokers,
         topic_prefix: None,
         ddl_topic: None,
+        heartbeat_topic: None,
+        heartbeat_interval: Duration::from_secs(10),
+        transaction_topic: None,
         dead_letter_topic: "dead".into(),
         create_topics: false,
         partitions: PARTITIONS,
@@ -38,6 +41,7 @@ fn kafka(brokers: String, producer: &[(&str, &str)]) -> KafkaSettings {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
+        security: Default::default(),
     }
 }
 

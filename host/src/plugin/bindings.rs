@@ -24,7 +24,7 @@ pub(crate) fn to_wit(op: Op) -> Option<WitOp> {
         Op::Update => WitOp::Update,
         Op::Delete => WitOp::Delete,
         Op::Read => WitOp::Read,
-        Op::Ddl => return None,
+        Op::Ddl | Op::Heartbeat | Op::Transaction => return None,
     })
 }
 

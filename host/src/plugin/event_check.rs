@@ -62,7 +62,9 @@ impl std::fmt::Display for Invalid {
                     Op::Create | Op::Read => "an \"after\" map and a nil or absent \"before\"",
                     Op::Update => "both \"before\" and \"after\" maps",
                     Op::Delete => "a \"before\" map and a nil or absent \"after\"",
-                    Op::Ddl => "to be a row event: plugins never return schema changes",
+                    Op::Ddl | Op::Heartbeat | Op::Transaction => {
+                        "to be a row event: plugins never return schema changes or markers"
+                    }
                 }
             ),
             Invalid::OpMismatch { value, returned } => write!(
@@ -98,7 +100,7 @@ pub(crate) fn check_event(bytes: &[u8], returned: Op) -> Result<(), Invalid> {
         Op::Update => after && before,
         Op::Delete => before && !after,
         // Not reachable: a `ddl` op is refused as unknown when read.
-        Op::Ddl => false,
+        Op::Ddl | Op::Heartbeat | Op::Transaction => false,
     };
     if !images_fit {
         return Err(Invalid::Images(op));

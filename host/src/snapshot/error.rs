@@ -45,6 +45,19 @@ pub enum SnapshotError {
 }
 
 impl SnapshotError {
+    /// The server says the table (or its database) does not exist: it was
+    /// dropped or renamed after Sluice described it, before the stream
+    /// brought the statement that did it.
+    pub(crate) fn table_missing(&self) -> bool {
+        const ER_NO_SUCH_TABLE: u16 = 1146;
+        const ER_BAD_DB_ERROR: u16 = 1049;
+        matches!(
+            self,
+            SnapshotError::Query { source: mysql_async::Error::Server(e), .. }
+                if e.code == ER_NO_SUCH_TABLE || e.code == ER_BAD_DB_ERROR
+        )
+    }
+
     /// A lost connection or a server away: the session reconnects.
     pub(crate) fn is_transient(&self) -> bool {
         match self {

@@ -20,7 +20,7 @@ use crate::shutdown::Cancel;
 
 /// What the reader connects with.
 pub(crate) struct ReaderSource {
-    pub url: String,
+    pub endpoint: crate::binlog::endpoint::Endpoint,
     pub connect_timeout: Duration,
     pub charsets: CharsetMap,
 }
@@ -105,7 +105,7 @@ impl Reader {
     async fn conn(&mut self) -> Result<&mut Conn, SnapshotError> {
         if self.conn.is_none() {
             let mut c =
-                crate::binlog::reader::connect(&self.source.url, self.source.connect_timeout)
+                crate::binlog::reader::connect(&self.source.endpoint, self.source.connect_timeout)
                     .await
                     .map_err(|e| SnapshotError::Connect(e.to_string()))?;
             chunk::prepare_session(&mut c).await?;
@@ -128,7 +128,7 @@ impl Reader {
         let read_ms = now_ms();
         let mut rows = ChunkRows::with_room(self.last);
         let conn = self.conn().await?;
-        chunk::read_chunk(
+        match chunk::read_chunk(
             conn,
             &table,
             req.after.as_deref(),
@@ -136,7 +136,11 @@ impl Reader {
             req.limit,
             &mut rows,
         )
-        .await?;
+        .await
+        {
+            Err(e) if e.table_missing() => return Ok(ChunkOutcome::Gone),
+            r => r?,
+        }
         self.last = rows.sizes();
         // Read after the SELECT: every transaction it saw was written to
         // the binlog before this position (the binlog is written before
@@ -189,7 +193,7 @@ impl Reader {
             return Ok(replies.send(gone).await.is_ok());
         };
         let conn = self.conn().await?;
-        whole::read(
+        match whole::read(
             conn,
             table,
             req.condition.as_deref(),
@@ -198,6 +202,16 @@ impl Reader {
             replies,
         )
         .await
+        {
+            Err(e) if e.table_missing() => {
+                let gone = Reply::Part {
+                    id: req.id,
+                    outcome: Ok(PartOutcome::Gone),
+                };
+                Ok(replies.send(gone).await.is_ok())
+            }
+            r => r,
+        }
     }
 
     /// The server's current binlog position: the chunk's high watermark.

@@ -61,6 +61,30 @@ pub(crate) async fn request(
     }
 }
 
+/// Whether `sluice snapshot` could write a request now, as `sluice check`
+/// reports it.
+#[derive(Debug)]
+pub(crate) enum Access {
+    /// The user may insert into the table.
+    Writable,
+    /// The table (or its database) does not exist yet: the first request
+    /// creates it, which needs `CREATE`.
+    Missing,
+    /// Refused (the error names the GRANT), or the server failed otherwise.
+    Refused(SnapshotError),
+}
+
+/// Finds out without writing anything: the server plans an insert
+/// (`EXPLAIN INSERT`) only when the user has the privilege to run it.
+pub(crate) async fn access(conn: &mut Conn, table: &SignalTable) -> Access {
+    let sql = format!("EXPLAIN INSERT INTO {} (tables) VALUES ('')", quoted(table));
+    match conn.query_drop(sql).await {
+        Ok(()) => Access::Writable,
+        Err(e) if matches!(code(&e), Some(ER_NO_SUCH_TABLE | ER_BAD_DB)) => Access::Missing,
+        Err(e) => Access::Refused(failure(conn, table, Step::Insert, e).await),
+    }
+}
+
 /// What the request was doing when the server refused.
 #[derive(Clone, Copy, Debug)]
 enum Step {

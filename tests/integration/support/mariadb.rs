@@ -21,6 +21,9 @@ pub struct MariaDbOptions {
     /// so they override it: e.g. `--binlog-row-image=MINIMAL`,
     /// `--binlog-format=STATEMENT`, `--skip-log-bin`, `--server-id=7`.
     pub extra_args: Vec<String>,
+    /// Given to every `mariadb` client run of [`MariaDb::sql`] (and so of
+    /// the readiness check): e.g. `--ssl` for a server that requires TLS.
+    pub client_args: Vec<String>,
 }
 
 impl MariaDbOptions {
@@ -31,7 +34,18 @@ impl MariaDbOptions {
     {
         Self {
             extra_args: args.into_iter().map(Into::into).collect(),
+            client_args: Vec::new(),
         }
+    }
+
+    /// [`MariaDbOptions::client_args`].
+    pub fn client_args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.client_args = args.into_iter().map(Into::into).collect();
+        self
     }
 }
 
@@ -58,7 +72,15 @@ CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '';
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;
 CREATE USER IF NOT EXISTS 'root'@'%' IDENTIFIED BY '';
 GRANT ALL PRIVILEGES ON *.* TO 'root'@'%' WITH GRANT OPTION;
+CREATE USER IF NOT EXISTS 'sluice'@'%' IDENTIFIED BY 'Sl7-recognisable-Pw';
+GRANT ALL PRIVILEGES ON *.* TO 'sluice'@'%' WITH GRANT OPTION;
 ";
+
+/// The password of the `sluice` account every test's Sluice logs in with
+/// ([`MariaDb::url`] holds it, the riskiest place). The harness fails any
+/// test in which Sluice prints it (`crate::sluice`): every failure path the
+/// tests take is a check that the password never shows.
+pub const SLUICE_PASSWORD: &str = "Sl7-recognisable-Pw";
 
 fn mariadbd_bin() -> anyhow::Result<PathBuf> {
     // /usr/sbin is often not on a non-root PATH.
@@ -196,11 +218,13 @@ impl MariaDb {
     }
 
     /// `mysql://root@127.0.0.1:PORT`
+    /// `mysql://sluice:PASSWORD@127.0.0.1:PORT`: the account Sluice uses
+    /// (all privileges), with [`SLUICE_PASSWORD`] in the URL.
     pub fn url(&self) -> String {
-        format!("mysql://root@127.0.0.1:{}", self.port)
+        format!("mysql://sluice:{SLUICE_PASSWORD}@127.0.0.1:{}", self.port)
     }
 
-    /// `mysql://root@127.0.0.1:PORT/DB`
+    /// [`MariaDb::url`] with a database: `mysql://sluice:...@127.0.0.1:PORT/DB`
     pub fn url_db(&self, db: &str) -> String {
         format!("{}/{db}", self.url())
     }
@@ -311,6 +335,7 @@ impl MariaDb {
             ])
             .args(["-h127.0.0.1", "-uroot"])
             .arg(format!("-P{}", self.port))
+            .args(&self.opts.client_args)
             .arg("-e")
             .arg(sql)
             .output()

@@ -20,19 +20,22 @@
 
 #![allow(dead_code, unused_imports)] // each test file uses a different subset
 
+pub mod certs;
 pub mod config;
 pub mod kafka;
 pub mod mariadb;
+pub mod secure_kafka;
 pub mod tansu;
 pub mod wait;
 
+pub use certs::Certs;
 pub use config::{next_server_id, Rule, SluiceConfig, Step};
 pub use kafka::{
     consume_all, consume_all_blocking, consume_until_quiet, create_topic, list_topics, produce,
     Message,
 };
 pub use mariadb::{MariaDb, MariaDbOptions};
-pub use tansu::Tansu;
+pub use tansu::{Tansu, TansuOptions};
 pub use wait::{poll_until, wait_until};
 
 use std::fs::{self, File};

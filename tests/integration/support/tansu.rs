@@ -33,6 +33,18 @@ pub struct Tansu {
     dir: tempfile::TempDir,
     port: u16,
     frozen: bool,
+    options: TansuOptions,
+}
+
+/// How a private tansu is started; the default is a plain broker.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct TansuOptions {
+    /// `--authentication`: every client must log in with SASL first.
+    pub authentication: bool,
+    /// The port tansu tells clients to connect to after bootstrap, when
+    /// something else (a TLS front, see `secure_kafka`) listens there for
+    /// it. Default its own port.
+    pub advertised_port: Option<u16>,
 }
 
 /// `$SLUICE_TANSU_BIN`, else where scripts/lib/install.sh puts it.
@@ -64,6 +76,11 @@ impl Tansu {
     /// Start a new, empty broker on a free port. Blocks until it accepts
     /// connections.
     pub fn start() -> anyhow::Result<Tansu> {
+        Tansu::start_with(TansuOptions::default())
+    }
+
+    /// [`Tansu::start`] with `options`.
+    pub fn start_with(options: TansuOptions) -> anyhow::Result<Tansu> {
         let bin = tansu_bin()?;
         let mut dir = Some(instance_dir("tansu-")?);
         let mut last_err = None;
@@ -74,6 +91,7 @@ impl Tansu {
                 dir: dir.take().expect("dir is put back after each failed try"),
                 port: free_port()?,
                 frozen: false,
+                options,
             };
             match t.spawn(&bin) {
                 Ok(()) => return Ok(t),
@@ -190,14 +208,21 @@ impl Tansu {
             let _ = std::fs::rename(&log, self.dir.path().join(format!("tansu.log.{n}")));
         }
         let url = format!("tcp://127.0.0.1:{}", self.port);
+        let advertised = format!(
+            "tcp://127.0.0.1:{}",
+            self.options.advertised_port.unwrap_or(self.port)
+        );
         let mut cmd = Command::new(bin);
         // The advertised listener is where clients connect after bootstrap;
         // tansu's default (localhost) can resolve to ::1 where nothing
         // listens, so it is pinned to the same 127.0.0.1 address.
         cmd.arg("broker")
             .args(["--listener-url", &url])
-            .args(["--advertised-listener-url", &url])
+            .args(["--advertised-listener-url", &advertised])
             .args(["--storage-engine", "memory://tansu/"]);
+        if self.options.authentication {
+            cmd.arg("--authentication");
+        }
         let name = self
             .dir
             .path()

@@ -7,9 +7,11 @@
 //! the stages; this loop only sequences them. Snapshot chunks join the
 //! stream at transaction boundaries (`snapshot.rs`).
 
+mod markers;
 mod snapshot;
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::mpsc;
 
@@ -25,6 +27,7 @@ use crate::kafka::{Sink, SinkError, SinkHealth};
 use crate::plugin::stage::RuleChains;
 use crate::route::{LiveRules, Rules};
 use crate::shutdown::Cancel;
+use markers::Markers;
 use snapshot::Input;
 pub(crate) use snapshot::SnapshotLink;
 
@@ -76,6 +79,10 @@ pub struct Parts {
     pub server_id: u32,
     pub limits: BatchLimits,
     pub ddl_topic: Option<Arc<str>>,
+    /// Where heartbeats go, and how often; `None`: no heartbeats.
+    pub heartbeat: Option<(Arc<str>, Duration)>,
+    /// Where transactions' BEGIN and END records go; `None`: none.
+    pub transaction_topic: Option<Arc<str>>,
     /// Where reading starts: a transaction boundary.
     pub from: Position,
     pub(crate) snapshot: SnapshotLink,
@@ -94,6 +101,7 @@ pub struct Pipeline {
     server_id: u32,
     limits: BatchLimits,
     ddl_topic: Option<Arc<str>>,
+    markers: Markers,
     boundaries: Boundaries,
     open: Option<Open>,
     batch: Batch,
@@ -128,6 +136,7 @@ impl Pipeline {
             server_id: parts.server_id,
             limits: parts.limits,
             ddl_topic: parts.ddl_topic,
+            markers: Markers::new(parts.server_id, parts.heartbeat, parts.transaction_topic),
             boundaries: Boundaries::new(&parts.from),
             at: parts.from,
             binlog_closed: false,
@@ -198,14 +207,37 @@ impl Pipeline {
             }
             self.event(ev)?;
         }
+        self.flush()?;
+        self.heartbeat()
+    }
+
+    /// Sends a heartbeat when one is due and no transaction is open: it
+    /// says Sluice has read up to `at`, a transaction boundary. It is
+    /// registered with the tracker as a transaction starting and ending
+    /// there, so the checkpoint never moves past what was acknowledged
+    /// before it, nor back.
+    fn heartbeat(&mut self) -> Result<(), PipelineError> {
+        if self.open.is_some() || !self.markers.heartbeat_due() {
+            return Ok(());
+        }
+        let id = self.tracker.begin(self.at.clone());
+        self.markers
+            .heartbeat(&mut self.batch, id, &self.at, now_ms());
+        self.ended.push((id, self.at.clone()));
         self.flush()
     }
 
     fn event(&mut self, ev: &Event) -> Result<(), PipelineError> {
+        self.markers.saw(ev.header().timestamp());
         let step = self.boundaries.step(ev)?;
         if step.ends_unfinished {
             // A transaction that never committed in the log (the server
-            // crashed mid-write): it ends where this one begins.
+            // crashed mid-write): it ends where this one begins. Its GTID
+            // is not counted as done: the server may give the number to
+            // the transaction it logs next.
+            if let Some(o) = &self.open {
+                self.tracker.uncommitted(o.id);
+            }
             self.end_open(step.start.clone())?;
         }
         if let Some(b) = &step.begins {
@@ -339,7 +371,10 @@ impl Pipeline {
 
     fn begin(&mut self, start: Position, gtid: Option<&str>) -> Result<(), PipelineError> {
         self.refresh_rules(&start)?;
-        let id = self.tracker.begin(start.clone());
+        let id = self
+            .tracker
+            .begin_gtid(start.clone(), gtid.and_then(|g| g.parse().ok()));
+        self.markers.begin(id, &start, gtid);
         self.open = Some(Open {
             id,
             source: TxnSource::new(id, self.server_id, &start, gtid),
@@ -383,6 +418,8 @@ impl Pipeline {
         if !self.batch.is_empty() {
             self.chains.apply(&mut self.batch)?;
         }
+        self.markers
+            .frame(&mut self.batch, &self.ended, self.produced_ms);
         if !self.batch.is_empty() {
             // Count each transaction's messages before any can be acknowledged.
             let mut i = 0;

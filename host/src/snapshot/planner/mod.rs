@@ -296,8 +296,7 @@ impl Planner {
                 self.arrived.push_back((window, chunk));
             }
             ChunkOutcome::Gone => {
-                warn!(db, table, "the table no longer exists; its snapshot ends");
-                self.finish_front();
+                self.gone(&db, &table);
             }
             ChunkOutcome::NoPrimaryKey => {
                 info!(db, table, "the table has no primary key: it is read whole in one consistent read, with the stream paused at its position (docs/SNAPSHOT.md, \"Tables without a primary key\")");
@@ -340,6 +339,18 @@ impl Planner {
             self.progress.tables.retain(|t| !is(t));
             self.dirty |= self.progress.tables.len() != before;
         }
+    }
+
+    /// The server no longer has the table at the front: dropped or renamed
+    /// before its first chunk, or while it was read and before the stream
+    /// brought the statement (which then finds nothing left to end).
+    pub(super) fn gone(&mut self, db: &str, table: &str) {
+        warn!(
+            db,
+            table,
+            "the table was dropped or renamed while being snapshotted (the server no longer has it); its snapshot ends"
+        );
+        self.finish_front();
     }
 
     fn finish_front(&mut self) {

@@ -30,10 +30,7 @@ impl Planner {
                     chunk,
                 ));
             }
-            PartOutcome::Gone => {
-                warn!(db, table, "the table no longer exists; its snapshot ends");
-                self.finish_front();
-            }
+            PartOutcome::Gone => self.gone(&db, &table),
             PartOutcome::NoConsistentPosition => {
                 warn!(db, table, "the table has no primary key and this server does not report the binlog position of a consistent read (MySQL has no binlog_snapshot_position): it is not snapshotted; give it a primary key (docs/SNAPSHOT.md, \"Tables without a primary key\")");
                 self.finish_front();

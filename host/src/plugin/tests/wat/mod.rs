@@ -90,7 +90,9 @@ pub(crate) fn masked(op: crate::plugin::Op) -> Vec<u8> {
         crate::plugin::Op::Create | crate::plugin::Op::Read => (serde_json::Value::Null, image),
         crate::plugin::Op::Update => (image.clone(), image),
         crate::plugin::Op::Delete => (image, serde_json::Value::Null),
-        crate::plugin::Op::Ddl => unreachable!("plugins never see schema changes"),
+        crate::plugin::Op::Ddl | crate::plugin::Op::Heartbeat | crate::plugin::Op::Transaction => {
+            unreachable!("plugins never see schema changes or markers")
+        }
     };
     super::event(op.code(), before, after)
 }
