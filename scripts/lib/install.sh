@@ -89,12 +89,12 @@ ensure_mariadb() {
     _sluice_have_mariadb || _sluice_die "MariaDB is still missing after apt-get install"
 }
 
-_sluice_install_mariadb() {
-    _sluice_have_mariadb && return 0 # another caller won the race
-    # The package's postinst tries to start the system-wide server through
-    # invoke-rc.d. We never use that server (scripts/services and the tests run
-    # private instances), and without an init system it just fails noisily,
-    # so policy-rc.d forbids it for the duration of the install.
+# Packages whose postinst starts a system-wide server through invoke-rc.d
+# (MariaDB, Prometheus): we never use those servers (scripts/services and
+# the tests run private instances), and without an init system starting one
+# just fails noisily, so policy-rc.d forbids it until the caller's subshell
+# ends. Call it inside _sluice_locked.
+_sluice_forbid_service_start() {
     local policy=/usr/sbin/policy-rc.d
     if [ ! -e "$policy" ]; then
         _sluice_as_root sh -c "printf '#!/bin/sh\nexit 101\n' > $policy && chmod +x $policy"
@@ -102,6 +102,11 @@ _sluice_install_mariadb() {
         # shellcheck disable=SC2064
         trap "_sluice_as_root rm -f '$policy'" EXIT
     fi
+}
+
+_sluice_install_mariadb() {
+    _sluice_have_mariadb && return 0 # another caller won the race
+    _sluice_forbid_service_start
     _sluice_apt_install mariadb-server mariadb-client
 }
 
@@ -117,6 +122,21 @@ ensure_openssl() {
 _sluice_install_openssl() {
     command -v openssl >/dev/null 2>&1 && return 0 # another caller won the race
     _sluice_apt_install openssl
+}
+
+# promtool checks the Prometheus alerting rules and runs their unit tests
+# (deploy/prometheus, from tests/integration/deploy.rs). Debian ships it
+# only in the prometheus package, whose server is kept from starting.
+ensure_promtool() {
+    command -v promtool >/dev/null 2>&1 && return 0
+    _sluice_locked _sluice_install_promtool
+    command -v promtool >/dev/null 2>&1 || _sluice_die "promtool is still missing after apt-get install"
+}
+
+_sluice_install_promtool() {
+    command -v promtool >/dev/null 2>&1 && return 0 # another caller won the race
+    _sluice_forbid_service_start
+    _sluice_apt_install prometheus
 }
 
 # Callers run with pipefail, where `cmd | grep -q` can fail on a match (grep
