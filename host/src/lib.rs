@@ -20,6 +20,9 @@
 //!              own) and the planner that merges them into the stream at
 //!              watermarks; app/pipeline/snapshot.rs is its seam
 //! event/       the event, its layout and encoding: the leaf every stage shares
+//! metrics/     the Prometheus registry every stage counts into (a leaf)
+//! http/        the operations endpoint: /metrics, /health/*, /status;
+//!              app/observe.rs gathers what it reports
 //! shutdown     one cancellation, with a reason, for the whole process
 //! logging      text or JSON lines, chosen at start-up
 //! config/      the TOML file: raw (serde) -> each stage's settings; at the
@@ -60,8 +63,10 @@ pub(crate) mod checkpoint;
 pub mod config;
 pub(crate) mod decode;
 pub(crate) mod event;
+pub mod http;
 pub(crate) mod kafka;
 pub mod logging;
+pub mod metrics;
 pub mod plugin;
 pub(crate) mod route;
 pub mod secret;

@@ -46,6 +46,25 @@ enum Command {
         #[arg(required = true, value_name = "TABLE")]
         tables: Vec<String>,
     },
+    /// Show how the running Sluice is doing: positions, lag, rates, the
+    /// busiest tables and any problem. Reads its [http] endpoint's /status.
+    Status {
+        #[arg(long, short, default_value = "config/sluice.toml")]
+        config: PathBuf,
+        /// The endpoint, e.g. http://127.0.0.1:9187; default: the config's
+        /// [http] listen.
+        #[arg(long)]
+        url: Option<String>,
+        /// Tables shown, busiest first.
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Seconds between the two readings the rates come from.
+        #[arg(long, default_value_t = 1.0)]
+        interval: f64,
+        /// Print the /status JSON as it is.
+        #[arg(long)]
+        json: bool,
+    },
     /// Plugin tools.
     Plugin {
         #[command(subcommand)]
@@ -112,6 +131,31 @@ fn tail_kafka(
     Ok((brokers, security))
 }
 
+/// `sluice status`.
+fn status(
+    config: &std::path::Path,
+    url: Option<&str>,
+    top: usize,
+    interval: f64,
+    json: bool,
+) -> anyhow::Result<()> {
+    use sluice::app::status;
+    let listen = match url {
+        Some(_) => None,
+        None => sluice::config::Config::load_http(config)?.listen,
+    };
+    let addr = status::endpoint(url, listen)?;
+    if json {
+        let (code, body) = status::get(addr, "/status")?;
+        anyhow::ensure!(code == 200, "{addr}/status answered {code}: {body}");
+        println!("{body}");
+        return Ok(());
+    }
+    let interval = std::time::Duration::from_secs_f64(interval.clamp(0.1, 60.0));
+    print!("{}", status::report(addr, interval, top)?);
+    Ok(())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The commands that read a whole config file log as its [log] says.
@@ -130,6 +174,13 @@ fn main() -> ExitCode {
             condition,
             tables,
         } => sluice::app::commands::snapshot(&config, condition.as_deref(), &tables),
+        Command::Status {
+            config,
+            url,
+            top,
+            interval,
+            json,
+        } => status(&config, url.as_deref(), top, interval, json),
         Command::Plugin {
             command: PluginCommand::Test { file, config },
         } => {

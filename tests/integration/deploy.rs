@@ -15,31 +15,7 @@ use yaml_rust2::{Yaml, YamlLoader};
 
 /// Every metric Sluice exports, by base name: a histogram's series are this
 /// name with `_bucket`, `_sum` and `_count`.
-pub const METRICS: &[&str] = &[
-    "sluice_build_info",
-    "sluice_source_connected",
-    "sluice_ready",
-    "sluice_rows_total",
-    "sluice_row_bytes_total",
-    "sluice_transactions_total",
-    "sluice_lag_seconds",
-    "sluice_source_binlog_bytes_behind",
-    "sluice_source_binlog_files_behind",
-    "sluice_checkpoint_age_seconds",
-    "sluice_kafka_queue_messages",
-    "sluice_kafka_acks_total",
-    "sluice_kafka_errors_total",
-    "sluice_kafka_retries_total",
-    "sluice_reconnects_total",
-    "sluice_plugin_calls_total",
-    "sluice_plugin_call_duration_seconds",
-    "sluice_plugin_traps_total",
-    "sluice_plugin_skipped_events_total",
-    "sluice_plugin_dead_letters_total",
-    "sluice_config_reloads_total",
-    "sluice_decode_errors_total",
-    "sluice_commit_to_ack_seconds",
-];
+pub const METRICS: &[&str] = sluice::metrics::NAMES;
 
 const HISTOGRAMS: &[&str] = &[
     "sluice_plugin_call_duration_seconds",

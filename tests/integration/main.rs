@@ -14,6 +14,7 @@ mod faults;
 mod kafka_security;
 mod large;
 mod markers;
+mod observability;
 mod outages;
 mod plugin_examples;
 mod plugin_languages;

@@ -388,7 +388,7 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
     let mut sluice = Sluice::run(&dir.path().join("run"), &config);
     let pid = sluice.pid();
     // Until everything is acknowledged: (bytes the server has sent, binlog
-    // bytes acknowledged (the checkpoint), RSS KiB), and the seconds since
+    // bytes acknowledged (the checkpoint), anonymous RSS KiB), and the seconds since
     // the start, for the figures printed below.
     let mut samples: Vec<(u64, u64, u64, f64)> = Vec::new();
     let sent_before = bytes_sent(db);
@@ -397,7 +397,10 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
         Duration::from_secs(600),
         "every row to be acknowledged",
         || {
-            let Some(rss) = proc_status_kib(pid, "VmRSS") else {
+            // Anonymous memory: what Sluice holds (buffers, batches, the
+            // heap). The file-backed rest of the RSS is the program's code
+            // and libraries, ~30 MiB in a test build, whatever the binlog.
+            let Some(rss) = proc_status_kib(pid, "RssAnon") else {
                 panic!("sluice is gone:\n{}", sluice.log());
             };
             let read = bytes_sent(db) - sent_before;
@@ -414,7 +417,7 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
         },
     );
     let total = samples.last().unwrap().0;
-    let peak_rss = samples.iter().map(|s| s.2).max().unwrap();
+    let peak_anon = samples.iter().map(|s| s.2).max().unwrap();
     // The moment the checkpoint first covered half of the binlog: a reader
     // that did not wait for the plugin would have had (nearly) all of it by
     // then; one that waits is ahead only by what the queues between the
@@ -427,13 +430,13 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
         .max()
         .unwrap();
     eprintln!(
-        "slow plugin: {rows} rows in {:.1} s; when half of the {} MB binlog was acknowledged the server had sent {} MB ({} MB at the end); the reader was at most {} MB ahead of the checkpoint; peak RSS {} MiB",
+        "slow plugin: {rows} rows in {:.1} s; when half of the {} MB binlog was acknowledged the server had sent {} MB ({} MB at the end); the reader was at most {} MB ahead of the checkpoint; peak anonymous RSS {} MiB",
         samples.last().unwrap().3,
         binlog / 1_000_000,
         half.0 / 1_000_000,
         total / 1_000_000,
         ahead / 1_000_000,
-        peak_rss / 1024
+        peak_anon / 1024
     );
     assert!(
         (half.0 as f64) < 0.75 * total as f64,
@@ -446,8 +449,8 @@ fn a_slow_plugin_holds_the_binlog_reader_back() {
         "the server sent {ahead} bytes more than was acknowledged: the reader ran ahead of the plugin"
     );
     assert!(
-        peak_rss * 1024 < binlog / 2,
-        "peak RSS {peak_rss} KiB for a {binlog} byte binlog"
+        peak_anon * 1024 < binlog / 3,
+        "peak anonymous RSS {peak_anon} KiB for a {binlog} byte binlog"
     );
     let got = events(&brokers, &sluice.topic(&format!("{name}.t")), rows as usize);
     assert_eq!(got.len(), rows as usize);

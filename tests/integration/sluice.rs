@@ -66,6 +66,9 @@ impl Sluice {
             .arg(&self.config)
             .env("SLUICE_LOG", "info,sluice=debug")
             .env("SLUICE_STATE_DIR", self.dir.join("state"))
+            // Many run at once: each endpoint on a port of its own
+            // ([`Sluice::http_addr`] reads it from the log).
+            .env("SLUICE_HTTP_LISTEN", "127.0.0.1:0")
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -94,6 +97,30 @@ impl Sluice {
         let log = fs::read_to_string(&self.log).unwrap_or_default();
         assert_password_hidden(&log);
         log
+    }
+
+    /// Where this run serves `/metrics`, `/health/*` and `/status`, as it
+    /// logged at start-up (waiting for the line).
+    pub fn http_addr(&self) -> std::net::SocketAddr {
+        const LINE: &str = "serving /metrics";
+        self.wait_for_log(LINE, 1);
+        let log = self.log();
+        let line = log.lines().find(|l| l.contains(LINE)).unwrap();
+        // The text log may be coloured: drop the escape sequences.
+        let mut plain = String::new();
+        let mut chars = line.chars();
+        while let Some(c) = chars.next() {
+            if c == '\u{1b}' {
+                chars.by_ref().find(|c| *c == 'm');
+            } else {
+                plain.push(c);
+            }
+        }
+        let addr = plain
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix("address="))
+            .unwrap_or_else(|| panic!("no address in {plain:?}"));
+        addr.parse().unwrap()
     }
 
     /// [`crate::support::wait_until`], with this sluice's log in the
@@ -261,6 +288,8 @@ pub struct Event {
     pub value: Value,
     pub key: Option<Value>,
     pub headers: Vec<(String, String)>,
+    /// The value's size in bytes, as produced.
+    pub value_len: usize,
 }
 
 impl Event {
@@ -278,6 +307,7 @@ impl Event {
                     )
                 })
                 .collect(),
+            value_len: m.payload.as_deref().map_or(0, <[u8]>::len),
         }
     }
 

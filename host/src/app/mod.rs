@@ -10,9 +10,12 @@
 pub mod check;
 pub mod commands;
 mod drain;
+mod observe;
 mod pipeline;
+mod poll;
 pub mod reload;
 pub mod settings;
+pub mod status;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +32,7 @@ use crate::checkpoint::{Store, StoreError, Tracker};
 use crate::config::{Config, SinkKind};
 use crate::decode::Decoder;
 use crate::event::TxnId;
+use crate::http::{Endpoint, HttpError};
 use crate::kafka::{Acks, KafkaSink, NullSink, Sink, SinkError, SinkHealth};
 use crate::plugin::stage::RuleChains;
 use crate::plugin::{PluginError, PluginRegistry};
@@ -53,6 +57,8 @@ pub enum AppError {
     Plugin(#[from] PluginError),
     #[error(transparent)]
     Snapshot(#[from] SnapshotError),
+    #[error(transparent)]
+    Http(#[from] HttpError),
 }
 
 impl AppError {
@@ -62,6 +68,18 @@ impl AppError {
             AppError::Sink(e) | AppError::Pipeline(PipelineError::Sink(e)) => e.is_transient(),
             AppError::Pipeline(PipelineError::Snapshot(e)) => e.is_transient(),
             _ => false,
+        }
+    }
+
+    /// What a session that ended on this error is started over for, as
+    /// `sluice_reconnects_total` names it.
+    fn cause(&self) -> &'static str {
+        match self {
+            AppError::Sink(SinkError::Stalled { .. })
+            | AppError::Pipeline(PipelineError::Sink(SinkError::Stalled { .. })) => "stall",
+            AppError::Sink(_) | AppError::Pipeline(PipelineError::Sink(_)) => "kafka",
+            AppError::Snapshot(_) | AppError::Pipeline(PipelineError::Snapshot(_)) => "snapshot",
+            _ => "source",
         }
     }
 }
@@ -82,6 +100,24 @@ impl Acks for Tracker {
 /// restart the stream from the checkpoint with backoff.
 pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Result<(), AppError> {
     let mut store = Store::open(&config.state.dir)?;
+    let http = &config.http;
+    crate::metrics::get().configure(http.metrics, http.max_table_labels);
+    let live = observe::Live::new(
+        rules.clone(),
+        store.saved(),
+        config.kafka.stall_timeout,
+        config.source.heartbeat,
+    );
+    if let Some(addr) = http.listen {
+        let endpoint = Endpoint::bind(addr).await?;
+        info!(address = %endpoint.addr(), "serving /metrics, /health/live, /health/ready and /status");
+        tokio::spawn(endpoint.serve(live.clone(), cancel.clone()));
+        tokio::spawn(poll::server_end(
+            config.source.clone(),
+            live.clone(),
+            cancel.clone(),
+        ));
+    }
     let plugins = load_plugins(&config)?;
     let mut preflight_done = false;
     const FIRST_BACKOFF: Duration = Duration::from_millis(500);
@@ -95,11 +131,14 @@ pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Resul
             &mut store,
             &mut preflight_done,
             &cancel,
+            &live,
         )
         .await
         {
             Ok(()) => return Ok(()),
             Err(e) if e.is_transient() => {
+                live.error(&e);
+                crate::metrics::get().reconnect(e.cause());
                 // A session that ran for a while was a success: the next
                 // failure starts the backoff over.
                 if began.elapsed() > Duration::from_secs(10) {
@@ -118,7 +157,10 @@ pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Resul
                 }
                 backoff = (backoff * 2).min(config.source.max_backoff);
             }
-            Err(e) => return Err(e),
+            Err(e) => {
+                live.error(&e);
+                return Err(e);
+            }
         }
         if cancel.is_cancelled() {
             return Ok(());
@@ -136,6 +178,7 @@ async fn session(
     store: &mut Store,
     preflight_done: &mut bool,
     stop: &Cancel,
+    live: &Arc<observe::Live>,
 ) -> Result<(), AppError> {
     let cancel = stop.child();
     let src = &config.source;
@@ -185,10 +228,17 @@ async fn session(
         transaction_topic: config.kafka.transaction_topic.as_deref().map(Arc::from),
         from: from.clone(),
         snapshot,
+        live: live.clone(),
+    });
+    live.session_started(observe::SessionView {
+        tracker: tracker.clone(),
+        health: health.clone(),
     });
     let worker = spawn_pipeline(pipeline, rx, cancel.clone());
     let reader = tokio::spawn(reader::stream(opened, request, tx, cancel.clone()));
-    let reader_result = supervise(reader, &cancel, &health, store, &tracker, config).await?;
+    let reader_result = supervise(reader, &cancel, &health, store, &tracker, config).await;
+    live.session_ended();
+    let reader_result = reader_result?;
 
     // The reader has stopped; the pipeline drains the channel and ends.
     let (pipeline_result, sink) = tokio::task::spawn_blocking(move || worker.join())
@@ -203,6 +253,9 @@ async fn session(
     drop(sink);
     match pipeline_result {
         Err(e) => {
+            if let PipelineError::Snapshot(s) = &e {
+                live.snapshot_failed(s);
+            }
             let at = tracker.resume_position();
             error!(error = %e, position = %at, file = %at.file, pos = at.pos, "pipeline stopped");
             Err(e.into())

@@ -41,6 +41,7 @@ pub fn start(
             Ok(c) => c,
             Err(e) => {
                 error!("config not reloaded, still running on the previous one: {e}");
+                crate::metrics::get().reload(false);
                 return;
             }
         };
@@ -59,6 +60,7 @@ pub fn start(
             );
             cur.rules = new.rules;
             cur.kafka.topic_prefix = new.kafka.topic_prefix;
+            crate::metrics::get().reload(true);
         } else {
             info!("config file changed; no reloadable setting changed");
         }

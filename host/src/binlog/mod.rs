@@ -5,6 +5,7 @@
 pub(crate) mod boundary;
 pub(crate) mod catalog;
 pub(crate) mod ddl;
+pub(crate) mod end;
 pub(crate) mod endpoint;
 mod error;
 pub(crate) mod file;

@@ -9,5 +9,5 @@ pub(crate) mod settings;
 mod store;
 mod tracker;
 
-pub(crate) use store::{Store, StoreError};
+pub(crate) use store::{Saved, Store, StoreError};
 pub(crate) use tracker::Tracker;

@@ -5,6 +5,8 @@
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
@@ -70,6 +72,18 @@ pub(crate) struct Store {
     dir: PathBuf,
     /// What was written (or loaded) last, to skip writing it again.
     last: Option<(Position, Option<Progress>, Option<GtidState>)>,
+    saved: Arc<Mutex<Option<Saved>>>,
+}
+
+/// The checkpoint as last saved, for the status endpoint: the time of the
+/// last save that succeeded, written or already current (an idle Sluice
+/// does not rewrite an unchanged file, yet its checkpoint is not stale).
+#[derive(Clone, Debug)]
+pub(crate) struct Saved {
+    pub position: Position,
+    pub gtid: Option<String>,
+    pub at: SystemTime,
+    pub instant: Instant,
 }
 
 impl Store {
@@ -81,7 +95,22 @@ impl Store {
         Ok(Store {
             dir: dir.to_owned(),
             last: None,
+            saved: Arc::default(),
         })
+    }
+
+    /// Where the last successful save is recorded.
+    pub(crate) fn saved(&self) -> Arc<Mutex<Option<Saved>>> {
+        self.saved.clone()
+    }
+
+    fn record(&self, pos: &Position, gtid: Option<&GtidState>) {
+        *self.saved.lock().unwrap() = Some(Saved {
+            position: pos.clone(),
+            gtid: gtid.map(ToString::to_string),
+            at: SystemTime::now(),
+            instant: Instant::now(),
+        });
     }
 
     pub(crate) fn path(&self) -> PathBuf {
@@ -123,6 +152,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         if let Some((last_pos, last_snapshot, last_gtid)) = &self.last {
             if last_pos == pos && last_snapshot.as_ref() == snapshot && last_gtid.as_ref() == gtid {
+                self.record(pos, gtid);
                 return Ok(false);
             }
         }
@@ -151,6 +181,7 @@ impl Store {
         fs::File::open(&self.dir)
             .and_then(|d| d.sync_all())
             .map_err(err)?;
+        self.record(pos, gtid);
         self.last = Some((pos.clone(), cp.snapshot, cp.gtid));
         Ok(true)
     }

@@ -8,6 +8,7 @@
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
 
 use crate::binlog::gtid::{Gtid, GtidState};
 use crate::event::Position;
@@ -30,6 +31,12 @@ struct Txn {
     mark: Option<Arc<Progress>>,
     /// Its GTID, added to the resume state once it is done.
     gtid: Option<Gtid>,
+    /// The source's timestamp of its first event (Unix seconds; 0 for
+    /// transactions Sluice makes itself): what the lag is measured from.
+    source_ts: u32,
+    /// When it was read to its commit: the commit-to-acknowledge latency
+    /// is measured from here.
+    ended_at: Option<Instant>,
 }
 
 #[derive(Debug)]
@@ -50,6 +57,14 @@ struct State {
     /// never handed over): its messages will never all be acknowledged, so
     /// the checkpoint cannot pass it and waiting for it is pointless.
     failed: Option<TxnId>,
+}
+
+/// What the lag is computed from (see [`Tracker::lag`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Lag {
+    /// The source timestamp of the oldest transaction not yet done; `None`
+    /// when every transaction read is done.
+    pub oldest_pending_ts: Option<u32>,
 }
 
 /// What a checkpoint written now holds; all three read under one lock, so
@@ -104,6 +119,12 @@ impl Tracker {
 
     /// Registers a transaction that starts at `start` with this GTID.
     pub(crate) fn begin_gtid(&self, start: Position, gtid: Option<Gtid>) -> TxnId {
+        self.begin_at(start, gtid, 0)
+    }
+
+    /// Registers a transaction that starts at `start` with this GTID, whose
+    /// first event the source wrote at `source_ts` (Unix seconds).
+    pub(crate) fn begin_at(&self, start: Position, gtid: Option<Gtid>, source_ts: u32) -> TxnId {
         let mut s = self.state.lock().unwrap();
         s.txns.push_back(Txn {
             start,
@@ -112,6 +133,8 @@ impl Tracker {
             abandoned: false,
             mark: None,
             gtid,
+            source_ts,
+            ended_at: None,
         });
         TxnId(s.first.0 + s.txns.len() as u64 - 1)
     }
@@ -132,6 +155,7 @@ impl Tracker {
         let mut s = self.state.lock().unwrap();
         if let Some(t) = s.get(txn) {
             t.end = Some(end);
+            t.ended_at = Some(Instant::now());
         }
         s.advance();
     }
@@ -241,6 +265,20 @@ impl Tracker {
     pub fn outstanding(&self) -> u64 {
         self.state.lock().unwrap().outstanding
     }
+
+    /// The source time of the oldest source transaction not yet done.
+    /// Transactions Sluice makes itself (heartbeats, snapshot chunks) have
+    /// no source time and are passed over.
+    pub(crate) fn lag(&self) -> Lag {
+        let s = self.state.lock().unwrap();
+        Lag {
+            oldest_pending_ts: s
+                .txns
+                .iter()
+                .find(|t| !t.abandoned && t.source_ts > 0)
+                .map(|t| t.source_ts),
+        }
+    }
 }
 
 impl State {
@@ -259,6 +297,11 @@ impl State {
                 // Nothing moves: the re-read copy (a later entry, same start)
                 // holds the position.
             } else if let Some(end) = &t.end {
+                if let Some(at) = t.ended_at {
+                    crate::metrics::get()
+                        .commit_to_ack
+                        .observe(at.elapsed().as_secs_f64());
+                }
                 self.done_upto = end.clone();
                 if let Some(mark) = &t.mark {
                     self.done_mark = Some(mark.clone());
@@ -316,6 +359,27 @@ mod tests {
         assert_eq!(t.resume_position(), p(100), "not read to its commit yet");
         t.end(a, p(150));
         assert_eq!(t.resume_position(), p(150));
+    }
+
+    #[test]
+    fn lag_is_measured_from_the_oldest_pending_source_transaction() {
+        let t = Tracker::new(p(4));
+        assert_eq!(t.lag().oldest_pending_ts, None);
+        let hb = t.begin(p(10));
+        let a = t.begin_at(p(10), None, 1_000);
+        let b = t.begin_at(p(20), None, 1_005);
+        t.end(hb, p(10));
+        assert_eq!(t.lag().oldest_pending_ts, Some(1_000));
+        t.produced(a, 1);
+        t.end(a, p(20));
+        t.end(b, p(30));
+        assert_eq!(
+            t.lag().oldest_pending_ts,
+            Some(1_000),
+            "a is not acknowledged"
+        );
+        t.ack(a);
+        assert_eq!(t.lag().oldest_pending_ts, None);
     }
 
     #[test]

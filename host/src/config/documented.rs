@@ -8,6 +8,7 @@ use std::fmt::Display;
 use crate::app::settings as pipeline;
 use crate::binlog::settings as source;
 use crate::checkpoint::settings as state;
+use crate::http::settings as http;
 use crate::kafka::settings as kafka;
 use crate::logging as log;
 use crate::plugin::config as plugins;
@@ -17,8 +18,8 @@ const DOC: &str = include_str!("../../../docs/CONFIG.md");
 
 /// The sections whose settings the stages own (rules are route's, and have
 /// no numeric defaults).
-const SECTIONS: [&str; 7] = [
-    "source", "kafka", "state", "pipeline", "plugins", "snapshot", "log",
+const SECTIONS: [&str; 8] = [
+    "source", "kafka", "state", "pipeline", "plugins", "snapshot", "log", "http",
 ];
 
 /// `section.key` -> the default column, from every `## \`[section]\`` table.
@@ -178,6 +179,12 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
         ),
         ("log.format", quoted(log::DEFAULT_FORMAT.name())),
         ("log.level", quoted(log::DEFAULT_LEVEL)),
+        ("http.listen", quoted(http::DEFAULT_LISTEN)),
+        (
+            "http.max_table_labels",
+            code(http::DEFAULT_MAX_TABLE_LABELS),
+        ),
+        ("http.metrics", code(http::DEFAULT_METRICS)),
     ]
 }
 

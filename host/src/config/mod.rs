@@ -7,6 +7,7 @@
 #[cfg(test)]
 mod documented;
 mod error;
+mod http;
 mod input;
 mod kafka;
 mod kafka_security;
@@ -35,6 +36,7 @@ pub use crate::binlog::settings::{
     ClientCert, Endpoint, SourceSettings, Start, TlsMode, TlsSettings,
 };
 pub use crate::checkpoint::settings::StateSettings;
+pub use crate::http::HttpSettings;
 pub use crate::kafka::settings::ClientCert as KafkaClientCert;
 pub use crate::kafka::settings::{
     KafkaSecurity, KafkaSettings, SaslLogin, SaslMechanism, SecurityProtocol, SinkKind,
@@ -50,6 +52,7 @@ pub const ENV_KAFKA_BROKERS: &str = "SLUICE_KAFKA_BROKERS";
 pub const ENV_STATE_DIR: &str = "SLUICE_STATE_DIR";
 pub const ENV_START: &str = "SLUICE_START";
 pub const ENV_PLUGINS_DIR: &str = "SLUICE_PLUGINS_DIR";
+pub const ENV_HTTP_LISTEN: &str = "SLUICE_HTTP_LISTEN";
 
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -62,6 +65,7 @@ pub struct Config {
     pub plugins: PluginHostConfig,
     pub snapshot: SnapshotSettings,
     pub log: LogSettings,
+    pub http: HttpSettings,
 }
 
 impl Config {
@@ -115,6 +119,18 @@ impl Config {
             .unwrap_or_default()
     }
 
+    /// Only the `[http]` section of the file at `path`, for `sluice status`.
+    pub fn load_http(path: &Path) -> Result<HttpSettings, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let raw: RawConfig =
+            toml::from_str(&text).map_err(|e| error::from_toml(path, &text, &e))?;
+        let env = |k: &str| std::env::var(k).ok();
+        http::settings(raw.http.unwrap_or_default(), &Input::new(path, &text, &env))
+    }
+
     /// Parses `text` (read from `path`, used in messages) with `env` giving
     /// environment overrides.
     pub fn parse(
@@ -138,6 +154,7 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
     let plugins = plugins::settings(raw.plugins.unwrap_or_default(), input)?;
     let snapshot = snapshot::settings(raw.snapshot.unwrap_or_default(), input)?;
     let log = log::settings(raw.log.unwrap_or_default(), input)?;
+    let http = http::settings(raw.http.unwrap_or_default(), input)?;
     Ok(Config {
         source,
         kafka,
@@ -147,6 +164,7 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
         plugins,
         snapshot,
         log,
+        http,
     })
 }
 

@@ -29,6 +29,8 @@ pub(super) struct RawConfig {
     pub snapshot: Option<RawSnapshot>,
     /// `[log]`: how Sluice logs.
     pub log: Option<RawLog>,
+    /// `[http]`: the metrics, health and status endpoint.
+    pub http: Option<RawHttp>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -265,4 +267,19 @@ pub(super) struct RawLog {
     /// `level = "info"`: the filter, e.g. `"warn,sluice=debug"`;
     /// `SLUICE_LOG` wins over it.
     pub level: Option<String>,
+}
+
+/// Defaults: [`crate::http::settings`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawHttp {
+    /// `listen = "127.0.0.1:9187"`: where `/metrics`, `/health/live`,
+    /// `/health/ready` and `/status` are served; "" turns it off.
+    /// `SLUICE_HTTP_LISTEN` wins over it.
+    pub listen: Option<String>,
+    /// `max_table_labels = <0..>`: tables with their own `table` label in
+    /// the row metrics; later ones are counted as `_other`.
+    pub max_table_labels: Option<usize>,
+    /// `metrics = false`: no per-table row counting.
+    pub metrics: Option<bool>,
 }

@@ -85,6 +85,7 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         (*security != k.security, "kafka (TLS and SASL)"),
         (old.state != new.state, "state"),
         (old.log != new.log, "log"),
+        (old.http != new.http, "http"),
         (old.pipeline != new.pipeline, "pipeline"),
         (*mode != snap.mode, "snapshot.mode"),
         (*chunk_rows != snap.chunk_rows, "snapshot.chunk_rows"),

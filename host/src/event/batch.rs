@@ -114,6 +114,16 @@ impl Batch {
         });
     }
 
+    /// How many tables the batch's records name.
+    pub(crate) fn table_count(&self) -> usize {
+        self.tables.len()
+    }
+
+    /// The table with this id.
+    pub(crate) fn table_by_id(&self, id: NameId) -> &Arc<TableName> {
+        &self.tables[id as usize]
+    }
+
     pub fn table(&self, r: &Record) -> &TableName {
         &self.tables[r.table as usize]
     }

@@ -1,6 +1,7 @@
 //! The rdkafka producer: idempotent, `acks=all`, compressed; every
 //! acknowledgement goes to [`Acks`], every failure to [`SinkHealth`].
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -8,6 +9,7 @@ use rdkafka::client::ClientContext;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{BaseRecord, DeliveryResult, Producer, ProducerContext, ThreadedProducer};
+use rdkafka::statistics::Statistics;
 
 use super::security::{client_config, creation_error};
 use super::topics::Topics;
@@ -25,14 +27,26 @@ const DEFAULTS: &[(&str, &str)] = &[
     // stops reading the binlog once the queue is full) rather than fail.
     ("message.timeout.ms", "0"),
     ("queue.buffering.max.kbytes", "65536"),
+    // librdkafka's statistics, for the retry counter (`txretries`).
+    ("statistics.interval.ms", "5000"),
 ];
 
 struct Delivery {
     acks: Arc<dyn Acks>,
     health: Arc<SinkHealth>,
+    /// Retries this producer reported so far (its statistics are totals).
+    retries: AtomicU64,
 }
 
-impl ClientContext for Delivery {}
+impl ClientContext for Delivery {
+    fn stats(&self, statistics: Statistics) {
+        let total: u64 = statistics.brokers.values().map(|b| b.txretries).sum();
+        let before = self.retries.swap(total, Ordering::Relaxed);
+        if total > before {
+            crate::metrics::get().kafka_retries.inc_by(total - before);
+        }
+    }
+}
 
 impl ProducerContext for Delivery {
     type DeliveryOpaque = usize;
@@ -40,10 +54,12 @@ impl ProducerContext for Delivery {
     fn delivery(&self, result: &DeliveryResult<'_>, txn: usize) {
         match result {
             Ok(_) => {
+                crate::metrics::get().kafka_acks.inc();
                 self.health.acked(1);
                 self.acks.ack(TxnId(txn as u64), 1);
             }
             Err((e, msg)) => {
+                crate::metrics::get().kafka_errors.inc();
                 // The transaction is not acknowledged, so the checkpoint
                 // cannot move past it; the pipeline stops on this error.
                 self.acks.failed(TxnId(txn as u64));
@@ -127,6 +143,7 @@ impl KafkaSink {
             .create_with_context(Delivery {
                 acks: acks.clone(),
                 health: health.clone(),
+                retries: AtomicU64::new(0),
             })
             .map_err(|e| SinkError::Config(creation_error(&e)))?;
         let admin = if cfg.create_topics {
@@ -151,6 +168,9 @@ impl KafkaSink {
         self.health.sent(batch.records.len() as u64);
         for r in &batch.records {
             if let Err(e) = self.send_record(batch, r, cancel) {
+                if !matches!(e, SinkError::Stopped) {
+                    crate::metrics::get().kafka_errors.inc();
+                }
                 // This record and the rest of the batch were counted for
                 // their transactions but never handed over.
                 self.acks.failed(r.txn);

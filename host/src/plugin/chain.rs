@@ -9,6 +9,7 @@
 //! everything cannot stall the pipeline for `batch size x deadline`.
 
 use std::sync::Arc;
+use std::time::Instant;
 
 use super::batch::{DeadLetter, EventBatch, EventState};
 use super::bindings::{EventMeta, WitBatch};
@@ -17,6 +18,7 @@ use super::error::PluginError;
 use super::instance::{Failure, PluginInstance};
 use super::outcome::{call, Outcome, PluginKind};
 use super::registry::PluginGeneration;
+use crate::metrics::PluginCounters;
 
 const ISOLATION_FAILURES: usize = 4;
 
@@ -43,6 +45,28 @@ struct Step {
     spec: PluginRef,
     inst: PluginInstance,
     kinds: Vec<PluginKind>,
+    /// This plugin's metrics (`sluice_plugin_*{plugin="<name>"}`).
+    metrics: PluginCounters,
+}
+
+impl Step {
+    /// Calls the plugin on the first `n` events of `batch`, counted and
+    /// timed in its metrics.
+    fn call(
+        &mut self,
+        kind: PluginKind,
+        batch: &WitBatch,
+        n: usize,
+        own_topics: &[String],
+    ) -> Result<Outcome, Failure> {
+        let began = Instant::now();
+        let r = call(&mut self.inst, kind, batch, n, own_topics);
+        self.metrics.call(began.elapsed().as_secs_f64());
+        if r.is_err() {
+            self.metrics.traps.inc();
+        }
+        r
+    }
 }
 
 /// The instantiated plugins of one rule. Owned by one pipeline task; not
@@ -126,6 +150,17 @@ impl Chain {
         self.steps.iter().map(|s| s.spec.name.as_str())
     }
 
+    /// Each step's plugin and the blake3 of the file it runs.
+    pub fn versions(&self) -> Vec<(String, String)> {
+        self.steps
+            .iter()
+            .map(|s| {
+                let hash = s.inst.plugin.content_hash().to_hex().to_string();
+                (s.spec.name.clone(), hash)
+            })
+            .collect()
+    }
+
     pub fn totals(&self) -> RunStats {
         self.totals
     }
@@ -158,7 +193,7 @@ impl Chain {
                 let kind = self.steps[s].kinds[k];
                 let n = batch.live_len();
                 let step = &mut self.steps[s];
-                match call(&mut step.inst, kind, &batch.wit, n, &self.own_topics) {
+                match step.call(kind, &batch.wit, n, &self.own_topics) {
                     Ok(outcome) => self.apply_whole(outcome, batch),
                     Err(f) => {
                         stats.failed_calls += 1;
@@ -261,6 +296,7 @@ impl Chain {
         let step = &self.steps[s];
         let plugin: Arc<str> = step.inst.plugin.name.clone();
         let on_error = step.spec.on_error;
+        let counters = step.metrics.clone();
         self.spare_events.clear();
         self.spare_state.clear();
         self.spare_data.clear();
@@ -274,12 +310,14 @@ impl Chain {
                 Ok(o) => out.apply_one(batch, i, o),
                 Err(reason) if on_error == OnError::DeadLetter => {
                     stats.dead_lettered += 1;
+                    counters.dead_letters.inc();
                     let error = format!("{}: {reason}", kind.name());
                     let plugin = plugin.clone();
                     batch.push_dead(i, DeadLetter { plugin, error });
                 }
                 Err(reason) => {
                     stats.skipped += 1;
+                    counters.skipped.inc();
                     tracing::warn!(plugin = %plugin, kind = kind.name(), "event skipped: {reason}");
                 }
             }
@@ -315,7 +353,7 @@ impl Chain {
             }
             self.load_single(batch, i);
             let step = &mut self.steps[s];
-            match call(&mut step.inst, kind, &self.single, 1, &self.own_topics) {
+            match step.call(kind, &self.single, 1, &self.own_topics) {
                 Ok(o) => outcomes.push(Ok(o)),
                 Err(f) => {
                     stats.failed_calls += 1;
@@ -431,5 +469,6 @@ fn new_step(generation: &PluginGeneration, spec: &PluginRef) -> Result<Step, Plu
         spec: spec.clone(),
         inst: PluginInstance::new(plugin.clone(), spec.settings())?,
         kinds,
+        metrics: crate::metrics::get().plugin(&spec.name),
     })
 }

@@ -125,6 +125,15 @@ impl RuleChains {
         Ok(())
     }
 
+    /// Each rule's chain, by rule index: its plugins and their versions.
+    pub fn versions(&self) -> Vec<(usize, Vec<(String, String)>)> {
+        self.chains
+            .iter()
+            .enumerate()
+            .filter_map(|(i, c)| c.as_ref().map(|c| (i, c.versions())))
+            .collect()
+    }
+
     pub fn any(&self) -> bool {
         self.chains.iter().any(Option::is_some)
     }

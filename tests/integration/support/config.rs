@@ -112,6 +112,7 @@ pub struct SluiceConfig {
     pipeline: Section,
     plugins: Section,
     snapshot: Section,
+    http: Section,
     kafka: Section,
     producer: Section,
     rules: Vec<Rule>,
@@ -134,6 +135,7 @@ impl SluiceConfig {
             pipeline: Section::default(),
             plugins: Section::default(),
             snapshot: Section::default(),
+            http: Section::default(),
             kafka: Section::default(),
             producer: Section::default(),
             rules: Vec::new(),
@@ -215,6 +217,13 @@ impl SluiceConfig {
         self
     }
 
+    /// Any `[http]` setting (the harness runs every sluice with
+    /// `SLUICE_HTTP_LISTEN=127.0.0.1:0`, which wins over `listen`).
+    pub fn http(mut self, key: &str, value: impl Into<Value>) -> Self {
+        self.http.set(key, value);
+        self
+    }
+
     /// Any `[kafka]` setting.
     pub fn kafka(mut self, key: &str, value: impl Into<Value>) -> Self {
         self.kafka.set(key, value);
@@ -270,6 +279,7 @@ impl SluiceConfig {
         self.pipeline.render("[pipeline]", &mut out);
         self.plugins.render("[plugins]", &mut out);
         self.snapshot.render("[snapshot]", &mut out);
+        self.http.render("[http]", &mut out);
         self.kafka.render("[kafka]", &mut out);
         self.producer.render("[kafka.producer]", &mut out);
         for rule in &self.rules {

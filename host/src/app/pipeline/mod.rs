@@ -15,6 +15,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
+use super::observe::{ChainVersions, Live};
 use crate::binlog::boundary::{Boundaries, Carries, Step};
 use crate::binlog::ddl::{recognise, Ddl};
 use crate::binlog::reader::Chunk;
@@ -24,6 +25,7 @@ use crate::decode::{DecodeError, Decoder, TxnSource};
 use crate::event::ddl::DdlEvent;
 use crate::event::{now_ms, Batch, Position, TxnId};
 use crate::kafka::{Sink, SinkError, SinkHealth};
+use crate::metrics::TableCounters;
 use crate::plugin::stage::RuleChains;
 use crate::route::{LiveRules, Rules};
 use crate::shutdown::Cancel;
@@ -86,6 +88,8 @@ pub struct Parts {
     /// Where reading starts: a transaction boundary.
     pub from: Position,
     pub(crate) snapshot: SnapshotLink,
+    /// What the operations endpoint reports.
+    pub(crate) live: Arc<Live>,
 }
 
 pub struct Pipeline {
@@ -120,6 +124,10 @@ pub struct Pipeline {
     /// read whole (see `snapshot.rs`).
     leftover: Vec<Event>,
     snapshot: SnapshotLink,
+    observed: Arc<Live>,
+    table_counters: TableCounters,
+    /// The source timestamp of the event being processed (Unix seconds).
+    event_ts: u32,
 }
 
 impl Pipeline {
@@ -142,6 +150,9 @@ impl Pipeline {
             binlog_closed: false,
             leftover: Vec::new(),
             snapshot: parts.snapshot,
+            observed: parts.live,
+            table_counters: TableCounters::default(),
+            event_ts: 0,
             open: None,
             batch: Batch::default(),
             ended: Vec::new(),
@@ -156,6 +167,7 @@ impl Pipeline {
     /// still in flight, which the session may yet see acknowledged.
     pub fn run(mut self, mut rx: mpsc::Receiver<Chunk>) -> (Result<(), PipelineError>, Sink) {
         let began = std::time::Instant::now();
+        self.publish_chains();
         let result = (|| {
             self.snapshot_boundary()?;
             loop {
@@ -181,6 +193,9 @@ impl Pipeline {
                 None => Ok(()),
             }
         })();
+        if let Err(PipelineError::Decode(_)) = &result {
+            crate::metrics::get().decode_errors.inc();
+        }
         // Rows of a transaction the stream broke inside were maybe sent; it
         // will be read again from its start by the next session.
         if let Some(open) = self.open.take() {
@@ -200,6 +215,7 @@ impl Pipeline {
     /// Processes one chunk of events and sends what it decoded.
     pub fn chunk(&mut self, chunk: &[Event]) -> Result<(), PipelineError> {
         self.produced_ms = now_ms();
+        self.observed.heard(self.produced_ms);
         for (i, ev) in chunk.iter().enumerate() {
             if self.open.is_none() && self.snapshot_holds_binlog() {
                 self.leftover = chunk[i..].to_vec();
@@ -228,7 +244,8 @@ impl Pipeline {
     }
 
     fn event(&mut self, ev: &Event) -> Result<(), PipelineError> {
-        self.markers.saw(ev.header().timestamp());
+        self.event_ts = ev.header().timestamp();
+        self.markers.saw(self.event_ts);
         let step = self.boundaries.step(ev)?;
         if step.ends_unfinished {
             // A transaction that never committed in the log (the server
@@ -323,6 +340,7 @@ impl Pipeline {
     /// last rows are handed to the sink.
     fn end_open(&mut self, end: Position) -> Result<(), PipelineError> {
         if let Some(o) = self.open.take() {
+            crate::metrics::get().transactions.inc();
             if let Some(mark) = self.snapshot.planner.take_mark() {
                 self.tracker.mark(o.id, mark);
             }
@@ -371,9 +389,11 @@ impl Pipeline {
 
     fn begin(&mut self, start: Position, gtid: Option<&str>) -> Result<(), PipelineError> {
         self.refresh_rules(&start)?;
-        let id = self
-            .tracker
-            .begin_gtid(start.clone(), gtid.and_then(|g| g.parse().ok()));
+        let id = self.tracker.begin_at(
+            start.clone(),
+            gtid.and_then(|g| g.parse().ok()),
+            self.event_ts,
+        );
         self.markers.begin(id, &start, gtid);
         self.open = Some(Open {
             id,
@@ -398,8 +418,27 @@ impl Pipeline {
                 tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %at, "new rules in force from here on");
             }
             super::sync_chains(&mut self.chains, self.rules.1.rules(), self.rules.0)?;
+            self.publish_chains();
         }
         Ok(())
+    }
+
+    /// Tells the status endpoint which plugin versions each rule runs.
+    fn publish_chains(&self) {
+        let rules = self.rules.1.rules();
+        let chains = self
+            .chains
+            .versions()
+            .into_iter()
+            .map(|(i, plugins)| ChainVersions {
+                rule: rules
+                    .get(i)
+                    .map(|r| r.chain_spec().rule)
+                    .unwrap_or_default(),
+                plugins,
+            })
+            .collect();
+        self.observed.chains(chains);
     }
 
     /// Moves the resume position over events outside any transaction, once
@@ -421,6 +460,8 @@ impl Pipeline {
         self.markers
             .frame(&mut self.batch, &self.ended, self.produced_ms);
         if !self.batch.is_empty() {
+            self.table_counters
+                .count(crate::metrics::get(), &self.batch);
             // Count each transaction's messages before any can be acknowledged.
             let mut i = 0;
             let recs = &self.batch.records;
@@ -458,6 +499,7 @@ impl Pipeline {
         for (id, end) in self.ended.drain(..) {
             self.tracker.end(id, end);
         }
+        self.observed.read_upto(&self.at);
         if let Some(e) = self.health.take_failure() {
             return Err(e.into());
         }
