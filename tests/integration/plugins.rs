@@ -394,3 +394,120 @@ fn a_javascript_chain_takes_a_large_backlog_with_the_default_limits() {
     assert!(!sluice.log().contains("ERROR"), "{}", sluice.log());
     sluice.stop();
 }
+
+/// A plugin failing under `on_error = "fail"` stops Sluice with one
+/// message that names the plugin, the table and the binlog position of the
+/// transaction, and says what to do; it is printed once.
+#[test]
+fn a_failing_plugin_stops_sluice_with_one_message_naming_table_and_position() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("pfail");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY)"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["slow-filter"]);
+    // A deadline the plugin cannot meet: every call fails.
+    let config = SluiceConfig::from_now(db, &brokers)
+        .plugins_dir(&plugins)
+        .plugins("deadline_ms", 1)
+        .rule(
+            Rule::tables(&[&format!("{name}.t")])
+                .plugins([Step::new("slow-filter").set("spin", 2_000_000_000)]),
+        );
+    let mut sluice = Sluice::run(dir.path(), &config);
+    let at = master_position(db);
+    db.sql(&format!("INSERT INTO {name}.t VALUES (1)")).unwrap();
+    let log = sluice.exit_error_log();
+    let stop = format!("stopped at the transaction at binlog position {at}");
+    let lines: Vec<&str> = log.lines().filter(|l| l.contains(&stop)).collect();
+    assert_eq!(lines.len(), 1, "once, with the position:\n{log}");
+    for want in [
+        "plugin slow-filter: filter failed",
+        "deadline of 1 ms exceeded",
+        &format!("an event of {name}.t"),
+        "on_error is \"fail\"",
+    ] {
+        assert!(
+            lines[0].contains(want),
+            "{want:?} missing from {}",
+            lines[0]
+        );
+    }
+}
+
+/// A reload whose new chain cannot be built (the plugin rejects the new
+/// settings) is handled like a plugin file whose new version rejects them:
+/// the previous rules and chains keep running, the error says so, and a
+/// corrected config is applied.
+#[test]
+fn a_reload_whose_plugin_rejects_its_settings_keeps_the_previous_rules() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("prej");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.u (id INT PRIMARY KEY, email VARCHAR(50))"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = plugin_dir(dir.path(), &["pii-mask"]);
+    let tag = unique("pr");
+    let base = SluiceConfig::from_now(db, &brokers).plugins_dir(&plugins);
+    let with_mode = |mode: &str| {
+        base.clone().rule(
+            Rule::tables(&[&format!("{name}.*")])
+                .topic(&format!("{tag}.{{table}}"))
+                .plugins([Step::new("pii-mask")
+                    .set("columns", "email")
+                    .set("mode", mode)]),
+        )
+    };
+    let config = dir.path().join("sluice.toml");
+    with_mode("drop").write(&config);
+    let mut sluice = Sluice::with_config(&dir.path().join("run"), &config);
+    let topic = format!("{tag}.u");
+    db.sql(&format!("INSERT INTO {name}.u VALUES (1, 'a@example.com')"))
+        .unwrap();
+    assert_eq!(events(&brokers, &topic, 1).len(), 1, "{}", sluice.log());
+
+    // The file is valid, but pii-mask's init refuses the mode.
+    let replace = |c: SluiceConfig| {
+        let tmp = dir.path().join("sluice.toml.new");
+        c.write(&tmp);
+        fs::rename(&tmp, &config).unwrap();
+    };
+    replace(with_mode("scramble"));
+    sluice.wait_for_log("config reloaded", 1);
+    db.sql(&format!("INSERT INTO {name}.u VALUES (2, 'b@example.com')"))
+        .unwrap();
+    sluice.wait_for_log("new rules not applied", 1);
+    let log = sluice.log();
+    assert!(
+        log.contains("mode `scramble`: expected hash or drop"),
+        "{log}"
+    );
+    let two = events(&brokers, &topic, 2);
+    assert_eq!(two.len(), 2, "still streaming:\n{}", sluice.log());
+    assert_eq!(
+        two[1].value["after"],
+        json!({"id": 2}),
+        "still dropping the email"
+    );
+
+    // Corrected: applied at the next transaction.
+    replace(with_mode("hash"));
+    sluice.wait_for_log("config reloaded", 2);
+    db.sql(&format!("INSERT INTO {name}.u VALUES (3, 'c@example.com')"))
+        .unwrap();
+    let three = events(&brokers, &topic, 3);
+    assert_eq!(three.len(), 3, "{}", sluice.log());
+    let email = &three[2].value["after"]["email"];
+    assert!(
+        email.is_string() && email != "c@example.com",
+        "hashed now: {}",
+        three[2].value
+    );
+    sluice.stop();
+}

@@ -21,7 +21,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc;
-use tracing::{error, info, warn};
+use tracing::{info, warn};
 
 pub use pipeline::{Pipeline, PipelineError};
 
@@ -256,8 +256,9 @@ async fn session(
             if let PipelineError::Snapshot(s) = &e {
                 live.snapshot_failed(s);
             }
-            let at = tracker.resume_position();
-            error!(error = %e, position = %at, file = %at.file, pos = at.pos, "pipeline stopped");
+            // Not logged here: the error is reported once, by whoever
+            // ends on it (the reconnect warning, or the exit), and it
+            // names its position.
             Err(e.into())
         }
         Ok(_) => reader_result.map_err(Into::into),

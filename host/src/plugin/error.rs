@@ -37,6 +37,16 @@ pub enum PluginError {
         reason: String,
     },
 
+    /// A call failed (as [`PluginError::Call`]) on events the first of
+    /// which belongs to `table` and transaction `txn`: what the pipeline
+    /// needs to say where it stopped.
+    #[error("{inner} (a call starting with an event of {table})")]
+    InCall {
+        inner: Box<PluginError>,
+        table: String,
+        txn: crate::event::TxnId,
+    },
+
     /// A schema-change event was given to a chain: plugins see row events
     /// only (the pipeline passes schema changes by them).
     #[error("a schema-change event cannot go through plugins: they see row events only")]

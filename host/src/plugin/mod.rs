@@ -40,6 +40,7 @@ mod error;
 mod event_check;
 mod instance;
 mod loader;
+mod log_budget;
 mod lower;
 mod outcome;
 mod registry;

@@ -21,6 +21,7 @@ use wasmtime_wasi::{
 };
 
 use super::bindings::log;
+use super::log_budget::{LogBudget, PER_SEC};
 
 /// Longest log message kept; a plugin cannot flood the host's log lines.
 const MAX_LOG_MESSAGE: usize = 4096;
@@ -30,6 +31,7 @@ pub(crate) struct StoreState {
     wasi: WasiCtx,
     table: ResourceTable,
     pub(crate) limits: Limits,
+    log_budget: LogBudget,
 }
 
 /// wasmtime's limits, plus the largest linear memory this instance has
@@ -100,6 +102,7 @@ impl StoreState {
                     .build(),
                 memory_bytes: 0,
             },
+            log_budget: LogBudget::new(std::time::Instant::now()),
         }
     }
 }
@@ -115,6 +118,24 @@ impl WasiView for StoreState {
 
 impl log::Host for StoreState {
     fn log(&mut self, level: log::Level, mut message: String) {
+        let enabled = match level {
+            log::Level::Trace => tracing::enabled!(target: "sluice::plugin", tracing::Level::TRACE),
+            log::Level::Debug => tracing::enabled!(target: "sluice::plugin", tracing::Level::DEBUG),
+            log::Level::Info => tracing::enabled!(target: "sluice::plugin", tracing::Level::INFO),
+            log::Level::Warn => tracing::enabled!(target: "sluice::plugin", tracing::Level::WARN),
+            log::Level::Error => tracing::enabled!(target: "sluice::plugin", tracing::Level::ERROR),
+        };
+        // Lines nobody would see cost nothing and use none of the budget.
+        if !enabled {
+            return;
+        }
+        let Some(dropped) = self.log_budget.take(std::time::Instant::now()) else {
+            return;
+        };
+        let plugin = &*self.plugin;
+        if dropped > 0 {
+            tracing::warn!(target: "sluice::plugin", plugin, dropped, "plugin log lines dropped: more than {PER_SEC} a second");
+        }
         if message.len() > MAX_LOG_MESSAGE {
             let mut end = MAX_LOG_MESSAGE;
             while !message.is_char_boundary(end) {
@@ -123,7 +144,6 @@ impl log::Host for StoreState {
             message.truncate(end);
             message.push('…');
         }
-        let plugin = &*self.plugin;
         match level {
             log::Level::Trace => tracing::trace!(target: "sluice::plugin", plugin, "{message}"),
             log::Level::Debug => tracing::debug!(target: "sluice::plugin", plugin, "{message}"),

@@ -233,7 +233,15 @@ impl Call<'_> {
         batch: &mut Batch,
         outputs: &mut Vec<(usize, Record)>,
     ) -> Result<(), PluginError> {
-        self.chain.run(self.events)?;
+        if let Err(e) = self.chain.run(self.events) {
+            let first = &records[self.origins[0]];
+            let t = batch.table(first);
+            return Err(PluginError::InCall {
+                inner: Box::new(e),
+                table: format!("{}.{}", t.db, t.table),
+                txn: first.txn,
+            });
+        }
         // Routers name the same topic for many events: one id each.
         let mut last_topic: Option<(&str, NameId)> = None;
         for ev in self.events.output() {

@@ -43,6 +43,11 @@ pub enum PipelineError {
     Sink(#[from] SinkError),
     #[error("{0}; stopped without moving the checkpoint (the rule's on_error is \"fail\", or its chain could not be built)")]
     Plugin(#[from] crate::plugin::PluginError),
+    #[error("{error}; stopped at the transaction at binlog position {}, without moving the checkpoint past it: the rule's on_error is \"fail\" (\"skip\" or \"dead-letter\" pass such events on; or fix the plugin and restart)", .position.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()))]
+    PluginFailed {
+        error: crate::plugin::PluginError,
+        position: Option<Position>,
+    },
     #[error("{source} (transaction at binlog position {}); stopped with the checkpoint at the start of this transaction, after everything delivered before it", .position.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()))]
     TooLarge {
         source: SinkError,
@@ -128,6 +133,9 @@ pub struct Pipeline {
     table_counters: TableCounters,
     /// The source timestamp of the event being processed (Unix seconds).
     event_ts: u32,
+    /// Rules (and plugin) generations whose chains could not be built: not
+    /// tried again until one of them changes.
+    refused: Option<(u64, u64)>,
 }
 
 impl Pipeline {
@@ -153,6 +161,7 @@ impl Pipeline {
             observed: parts.live,
             table_counters: TableCounters::default(),
             event_ts: 0,
+            refused: None,
             open: None,
             batch: Batch::default(),
             ended: Vec::new(),
@@ -408,18 +417,40 @@ impl Pipeline {
     /// next one, or at the next event outside one (a heartbeat, when the
     /// server is idle). What was read before goes through the chains it was
     /// read under.
+    ///
+    /// New rules whose chains cannot be built (a plugin they name is
+    /// missing, or its `init` rejects the rule's settings) are not applied:
+    /// the previous rules and chains keep running, as when a plugin file is
+    /// replaced by a version that rejects its settings. One rule for both:
+    /// a change while running never stops the pipeline; a restart with
+    /// such a config fails at start.
     fn refresh_rules(&mut self, at: &Position) -> Result<(), PipelineError> {
         let generation = self.live.generation();
-        if generation != self.rules.0 || self.chains.stale(generation) {
-            self.flush()?;
-            if generation != self.rules.0 {
-                let old = std::mem::replace(&mut self.rules, self.live.load());
-                self.snapshot_new_rules(&old.1);
-                tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %at, "new rules in force from here on");
-            }
-            super::sync_chains(&mut self.chains, self.rules.1.rules(), self.rules.0)?;
-            self.publish_chains();
+        let tried = Some((generation, self.chains.plugin_generation()));
+        let new_rules = generation != self.rules.0 && self.refused != tried;
+        if !new_rules && !self.chains.stale(self.rules.0) {
+            return Ok(());
         }
+        self.flush()?;
+        if new_rules {
+            let candidate = self.live.load();
+            match super::sync_chains(&mut self.chains, candidate.1.rules(), candidate.0) {
+                Ok(()) => {
+                    let old = std::mem::replace(&mut self.rules, candidate);
+                    self.refused = None;
+                    self.snapshot_new_rules(&old.1);
+                    tracing::info!(generation = self.rules.0, rules = self.rules.1.rules().len(), at = %at, "new rules in force from here on");
+                }
+                Err(e) => {
+                    self.refused = tried;
+                    crate::metrics::get().reload(false);
+                    tracing::error!(generation, at = %at, "new rules not applied: {e}; the previous rules and plugins keep running. Fix the rule or put the plugin right (a restart with this config fails until then)");
+                }
+            }
+        } else {
+            super::sync_chains(&mut self.chains, self.rules.1.rules(), self.rules.0)?;
+        }
+        self.publish_chains();
         Ok(())
     }
 
@@ -455,7 +486,15 @@ impl Pipeline {
     /// Routes and sends the batch, then marks finished transactions ended.
     fn flush(&mut self) -> Result<(), PipelineError> {
         if !self.batch.is_empty() {
-            self.chains.apply(&mut self.batch)?;
+            if let Err(e) = self.chains.apply(&mut self.batch) {
+                return Err(match e {
+                    crate::plugin::PluginError::InCall { txn, .. } => PipelineError::PluginFailed {
+                        position: self.tracker.start_of(txn),
+                        error: e,
+                    },
+                    e => e.into(),
+                });
+            }
         }
         self.markers
             .frame(&mut self.batch, &self.ended, self.produced_ms);
