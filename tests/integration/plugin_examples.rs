@@ -173,6 +173,39 @@ fn plugin_sandbox_denies_files_network_clock_and_env() {
     );
 }
 
+/// A Rust plugin's panic is reported by its message, on one line: no
+/// backtrace in the error or in the dead-letter header.
+#[test]
+fn a_plugin_panic_is_reported_by_its_message_in_one_line() {
+    let (_d, reg) = example_registry(&["sandbox-probe"]);
+    let mut c = chain(
+        &reg.current(),
+        r#"[{ name = "sandbox-probe", config = { panic = "no column `tenant` in shop.users" } }]"#,
+    );
+    let err = c
+        .run(&mut users(&[("c", json!({"id": 1}))]))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("panicked at sandbox-probe/src/lib.rs:")
+            && err.ends_with("no column `tenant` in shop.users"),
+        "{err}"
+    );
+    assert!(!err.contains('\n') && !err.contains("backtrace"), "{err}");
+
+    let mut dl = chain(
+        &reg.current(),
+        r#"[{ name = "sandbox-probe", config = { panic = "boom" }, on_error = "dead-letter" }]"#,
+    );
+    let mut b = users(&[("c", json!({"id": 1})), ("c", json!({"id": 2}))]);
+    dl.run(&mut b).unwrap();
+    for out in b.output() {
+        let note = out.dead_letter.expect("dead-lettered");
+        assert!(note.error.ends_with(": boom"), "{}", note.error);
+        assert!(note.error.len() < 100, "{}", note.error);
+    }
+}
+
 #[test]
 fn plugin_test_cli_function_prints_decisions() {
     let path = built("pii-mask");

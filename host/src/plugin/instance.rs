@@ -10,6 +10,7 @@ use super::error::PluginError;
 use super::loader::LoadedPlugin;
 use super::lower;
 use super::sandbox::StoreState;
+use super::stderr::panic_message;
 
 /// Typed handles to whichever kinds the component exports.
 pub(crate) struct Guests {
@@ -142,6 +143,11 @@ impl PluginInstance {
         let (store, guests) = self.live.as_mut().expect("live instance");
         store.set_epoch_deadline(self.plugin.runtime.deadline_ticks);
         let result = f(store, guests);
+        // What the guest printed before it trapped: a panic's message.
+        let stderr = match &result {
+            Err(_) => store.data().stderr.take(),
+            Ok(_) => String::new(),
+        };
         let grown = store.data().limits.memory_bytes;
         if grown > recycle_at(self.plugin.runtime.memory_limit) {
             // Between calls, with this call's answer already lifted out of
@@ -161,7 +167,7 @@ impl PluginInstance {
                 // A trapped component instance cannot be entered again.
                 self.live = None;
                 Err(Failure {
-                    reason: describe(&self.plugin, &e),
+                    reason: describe(&self.plugin, &e, &stderr),
                 })
             }
         }
@@ -232,40 +238,52 @@ fn start(plugin: &LoadedPlugin, settings: &Vec<(String, String)>) -> Result<Live
     );
     store.limiter(|s| &mut s.limits);
     store.set_epoch_deadline(rt.deadline_ticks);
-    let fail = |e: wasmtime::Error| {
+    let fail = |store: &Store<StoreState>, e: wasmtime::Error| {
         (
             Failure {
-                reason: describe(plugin, &e),
+                reason: describe(plugin, &e, &store.data().stderr.take()),
             },
             false,
         )
     };
-    let guests = Guests::instantiate(plugin, &mut store).map_err(fail)?;
+    let guests = match Guests::instantiate(plugin, &mut store) {
+        Ok(g) => g,
+        Err(e) => return Err(fail(&store, e)),
+    };
     if let Some(lc) = &guests.lifecycle {
         match lc.call_init(&mut store, settings) {
             Ok(Ok(())) => {}
             Ok(Err(message)) => return Err((Failure { reason: message }, true)),
-            Err(e) => return Err(fail(e)),
+            Err(e) => return Err(fail(&store, e)),
         }
     }
     Ok((store, guests))
 }
 
-/// Names the usual causes plainly; the full chain follows for the rest.
-fn describe(plugin: &LoadedPlugin, e: &wasmtime::Error) -> String {
+/// The failure in one line, naming the usual causes plainly: a panic's
+/// own message (from the guest's standard error), the deadline, the
+/// memory limit, or the trap's root cause. The backtrace and the whole
+/// error chain go to the debug log only: they fill screens and
+/// dead-letter headers, and matter only to whoever debugs the plugin.
+fn describe(plugin: &LoadedPlugin, e: &wasmtime::Error, stderr: &str) -> String {
     let rt = &plugin.runtime;
+    tracing::debug!(plugin = %plugin.name, error = format!("{e:?}"), stderr, "plugin call failed");
     if let Some(Trap::Interrupt) = e.downcast_ref::<Trap>() {
         return format!("deadline of {} ms exceeded", rt.deadline.as_millis());
     }
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return format!("plugin called exit({})", exit.0);
     }
-    let text = format!("{e:#}");
-    if text.contains("growing memory") {
-        return format!(
-            "memory limit of {} MiB exceeded ({text})",
-            rt.memory_limit >> 20
-        );
+    if format!("{e:#}").contains("growing memory") {
+        return format!("memory limit of {} MiB exceeded", rt.memory_limit >> 20);
     }
-    format!("trap: {text}")
+    if let Some(panic) = panic_message(stderr) {
+        return panic;
+    }
+    let cause = e.root_cause().to_string();
+    let cause = cause.lines().next().unwrap_or_default();
+    match cause.strip_prefix("wasm trap: ") {
+        Some(trap) => format!("trap: {trap}"),
+        None => format!("trap: {cause}"),
+    }
 }

@@ -46,6 +46,7 @@ mod outcome;
 mod registry;
 mod sandbox;
 pub mod stage;
+mod stderr;
 
 /// The op of an event as plugins see it: the pipeline's own.
 pub use crate::event::Op;

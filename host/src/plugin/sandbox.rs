@@ -3,7 +3,8 @@
 //! Plugins get `sluice:plugin/log` and WASI p2 linked against an empty
 //! context. Rust's `wasm32-wasip2` std imports a dozen WASI interfaces even
 //! when unused, so they must link, but they reach nothing: no preopened
-//! directories, no environment or arguments, sockets denied, stdio discarded,
+//! directories, no environment or arguments, sockets denied, stdout discarded
+//! (stderr's tail is kept for panic messages),
 //! clocks frozen at 0 and randomness from a fixed seed, so a plugin's output
 //! depends on its input and settings only. Waiting on a clock traps (it
 //! would block the host in a host call, out of the deadline's reach).
@@ -22,6 +23,7 @@ use wasmtime_wasi::{
 
 use super::bindings::log;
 use super::log_budget::{LogBudget, PER_SEC};
+use super::stderr::StderrTail;
 
 /// Longest log message kept; a plugin cannot flood the host's log lines.
 const MAX_LOG_MESSAGE: usize = 4096;
@@ -32,6 +34,8 @@ pub(crate) struct StoreState {
     table: ResourceTable,
     pub(crate) limits: Limits,
     log_budget: LogBudget,
+    /// The guest's standard error, for the panic message of a trap.
+    pub(crate) stderr: StderrTail,
 }
 
 /// wasmtime's limits, plus the largest linear memory this instance has
@@ -89,9 +93,10 @@ impl wasmtime::ResourceLimiter for Limits {
 
 impl StoreState {
     pub(crate) fn new(plugin: Arc<str>, memory_limit: usize) -> Self {
+        let stderr = StderrTail::default();
         StoreState {
             plugin,
-            wasi: empty_wasi(),
+            wasi: empty_wasi(stderr.clone()),
             table: ResourceTable::new(),
             limits: Limits {
                 inner: StoreLimitsBuilder::new()
@@ -103,6 +108,7 @@ impl StoreState {
                 memory_bytes: 0,
             },
             log_budget: LogBudget::new(std::time::Instant::now()),
+            stderr,
         }
     }
 }
@@ -175,7 +181,9 @@ impl HostMonotonicClock for FrozenClock {
     }
 }
 
-fn empty_wasi() -> WasiCtx {
+/// `stderr` keeps the tail of the guest's standard error; standard output
+/// is discarded.
+fn empty_wasi(stderr: StderrTail) -> WasiCtx {
     // Failing random calls would abort Rust guests (std seeds HashMap from
     // it), so randomness is granted but deterministic rather than denied.
     WasiCtxBuilder::new()
@@ -189,6 +197,7 @@ fn empty_wasi() -> WasiCtx {
         .allow_udp(false)
         .allow_ip_name_lookup(false)
         .socket_addr_check(|_, _| Box::pin(async { false }))
+        .stderr(stderr)
         .build()
 }
 

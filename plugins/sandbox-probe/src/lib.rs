@@ -8,18 +8,24 @@ use sluice_plugin_sdk::{export_plugin, Event, Plugin, Route, Settings};
 struct Probe {
     /// With `sleep_ms` set, the probe tries to sleep instead.
     sleep_ms: Option<u64>,
+    /// With `panic` set, it panics with this message instead.
+    panic: Option<String>,
 }
 
 impl Plugin for Probe {
     fn init(s: &Settings) -> Result<Self, String> {
         Ok(Probe {
             sleep_ms: s.get("sleep_ms").and_then(|v| v.parse().ok()),
+            panic: s.get("panic").map(str::to_string),
         })
     }
 }
 
 impl Route for Probe {
     fn route(&mut self, _: &Event, topic: &mut String) -> Result<bool, String> {
+        if let Some(message) = &self.panic {
+            panic!("{message}");
+        }
         if let Some(ms) = self.sleep_ms {
             std::thread::sleep(std::time::Duration::from_millis(ms));
         }
