@@ -89,19 +89,10 @@ impl Config {
     /// validates it, for commands that talk to Kafka alone (`sluice tail`).
     /// `brokers` may be missing (empty): the command line can give them.
     pub fn load_kafka(path: &Path) -> Result<KafkaSettings, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let raw: RawConfig =
-            toml::from_str(&text).map_err(|e| error::from_toml(path, &text, &e))?;
-        let env = |k: &str| std::env::var(k).ok();
         // The null sink is the one that does not require brokers.
-        kafka::settings(
-            raw.kafka.unwrap_or_default(),
-            SinkKind::Null,
-            &Input::new(path, &text, &env),
-        )
+        section(path, |raw, input| {
+            kafka::settings(raw.kafka.unwrap_or_default(), SinkKind::Null, input)
+        })
     }
 
     /// The `[log]` section of the file at `path`, read before anything is
@@ -121,14 +112,9 @@ impl Config {
 
     /// Only the `[http]` section of the file at `path`, for `sluice status`.
     pub fn load_http(path: &Path) -> Result<HttpSettings, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_owned(),
-            source,
-        })?;
-        let raw: RawConfig =
-            toml::from_str(&text).map_err(|e| error::from_toml(path, &text, &e))?;
-        let env = |k: &str| std::env::var(k).ok();
-        http::settings(raw.http.unwrap_or_default(), &Input::new(path, &text, &env))
+        section(path, |raw, input| {
+            http::settings(raw.http.unwrap_or_default(), input)
+        })
     }
 
     /// Parses `text` (read from `path`, used in messages) with `env` giving
@@ -141,6 +127,21 @@ impl Config {
         let raw: RawConfig = toml::from_str(text).map_err(|e| error::from_toml(path, text, &e))?;
         validate(raw, &Input::new(path, text, env))
     }
+}
+
+/// Reads and parses the file at `path` and validates one section of it
+/// with `validate`, for the commands that need only that section.
+fn section<T>(
+    path: &Path,
+    validate: impl FnOnce(RawConfig, &Input) -> Result<T, ConfigError>,
+) -> Result<T, ConfigError> {
+    let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        path: path.to_owned(),
+        source,
+    })?;
+    let raw: RawConfig = toml::from_str(&text).map_err(|e| error::from_toml(path, &text, &e))?;
+    let env = |k: &str| std::env::var(k).ok();
+    validate(raw, &Input::new(path, &text, &env))
 }
 
 /// Section by section, stopping at the first error; `[pipeline]` comes
