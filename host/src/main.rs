@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use sluice::plugin::config as plugin_config;
 
 #[derive(Parser)]
 #[command(
@@ -101,13 +102,38 @@ enum PluginCommand {
     /// ({"db":..,"table":..,"op":"c","before":..,"after":..} per line) and
     /// print what it decides for each, as JSON lines. Bin values are
     /// {"$bin": "<hex>"} both ways (docs/FORMAT.md, "JSON rendering").
+    ///
+    /// Compiled plugins are cached in $XDG_CACHE_HOME/sluice/plugin-cache
+    /// (default ~/.cache/sluice/plugin-cache), keyed by the file's content,
+    /// so only the first run of a given file compiles it.
     Test {
         /// The plugin component.
         file: PathBuf,
         /// A setting passed to the plugin's init, as key=value (repeatable).
         #[arg(long = "config", value_name = "KEY=VALUE")]
         config: Vec<String>,
+        /// Memory the plugin instance may use, as `[plugins]
+        /// memory_limit_mib` (1 to 4096).
+        #[arg(long, value_name = "MIB", default_value_t = plugin_config::DEFAULT_MEMORY_LIMIT_MIB,
+              value_parser = |s: &str| limit(s, plugin_config::MAX_MEMORY_LIMIT_MIB))]
+        memory_limit_mib: u64,
+        /// Longest one call into the plugin may run, as `[plugins]
+        /// deadline_ms` (1 to 3600000).
+        #[arg(long, value_name = "MS", default_value_t = plugin_config::DEFAULT_DEADLINE_MS,
+              value_parser = |s: &str| limit(s, plugin_config::MAX_DEADLINE_MS))]
+        deadline_ms: u64,
+        /// Compile the plugin without reading or writing the cache.
+        #[arg(long)]
+        no_cache: bool,
     },
+}
+
+/// A `plugin test` limit: a whole number in `1..=max`, as the config file's.
+fn limit(text: &str, max: u64) -> Result<u64, String> {
+    let n = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number"))?;
+    plugin_config::check_limit(n, max)
 }
 
 /// The brokers and security settings `sluice tail` connects with: the
@@ -182,10 +208,31 @@ fn main() -> ExitCode {
             json,
         } => status(&config, url.as_deref(), top, interval, json),
         Command::Plugin {
-            command: PluginCommand::Test { file, config },
+            command:
+                PluginCommand::Test {
+                    file,
+                    config,
+                    memory_limit_mib,
+                    deadline_ms,
+                    no_cache,
+                },
         } => {
+            use sluice::plugin::cli;
+            let cache_dir = if no_cache {
+                None
+            } else {
+                // Without a cache the test still runs, only slower.
+                cli::open_user_cache()
+                    .map_err(|why| eprintln!("note: {why}: compiling without a cache"))
+                    .ok()
+            };
+            let options = cli::TestOptions {
+                memory_limit_mib,
+                deadline_ms,
+                cache_dir,
+            };
             let stdin = std::io::stdin().lock();
-            sluice::plugin::cli::plugin_test(&file, &config, stdin, std::io::stdout().lock())
+            cli::plugin_test_with(&file, &config, &options, stdin, std::io::stdout().lock())
                 .map(|s| {
                     eprintln!(
                         "{} events: {} kept, {} dropped, {} errors",

@@ -16,6 +16,8 @@ mod large;
 mod markers;
 mod observability;
 mod outages;
+mod plugin_build;
+mod plugin_cli;
 mod plugin_examples;
 mod plugin_languages;
 mod plugin_outputs;

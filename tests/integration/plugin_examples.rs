@@ -301,3 +301,95 @@ fn plugin_examples_read_either_image_order() {
     );
     assert_eq!(decide(true), after_first);
 }
+
+/// An update that moves a row to another tenant's topic: with split-moves
+/// ahead of the router, the old topic gets a delete of the old row and the
+/// new topic an insert of the new one (docs/PLUGINS.md, "Routes and updates
+/// that move a row"). Other events pass as they came.
+#[test]
+fn plugin_split_moves_tells_the_old_topic_that_a_row_left() {
+    let (_d, reg) = example_registry(&["split-moves", "tenant-router"]);
+    let g = reg.current();
+    let mut c = chain(
+        &g,
+        r#"[
+            { name = "split-moves", config = { columns = "tenant" } },
+            { name = "tenant-router", config = { column = "tenant", topic = "t.{value}" } },
+        ]"#,
+    );
+    let row = |id: u64, tenant: serde_json::Value| json!({"id": id, "tenant": tenant, "n": id});
+    let moved = |id: u64, tenant: serde_json::Value| json!({"id": id, "tenant": tenant, "n": 0});
+    let null = serde_json::Value::Null;
+    let rows = [
+        // Moves from a to b.
+        ("u", row(1, json!("a")), moved(1, json!("b"))),
+        // Changes, but stays in a.
+        ("u", row(2, json!("a")), moved(2, json!("a"))),
+        ("c", null.clone(), row(3, json!("b"))),
+        ("d", row(4, json!("a")), null.clone()),
+        // From no tenant (the rule's topic) to a, and from a number to the
+        // same text: a router reads 7 as "7".
+        ("u", row(5, null.clone()), moved(5, json!("a"))),
+        ("u", row(6, json!(7)), moved(6, json!("7"))),
+    ];
+    let mut b = EventBatch::new();
+    for (op, before, after) in &rows {
+        b.push(
+            "shop",
+            "users",
+            op_of(op),
+            &event(op, before.clone(), after.clone()),
+        )
+        .unwrap();
+    }
+    let stats = c.run(&mut b).unwrap();
+    assert_eq!(stats.failed_calls, 0, "{stats:?}");
+    let out: Vec<_> = b
+        .output()
+        .map(|e| (e.origin, e.op.code(), e.topic, decode(e.bytes)))
+        .collect();
+    let shape: Vec<_> = out.iter().map(|(i, op, t, _)| (*i, *op, *t)).collect();
+    assert_eq!(
+        shape,
+        [
+            (0, "d", Some("t.a")),
+            (0, "c", Some("t.b")),
+            (1, "u", Some("t.a")),
+            (2, "c", Some("t.b")),
+            (3, "d", Some("t.a")),
+            (4, "d", None),
+            (4, "c", Some("t.a")),
+            (5, "u", Some("t.7")),
+        ]
+    );
+    // The halves are whole events: the op in the value, one image each,
+    // everything else as the update had it.
+    let (update_before, update_after) = (&rows[0].1, &rows[0].2);
+    let delete = &out[0].3;
+    assert_eq!(delete["op"], "d");
+    assert_eq!(&delete["before"], update_before);
+    assert_eq!(delete["after"], null);
+    let insert = &out[1].3;
+    assert_eq!(insert["op"], "c");
+    assert_eq!(&insert["after"], update_after);
+    assert_eq!(insert["before"], null);
+    let original = decode(&event("u", update_before.clone(), update_after.clone()));
+    for half in [delete, insert] {
+        assert_eq!(half["source"], original["source"]);
+        assert_eq!(half["ts_ms"], original["ts_ms"]);
+        assert_eq!(half["v"], 1);
+    }
+    // What was not split is the input, untouched.
+    assert_eq!(
+        out[2].3,
+        decode(&event("u", rows[1].1.clone(), rows[1].2.clone()))
+    );
+
+    let err = chain_error(&g, r#"["split-moves"]"#);
+    assert!(err.contains("missing setting `columns`"), "{err}");
+    let err = chain_error(
+        &g,
+        r#"[{ name = "split-moves", config = { column = "x" } }]"#,
+    );
+    assert!(err.contains("unknown setting `column`"), "{err}");
+}

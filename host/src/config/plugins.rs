@@ -7,8 +7,9 @@ use super::input::Input;
 use super::raw::RawPlugins;
 use super::{ConfigError, ENV_PLUGINS_DIR};
 use crate::plugin::config::{
-    DEFAULT_DEADLINE_MS, DEFAULT_DEBOUNCE_MS, DEFAULT_DIR, DEFAULT_MAX_CALL_BYTES,
+    check_limit, DEFAULT_DEADLINE_MS, DEFAULT_DEBOUNCE_MS, DEFAULT_DIR, DEFAULT_MAX_CALL_BYTES,
     DEFAULT_MAX_CALL_EVENTS, DEFAULT_MAX_INSTANCES, DEFAULT_MEMORY_LIMIT_MIB, DEFAULT_WATCH,
+    MAX_DEADLINE_MS, MAX_MEMORY_LIMIT_MIB,
 };
 use crate::plugin::PluginHostConfig;
 
@@ -17,18 +18,25 @@ pub(super) fn settings(raw: RawPlugins, input: &Input) -> Result<PluginHostConfi
         (Some(dir), _) => PathBuf::from(dir),
         (None, _) => raw.dir.unwrap_or_else(|| PathBuf::from(DEFAULT_DIR)),
     };
+    // The sandbox limits, checked as `sluice plugin test` checks its flags.
+    let limit = |value: Option<u64>, default, max, key: &str| {
+        check_limit(value.unwrap_or(default), max).map_err(|m| input.in_file(key, m))
+    };
     Ok(PluginHostConfig {
         dir,
         cache_dir: raw.cache_dir,
-        // 0 would make every instance fail to start: refused here instead.
-        memory_limit_mib: input.at_least_one(
+        // 0 would make every instance fail to start, more than 4 GiB the
+        // engine: refused here instead.
+        memory_limit_mib: limit(
             raw.memory_limit_mib,
             DEFAULT_MEMORY_LIMIT_MIB,
+            MAX_MEMORY_LIMIT_MIB,
             "plugins.memory_limit_mib",
         )?,
-        deadline_ms: input.at_least_one(
+        deadline_ms: limit(
             raw.deadline_ms,
             DEFAULT_DEADLINE_MS,
+            MAX_DEADLINE_MS,
             "plugins.deadline_ms",
         )?,
         max_call_events: input.at_least_one(
@@ -74,7 +82,8 @@ mod tests {
     }
 
     /// These were raised to 1 where they are used; now the file is refused
-    /// and the message points at the key.
+    /// and the message points at the key. The sandbox limits have an upper
+    /// end too.
     #[test]
     fn limits_of_zero_are_refused_with_the_key() {
         for key in [
@@ -88,6 +97,14 @@ mod tests {
             assert_eq!(
                 err,
                 format!("sluice.toml:6:1: plugins.{key}: must be at least 1"),
+            );
+        }
+        for (key, max) in [("memory_limit_mib", 4096), ("deadline_ms", 3_600_000)] {
+            assert!(parse(&format!("{key} = {max}")).is_ok(), "{key}");
+            let err = parse(&format!("{key} = {}", max + 1)).unwrap_err();
+            assert_eq!(
+                err,
+                format!("sluice.toml:6:1: plugins.{key}: must be at most {max}"),
             );
         }
         let c = parse("memory_limit_mib = 16\ndebounce_ms = 0\nwatch = false")

@@ -219,9 +219,9 @@ pub(super) struct RawPlugins {
     pub dir: Option<PathBuf>,
     /// `cache_dir = "/var/cache/sluice"`: compiled plugins; default under `dir`.
     pub cache_dir: Option<PathBuf>,
-    /// `memory_limit_mib = <n>`: memory each plugin instance may use.
+    /// `memory_limit_mib = <1..=4096>`: memory each plugin instance may use.
     pub memory_limit_mib: Option<u64>,
-    /// `deadline_ms = <1..>`: longest one plugin call may run.
+    /// `deadline_ms = <1..=3600000>`: longest one plugin call may run.
     pub deadline_ms: Option<u64>,
     /// `max_call_events = <1..>`: most events passed in one call.
     pub max_call_events: Option<usize>,

@@ -7,16 +7,25 @@
 //! `{"line":N,"kept":bool,"out":[{"topic":..,"key":..,"event":{..},"dead_letter":..}]}`
 //! or `{"line":N,"error":".."}`. Values read and printed follow the JSON
 //! rendering of [`crate::event::json`] (bin as `{"$bin": "<hex>"}`).
+//!
+//! Compiling a large plugin (Python, JavaScript) takes seconds, so the
+//! command caches compiled plugins in a per-user directory
+//! ([`user_cache_dir`]), keyed by content hash like `[plugins] cache_dir`,
+//! never next to the plugin file.
 
+use std::ffi::OsString;
 use std::io::{BufRead, Write};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use serde_json::{json, Map, Value as Json};
 
 use super::batch::EventBatch;
 use super::chain::Chain;
-use super::config::{ChainSpec, PluginHostConfig, PluginRef};
+use super::config::{
+    check_limit, ChainSpec, PluginHostConfig, PluginRef, DEFAULT_DEADLINE_MS,
+    DEFAULT_MEMORY_LIMIT_MIB, MAX_DEADLINE_MS, MAX_MEMORY_LIMIT_MIB,
+};
 use super::engine::Runtime;
 use super::error::PluginError;
 use super::loader::LoadedPlugin;
@@ -35,14 +44,85 @@ pub struct TestSummary {
     pub errors: usize,
 }
 
+/// How [`plugin_test_with`] runs the plugin.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestOptions {
+    /// As `[plugins] memory_limit_mib`, in `1..=MAX_MEMORY_LIMIT_MIB`.
+    pub memory_limit_mib: u64,
+    /// As `[plugins] deadline_ms`, in `1..=MAX_DEADLINE_MS`.
+    pub deadline_ms: u64,
+    /// Where compiled plugins are cached, keyed by content hash; `None`
+    /// compiles on every run.
+    pub cache_dir: Option<PathBuf>,
+}
+
+impl Default for TestOptions {
+    /// The `[plugins]` defaults, no cache.
+    fn default() -> Self {
+        TestOptions {
+            memory_limit_mib: DEFAULT_MEMORY_LIMIT_MIB,
+            deadline_ms: DEFAULT_DEADLINE_MS,
+            cache_dir: None,
+        }
+    }
+}
+
+/// The per-user cache of `sluice plugin test`:
+/// `$XDG_CACHE_HOME/sluice/plugin-cache`, else
+/// `$HOME/.cache/sluice/plugin-cache`; `None` when neither is set (or
+/// `XDG_CACHE_HOME` is relative, which the XDG specification says to
+/// ignore, and `HOME` is not set). `var` reads the environment.
+pub fn user_cache_dir(var: impl Fn(&str) -> Option<OsString>) -> Option<PathBuf> {
+    let set = |name: &str| var(name).filter(|v| !v.is_empty()).map(PathBuf::from);
+    let base = set("XDG_CACHE_HOME")
+        .filter(|p| p.is_absolute())
+        .or_else(|| set("HOME").map(|home| home.join(".cache")))?;
+    Some(base.join("sluice").join("plugin-cache"))
+}
+
+/// [`user_cache_dir`] of this process, created. The error says why there
+/// is none; the caller then compiles without a cache.
+pub fn open_user_cache() -> Result<PathBuf, String> {
+    let dir = user_cache_dir(|name| std::env::var_os(name))
+        .ok_or("neither XDG_CACHE_HOME nor HOME is set")?;
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    Ok(dir)
+}
+
 /// Loads `path`, initialises it with `config_pairs` (`key=value`), and runs
-/// every line of `input` through it as a batch of one.
+/// every line of `input` through it as a batch of one, with the default
+/// limits and no cache.
 pub fn plugin_test(
     path: &Path,
     config_pairs: &[String],
     input: impl BufRead,
+    output: impl Write,
+) -> Result<TestSummary, PluginError> {
+    plugin_test_with(path, config_pairs, &TestOptions::default(), input, output)
+}
+
+/// [`plugin_test`] with the limits and cache of `options`.
+pub fn plugin_test_with(
+    path: &Path,
+    config_pairs: &[String],
+    options: &TestOptions,
+    input: impl BufRead,
     mut output: impl Write,
 ) -> Result<TestSummary, PluginError> {
+    let limit = |value, max, what: &str| {
+        check_limit(value, max).map_err(|m| PluginError::Setup(format!("{what} {value}: {m}")))
+    };
+    let cfg = PluginHostConfig {
+        max_instances: 4,
+        memory_limit_mib: limit(
+            options.memory_limit_mib,
+            MAX_MEMORY_LIMIT_MIB,
+            "memory limit (MiB)",
+        )?,
+        deadline_ms: limit(options.deadline_ms, MAX_DEADLINE_MS, "deadline (ms)")?,
+        cache_dir: options.cache_dir.clone(),
+        ..PluginHostConfig::default()
+    };
     let name = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -56,12 +136,9 @@ pub fn plugin_test(
         })?;
         spec.config.insert(k.to_owned(), Json::from(v));
     }
-    let cfg = PluginHostConfig {
-        max_instances: 4,
-        ..PluginHostConfig::default()
-    };
-    // No artifact cache: a one-off test must not write next to the file.
-    let runtime = Runtime::new(&cfg, false)?;
+    // Never the default cache (`plugins/.cache`, next to the file): only
+    // the directory the caller names.
+    let runtime = Runtime::new(&cfg, options.cache_dir.is_some())?;
     let bytes = std::fs::read(path)
         .map_err(|e| PluginError::io(format!("reading {}", path.display()), e))?;
     let plugin =

@@ -109,7 +109,15 @@ pub const DEFAULT_DIR: &str = "plugins";
 /// `cache_dir` says otherwise.
 pub const CACHE_DIR_NAME: &str = ".cache";
 pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 64;
+/// The most `memory_limit_mib` may be: a 32-bit linear memory holds at most
+/// 4 GiB, and wasmtime refuses to start with a larger cap than the 4 GiB of
+/// address space it reserves per memory.
+pub const MAX_MEMORY_LIMIT_MIB: u64 = 4096;
 pub const DEFAULT_DEADLINE_MS: u64 = 100;
+/// The most `deadline_ms` may be: an hour. A call that may run longer has no
+/// deadline worth the name, and a much larger one (near `u64::MAX` ms)
+/// overflows wasmtime's epoch counter.
+pub const MAX_DEADLINE_MS: u64 = 3_600_000;
 /// 256 events of a plugin taking 100 us each (JavaScript) fit in 25 ms,
 /// well inside the default deadline.
 pub const DEFAULT_MAX_CALL_EVENTS: usize = 256;
@@ -117,6 +125,17 @@ pub const DEFAULT_MAX_CALL_BYTES: usize = 256 << 10;
 pub const DEFAULT_MAX_INSTANCES: u32 = 128;
 pub const DEFAULT_WATCH: bool = true;
 pub const DEFAULT_DEBOUNCE_MS: u64 = 250;
+
+/// Checks a limit that must lie in `1..=max` (`memory_limit_mib`,
+/// `deadline_ms`), for the config file and `sluice plugin test` alike; the
+/// message says which end it is past.
+pub fn check_limit(value: u64, max: u64) -> Result<u64, String> {
+    match value {
+        0 => Err("must be at least 1".into()),
+        n if n > max => Err(format!("must be at most {max}")),
+        n => Ok(n),
+    }
+}
 
 /// Host-wide plugin settings (`[plugins]` section). The config layer
 /// refuses 0 for the limits that must be at least 1 (`deadline_ms`,
@@ -202,6 +221,18 @@ mod tests {
         assert_eq!(
             p.settings(),
             vec![("column".into(), "email".into()), ("n".into(), "3".into())]
+        );
+    }
+
+    #[test]
+    fn limits_are_checked_at_both_ends() {
+        assert_eq!(check_limit(0, 10), Err("must be at least 1".into()));
+        assert_eq!(check_limit(1, 10), Ok(1));
+        assert_eq!(check_limit(10, 10), Ok(10));
+        assert_eq!(check_limit(11, 10), Err("must be at most 10".into()));
+        assert_eq!(
+            check_limit(u64::MAX, MAX_DEADLINE_MS),
+            Err("must be at most 3600000".into())
         );
     }
 

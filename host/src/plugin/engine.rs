@@ -90,25 +90,47 @@ impl Runtime {
     /// a stale artifact is never loaded. Cache failures only cost time.
     pub(crate) fn compile(&self, bytes: &[u8]) -> Result<Component, String> {
         let Some(dir) = &self.cache_dir else {
-            return Component::new(&self.engine, bytes).map_err(|e| format!("{e:#}"));
+            return Component::new(&self.engine, bytes).map_err(|e| self.compile_error(&e));
         };
         let path = dir.join(format!("{}.cwasm", self.cache_key(bytes)));
         if path.is_file() {
             // SAFETY: artifacts in the cache directory were written by
             // `Component::serialize` of this same engine configuration (the
-            // key says so); the directory belongs to Sluice.
+            // key says so); the directory belongs to Sluice (`[plugins]
+            // cache_dir`, or `sluice plugin test`'s per-user cache).
             match unsafe { Component::deserialize_file(&self.engine, &path) } {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    tracing::debug!(path = %path.display(), "compiled plugin loaded from the cache");
+                    return Ok(c);
+                }
+                // The artifact is fine, the limit too small for it: compiling
+                // again would fail the same way.
+                Err(e) if starts_above_limit(&e) => return Err(self.compile_error(&e)),
                 Err(e) => {
                     tracing::warn!(path = %path.display(), "ignoring bad cached plugin artifact: {e:#}")
                 }
             }
         }
-        let component = Component::new(&self.engine, bytes).map_err(|e| format!("{e:#}"))?;
-        if let Err(e) = write_artifact(dir, &path, &component) {
-            tracing::warn!(dir = %dir.display(), "cannot cache compiled plugin: {e:#}");
+        let component = Component::new(&self.engine, bytes).map_err(|e| self.compile_error(&e))?;
+        match write_artifact(dir, &path, &component) {
+            Ok(()) => tracing::debug!(path = %path.display(), "compiled plugin cached"),
+            Err(e) => tracing::warn!(dir = %dir.display(), "cannot cache compiled plugin: {e:#}"),
         }
         Ok(component)
+    }
+
+    /// The pooling allocator refuses, as it compiles, a plugin whose memory
+    /// starts larger than `memory_limit_mib`: said in the words a call that
+    /// outgrows the limit gets (`instance::describe`).
+    fn compile_error(&self, e: &wasmtime::Error) -> String {
+        let text = format!("{e:#}");
+        if starts_above_limit(e) {
+            return format!(
+                "memory limit of {} MiB exceeded: the plugin needs more to start ({text})",
+                self.memory_limit >> 20
+            );
+        }
+        text
     }
 
     fn cache_key(&self, bytes: &[u8]) -> String {
@@ -118,6 +140,13 @@ impl Runtime {
         std::hash::Hash::hash(&self.engine.precompile_compatibility_hash(), &mut h);
         h.0.finalize().to_hex()[..32].to_string()
     }
+}
+
+/// Whether wasmtime refused a component because a memory of it starts
+/// larger than the memory limit (its pooling allocator's words, for the
+/// exactly pinned version).
+fn starts_above_limit(e: &wasmtime::Error) -> bool {
+    format!("{e:#}").contains("memory has a minimum byte size")
 }
 
 fn write_artifact(dir: &Path, path: &Path, component: &Component) -> anyhow::Result<()> {

@@ -4,7 +4,7 @@
 use serde_json::json;
 
 use super::*;
-use crate::plugin::cli::plugin_test;
+use crate::plugin::cli::{plugin_test, plugin_test_with, user_cache_dir, TestOptions};
 use crate::plugin::PluginError;
 
 /// One plugin of each kind, each in its own component.
@@ -152,4 +152,117 @@ fn plugin_test_cli_function_prints_decisions() {
     let two = ["a=1".into(), "b=2".into()];
     let err = plugin_test(&picky, &two, input.as_bytes(), Vec::new()).unwrap_err();
     assert!(matches!(err, PluginError::ConfigRejected { .. }), "{err}");
+}
+
+/// `plugin test`'s limits reach the sandbox, and its cache is the
+/// directory it is given.
+#[test]
+fn plugin_test_takes_limits_and_a_cache_dir() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, wat: &str| {
+        let path = dir.path().join(format!("{name}.wasm"));
+        std::fs::write(&path, wat::component(wat, world_of(wat), "0.1.0")).unwrap();
+        path
+    };
+    let input = r#"{"db":"shop","table":"users","op":"c","before":null,"after":{"id":1}}"#;
+    let error = |path: &Path, options: &TestOptions| {
+        let mut out = Vec::new();
+        plugin_test_with(path, &[], options, input.as_bytes(), &mut out).unwrap();
+        lines(out)[0]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let with = |memory_limit_mib, deadline_ms| TestOptions {
+        memory_limit_mib,
+        deadline_ms,
+        ..TestOptions::default()
+    };
+    // A loop that never ends is stopped at the deadline it is given.
+    let spin = write("spin", &wat::endless_loop());
+    let e = error(&spin, &with(64, 30));
+    assert!(e.ends_with("deadline of 30 ms exceeded"), "{e}");
+    // Memory that only grows is stopped at the limit it is given.
+    let bomb = write("bomb", &wat::memory_bomb());
+    let e = error(&bomb, &with(8, 1000));
+    assert!(e.contains("memory limit of 8 MiB exceeded"), "{e}");
+
+    // Limits out of range are refused before anything runs.
+    for (options, message) in [
+        (with(0, 100), "memory limit (MiB) 0: must be at least 1"),
+        (
+            with(4097, 100),
+            "memory limit (MiB) 4097: must be at most 4096",
+        ),
+        (with(64, 0), "deadline (ms) 0: must be at least 1"),
+        (with(64, u64::MAX), "must be at most 3600000"),
+    ] {
+        let err = plugin_test_with(&spin, &[], &options, input.as_bytes(), Vec::new())
+            .unwrap_err()
+            .to_string();
+        assert!(err.ends_with(message), "{err}");
+    }
+
+    // The cache: one compiled file per content, none without a directory.
+    let keep = write("keep", &wat::keep_all());
+    let cache = dir.path().join("cache");
+    let cached = TestOptions {
+        cache_dir: Some(cache.clone()),
+        ..TestOptions::default()
+    };
+    let listing = || {
+        let mut v: Vec<_> = std::fs::read_dir(&cache)
+            .map(|d| d.map(|e| e.unwrap().file_name()).collect())
+            .unwrap_or_default();
+        v.sort();
+        v
+    };
+    plugin_test_with(
+        &keep,
+        &[],
+        &TestOptions::default(),
+        input.as_bytes(),
+        Vec::new(),
+    )
+    .unwrap();
+    assert!(!cache.exists());
+    for _ in 0..2 {
+        plugin_test_with(&keep, &[], &cached, input.as_bytes(), Vec::new()).unwrap();
+        assert_eq!(listing().len(), 1, "{:?}", listing());
+    }
+    plugin_test_with(&spin, &[], &cached, input.as_bytes(), Vec::new()).unwrap();
+    assert_eq!(listing().len(), 2, "{:?}", listing());
+}
+
+/// An environment holding only `vars`.
+fn env(vars: &[(&str, &str)]) -> impl Fn(&str) -> Option<std::ffi::OsString> {
+    let vars: Vec<(String, String)> = vars
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    move |name| vars.iter().find(|(k, _)| k == name).map(|(_, v)| v.into())
+}
+
+#[test]
+fn plugin_test_cache_is_per_user() {
+    let dir = |s: &str| Some(std::path::PathBuf::from(s));
+    assert_eq!(
+        user_cache_dir(env(&[("XDG_CACHE_HOME", "/x"), ("HOME", "/h")])),
+        dir("/x/sluice/plugin-cache")
+    );
+    assert_eq!(
+        user_cache_dir(env(&[("HOME", "/h")])),
+        dir("/h/.cache/sluice/plugin-cache")
+    );
+    // An empty or relative XDG_CACHE_HOME is ignored, as the XDG
+    // specification says.
+    for xdg in ["", "rel/cache"] {
+        assert_eq!(
+            user_cache_dir(env(&[("XDG_CACHE_HOME", xdg), ("HOME", "/h")])),
+            dir("/h/.cache/sluice/plugin-cache"),
+            "{xdg:?}"
+        );
+    }
+    assert_eq!(user_cache_dir(env(&[])), None);
+    assert_eq!(user_cache_dir(env(&[("HOME", "")])), None);
 }
