@@ -18,12 +18,17 @@ pub struct RuleChainSpec<'a> {
     pub chain: &'a ChainSpec,
     /// e.g. `["shop.orders", "crm.*"]`: the rule's tables.
     pub rule: String,
+    /// The rule's `tombstones`: each delete the chain lets out is followed
+    /// by a tombstone, with the key and topic the chain gave the delete.
+    pub tombstones: bool,
 }
 
 pub struct RuleChains {
     registry: Option<Arc<PluginRegistry>>,
     /// One chain per rule, `None` for rules without plugins.
     chains: Vec<Option<Chain>>,
+    /// Per rule, whether its deletes are followed by tombstones.
+    tombstones: Vec<bool>,
     /// Plugin generation and rules generation the chains were built for.
     built_for: (u64, u64),
     dead_letter_topic: Arc<str>,
@@ -51,6 +56,7 @@ impl RuleChains {
         RuleChains {
             registry,
             chains: Vec::new(),
+            tombstones: Vec::new(),
             built_for: (u64::MAX, u64::MAX),
             dead_letter_topic: Arc::from(dead_letter_topic),
             ddl_topic: ddl_topic.map(Arc::from),
@@ -89,6 +95,7 @@ impl RuleChains {
                     )));
                 }
                 self.chains = rules.iter().map(|_| None).collect();
+                self.tombstones = rules.iter().map(|r| r.tombstones).collect();
                 self.built_for = (0, rules_generation);
                 return Ok(());
             }
@@ -107,6 +114,7 @@ impl RuleChains {
                 });
             }
             self.chains = chains;
+            self.tombstones = rules.iter().map(|r| r.tombstones).collect();
         } else {
             for chain in self.chains.iter_mut().flatten() {
                 // Only the plugin files changed. If a chain cannot move to
@@ -165,8 +173,14 @@ impl RuleChains {
             let mut bytes = 0;
             let mut ran = false;
             for (i, r) in records.iter().enumerate() {
-                // Schema changes and tombstones are not row events for plugins.
-                if r.rule != Some(rule) || r.op == Op::Ddl || r.value.is_empty() {
+                // Schema changes are not row events for plugins.
+                if r.rule != Some(rule) || r.op == Op::Ddl {
+                    continue;
+                }
+                if r.value.is_empty() {
+                    // A tombstone: made again below after what the chain
+                    // made of its delete (dropped, routed, re-keyed).
+                    through[i] = true;
                     continue;
                 }
                 if !call.origins.is_empty()
@@ -202,10 +216,28 @@ impl RuleChains {
                 continue;
             }
             while let Some((_, out)) = outputs.next_if(|(o, _)| *o == i) {
+                let tombstone = self.tombstone_after(&out);
                 batch.records.push(out);
+                batch.records.extend(tombstone);
             }
         }
         Ok(())
+    }
+}
+
+impl RuleChains {
+    /// The tombstone that follows `out`, when it is a delete of a rule
+    /// with `tombstones` on: the same key and topic, a null value. A
+    /// dead-lettered delete gets none (its topic is not the row's), nor
+    /// does a delete without a key (a tombstone is only a key).
+    fn tombstone_after(&self, out: &Record) -> Option<Record> {
+        let on = out.rule.and_then(|r| self.tombstones.get(r)) == Some(&true);
+        (on && out.op == Op::Delete && out.dead_letter.is_none() && out.key.is_some()).then(|| {
+            Record {
+                value: out.value.end..out.value.end,
+                ..out.clone()
+            }
+        })
     }
 }
 

@@ -61,6 +61,7 @@ impl Rule {
         crate::plugin::stage::RuleChainSpec {
             chain: &self.chain,
             rule: format!("{tables:?}"),
+            tombstones: self.tombstones,
         }
     }
 

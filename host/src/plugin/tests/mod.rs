@@ -12,6 +12,7 @@ mod hotswap;
 mod kinds;
 mod outputs;
 mod sandbox;
+mod tombstones;
 mod versions;
 pub(super) mod wat;
 
