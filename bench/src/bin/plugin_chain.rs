@@ -33,6 +33,13 @@
 //! --also NAME=DIR  also run the Rust chain from the plugin files in DIR,
 //!                as "NAME": how a change is measured against the build
 //!                before it, in the same run
+//! --soak N       instead of timing: run N events (inserts, updates and
+//!                deletes in turn, rows of 1 KB and every 1000th of 200 KB)
+//!                through each language's 3-plugin chain in calls of 256
+//!                events (the pipeline's max_call_events) at the default
+//!                limits, and print each instance's memory at every tenth
+//!                and how often it was recycled: whether an example can run
+//!                for months (docs/PLUGINS.md "Memory over time")
 //!
 //! Events: updates of about 1.1 KB (both images, 7 columns) and inserts of
 //! about 220 B, in batches of 1000 of one table. Each timed batch is the
@@ -82,6 +89,7 @@ struct Args {
     before_first: bool,
     also: Vec<(String, PathBuf)>,
     custom: Vec<(String, String)>,
+    soak: Option<usize>,
 }
 
 fn args() -> Result<Args> {
@@ -101,6 +109,7 @@ fn args() -> Result<Args> {
         before_first: false,
         also: Vec::new(),
         custom: Vec::new(),
+        soak: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(k) = it.next() {
@@ -145,6 +154,7 @@ fn args() -> Result<Args> {
             }
             "--memory-mib" => a.memory_mib = v.parse().context("--memory-mib")?,
             "--batch" => a.batch = v.parse::<usize>().context("--batch")?.max(1),
+            "--soak" => a.soak = Some(v.parse::<usize>().context("--soak")?.max(1)),
             "--rounds" => a.rounds = v.parse().context("--rounds")?,
             "--budget-secs" => {
                 a.budget = Duration::from_secs_f64(v.parse().context("--budget-secs")?)
@@ -490,6 +500,9 @@ fn run(a: &Args, staged: &Path) -> Result<()> {
         })
         .collect();
 
+    if let Some(n) = a.soak {
+        return soak(&g, &rows, n);
+    }
     let updates: Vec<Vec<u8>> = (0..a.batch)
         .map(|i| event("u", row(i, 400), row(i, 400), a.before_first))
         .collect();
@@ -544,6 +557,83 @@ fn run(a: &Args, staged: &Path) -> Result<()> {
             }
         }
         println!("{line}");
+    }
+    Ok(())
+}
+
+/// Events per call in the pipeline (`[plugins] max_call_events`).
+const SOAK_CALL: usize = 256;
+
+/// The soak: `n` events through each language's 3-plugin chain; a line
+/// per chain with each instance's memory (MiB) at every tenth of the run,
+/// its peak, and how often it was recycled.
+fn soak(g: &PluginGeneration, rows: &[Row], n: usize) -> Result<()> {
+    println!(
+        "Plugin memory over {n} events (inserts, updates, deletes in turn; 1 KB rows, every 1000th 200 KB), calls of {SOAK_CALL}, default limits"
+    );
+    println!();
+    println!("| chain | plugin | MiB at each tenth of the run | peak MiB | recycled | events/s |");
+    println!("|---|---|---|---:|---:|---:|");
+    for r in rows.iter().filter(|r| r.label.contains("3-plugin")) {
+        let spec = match &r.chain {
+            Ok(s) => s.clone(),
+            Err(why) => {
+                println!("| {} | n/a ({}) | | | | |", r.label, one_line(why));
+                continue;
+            }
+        };
+        let mut chain = Chain::new(g, &spec)?;
+        let steps = chain.instances().len();
+        let mut tenths: Vec<Vec<usize>> = vec![Vec::new(); steps];
+        let mut peak = vec![0usize; steps];
+        let mut batch = EventBatch::new();
+        let started = Instant::now();
+        let mut done = 0;
+        let mut failed = None;
+        while done < n {
+            batch.clear();
+            let end = (done + SOAK_CALL).min(n);
+            for i in done..end {
+                let name = if i % 1000 == 999 { 200_000 } else { 900 };
+                let (op, e) = match i % 3 {
+                    0 => (Op::Create, event("c", Value::Nil, row(i, name), false)),
+                    1 => (Op::Update, event("u", row(i, name), row(i, name), false)),
+                    _ => (Op::Delete, event("d", row(i, name), Value::Nil, false)),
+                };
+                batch.push("shop", "users", op, &e)?;
+            }
+            if let Err(e) = chain.run(&mut batch) {
+                failed = Some(format!("failed after {done} events: {e:#}"));
+                break;
+            }
+            let before = done;
+            done = end;
+            for (s, (_, bytes, _)) in chain.instances().into_iter().enumerate() {
+                peak[s] = peak[s].max(bytes);
+                if before * 10 / n != done * 10 / n {
+                    tenths[s].push(bytes);
+                }
+            }
+        }
+        let rate = done as f64 / started.elapsed().as_secs_f64();
+        for (s, (plugin, _, recycled)) in chain.instances().into_iter().enumerate() {
+            let mib = |b: usize| format!("{:.1}", b as f64 / (1 << 20) as f64);
+            let at: Vec<String> = tenths[s].iter().map(|b| mib(*b)).collect();
+            println!(
+                "| {} | {plugin} | {} | {} | {recycled} | {} |",
+                r.label,
+                at.join(" "),
+                mib(peak[s]),
+                if s == 0 {
+                    format!("{rate:.0}")
+                } else {
+                    String::new()
+                },
+            );
+        }
+        if let Some(why) = failed {
+            println!("| {} | {} | | | | |", r.label, one_line(&why));
+        }
     }
     Ok(())
 }

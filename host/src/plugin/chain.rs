@@ -165,6 +165,17 @@ impl Chain {
         self.totals
     }
 
+    /// Each step's plugin, the memory its live instance has grown to (0
+    /// between a failure or recycling and the next call) and how often its
+    /// instance was rebuilt (after a failure, or recycled before its memory
+    /// cap): what a long run of a chain is watched by.
+    pub fn instances(&self) -> Vec<(String, usize, u64)> {
+        self.steps
+            .iter()
+            .map(|s| (s.spec.name.clone(), s.inst.memory_bytes(), s.inst.rebuilds))
+            .collect()
+    }
+
     /// Instances rebuilt after failures, summed over the steps.
     pub fn rebuilds(&self) -> u64 {
         self.steps.iter().map(|s| s.inst.rebuilds).sum()

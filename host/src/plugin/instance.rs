@@ -124,6 +124,14 @@ impl PluginInstance {
         })
     }
 
+    /// The most the live instance's memory has grown to; 0 when there is
+    /// none (it is made at the next call).
+    pub(crate) fn memory_bytes(&self) -> usize {
+        self.live
+            .as_ref()
+            .map_or(0, |(store, _)| store.data().limits.memory_bytes)
+    }
+
     /// Drops the instance after an invalid return: its state is suspect.
     pub(crate) fn discard(&mut self) {
         self.live = None;
