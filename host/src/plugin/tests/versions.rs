@@ -45,3 +45,31 @@ fn plugin_versions_outside_0_1_are_refused() {
         );
     }
 }
+
+/// docs/PLUGINS.md gives the SDK's trait signatures verbatim: every
+/// `fn` line of the SDK's plugin traits stands in it (code written from
+/// the docs once failed to compile: they said `route` returns a topic).
+#[test]
+fn plugins_md_gives_the_sdk_trait_signatures() {
+    let sdk = include_str!("../../../../plugin-sdk/src/lib.rs");
+    let doc = include_str!("../../../../docs/PLUGINS.md");
+    let mut checked = 0;
+    let mut in_trait = false;
+    for line in sdk.lines() {
+        let line = line.trim();
+        if line.starts_with("pub trait ") {
+            in_trait = true;
+            assert!(doc.contains(line), "PLUGINS.md lacks `{line}`");
+            checked += 1;
+        } else if in_trait && line.starts_with("fn ") {
+            assert!(doc.contains(line), "PLUGINS.md lacks `{line}`");
+            checked += 1;
+        } else if line == "}" {
+            in_trait = false;
+        }
+    }
+    assert!(
+        checked >= 10,
+        "{checked} lines: the SDK's traits were not found"
+    );
+}
