@@ -270,12 +270,13 @@ impl Observe for Live {
             })
             .collect();
         let error = self.last_error.lock().unwrap().clone();
+        let not_ready = self.not_ready();
         json!({
             "version": STATUS_VERSION,
             "sluice_version": env!("CARGO_PKG_VERSION"),
             "started_at": unix(self.started),
-            "ready": self.not_ready().is_empty(),
-            "not_ready": self.not_ready(),
+            "ready": not_ready.is_empty(),
+            "not_ready": not_ready,
             "source": {
                 "connected": self.connected.load(Ordering::Relaxed),
                 "read": read.as_ref().map(position),

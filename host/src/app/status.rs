@@ -107,18 +107,19 @@ fn bytes(n: u64) -> String {
 /// The report: `a` and `b` are two `/status` readings `secs` apart.
 pub(crate) fn render(a: &Value, b: &Value, secs: f64, top: usize) -> String {
     let mut out = String::new();
-    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<12}{v}\n"));
     let ready = if b["ready"].as_bool() == Some(true) {
         "ready".to_string()
     } else {
         "NOT READY".to_string()
     };
     line(
+        &mut out,
         "sluice",
         format!("{} ({ready})", b["sluice_version"].as_str().unwrap_or("?")),
     );
     let src = &b["source"];
     line(
+        &mut out,
         "source",
         format!(
             "{}, read up to {}",
@@ -133,6 +134,7 @@ pub(crate) fn render(a: &Value, b: &Value, secs: f64, top: usize) -> String {
     if src["server"].is_object() {
         let s = &src["server"];
         line(
+            &mut out,
             "server",
             format!(
                 "binlog ends at {}: {} in {} more file(s) to read",
@@ -143,11 +145,13 @@ pub(crate) fn render(a: &Value, b: &Value, secs: f64, top: usize) -> String {
         );
     }
     line(
+        &mut out,
         "lag",
         format!("{:.1} s", src["lag_seconds"].as_f64().unwrap_or(0.0)),
     );
     let cp = &b["checkpoint"];
     line(
+        &mut out,
         "checkpoint",
         if cp.is_object() {
             let gtid = cp["gtid"]
@@ -165,6 +169,7 @@ pub(crate) fn render(a: &Value, b: &Value, secs: f64, top: usize) -> String {
     );
     if b["kafka"].is_object() {
         line(
+            &mut out,
             "kafka",
             format!(
                 "{} message(s) waiting for acknowledgement",
@@ -191,10 +196,11 @@ pub(crate) fn render(a: &Value, b: &Value, secs: f64, top: usize) -> String {
         })
         .collect();
     let total_rate: f64 = tables.iter().map(|t| t.2).sum();
-    line("rate", format!("{total_rate:.0} rows/s"));
+    line(&mut out, "rate", format!("{total_rate:.0} rows/s"));
     tables.sort_by(|x, y| y.2.total_cmp(&x.2).then(y.1.cmp(&x.1)));
     if !tables.is_empty() {
         line(
+            &mut out,
             "tables",
             format!("top {} of {} by rate", top.min(tables.len()), tables.len()),
         );
@@ -202,7 +208,6 @@ pub(crate) fn render(a: &Value, b: &Value, secs: f64, top: usize) -> String {
             out.push_str(&format!("  {name:<40} {rate:>10.0} rows/s {n:>12} rows\n"));
         }
     }
-    let mut line = |k: &str, v: String| out.push_str(&format!("{k:<12}{v}\n"));
     for chain in b["plugin_chains"].as_array().into_iter().flatten() {
         let plugins: Vec<String> = chain["plugins"]
             .as_array()
@@ -218,6 +223,7 @@ pub(crate) fn render(a: &Value, b: &Value, secs: f64, top: usize) -> String {
             })
             .collect();
         line(
+            &mut out,
             "plugins",
             format!(
                 "{} -> {}",
@@ -239,6 +245,7 @@ pub(crate) fn render(a: &Value, b: &Value, secs: f64, top: usize) -> String {
             })
             .collect();
         line(
+            &mut out,
             "snapshot",
             format!("{} table(s) to go: {}", pending.len(), pending.join(", ")),
         );
@@ -250,17 +257,23 @@ pub(crate) fn render(a: &Value, b: &Value, secs: f64, top: usize) -> String {
         .filter_map(Value::as_str)
         .collect();
     for p in problems {
-        line("problem", p.to_string());
+        line(&mut out, "problem", p.to_string());
     }
     if let Some(msg) = b["last_error"]["message"].as_str() {
         let at = b["last_error"]["at"].as_f64().unwrap_or(0.0);
         let started = b["started_at"].as_f64().unwrap_or(0.0);
         line(
+            &mut out,
             "last error",
             format!("{:.0} s after start: {msg}", (at - started).max(0.0)),
         );
     }
     out
+}
+
+/// One line of the report: the key in a column of its own.
+fn line(out: &mut String, key: &str, value: String) {
+    out.push_str(&format!("{key:<12}{value}\n"));
 }
 
 #[cfg(test)]

@@ -23,7 +23,8 @@ use crate::shutdown::Cancel;
 /// What the endpoints show, as the app sees it.
 pub trait Observe: Send + Sync + 'static {
     /// Brings the gauges computed from live state (lag, ages, readiness)
-    /// up to date, before a scrape.
+    /// up to date, before a scrape (`/status` and `/health/ready` compute
+    /// what they show themselves).
     fn refresh(&self);
     /// Why Sluice is not ready; empty when it is.
     fn not_ready(&self) -> Vec<String>;
@@ -96,7 +97,6 @@ async fn metrics(State(o): State<Arc<dyn Observe>>) -> Response {
 }
 
 async fn ready(State(o): State<Arc<dyn Observe>>) -> Response {
-    o.refresh();
     let reasons = o.not_ready();
     if reasons.is_empty() {
         (StatusCode::OK, "ready\n").into_response()
@@ -107,6 +107,5 @@ async fn ready(State(o): State<Arc<dyn Observe>>) -> Response {
 }
 
 async fn status(State(o): State<Arc<dyn Observe>>) -> Response {
-    o.refresh();
     axum::Json(o.status()).into_response()
 }
