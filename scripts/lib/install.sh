@@ -110,34 +110,32 @@ _sluice_install_mariadb() {
     _sluice_apt_install mariadb-server mariadb-client
 }
 
+# A command that comes from Debian packages: installs them (under the
+# install lock, with services kept from starting) when the command is missing.
+_sluice_ensure_command() {
+    local cmd="$1"
+    command -v "$cmd" >/dev/null 2>&1 && return 0
+    _sluice_locked _sluice_install_command "$@"
+    command -v "$cmd" >/dev/null 2>&1 || _sluice_die "$cmd is still missing after apt-get install"
+}
+
+_sluice_install_command() {
+    local cmd="$1"
+    shift
+    command -v "$cmd" >/dev/null 2>&1 && return 0 # another caller won the race
+    _sluice_forbid_service_start
+    _sluice_apt_install "$@"
+}
+
 # The `openssl` command: the TLS tests make their CA and certificates with it
 # at test time (tests/integration/support/certs.rs). Sluice itself does not
 # use OpenSSL to reach MySQL (rustls).
-ensure_openssl() {
-    command -v openssl >/dev/null 2>&1 && return 0
-    _sluice_locked _sluice_install_openssl
-    command -v openssl >/dev/null 2>&1 || _sluice_die "openssl is still missing after apt-get install"
-}
-
-_sluice_install_openssl() {
-    command -v openssl >/dev/null 2>&1 && return 0 # another caller won the race
-    _sluice_apt_install openssl
-}
+ensure_openssl() { _sluice_ensure_command openssl openssl; }
 
 # promtool checks the Prometheus alerting rules and runs their unit tests
 # (deploy/prometheus, from tests/integration/deploy.rs). Debian ships it
 # only in the prometheus package, whose server is kept from starting.
-ensure_promtool() {
-    command -v promtool >/dev/null 2>&1 && return 0
-    _sluice_locked _sluice_install_promtool
-    command -v promtool >/dev/null 2>&1 || _sluice_die "promtool is still missing after apt-get install"
-}
-
-_sluice_install_promtool() {
-    command -v promtool >/dev/null 2>&1 && return 0 # another caller won the race
-    _sluice_forbid_service_start
-    _sluice_apt_install prometheus
-}
+ensure_promtool() { _sluice_ensure_command promtool prometheus; }
 
 # Callers run with pipefail, where `cmd | grep -q` can fail on a match (grep
 # exits early, cmd dies of SIGPIPE); hence the captures into variables.
