@@ -1,18 +1,31 @@
-//! Host bindings generated from `wit/`. Only the per-interface export
-//! wrappers are used: a component may export any subset of the kinds, so the
-//! whole-world `Host::instantiate` (which requires all of them) is not.
+//! Host bindings generated from `wit/` (0.1) and `wit/0.2/` (in [`v2`]).
+//! Only the per-interface export wrappers are used: a component may export
+//! any subset of the kinds, so the whole-world `Host::instantiate` (which
+//! requires all of them) is not.
 
 wasmtime::component::bindgen!({
     path: "../wit",
     world: "all-kinds",
 });
 
+/// `sluice:plugin@0.2.0`: batches handed over column-wise (see `v2.rs`).
+pub(crate) mod v2 {
+    wasmtime::component::bindgen!({
+        path: "../wit/0.2",
+        world: "all-kinds",
+    });
+
+    pub(crate) use self::exports::sluice::plugin::{filter, key, lifecycle, route, transform};
+    pub(crate) use self::sluice::plugin::log;
+    pub(crate) use self::sluice::plugin::types::{Batch, Column, Lookup, TableName, Wants};
+}
+
 pub(crate) use self::exports::sluice::plugin::{filter, key, lifecycle, route, transform};
 pub(crate) use self::sluice::plugin::log;
 // `WitBatch` and `WitOp`: the WIT types, named apart from the pipeline's
 // `event::Batch` and `event::Op` and the stage's `EventBatch`.
 pub(crate) use self::sluice::plugin::types::Op as WitOp;
-pub(crate) use self::sluice::plugin::types::{Batch as WitBatch, EventMeta, TableName};
+pub(crate) use self::sluice::plugin::types::{Batch as WitBatch, EventMeta, Span, TableName};
 
 use crate::event::Op;
 

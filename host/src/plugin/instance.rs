@@ -7,13 +7,20 @@ use wasmtime::{Store, Trap};
 
 use super::bindings::{filter, key, lifecycle, route, transform, WitBatch};
 use super::error::PluginError;
-use super::loader::LoadedPlugin;
+use super::loader::{Indices, LoadedPlugin};
 use super::lower;
 use super::sandbox::StoreState;
 use super::stderr::panic_message;
+use super::v2;
 
-/// Typed handles to whichever kinds the component exports.
-pub(crate) struct Guests {
+/// Typed handles to whichever kinds the component exports, per WIT
+/// version.
+pub(crate) enum Guests {
+    V1(GuestsV1),
+    V2(v2::Guests),
+}
+
+pub(crate) struct GuestsV1 {
     lifecycle: Option<lifecycle::Guest>,
     filter: Option<filter::Guest>,
     route: Option<route::Guest>,
@@ -27,33 +34,32 @@ impl Guests {
         store: &mut Store<StoreState>,
     ) -> wasmtime::Result<Guests> {
         let instance = plugin.pre.instantiate(&mut *store)?;
-        let ix = &plugin.indices;
-        let guests = Guests {
-            lifecycle: ix
-                .lifecycle
-                .as_ref()
-                .map(|i| i.load(&mut *store, &instance))
-                .transpose()?,
-            filter: ix
-                .filter
-                .as_ref()
-                .map(|i| i.load(&mut *store, &instance))
-                .transpose()?,
-            route: ix
-                .route
-                .as_ref()
-                .map(|i| i.load(&mut *store, &instance))
-                .transpose()?,
-            key: ix
-                .key
-                .as_ref()
-                .map(|i| i.load(&mut *store, &instance))
-                .transpose()?,
-            transform: ix
-                .transform
-                .as_ref()
-                .map(|i| i.load(&mut *store, &instance))
-                .transpose()?,
+        let Indices::V1 {
+            lifecycle,
+            filter,
+            route,
+            key,
+            transform,
+        } = &plugin.indices
+        else {
+            let Indices::V2(ix) = &plugin.indices else {
+                unreachable!()
+            };
+            return Ok(Guests::V2(v2::Guests::load(ix, store, &instance)?));
+        };
+        macro_rules! load {
+            ($f:ident) => {
+                $f.as_ref()
+                    .map(|i| i.load(&mut *store, &instance))
+                    .transpose()?
+            };
+        }
+        let guests = GuestsV1 {
+            lifecycle: load!(lifecycle),
+            filter: load!(filter),
+            route: load!(route),
+            key: load!(key),
+            transform: load!(transform),
         };
         // The calls pass a `BatchRef` in place of `&WitBatch`: the same type.
         if let Some(g) = &guests.filter {
@@ -68,7 +74,7 @@ impl Guests {
         if let Some(g) = &guests.transform {
             lower::check::<transform::Transformed>(g.func_transform().func(), &*store)?;
         }
-        Ok(guests)
+        Ok(Guests::V1(guests))
     }
 }
 
@@ -79,7 +85,13 @@ pub(crate) struct Failure {
     pub(crate) reason: String,
 }
 
-type Live = (Store<StoreState>, Guests);
+/// A live instance: its store, its exports and, for 0.2, what its `init`
+/// asked for with the buffers its batches are built in.
+struct Live {
+    store: Store<StoreState>,
+    guests: Guests,
+    v2: Option<(v2::Wants, v2::View)>,
+}
 
 pub(crate) struct PluginInstance {
     pub(crate) plugin: Arc<LoadedPlugin>,
@@ -129,7 +141,7 @@ impl PluginInstance {
     pub(crate) fn memory_bytes(&self) -> usize {
         self.live
             .as_ref()
-            .map_or(0, |(store, _)| store.data().limits.memory_bytes)
+            .map_or(0, |live| live.store.data().limits.memory_bytes)
     }
 
     /// Drops the instance after an invalid return: its state is suspect.
@@ -139,7 +151,7 @@ impl PluginInstance {
 
     fn call<R>(
         &mut self,
-        f: impl FnOnce(&mut Store<StoreState>, &Guests) -> wasmtime::Result<Result<R, String>>,
+        f: impl FnOnce(&mut Live) -> wasmtime::Result<Result<R, v2::Reply>>,
     ) -> Result<R, Failure> {
         if self.live.is_none() {
             self.rebuilds += 1;
@@ -148,9 +160,11 @@ impl PluginInstance {
             })?;
             self.live = Some(live);
         }
-        let (store, guests) = self.live.as_mut().expect("live instance");
-        store.set_epoch_deadline(self.plugin.runtime.deadline_ticks);
-        let result = f(store, guests);
+        let live = self.live.as_mut().expect("live instance");
+        live.store
+            .set_epoch_deadline(self.plugin.runtime.deadline_ticks);
+        let result = f(live);
+        let store = &live.store;
         // What the guest printed before it trapped: a panic's message.
         let stderr = match &result {
             Err(_) => store.data().stderr.take(),
@@ -168,9 +182,16 @@ impl PluginInstance {
         }
         match result {
             Ok(Ok(r)) => Ok(r),
-            Ok(Err(message)) => Err(Failure {
+            Ok(Err(v2::Reply::Error(message))) => Err(Failure {
                 reason: format!("plugin returned an error: {message}"),
             }),
+            Ok(Err(v2::Reply::Invalid(why))) => {
+                // Its state is suspect, as after any invalid return.
+                self.live = None;
+                Err(Failure {
+                    reason: format!("invalid return: {why}"),
+                })
+            }
             Err(e) => {
                 // A trapped component instance cannot be entered again.
                 self.live = None;
@@ -181,34 +202,47 @@ impl PluginInstance {
         }
     }
 
-    // Each export is called with a `BatchRef` (see `lower`): the batch's
+    // A 0.1 export is called with a `BatchRef` (see `lower`): the batch's
     // events are written into the plugin's memory in one pass.
     // SAFETY (every `lower::call`): the signature was checked by
-    // `lower::check` when the instance was created.
+    // `lower::check` when the instance was created. A 0.2 export gets the
+    // batch column-wise (see `v2`).
 
     pub(crate) fn filter(&mut self, batch: &WitBatch) -> Result<Vec<bool>, Failure> {
-        self.call(|s, g| {
-            let f = *g
-                .filter
-                .as_ref()
-                .expect("filter export")
-                .func_filter()
-                .func();
-            unsafe { lower::call(f, s, batch) }
+        self.call(|live| match (&live.guests, &mut live.v2) {
+            (Guests::V1(g), _) => {
+                let f = *g
+                    .filter
+                    .as_ref()
+                    .expect("filter export")
+                    .func_filter()
+                    .func();
+                plugin_error(unsafe { lower::call(f, &mut live.store, batch) })
+            }
+            (Guests::V2(g), Some((wants, view))) => g.filter(&mut live.store, view, batch, wants),
+            (Guests::V2(_), None) => unreachable!("0.2 instance without init"),
         })
     }
 
     pub(crate) fn route(&mut self, batch: &WitBatch) -> Result<route::Routes, Failure> {
-        self.call(|s, g| {
-            let f = *g.route.as_ref().expect("route export").func_route().func();
-            unsafe { lower::call(f, s, batch) }
+        self.call(|live| match (&live.guests, &mut live.v2) {
+            (Guests::V1(g), _) => {
+                let f = *g.route.as_ref().expect("route export").func_route().func();
+                plugin_error(unsafe { lower::call(f, &mut live.store, batch) })
+            }
+            (Guests::V2(g), Some((wants, view))) => g.route(&mut live.store, view, batch, wants),
+            (Guests::V2(_), None) => unreachable!("0.2 instance without init"),
         })
     }
 
     pub(crate) fn key(&mut self, batch: &WitBatch) -> Result<key::Keys, Failure> {
-        self.call(|s, g| {
-            let f = *g.key.as_ref().expect("key export").func_key().func();
-            unsafe { lower::call(f, s, batch) }
+        self.call(|live| match (&live.guests, &mut live.v2) {
+            (Guests::V1(g), _) => {
+                let f = *g.key.as_ref().expect("key export").func_key().func();
+                plugin_error(unsafe { lower::call(f, &mut live.store, batch) })
+            }
+            (Guests::V2(g), Some((wants, view))) => g.key(&mut live.store, view, batch, wants),
+            (Guests::V2(_), None) => unreachable!("0.2 instance without init"),
         })
     }
 
@@ -216,16 +250,29 @@ impl PluginInstance {
         &mut self,
         batch: &WitBatch,
     ) -> Result<transform::Transformed, Failure> {
-        self.call(|s, g| {
-            let f = *g
-                .transform
-                .as_ref()
-                .expect("transform export")
-                .func_transform()
-                .func();
-            unsafe { lower::call(f, s, batch) }
+        self.call(|live| match (&live.guests, &mut live.v2) {
+            (Guests::V1(g), _) => {
+                let f = *g
+                    .transform
+                    .as_ref()
+                    .expect("transform export")
+                    .func_transform()
+                    .func();
+                plugin_error(unsafe { lower::call(f, &mut live.store, batch) })
+            }
+            (Guests::V2(g), Some((wants, view))) => {
+                g.transform(&mut live.store, view, batch, wants)
+            }
+            (Guests::V2(_), None) => unreachable!("0.2 instance without init"),
         })
     }
+}
+
+/// A 0.1 call's own error message as a [`v2::Reply`].
+fn plugin_error<R>(
+    r: wasmtime::Result<Result<R, String>>,
+) -> wasmtime::Result<Result<R, v2::Reply>> {
+    r.map(|r| r.map_err(v2::Reply::Error))
 }
 
 /// Memory above which an instance is replaced after its call: three
@@ -258,14 +305,25 @@ fn start(plugin: &LoadedPlugin, settings: &Vec<(String, String)>) -> Result<Live
         Ok(g) => g,
         Err(e) => return Err(fail(&store, e)),
     };
-    if let Some(lc) = &guests.lifecycle {
-        match lc.call_init(&mut store, settings) {
-            Ok(Ok(())) => {}
-            Ok(Err(message)) => return Err((Failure { reason: message }, true)),
-            Err(e) => return Err(fail(&store, e)),
+    let rejected = |message| Err((Failure { reason: message }, true));
+    let v2 = match &guests {
+        Guests::V1(g) => {
+            if let Some(lc) = &g.lifecycle {
+                match lc.call_init(&mut store, settings) {
+                    Ok(Ok(())) => {}
+                    Ok(Err(message)) => return rejected(message),
+                    Err(e) => return Err(fail(&store, e)),
+                }
+            }
+            None
         }
-    }
-    Ok((store, guests))
+        Guests::V2(g) => match g.init(&mut store, settings) {
+            Ok(Ok(wants)) => Some((wants, v2::View::default())),
+            Ok(Err(message)) => return rejected(message),
+            Err(e) => return Err(fail(&store, e)),
+        },
+    };
+    Ok(Live { store, guests, v2 })
 }
 
 /// The failure in one line, naming the usual causes plainly: a panic's

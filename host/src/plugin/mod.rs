@@ -34,6 +34,7 @@ mod batch;
 mod bindings;
 mod chain;
 pub mod cli;
+mod columns;
 pub mod config;
 mod engine;
 mod error;
@@ -47,6 +48,7 @@ mod registry;
 mod sandbox;
 pub mod stage;
 mod stderr;
+mod v2;
 
 /// The op of an event as plugins see it: the pipeline's own.
 pub use crate::event::Op;
@@ -54,7 +56,7 @@ pub use batch::{DeadLetter, EventBatch, OutputEvent};
 pub use chain::{Chain, RunStats};
 pub use config::{ChainSpec, OnError, PluginHostConfig, PluginRef};
 pub use error::PluginError;
-pub use loader::{Kinds, LoadedPlugin};
+pub use loader::{Kinds, LoadedPlugin, WitVersion};
 pub use registry::{LoadProblem, PluginGeneration, PluginRegistry, ScanReport};
 
 /// The WIT package version this host was built against. Components exporting

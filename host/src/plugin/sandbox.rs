@@ -21,7 +21,7 @@ use wasmtime_wasi::{
     HostMonotonicClock, HostWallClock, WasiCtx, WasiCtxBuilder, WasiCtxView, WasiView,
 };
 
-use super::bindings::log;
+use super::bindings::{log, v2};
 use super::log_budget::{LogBudget, PER_SEC};
 use super::stderr::StderrTail;
 
@@ -160,6 +160,20 @@ impl log::Host for StoreState {
     }
 }
 
+/// 0.2 plugins log through the same budget and levels.
+impl v2::log::Host for StoreState {
+    fn log(&mut self, level: v2::log::Level, message: String) {
+        let level = match level {
+            v2::log::Level::Trace => log::Level::Trace,
+            v2::log::Level::Debug => log::Level::Debug,
+            v2::log::Level::Info => log::Level::Info,
+            v2::log::Level::Warn => log::Level::Warn,
+            v2::log::Level::Error => log::Level::Error,
+        };
+        log::Host::log(self, level, message)
+    }
+}
+
 /// Clocks that never move: time is not granted.
 struct FrozenClock;
 
@@ -231,5 +245,6 @@ pub(crate) fn linker(engine: &Engine) -> wasmtime::Result<Linker<StoreState>> {
     )?;
     linker.allow_shadowing(false);
     log::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
+    v2::log::add_to_linker::<StoreState, HasSelf<StoreState>>(&mut linker, |s| s)?;
     Ok(linker)
 }

@@ -2,74 +2,46 @@
 // columns, joined by a separator.
 //
 // Settings: `columns = "tenant_id,id"` (required), `separator` (default
-// `"|"`). Columns are read from the after image, or the before image when
-// there is no after image (deletes), in one pass over the row. If a column
-// is missing or null the default key is kept. Built by scripts/build-plugins
+// `"|"`). Built against WIT 0.2: the host hands over each column's values
+// as text (after image, or before image for deletes). If a column is
+// missing or null the default key is kept. Built by scripts/build-plugins
 // (world `key-plugin`) as js-key-columns.wasm.
 
-import { findMany, images, keyImage, text } from "../_lib/msgpack.js";
+import { joinKey, packKeys, perEvent } from "../_lib/columns.js";
 import { Settings } from "../_lib/settings.js";
 
-const utf8 = new TextEncoder();
-
-let columns = []; // UTF-8 bytes
-let separator = utf8.encode("|");
+let separator = "|";
 
 export const lifecycle = {
   init(settings) {
     const s = new Settings(settings);
     s.only("columns", "separator");
-    const cols = s.list("columns");
-    if (!cols.length) throw "missing setting `columns`";
+    const columns = s.list("columns");
+    if (!columns.length) throw "missing setting `columns`";
     const sep = s.get("separator");
-    columns = cols.map((c) => utf8.encode(c));
-    separator = utf8.encode(sep === undefined ? "|" : sep);
+    separator = sep === undefined ? "|" : sep;
+    return { columns, lookup: "image", bytes: false };
   },
 };
 
-// The keys of a batch, back to back.
-class Buffer {
-  constructor() {
-    this.b = new Uint8Array(4096);
-    this.len = 0;
-  }
-  push(bytes) {
-    if (this.len + bytes.length > this.b.length) {
-      const b = new Uint8Array(Math.max(2 * this.b.length, this.len + bytes.length));
-      b.set(this.b.subarray(0, this.len));
-      this.b = b;
-    }
-    this.b.set(bytes, this.len);
-    this.len += bytes.length;
-  }
-}
-
 export const key = {
   key(batch) {
-    if (!columns.length) throw "missing setting `columns`";
-    const d = batch.data;
-    const n = columns.length;
-    const out = new Buffer();
-    const found = new Array(n);
-    const parts = new Array(n);
-    const spans = batch.events.map((e) => {
-      const end = e.offset + e.len;
-      if (end > d.length) throw "event bytes out of range";
-      const [before, after] = images(d, e.offset, end);
-      found.fill(-1);
-      findMany(d, keyImage(d, end, before, after), end, columns, found);
-      for (let i = 0; i < n; i++) {
-        const t = found[i] >= 0 ? text(d, found[i], end) : null;
-        if (t === null || t === false) return undefined;
-        parts[i] = t;
+    const cols = batch.columns.map((c) => perEvent(c));
+    const keys = cols[0];
+    for (let c = 1; c < cols.length; c++) {
+      const col = cols[c];
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[i];
+        const v = col[i];
+        if (k === undefined || v === undefined) {
+          keys[i] = undefined;
+        } else if (typeof k === "string" && typeof v === "string") {
+          keys[i] = k + separator + v;
+        } else {
+          keys[i] = joinKey([k, v], separator);
+        }
       }
-      const offset = out.len;
-      for (let i = 0; i < n; i++) {
-        if (i > 0) out.push(separator);
-        out.push(parts[i]);
-      }
-      return { offset, len: out.len - offset };
-    });
-    return { data: out.b.slice(0, out.len), spans };
+    }
+    return packKeys(keys);
   },
 };

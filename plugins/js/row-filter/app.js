@@ -2,20 +2,19 @@
 // and, if `column` is set, whose column value (as text) is one of `equals`.
 //
 // Settings: `ops = "c,u"` (default: all), `column = "status"`,
-// `equals = "active,trial"`. Reads the column with the shared reader in
-// plugins/js/_lib (after image, else before), without decoding the event.
+// `equals = "active,trial"`. Built against WIT 0.2 (wit/0.2): `init` asks
+// the host for the one column, whose values (after image, else before)
+// arrive as text, each distinct value once, so nothing is parsed here.
 // Built by scripts/build-plugins (world `filter-plugin`) as js-row-filter.wasm.
 
-import { column as readColumn, images } from "../_lib/msgpack.js";
+import { texts } from "../_lib/columns.js";
 import { Settings } from "../_lib/settings.js";
 
-const OPS = { c: "create", u: "update", d: "delete", r: "read" };
-const ALL = new Set(Object.values(OPS));
-const utf8 = new TextEncoder();
+const OPS = "cudr";
 
-let ops = ALL;
-let column = null; // UTF-8 bytes, or null: decide on the op only
-let equals = []; // text values (UTF-8 bytes) to keep
+let ops = OPS; // op letters to keep
+let column = null; // or null: decide on the op only
+let equals = new Set(); // text values to keep
 
 export const lifecycle = {
   init(settings) {
@@ -23,43 +22,35 @@ export const lifecycle = {
     s.only("ops", "column", "equals");
     const codes = s.list("ops");
     for (const c of codes) {
-      if (!(c in OPS)) throw `ops: \`${c}\` is not one of c, u, d, r`;
+      if (!OPS.includes(c)) throw `ops: \`${c}\` is not one of c, u, d, r`;
     }
-    ops = codes.length ? new Set(codes.map((c) => OPS[c])) : ALL;
+    ops = codes.length ? codes.join("") : OPS;
     const col = s.get("column");
     const eq = s.get("equals");
     if (col === undefined && eq === undefined) {
       column = null;
     } else if (col !== undefined && eq !== undefined) {
-      column = utf8.encode(col);
-      equals = s.list("equals").map((v) => utf8.encode(v));
+      column = col;
+      equals = new Set(s.list("equals"));
     } else {
       throw "`column` and `equals` go together";
     }
+    return { columns: column === null ? [] : [column], lookup: "column", bytes: false };
   },
 };
 
-function isOneOf(t) {
-  for (const v of equals) {
-    if (v.length !== t.length) continue;
-    let i = 0;
-    while (i < t.length && t[i] === v[i]) i++;
-    if (i === t.length) return true;
-  }
-  return false;
-}
-
 export const filter = {
   filter(batch) {
-    if (column === null) return batch.events.map((e) => ops.has(e.op));
-    const d = batch.data;
-    return batch.events.map((e) => {
-      if (!ops.has(e.op)) return false;
-      const end = e.offset + e.len;
-      if (end > d.length) throw "event bytes out of range";
-      const [before, after] = images(d, e.offset, end);
-      const t = readColumn(d, end, before, after, column);
-      return t !== null && isOneOf(t);
-    });
+    const n = batch.ops.length;
+    const keep = new Array(n);
+    if (column === null) {
+      for (let i = 0; i < n; i++) keep[i] = ops.includes(batch.ops[i]);
+      return keep;
+    }
+    const values = batch.columns[0];
+    const wanted = texts(values).map((v) => v !== undefined && equals.has(v));
+    const index = values.index;
+    for (let i = 0; i < n; i++) keep[i] = wanted[index[i]] && ops.includes(batch.ops[i]);
+    return keep;
   },
 };

@@ -4,10 +4,12 @@
 // Settings: `column = "tenant_id"` (required), `topic` template with
 // `{value}`, `{db}`, `{table}` (default `"{db}.{table}.{value}"`). Events
 // without the column (or with a null one) keep the rule's topic. Characters
-// Kafka does not allow in topic names become `_`. Built by
+// Kafka does not allow in topic names become `_`. Built against WIT 0.2:
+// the host hands over the column's distinct values as text. Built by
 // scripts/build-plugins (world `route-plugin`) as js-tenant-router.wasm.
 
-import { column as readColumn, images, legal, legalText } from "../_lib/msgpack.js";
+import { texts } from "../_lib/columns.js";
+import { legal } from "../_lib/msgpack.js";
 import { Settings } from "../_lib/settings.js";
 
 const VALUE = 0;
@@ -15,7 +17,6 @@ const DB = 1;
 const TABLE = 2;
 const PLACEHOLDERS = { value: VALUE, db: DB, table: TABLE };
 
-let column = null; // UTF-8 bytes
 let template = []; // literal text (already legal) or VALUE, DB, TABLE
 
 function parseTemplate(t) {
@@ -41,40 +42,51 @@ export const lifecycle = {
   init(settings) {
     const s = new Settings(settings);
     s.only("column", "topic");
-    const col = s.require("column");
+    const column = s.require("column");
     const t = s.get("topic");
     template = parseTemplate(t === undefined ? "{db}.{table}.{value}" : t);
-    column = new TextEncoder().encode(col);
+    return { columns: [column], lookup: "column", bytes: false };
   },
 };
 
 export const route = {
   route(batch) {
-    if (column === null) throw "missing setting `column`";
-    const d = batch.data;
     const names = batch.tables.map((t) => [legal(t.db), legal(t.table)]);
+    const column = batch.columns[0];
+    const index = column.index;
+    const legalValues = texts(column).map((v) => (v === undefined ? v : legal(v)));
     const topics = [];
-    const index = new Map();
-    const picks = batch.events.map((e) => {
-      const end = e.offset + e.len;
-      if (end > d.length) throw "event bytes out of range";
-      const [before, after] = images(d, e.offset, end);
-      const t = readColumn(d, end, before, after, column);
-      if (t === null) return undefined;
-      const value = legalText(t);
-      const [db, table] = names[e.table];
-      let topic = "";
-      for (const p of template) {
-        topic += p === VALUE ? value : p === DB ? db : p === TABLE ? table : p;
+    const byTopic = new Map();
+    // Table and value index -> topic index: a batch holds few tenants, so
+    // most events cost one lookup.
+    const byPair = new Map();
+    const tableOf = batch.table;
+    const n = index.length;
+    const picks = new Int32Array(n);
+    for (let i = 0; i < n; i++) {
+      const v = index[i];
+      if (v === 0) {
+        picks[i] = -1;
+        continue;
       }
-      let i = index.get(topic);
-      if (i === undefined) {
-        i = topics.length;
-        index.set(topic, i);
-        topics.push(topic);
+      const pair = tableOf[i] * 4294967296 + v;
+      let pick = byPair.get(pair);
+      if (pick === undefined) {
+        const [db, table] = names[tableOf[i]];
+        let topic = "";
+        for (const p of template) {
+          topic += p === VALUE ? legalValues[v] : p === DB ? db : p === TABLE ? table : p;
+        }
+        pick = byTopic.get(topic);
+        if (pick === undefined) {
+          pick = topics.length;
+          byTopic.set(topic, pick);
+          topics.push(topic);
+        }
+        byPair.set(pair, pick);
       }
-      return i;
-    });
+      picks[i] = pick;
+    }
     return { topics, picks };
   },
 };

@@ -2,24 +2,26 @@
 if `column` is set, whose column value (as text) is one of `equals`.
 
 Settings: `ops = "c,u"` (default: all), `column = "status"`,
-`equals = "active,trial"`. Reads the column with the shared reader in
-plugins/python/_lib (after image, else before), without decoding the event.
-Built by scripts/build-plugins (world `filter-plugin`) as py-row-filter.wasm.
+`equals = "active,trial"`. Built against WIT 0.2 (wit/0.2): `init` asks the
+host for the one column, whose values (after image, else before) arrive as
+bytes, each distinct value once, so nothing is parsed here and each
+distinct value is looked up once per batch. Built by scripts/build-plugins
+(world `filter-plugin`) as py-row-filter.wasm.
 """
 
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.imports import types
 
-import sluice_msgpack as mp
+from sluice_columns import values
 from sluice_settings import Settings
 
-OPS = {"c": types.Op.CREATE, "u": types.Op.UPDATE, "d": types.Op.DELETE, "r": types.Op.READ}
+OPS = "cudr"
 
 # Module state is the instance's (one plugin instance per component instance).
-ops = set(OPS.values())
-column = None  # bytes, or None: decide on the op only
-equals = frozenset()  # text values (bytes) to keep
+ops = OPS  # op letters to keep
+column = None  # str, or None: decide on the op only
+equals = frozenset()  # values (UTF-8 bytes) to keep
 
 
 class Lifecycle(exports.Lifecycle):
@@ -31,33 +33,22 @@ class Lifecycle(exports.Lifecycle):
         for c in codes:
             if c not in OPS:
                 raise Err(f"ops: `{c}` is not one of c, u, d, r")
-        ops = {OPS[c] for c in codes} if codes else set(OPS.values())
+        ops = "".join(codes) if codes else OPS
         col, eq = s.get("column"), s.get("equals")
         if col is None and eq is None:
             column = None
         elif col is not None and eq is not None:
-            column = col.encode()
+            column = col
             equals = frozenset(v.encode() for v in s.list("equals"))
         else:
             raise Err("`column` and `equals` go together")
+        return types.Wants(columns=[] if column is None else [column], lookup=types.Lookup.COLUMN, bytes=False)
 
 
 class Filter(exports.Filter):
     def filter(self, batch):
         if column is None:
-            return [e.op in ops for e in batch.events]
-        d = batch.data
-        size = len(d)
-        keep = []
-        for e in batch.events:
-            if e.op not in ops:
-                keep.append(False)
-                continue
-            start = e.offset
-            end = start + e.len
-            if end > size:
-                raise Err("event bytes out of range")
-            before, after = mp.images(d, start, end)
-            t = mp.column(d, end, before, after, column)
-            keep.append(t is not None and t in equals)
-        return keep
+            return [o in ops for o in batch.ops]
+        col = batch.columns[0]
+        wanted = [v in equals for v in values(col)]
+        return [o in ops and wanted[i] for o, i in zip(batch.ops, col.index)]

@@ -4,7 +4,8 @@ own topic.
 Settings: `column = "tenant_id"` (required), `topic` template with
 `{value}`, `{db}`, `{table}` (default `"{db}.{table}.{value}"`). Events
 without the column (or with a null one) keep the rule's topic. Characters
-Kafka does not allow in topic names become `_`. Built by
+Kafka does not allow in topic names become `_`. Built against WIT 0.2: the
+host hands over the column's values as strings. Built by
 scripts/build-plugins (world `route-plugin`) as py-tenant-router.wasm.
 """
 
@@ -13,14 +14,15 @@ import re
 from componentize_py_types import Err
 from wit_world import exports
 from wit_world.exports import route as route_types
+from wit_world.imports import types
 
-import sluice_msgpack as mp
+from sluice_columns import texts
 from sluice_settings import Settings
 
 VALUE, DB, TABLE = 0, 1, 2
 PLACEHOLDERS = {"value": VALUE, "db": DB, "table": TABLE}
 
-column = None  # bytes
+column = None
 template = []  # literal text (already legal) or VALUE, DB, TABLE
 
 _illegal = re.compile(r"[^A-Za-z0-9._-]")
@@ -60,43 +62,39 @@ class Lifecycle(exports.Lifecycle):
         global column, template
         s = Settings(settings)
         s.only("column", "topic")
-        col = s.require("column")
+        column = s.require("column")
         t = s.get("topic")
         template = parse_template("{db}.{table}.{value}" if t is None else t)
-        column = col.encode()
+        return types.Wants(columns=[column], lookup=types.Lookup.COLUMN, bytes=False)
 
 
 class Route(exports.Route):
     def route(self, batch):
-        if column is None:
-            raise Err("missing setting `column`")
-        d = batch.data
-        size = len(d)
         names = [(legal(t.db), legal(t.table)) for t in batch.tables]
+        col = batch.columns[0]
+        values = [None if v is None else legal(v) for v in texts(col)]
         topics = []
+        # (table, value index) -> index in `topics`: a batch holds few
+        # tenants, so most events cost one dictionary lookup.
         index = {}
         picks = []
-        for e in batch.events:
-            start = e.offset
-            end = start + e.len
-            if end > size:
-                raise Err("event bytes out of range")
-            before, after = mp.images(d, start, end)
-            t = mp.column(d, end, before, after, column)
-            if t is None:
-                picks.append(None)
+        for table, v in zip(batch.table, col.index):
+            if v == 0:
+                picks.append(-1)
                 continue
-            # Invalid UTF-8 (binary values) decodes with U+FFFD per bad
-            # sequence, as Rust's from_utf8_lossy; each becomes one `_`.
-            value = legal(t.decode("utf-8", "replace"))
-            db, table = names[e.table]
-            topic = "".join(
-                p if isinstance(p, str) else value if p == VALUE else db if p == DB else table
-                for p in template
-            )
-            i = index.get(topic)
+            i = index.get((table, v))
             if i is None:
-                i = index[topic] = len(topics)
-                topics.append(topic)
+                db, tbl = names[table]
+                value = values[v]
+                topic = "".join(
+                    p if isinstance(p, str) else value if p == VALUE else db if p == DB else tbl
+                    for p in template
+                )
+                try:
+                    i = topics.index(topic)
+                except ValueError:
+                    i = len(topics)
+                    topics.append(topic)
+                index[(table, v)] = i
             picks.append(i)
         return route_types.Routes(topics, picks)

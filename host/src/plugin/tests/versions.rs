@@ -1,5 +1,5 @@
-//! Version policy: `sluice:plugin@0.1.x` loads, other versions are refused
-//! with a message that says what to do.
+//! Version policy: `sluice:plugin@0.1.x` and `@0.2.x` load, other versions
+//! are refused with a message that says what to do.
 
 use super::*;
 
@@ -33,17 +33,32 @@ fn plugin_versions_0_1_x_load_and_run() {
 }
 
 #[test]
-fn plugin_versions_outside_0_1_are_refused() {
-    for v in ["0.2.0", "1.0.0"] {
+fn plugin_versions_outside_0_1_and_0_2_are_refused() {
+    for v in ["0.3.0", "1.0.0"] {
         let (_d, reg) = load(v);
         let g = reg.current();
         assert!(g.get("p").is_none(), "{v}");
         let reason = &g.problem("p").unwrap().reason;
         assert!(
-            reason.contains(&format!("sluice:plugin/filter@{v}")) && reason.contains("0.1.x"),
+            reason.contains(&format!("sluice:plugin/filter@{v}"))
+                && reason.contains("0.1.x and @0.2.x"),
             "{reason}"
         );
     }
+}
+
+/// A component that says 0.2 but has 0.1's signatures (built against the
+/// wrong WIT folder) is refused at load, naming the export.
+#[test]
+fn a_0_1_shaped_plugin_labelled_0_2_is_refused() {
+    let (_d, reg) = load("0.2.0");
+    let g = reg.current();
+    assert!(g.get("p").is_none());
+    let reason = &g.problem("p").unwrap().reason;
+    assert!(
+        reason.contains("`filter` export does not match wit/0.2/plugin.wit"),
+        "{reason}"
+    );
 }
 
 /// docs/PLUGINS.md gives the SDK's trait signatures verbatim: every
