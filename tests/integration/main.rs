@@ -18,6 +18,7 @@ mod observability;
 mod outages;
 mod plugin_build;
 mod plugin_cli;
+mod plugin_docs;
 mod plugin_examples;
 mod plugin_languages;
 mod plugin_outputs;

@@ -387,3 +387,127 @@ fn transformed(t: transform::Transformed) -> Result<transform1::Transformed, Str
         data: t.data,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+    use crate::plugin::tests::batch_of;
+
+    fn wants(columns: &[&str], bytes: bool) -> Wants {
+        Wants {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            per_column: true,
+            bytes,
+        }
+    }
+
+    #[test]
+    fn a_view_holds_each_distinct_value_once() {
+        // tenant_id is t0, t1, t0, t1; id 0..4; the delete's value comes
+        // from its before image.
+        let b = batch_of(&["c", "u", "d", "c"]);
+        let mut view = View::default();
+        let v = view.fill(&b.wit, &wants(&["tenant_id", "id", "missing"], false));
+        assert_eq!(v.ops, "cudc");
+        assert_eq!(v.table, [0, 0, 0, 0]);
+        assert_eq!(v.tables.len(), 1);
+        let tenant = &v.columns[0];
+        assert_eq!(tenant.data, b"t0t1");
+        assert_eq!(tenant.ends, [0, 2, 4]);
+        assert_eq!(tenant.index, [1, 2, 1, 2]);
+        assert_eq!(v.columns[1].data, b"0123");
+        assert_eq!(v.columns[1].index, [1, 2, 3, 4]);
+        assert_eq!(v.columns[2].ends, [0]);
+        assert_eq!(v.columns[2].index, [0, 0, 0, 0]);
+        assert!(v.data.is_empty() && v.starts.is_empty() && v.ends.is_empty());
+
+        // Reused for a smaller batch with the bytes: nothing of the first
+        // batch is left.
+        let b = batch_of(&["d"]);
+        let v = view.fill(&b.wit, &wants(&["email"], true));
+        assert_eq!(v.columns.len(), 1);
+        assert_eq!(v.columns[0].data, b"u0@example.com");
+        assert_eq!(v.columns[0].index, [1]);
+        assert_eq!(&v.data[..], &b.wit.data[..]);
+        assert_eq!(
+            (v.starts.as_slice(), v.ends.as_slice()),
+            (&[0][..], &[b.wit.data.len() as u32][..])
+        );
+    }
+
+    #[test]
+    fn route_picks_keep_or_index() {
+        let r = routes(route::Routes {
+            topics: vec!["a".into()],
+            picks: vec![-1, 0],
+        })
+        .unwrap();
+        assert_eq!(r.picks, [None, Some(0)]);
+        let bad = routes(route::Routes {
+            topics: vec![],
+            picks: vec![-2],
+        });
+        assert!(bad.unwrap_err().contains("pick -2"));
+    }
+
+    #[test]
+    fn keys_are_cut_by_their_lengths() {
+        let k = keys(key::Keys {
+            data: b"abxyz".to_vec(),
+            lens: vec![2, -1, 3, 0],
+        })
+        .unwrap();
+        let spans: Vec<_> = k
+            .spans
+            .iter()
+            .map(|s| s.map(|s| (s.offset, s.len)))
+            .collect();
+        assert_eq!(spans, [Some((0, 2)), None, Some((2, 3)), Some((5, 0))]);
+        for (lens, why) in [(vec![6], "ends past"), (vec![-3], "length -3")] {
+            let e = keys(key::Keys {
+                data: b"abxyz".to_vec(),
+                lens,
+            })
+            .unwrap_err();
+            assert!(e.contains(why), "{e}");
+        }
+    }
+
+    #[test]
+    fn transform_outputs_become_events_or_an_invalid_return() {
+        let event = crate::plugin::tests::event("c", json!(null), json!({"id": 1}));
+        let n = event.len() as u32;
+        let mut data = event.clone();
+        data.extend_from_slice(&event);
+        let ok = transformed(transform::Transformed {
+            sources: vec![0, 0],
+            ops: "cr".into(),
+            data: data.clone(),
+            starts: vec![0, n],
+            ends: vec![n, 2 * n],
+        })
+        .unwrap();
+        let got: Vec<_> = ok
+            .events
+            .iter()
+            .map(|e| (e.source, e.offset, e.len))
+            .collect();
+        assert_eq!(got, [(0, 0, n), (0, n, n)]);
+        assert_eq!(bindings::from_wit(ok.events[1].op), Op::Read);
+        let bad = |ops: &str, starts: Vec<u32>, ends: Vec<u32>| {
+            transformed(transform::Transformed {
+                sources: vec![0],
+                ops: ops.into(),
+                data: data.clone(),
+                starts,
+                ends,
+            })
+            .unwrap_err()
+        };
+        assert!(bad("x", vec![0], vec![n]).contains("must be c, u, d or r"));
+        assert!(bad("cc", vec![0], vec![n]).contains("1 sources but 2 ops"));
+        assert!(bad("c", vec![5], vec![2]).contains("before its start"));
+    }
+}
