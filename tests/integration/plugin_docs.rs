@@ -1,9 +1,11 @@
-//! docs/PLUGINS.md's Python and JavaScript walkthroughs, built as a new
-//! author builds them: the `app.py` and `app.js` code blocks are taken
-//! from the document, built with the commands it gives (componentize-py,
-//! and componentize-js from plugins/js, both installed by
-//! scripts/build-plugins), and run with `sluice plugin test` over the
-//! document's `events.jsonl`, which must keep line 1 only, as it says.
+//! docs/PLUGINS.md's walkthroughs, built as a new author builds them: the
+//! Rust `Cargo.toml` and `src/lib.rs`, Python `app.py`, JavaScript
+//! `app.js` and C `plugin.c` code blocks are taken from the document,
+//! built with the commands it gives (the tools scripts/build-plugins
+//! installs: the wasm32-wasip2 target, componentize-py, componentize-js
+//! from plugins/js, wit-bindgen's CLI, clang-14 and wasm-tools), and run
+//! with `sluice plugin test` over the document's `events.jsonl`, which must
+//! keep line 1 only, as the document says.
 
 use std::fs;
 use std::io::Write;
@@ -157,6 +159,108 @@ fn plugins_md_javascript_walkthrough_builds_and_decides_as_it_says() {
             .args(["-d", "stdio", "random", "clocks", "http", "fetch-event"])
             .args(["-o", "only-active.wasm"]),
     );
+    assert_eq!(
+        kept(&app.join("only-active.wasm"), &dir.path().join("cache")),
+        [true, false, false]
+    );
+}
+
+/// Where scripts/build-plugins keeps its Rust wasm builds and tools, so the
+/// SDK's dependencies are built once.
+fn wasm_target() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join("target"))
+        .join("wasm")
+}
+
+fn tools() -> PathBuf {
+    std::env::var_os("SLUICE_CACHE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/sluice"))
+        .join("tools")
+}
+
+#[test]
+fn plugins_md_rust_walkthrough_builds_and_decides_as_it_says() {
+    let doc = doc();
+    let (dir, app) = workspace();
+    let section = &doc[doc.find("## Writing a plugin in Rust").unwrap()..];
+    // `cargo new --lib only-active` writes the [package]; the document
+    // gives the rest of Cargo.toml.
+    let manifest = format!(
+        "[package]\nname = \"only-active\"\nversion = \"0.1.0\"\nedition = \"2021\"\n\n{}",
+        block_after(section, "`Cargo.toml`:", "```toml")
+    );
+    fs::write(app.join("Cargo.toml"), manifest).unwrap();
+    fs::create_dir(app.join("src")).unwrap();
+    fs::write(
+        app.join("src/lib.rs"),
+        block_after(section, "`src/lib.rs`:", "```rust"),
+    )
+    .unwrap();
+    // The versions the examples are tested with, not whatever is newest.
+    fs::copy(root().join("plugins/Cargo.lock"), app.join("Cargo.lock")).unwrap();
+    let target = wasm_target();
+    run(Command::new("cargo")
+        .current_dir(&app)
+        .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET"));
+    let wasm = target.join("wasm32-wasip2/release/only_active.wasm");
+    let mine = dir.path().join("only-active.wasm");
+    fs::copy(&wasm, &mine).unwrap();
+    assert_eq!(kept(&mine, &dir.path().join("cache")), [true, false, false]);
+}
+
+#[test]
+fn plugins_md_c_walkthrough_builds_and_decides_as_it_says() {
+    let doc = doc();
+    let (dir, app) = workspace();
+    let section = &doc[doc.find("### C (wit-bindgen)").unwrap()..];
+    fs::write(
+        app.join("plugin.c"),
+        block_after(section, "`plugin.c`", "```c"),
+    )
+    .unwrap();
+    run(
+        Command::new(tools().join("wit-bindgen-0.57.1/bin/wit-bindgen"))
+            .current_dir(&app)
+            .args([
+                "c",
+                "../sluice/wit",
+                "--world",
+                "filter-plugin",
+                "--out-dir",
+                "gen",
+            ]),
+    );
+    run(Command::new("clang-14")
+        .current_dir(&app)
+        .args([
+            "--target=wasm32-wasi",
+            "--sysroot=/usr",
+            "-O2",
+            "-Wall",
+            "-mexec-model=reactor",
+        ])
+        .args(["-I", "gen", "-I", "../sluice/plugins/c/_lib"])
+        .args([
+            "plugin.c",
+            "gen/filter_plugin.c",
+            "gen/filter_plugin_component_type.o",
+        ])
+        .args(["-o", "core.wasm"]));
+    run(Command::new("wasm-tools").current_dir(&app).args([
+        "component",
+        "new",
+        "core.wasm",
+        "-o",
+        "only-active.wasm",
+    ]));
     assert_eq!(
         kept(&app.join("only-active.wasm"), &dir.path().join("cache")),
         [true, false, false]

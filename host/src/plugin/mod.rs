@@ -59,9 +59,10 @@ pub use error::PluginError;
 pub use loader::{Kinds, LoadedPlugin, WitVersion};
 pub use registry::{LoadProblem, PluginGeneration, PluginRegistry, ScanReport};
 
-/// The WIT package version this host was built against. Components exporting
-/// any `sluice:plugin/*@0.1.x` interface are accepted (see [`loader`]).
-pub const WIT_VERSION: &str = "0.1.0";
+/// The WIT package versions this host was built against. Components whose
+/// `sluice:plugin/*` exports are all `0.1.x` or all `0.2.x` are accepted
+/// (see [`loader`]).
+pub const WIT_VERSIONS: [&str; 2] = ["0.1.0", "0.2.0"];
 
 #[cfg(test)]
 mod tests;

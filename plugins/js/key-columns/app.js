@@ -7,7 +7,7 @@
 // missing or null the default key is kept. Built by scripts/build-plugins
 // (world `key-plugin`) as js-key-columns.wasm.
 
-import { joinKey, packKeys, perEvent } from "../_lib/columns.js";
+import { joinKey, packKeys, values } from "../_lib/columns.js";
 import { Settings } from "../_lib/settings.js";
 
 let separator = "|";
@@ -26,21 +26,20 @@ export const lifecycle = {
 
 export const key = {
   key(batch) {
-    const cols = batch.columns.map((c) => perEvent(c));
-    const keys = cols[0];
-    for (let c = 1; c < cols.length; c++) {
-      const col = cols[c];
-      for (let i = 0; i < keys.length; i++) {
-        const k = keys[i];
-        const v = col[i];
-        if (k === undefined || v === undefined) {
-          keys[i] = undefined;
-        } else if (typeof k === "string" && typeof v === "string") {
-          keys[i] = k + separator + v;
-        } else {
-          keys[i] = joinKey([k, v], separator);
-        }
+    // Each column's distinct values, decoded once, and its per-event index.
+    const vals = batch.columns.map(values);
+    const index = batch.columns.map((c) => c.index);
+    const n = batch.ops.length;
+    const keys = new Array(n);
+    for (let i = 0; i < n; i++) {
+      let k = vals[0][index[0][i]];
+      for (let c = 1; k !== undefined && c < vals.length; c++) {
+        const v = vals[c][index[c][i]];
+        if (v === undefined) k = undefined;
+        else if (typeof k === "string" && typeof v === "string") k = k + separator + v;
+        else k = joinKey([k, v], separator);
       }
+      keys[i] = k;
     }
     return packKeys(keys);
   },
