@@ -1,0 +1,380 @@
+//! One Sluice event (its MessagePack value and key) -> Debezium's change
+//! event: the envelope `{before, after, source, op, ts_ms, transaction}`
+//! and the key struct, each bare or inside `{schema, payload}`.
+
+use std::ops::Range;
+
+use super::mp::{Malformed, Mp, Reader};
+use super::value::{self, Conv, Ctx, Unfit};
+use super::{schema, write, DebeziumSettings};
+use crate::event::columns::TableColumns;
+
+/// What `source` says, read from the event's `source` map.
+#[derive(Debug, Default)]
+pub(super) struct Source<'a> {
+    server_id: u64,
+    file: &'a [u8],
+    pos: u64,
+    gtid: Option<&'a [u8]>,
+    db: &'a [u8],
+    table: Option<&'a [u8]>,
+    row: u64,
+    ts_ms: u64,
+    snapshot: bool,
+}
+
+/// A change event's parts, by position in the buffer it was read from.
+#[derive(Debug, Default)]
+pub(super) struct Event<'a> {
+    /// Where the after and before images' maps start; `None` when nil.
+    pub after: Option<usize>,
+    pub before: Option<usize>,
+    pub source: Source<'a>,
+    /// When Sluice produced the event.
+    pub ts_ms: u64,
+}
+
+/// Reads the fields of the event in `b` (a MessagePack map); fields other
+/// than Sluice's (`v`, or what a plugin added) are stepped over.
+pub(super) fn parse(b: &[u8]) -> Result<Event<'_>, Malformed> {
+    let mut r = Reader::new(b);
+    let Mp::Map(n) = r.next()? else {
+        return Err(Malformed);
+    };
+    let mut ev = Event::default();
+    for _ in 0..n {
+        let key = r.key()?;
+        match key {
+            b"after" | b"before" => {
+                let at = r.pos;
+                let image = match r.next()? {
+                    Mp::Nil => None,
+                    Mp::Map(_) => {
+                        r.pos = at;
+                        r.skip()?;
+                        Some(at)
+                    }
+                    _ => return Err(Malformed),
+                };
+                if key == b"after" {
+                    ev.after = image;
+                } else {
+                    ev.before = image;
+                }
+            }
+            b"source" => ev.source = source(&mut r)?,
+            b"ts_ms" => ev.ts_ms = uint(&mut r)?,
+            _ => r.skip()?,
+        }
+    }
+    Ok(ev)
+}
+
+fn uint(r: &mut Reader<'_>) -> Result<u64, Malformed> {
+    match r.next()? {
+        Mp::Uint(u) => Ok(u),
+        Mp::Int(i) if i >= 0 => Ok(i as u64),
+        _ => Err(Malformed),
+    }
+}
+
+fn opt_str<'a>(r: &mut Reader<'a>) -> Result<Option<&'a [u8]>, Malformed> {
+    match r.next()? {
+        Mp::Str(s) => Ok(Some(s)),
+        Mp::Nil => Ok(None),
+        _ => Err(Malformed),
+    }
+}
+
+fn source<'a>(r: &mut Reader<'a>) -> Result<Source<'a>, Malformed> {
+    let Mp::Map(n) = r.next()? else {
+        return Err(Malformed);
+    };
+    let mut s = Source::default();
+    for _ in 0..n {
+        match r.key()? {
+            b"server_id" => s.server_id = uint(r)?,
+            b"file" => s.file = opt_str(r)?.unwrap_or_default(),
+            b"pos" => s.pos = uint(r)?,
+            b"gtid" => s.gtid = opt_str(r)?,
+            b"db" => s.db = opt_str(r)?.unwrap_or_default(),
+            b"table" => s.table = opt_str(r)?,
+            b"row" => s.row = uint(r)?,
+            b"ts_ms" => s.ts_ms = uint(r)?,
+            b"snapshot" => s.snapshot = matches!(r.next()?, Mp::Bool(true)),
+            _ => r.skip()?,
+        }
+    }
+    Ok(s)
+}
+
+/// A field as written: its name (in the event buffer), its column, and
+/// how its value was written. The schema is made from these.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(super) struct Field {
+    pub name: Range<usize>,
+    pub col: Option<u16>,
+    pub conv: Conv,
+}
+
+/// What every struct written for one record shares.
+pub(super) struct Row<'a, 'c> {
+    pub buf: &'a [u8],
+    pub cols: Option<&'a TableColumns>,
+    pub cx: Ctx<'c>,
+}
+
+impl Row<'_, '_> {
+    /// Writes the MessagePack map at `at` as a JSON object of its
+    /// columns' values, and appends each field to `fields`.
+    pub fn map(
+        &mut self,
+        out: &mut Vec<u8>,
+        at: usize,
+        fields: &mut Vec<Field>,
+    ) -> Result<(), Malformed> {
+        let mut r = Reader::at(self.buf, at);
+        let Mp::Map(n) = r.next()? else {
+            return Err(Malformed);
+        };
+        out.push(b'{');
+        let mut hint = 0;
+        for i in 0..n {
+            if i > 0 {
+                out.push(b',');
+            }
+            let name = r.key()?;
+            let name = (r.pos - name.len())..r.pos;
+            let f = self.entry(out, &mut r, name, &mut hint)?;
+            fields.push(f);
+        }
+        out.push(b'}');
+        Ok(())
+    }
+
+    /// Writes `"name":value` for the value at `r`, and says how.
+    pub fn entry(
+        &mut self,
+        out: &mut Vec<u8>,
+        r: &mut Reader<'_>,
+        name: Range<usize>,
+        hint: &mut usize,
+    ) -> Result<Field, Malformed> {
+        let key = &self.buf[name.clone()];
+        write::string(out, key);
+        out.push(b':');
+        let col = self.cols.and_then(|c| c.find(key, *hint));
+        let col_type = col.map(|i| &self.cols.expect("found in it").columns[i]);
+        if let Some(i) = col {
+            *hint = i + 1;
+        }
+        let value_at = r.pos;
+        let mark = out.len();
+        let head = r.next()?;
+        let conv = match col_type {
+            Some(c) => Conv::of_column(c, self.cx.settings),
+            None => Conv::of_value(&head),
+        };
+        let conv = match value::write(out, conv, col_type, head, r, &mut self.cx) {
+            Ok(()) => conv,
+            Err(Unfit::Malformed) => return Err(Malformed),
+            Err(Unfit::Kind) => {
+                // Not what the column holds: a plugin changed it. Written
+                // as what it is, so nothing is lost.
+                out.truncate(mark);
+                r.pos = value_at;
+                let head = r.next()?;
+                let conv = Conv::of_value(&head);
+                value::write(out, conv, None, head, r, &mut self.cx)
+                    .map_err(|_| Malformed)?;
+                conv
+            }
+        };
+        Ok(Field {
+            name,
+            col: col.filter(|_| conv_uses_column(conv)).map(|i| i as u16),
+            conv,
+        })
+    }
+}
+
+/// Whether a field written this way is described by its column (its
+/// nullability and parameters), or by its value alone.
+fn conv_uses_column(conv: Conv) -> bool {
+    !matches!(
+        conv,
+        Conv::AnyNull
+            | Conv::AnyBool
+            | Conv::AnyInt
+            | Conv::AnyFloat32
+            | Conv::AnyFloat64
+            | Conv::AnyString
+            | Conv::AnyBytes
+            | Conv::AnyTree
+    )
+}
+
+/// The schema of a struct's fields, comma-separated.
+pub(super) fn field_schemas(
+    out: &mut Vec<u8>,
+    buf: &[u8],
+    fields: &[Field],
+    cols: Option<&TableColumns>,
+    s: &DebeziumSettings,
+) {
+    for (i, f) in fields.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let col = f.col.and_then(|c| cols.map(|t| &t.columns[c as usize]));
+        schema::field(out, &buf[f.name.clone()], f.conv, col, s);
+    }
+}
+
+/// Writes the envelope's payload: `before` and `after` (images at these
+/// positions, or null), `source`, `op`, `ts_ms`, `transaction`. The fields
+/// of the row (after's, or before's for a delete) go to `fields`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn payload(
+    out: &mut Vec<u8>,
+    row: &mut Row<'_, '_>,
+    ev: &Event<'_>,
+    before: Option<usize>,
+    after: Option<usize>,
+    op: &str,
+    name: &str,
+    fields: &mut Vec<Field>,
+) -> Result<(), Malformed> {
+    let mut before_fields = Vec::new();
+    out.extend_from_slice(b"{\"before\":");
+    match before {
+        Some(at) => row.map(out, at, &mut before_fields)?,
+        None => write::null(out),
+    }
+    out.extend_from_slice(b",\"after\":");
+    match after {
+        Some(at) => row.map(out, at, fields)?,
+        None => write::null(out),
+    }
+    if after.is_none() {
+        *fields = before_fields;
+    }
+    out.extend_from_slice(b",\"source\":");
+    source_json(out, &ev.source, name);
+    out.extend_from_slice(b",\"op\":\"");
+    out.extend_from_slice(op.as_bytes());
+    out.extend_from_slice(b"\",\"ts_ms\":");
+    write::uint(out, ev.ts_ms);
+    out.extend_from_slice(b",\"transaction\":null}");
+    Ok(())
+}
+
+/// What `source.version` says: Sluice's version, marked as Sluice's, so
+/// nobody takes it for a Debezium release.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "-sluice");
+
+fn source_json(out: &mut Vec<u8>, s: &Source<'_>, name: &str) {
+    out.extend_from_slice(b"{\"version\":\"");
+    out.extend_from_slice(VERSION.as_bytes());
+    out.extend_from_slice(b"\",\"connector\":\"mysql\",\"name\":");
+    write::str(out, name);
+    out.extend_from_slice(b",\"ts_ms\":");
+    write::uint(out, s.ts_ms);
+    // Snapshot rows join the stream at watermarks, between changes, as
+    // Debezium's incremental snapshots do.
+    out.extend_from_slice(if s.snapshot {
+        b",\"snapshot\":\"incremental\",\"db\":"
+    } else {
+        b",\"snapshot\":\"false\",\"db\":"
+    });
+    write::string(out, s.db);
+    out.extend_from_slice(b",\"sequence\":null,\"table\":");
+    match s.table {
+        Some(t) => write::string(out, t),
+        None => write::null(out),
+    }
+    out.extend_from_slice(b",\"server_id\":");
+    write::uint(out, s.server_id);
+    out.extend_from_slice(b",\"gtid\":");
+    match s.gtid {
+        Some(g) => write::string(out, g),
+        None => write::null(out),
+    }
+    out.extend_from_slice(b",\"file\":");
+    write::string(out, s.file);
+    out.extend_from_slice(b",\"pos\":");
+    write::uint(out, s.pos);
+    out.extend_from_slice(b",\"row\":");
+    write::uint(out, s.row);
+    out.extend_from_slice(b",\"thread\":null,\"query\":null}");
+}
+
+/// The key's fields as `(name, value position)` in `buf`: from a key map,
+/// or (for the old key of a primary-key change) from an image.
+pub(super) fn key_entries(
+    buf: &[u8],
+    at: usize,
+    out: &mut Vec<(Range<usize>, usize)>,
+) -> Result<(), Malformed> {
+    out.clear();
+    let mut r = Reader::at(buf, at);
+    let Mp::Map(n) = r.next()? else {
+        return Err(Malformed);
+    };
+    for _ in 0..n {
+        let name = r.key()?;
+        let name = (r.pos - name.len())..r.pos;
+        out.push((name, r.pos));
+        r.skip()?;
+    }
+    Ok(())
+}
+
+/// For an update: the old key's entries, found in the before image at
+/// `before`, when any key column's value differs there from the key's.
+/// `None` when the key did not change (or the image lacks a key column).
+pub(super) fn old_key(
+    buf: &[u8],
+    key: &[(Range<usize>, usize)],
+    before: usize,
+) -> Result<Option<Vec<(Range<usize>, usize)>>, Malformed> {
+    let mut image = Vec::new();
+    key_entries(buf, before, &mut image)?;
+    let value = |at: usize| -> Result<&[u8], Malformed> {
+        let mut r = Reader::at(buf, at);
+        r.skip()?;
+        Ok(&buf[at..r.pos])
+    };
+    let mut old = Vec::with_capacity(key.len());
+    let mut changed = false;
+    for (name, at) in key {
+        let Some((_, before_at)) = image.iter().find(|(n, _)| buf[n.clone()] == buf[name.clone()])
+        else {
+            return Ok(None);
+        };
+        changed |= value(*at)? != value(*before_at)?;
+        old.push((name.clone(), *before_at));
+    }
+    Ok(changed.then_some(old))
+}
+
+/// Writes the key struct of `entries`, and its fields to `fields`.
+pub(super) fn key_payload(
+    out: &mut Vec<u8>,
+    row: &mut Row<'_, '_>,
+    entries: &[(Range<usize>, usize)],
+    fields: &mut Vec<Field>,
+) -> Result<(), Malformed> {
+    out.push(b'{');
+    let mut hint = 0;
+    for (i, (name, at)) in entries.iter().enumerate() {
+        if i > 0 {
+            out.push(b',');
+        }
+        let mut r = Reader::at(row.buf, *at);
+        let f = row.entry(out, &mut r, name.clone(), &mut hint)?;
+        fields.push(f);
+    }
+    out.push(b'}');
+    Ok(())
+}
