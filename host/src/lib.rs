@@ -61,7 +61,7 @@ pub mod app;
 pub(crate) mod binlog;
 pub(crate) mod checkpoint;
 pub mod config;
-pub(crate) mod debezium;
+pub mod debezium;
 pub(crate) mod decode;
 pub(crate) mod event;
 pub mod http;

@@ -6,6 +6,7 @@
 
 #[cfg(test)]
 mod documented;
+mod debezium;
 mod error;
 mod http;
 mod input;
@@ -152,6 +153,7 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
     let kafka = kafka::settings(raw.kafka.unwrap_or_default(), pipeline.sink, input)?;
     let state = state::settings(raw.state.unwrap_or_default(), input);
     let rules = rules::rules(raw.rules.unwrap_or_default(), input)?;
+    debezium_needs_a_name(&kafka, &rules, input)?;
     let plugins = plugins::settings(raw.plugins.unwrap_or_default(), input)?;
     let snapshot = snapshot::settings(raw.snapshot.unwrap_or_default(), input)?;
     let log = log::settings(raw.log.unwrap_or_default(), input)?;
@@ -167,6 +169,26 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
         log,
         http,
     })
+}
+
+/// debezium-json names every schema and `source.name` after Debezium's
+/// `topic.prefix`, which is `[kafka] topic_prefix` (topics are
+/// `{prefix}.{db}.{table}` already): required when any events take it.
+fn debezium_needs_a_name(
+    kafka: &KafkaSettings,
+    rules: &[Rule],
+    input: &Input,
+) -> Result<(), ConfigError> {
+    use crate::debezium::Format;
+    let used = kafka.format == Format::DebeziumJson
+        || rules.iter().any(|r| r.format == Some(Format::DebeziumJson));
+    if used && kafka.topic_prefix.is_none() {
+        return Err(input.in_file(
+            "kafka.topic_prefix",
+            "missing: the debezium-json format needs it, as Debezium's topic.prefix (the logical server name in source.name, the schema names and the topics {prefix}.{db}.{table}); set e.g. topic_prefix = \"dbserver1\" under [kafka]",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -27,11 +27,11 @@ pub(super) struct Source<'a> {
 #[derive(Debug, Default)]
 pub(super) struct Event<'a> {
     /// Where the after and before images' maps start; `None` when nil.
-    pub after: Option<usize>,
-    pub before: Option<usize>,
-    pub source: Source<'a>,
+    pub(super) after: Option<usize>,
+    pub(super) before: Option<usize>,
+    pub(super) source: Source<'a>,
     /// When Sluice produced the event.
-    pub ts_ms: u64,
+    pub(super) ts_ms: u64,
 }
 
 /// Reads the fields of the event in `b` (a MessagePack map); fields other
@@ -112,22 +112,22 @@ fn source<'a>(r: &mut Reader<'a>) -> Result<Source<'a>, Malformed> {
 /// how its value was written. The schema is made from these.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(super) struct Field {
-    pub name: Range<usize>,
-    pub col: Option<u16>,
-    pub conv: Conv,
+    pub(super) name: Range<usize>,
+    pub(super) col: Option<u16>,
+    pub(super) conv: Conv,
 }
 
 /// What every struct written for one record shares.
 pub(super) struct Row<'a, 'c> {
-    pub buf: &'a [u8],
-    pub cols: Option<&'a TableColumns>,
-    pub cx: Ctx<'c>,
+    pub(super) buf: &'a [u8],
+    pub(super) cols: Option<&'a TableColumns>,
+    pub(super) cx: Ctx<'c>,
 }
 
 impl Row<'_, '_> {
     /// Writes the MessagePack map at `at` as a JSON object of its
     /// columns' values, and appends each field to `fields`.
-    pub fn map(
+    pub(super) fn map(
         &mut self,
         out: &mut Vec<u8>,
         at: usize,
@@ -153,7 +153,7 @@ impl Row<'_, '_> {
     }
 
     /// Writes `"name":value` for the value at `r`, and says how.
-    pub fn entry(
+    pub(super) fn entry(
         &mut self,
         out: &mut Vec<u8>,
         r: &mut Reader<'_>,

@@ -14,9 +14,12 @@
 mod envelope;
 mod mp;
 mod schema;
-pub(crate) mod settings;
+pub mod settings;
 mod value;
 mod write;
+
+#[cfg(test)]
+mod tests;
 
 
 use std::collections::HashMap;
@@ -92,6 +95,12 @@ impl Encoder {
             key: Vec::new(),
             schemas: HashMap::new(),
         }
+    }
+
+    /// `[kafka] format`: what events of no rule, and of rules that name
+    /// no format, look like.
+    pub fn default_format(&self) -> Format {
+        self.default
     }
 
     /// Rewrites the change events of `batch` whose rule (`rules`, by index)

@@ -33,16 +33,12 @@ pub(super) struct Reader<'a> {
 }
 
 impl<'a> Reader<'a> {
-    pub fn new(b: &'a [u8]) -> Self {
+    pub(super) fn new(b: &'a [u8]) -> Self {
         Reader { b, pos: 0 }
     }
 
-    pub fn at(b: &'a [u8], pos: usize) -> Self {
+    pub(super) fn at(b: &'a [u8], pos: usize) -> Self {
         Reader { b, pos }
-    }
-
-    pub fn bytes(&self) -> &'a [u8] {
-        self.b
     }
 
     fn take(&mut self, n: usize) -> Result<&'a [u8], Malformed> {
@@ -65,7 +61,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next value's head (a whole value for scalars).
-    pub fn next(&mut self) -> Result<Mp<'a>, Malformed> {
+    pub(super) fn next(&mut self) -> Result<Mp<'a>, Malformed> {
         let m = self.be::<1>()?[0];
         Ok(match m {
             0x00..=0x7f => Mp::Uint(m as u64),
@@ -112,7 +108,7 @@ impl<'a> Reader<'a> {
     }
 
     /// Steps over one whole value, nested ones included.
-    pub fn skip(&mut self) -> Result<(), Malformed> {
+    pub(super) fn skip(&mut self) -> Result<(), Malformed> {
         let mut pending: u64 = 1;
         while pending > 0 {
             pending -= 1;
@@ -126,7 +122,7 @@ impl<'a> Reader<'a> {
     }
 
     /// A string key (map keys Sluice writes are strings).
-    pub fn key(&mut self) -> Result<&'a [u8], Malformed> {
+    pub(super) fn key(&mut self) -> Result<&'a [u8], Malformed> {
         match self.next()? {
             Mp::Str(s) => Ok(s),
             _ => Err(Malformed),

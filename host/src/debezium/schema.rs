@@ -9,9 +9,6 @@ use super::value::Conv;
 use super::write;
 use crate::event::columns::{ColumnType, SqlType};
 
-/// Debezium's `snapshot` values (an io.debezium.data.Enum).
-const SNAPSHOT_ALLOWED: &str = "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental";
-
 /// The schema of one field named `name`, whose values `conv` writes.
 /// `col` is the table's column (for nullability and parameters); `None`
 /// for a field the table does not have, which is optional.
@@ -167,9 +164,7 @@ const SOURCE: &str = concat!(
     r#"{"type":"string","optional":false,"field":"connector"},"#,
     r#"{"type":"string","optional":false,"field":"name"},"#,
     r#"{"type":"int64","optional":false,"field":"ts_ms"},"#,
-    r#"{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":""#,
-    "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental",
-    r#""},"default":"false","field":"snapshot"},"#,
+    r#"{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},"default":"false","field":"snapshot"},"#,
     r#"{"type":"string","optional":false,"field":"db"},"#,
     r#"{"type":"string","optional":true,"field":"sequence"},"#,
     r#"{"type":"string","optional":true,"field":"table"},"#,
@@ -190,7 +185,10 @@ mod tests {
     #[test]
     fn source_schema_is_json_and_lists_the_enum_values() {
         let v: serde_json::Value = serde_json::from_str(SOURCE).unwrap();
-        assert_eq!(v["fields"][4]["parameters"]["allowed"], SNAPSHOT_ALLOWED);
+        assert_eq!(
+            v["fields"][4]["parameters"]["allowed"],
+            "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"
+        );
         let names: Vec<&str> = v["fields"]
             .as_array()
             .unwrap()

@@ -68,7 +68,7 @@ pub(super) enum Conv {
 
 impl Conv {
     /// The conversion of a column of type `col` under `s`.
-    pub fn of_column(col: &ColumnType, s: &DebeziumSettings) -> Conv {
+    pub(super) fn of_column(col: &ColumnType, s: &DebeziumSettings) -> Conv {
         match &col.sql {
             SqlType::Int { bytes, unsigned } => match (bytes, unsigned) {
                 (1, _) | (2, false) => Conv::Int16,
@@ -111,7 +111,7 @@ impl Conv {
     }
 
     /// The conversion of a value on its own.
-    pub fn of_value(v: &Mp<'_>) -> Conv {
+    pub(super) fn of_value(v: &Mp<'_>) -> Conv {
         match v {
             Mp::Nil => Conv::AnyNull,
             Mp::Bool(_) => Conv::AnyBool,
@@ -227,15 +227,16 @@ pub(super) fn write(
         (C::Zoned, Mp::Str(s)) => {
             if s.starts_with(b"0000-00-00") {
                 // The zero TIMESTAMP is 0 seconds in the binlog, which
-                // Debezium reads as the epoch, nullable or not.
-                let fraction = s.iter().position(|&c| c == b'.').map(|dot| {
-                    let digits = s[dot + 1..].iter().take_while(|c| c.is_ascii_digit());
-                    digits.count()
-                });
+                // Debezium reads as the epoch, nullable or not, and writes
+                // with the column's fraction digits.
+                let fsp = match col.map(|c| &c.sql) {
+                    Some(SqlType::Timestamp { fsp }) => *fsp as usize,
+                    _ => 0,
+                };
                 out.extend_from_slice(b"\"1970-01-01T00:00:00");
-                if let Some(n) = fraction {
+                if fsp > 0 {
                     out.push(b'.');
-                    out.extend(std::iter::repeat_n(b'0', n));
+                    out.extend(std::iter::repeat_n(b'0', fsp));
                 }
                 out.extend_from_slice(b"Z\"");
             } else {
@@ -552,7 +553,7 @@ mod tests {
         // 10^64 - 1 (DECIMAL(65,1)'s largest magnitude, unscaled) round-trips.
         let nines = "9".repeat(65);
         let b = decimal_bytes(nines.as_bytes(), 0).unwrap();
-        assert_eq!(b.len(), 27, "216 bits and a sign bit");
+        assert_eq!(b.len(), 28, "216 bits, the top one set, and a sign bit");
         assert_eq!(b[0], 0x00);
         assert_eq!(decimal_bytes(b"1.234", 2), None, "more digits than the scale");
         assert_eq!(decimal_bytes(b"1e5", 0), None);
