@@ -6,8 +6,8 @@ use super::raw::RawDebezium;
 use super::{suggest, ConfigError};
 use crate::debezium::settings::{
     BigIntUnsignedMode, BinaryMode, DebeziumSettings, DecimalMode, Format, TimeMode,
-    DEFAULT_BIGINT_UNSIGNED_MODE, DEFAULT_BINARY_MODE, DEFAULT_DECIMAL_MODE, DEFAULT_SCHEMAS_ENABLE,
-    DEFAULT_TIME_MODE,
+    DEFAULT_BIGINT_UNSIGNED_MODE, DEFAULT_BINARY_MODE, DEFAULT_DECIMAL_MODE,
+    DEFAULT_SCHEMAS_ENABLE, DEFAULT_TIME_MODE,
 };
 
 /// A name given for `key`, one of `names`: the value it names, or an error
@@ -49,7 +49,8 @@ pub(super) fn format(given: &str, key: &str, input: &Input) -> Result<Format, Co
 }
 
 pub(super) fn settings(raw: RawDebezium, input: &Input) -> Result<DebeziumSettings, ConfigError> {
-    let mode = |given: Option<String>, key: &str| given.map(|g| (g, format!("kafka.debezium.{key}")));
+    let mode =
+        |given: Option<String>, key: &str| given.map(|g| (g, format!("kafka.debezium.{key}")));
     Ok(DebeziumSettings {
         schemas_enable: raw.schemas_enable.unwrap_or(DEFAULT_SCHEMAS_ENABLE),
         decimal: match mode(raw.decimal_handling_mode, "decimal_handling_mode") {

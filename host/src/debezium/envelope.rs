@@ -185,8 +185,7 @@ impl Row<'_, '_> {
                 r.pos = value_at;
                 let head = r.next()?;
                 let conv = Conv::of_value(&head);
-                value::write(out, conv, None, head, r, &mut self.cx)
-                    .map_err(|_| Malformed)?;
+                value::write(out, conv, None, head, r, &mut self.cx).map_err(|_| Malformed)?;
                 conv
             }
         };
@@ -348,7 +347,9 @@ pub(super) fn old_key(
     let mut old = Vec::with_capacity(key.len());
     let mut changed = false;
     for (name, at) in key {
-        let Some((_, before_at)) = image.iter().find(|(n, _)| buf[n.clone()] == buf[name.clone()])
+        let Some((_, before_at)) = image
+            .iter()
+            .find(|(n, _)| buf[n.clone()] == buf[name.clone()])
         else {
             return Ok(None);
         };

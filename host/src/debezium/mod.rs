@@ -21,7 +21,6 @@ mod write;
 #[cfg(test)]
 mod tests;
 
-
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;

@@ -104,10 +104,9 @@ fn parameters(out: &mut Vec<u8>, conv: Conv, col: Option<&ColumnType>) {
                 ("connect.decimal.precision", &precision.to_string()),
             ],
         ),
-        (Conv::UnsignedPrecise, _) => param(
-            out,
-            &[("scale", "0"), ("connect.decimal.precision", "20")],
-        ),
+        (Conv::UnsignedPrecise, _) => {
+            param(out, &[("scale", "0"), ("connect.decimal.precision", "20")])
+        }
         (Conv::Enum, Some(SqlType::Enum(labels))) | (Conv::Set, Some(SqlType::Set(labels))) => {
             param(out, &[("allowed", &labels.join(","))])
         }

@@ -94,7 +94,14 @@ fn encode(
     for (i, c) in changes.iter().enumerate() {
         let db = crate::event::msgpack::PreEncoded::str("inventory");
         let tb = crate::event::msgpack::PreEncoded::str("customers");
-        frame.set(c.op, &txn, db.bytes(), tb.bytes(), 1465581029000, 1465581029523);
+        frame.set(
+            c.op,
+            &txn,
+            db.bytes(),
+            tb.bytes(),
+            1465581029000,
+            1465581029523,
+        );
         let at = batch.buf.len();
         frame.open(&mut batch.buf);
         map(&mut batch.buf, c.after);
@@ -443,7 +450,11 @@ fn a_primary_key_change_is_a_delete_a_tombstone_and_a_create() {
     assert_eq!(out[0].key, Some(json!({"id": 1004})));
     let delete = out[0].value.as_ref().unwrap();
     assert_eq!(
-        (delete["op"].clone(), delete["before"]["id"].clone(), delete["after"].clone()),
+        (
+            delete["op"].clone(),
+            delete["before"]["id"].clone(),
+            delete["after"].clone()
+        ),
         (json!("d"), json!(1004), json!(null))
     );
     assert_eq!(out[1].key, Some(json!({"id": 1004})));
@@ -451,7 +462,11 @@ fn a_primary_key_change_is_a_delete_a_tombstone_and_a_create() {
     assert_eq!(out[2].key, Some(json!({"id": 2004})));
     let create = out[2].value.as_ref().unwrap();
     assert_eq!(
-        (create["op"].clone(), create["before"].clone(), create["after"]["id"].clone()),
+        (
+            create["op"].clone(),
+            create["before"].clone(),
+            create["after"]["id"].clone()
+        ),
         (json!("c"), json!(null), json!(2004))
     );
     // Without tombstones: the delete and the create.
@@ -508,7 +523,10 @@ fn with_schemas_key_and_value_are_schema_and_payload() {
         .iter()
         .map(|f| f["field"].as_str().unwrap())
         .collect();
-    assert_eq!(fields, ["before", "after", "source", "op", "ts_ms", "transaction"]);
+    assert_eq!(
+        fields,
+        ["before", "after", "source", "op", "ts_ms", "transaction"]
+    );
     let row_schema = json!({"type": "struct", "fields": [
         {"type": "int32", "optional": false, "field": "id"},
         {"type": "string", "optional": false, "field": "first_name"},
@@ -546,8 +564,14 @@ fn what_a_plugin_added_or_changed_is_written_as_what_it_is() {
     assert_eq!(value["payload"]["after"]["id"], "***");
     assert_eq!(value["payload"]["after"]["tenant"], 7);
     let fields = &value["schema"]["fields"][1]["fields"];
-    assert_eq!(fields[0], json!({"type": "string", "optional": true, "field": "id"}));
-    assert_eq!(fields[3], json!({"type": "int64", "optional": true, "field": "tenant"}));
+    assert_eq!(
+        fields[0],
+        json!({"type": "string", "optional": true, "field": "id"})
+    );
+    assert_eq!(
+        fields[3],
+        json!({"type": "int64", "optional": true, "field": "tenant"})
+    );
 }
 
 #[test]

@@ -389,7 +389,11 @@ pub(super) fn decimal_bytes(text: &[u8], scale: u8) -> Option<Vec<u8>> {
     // Little-endian base-2^32 limbs; 65 digits need 7.
     let mut limbs: Vec<u32> = vec![0];
     let pad = scale as usize - frac.len();
-    let digits = int.iter().chain(frac).copied().chain(std::iter::repeat_n(b'0', pad));
+    let digits = int
+        .iter()
+        .chain(frac)
+        .copied()
+        .chain(std::iter::repeat_n(b'0', pad));
     for c in digits {
         if !c.is_ascii_digit() {
             return None;
@@ -555,7 +559,11 @@ mod tests {
         let b = decimal_bytes(nines.as_bytes(), 0).unwrap();
         assert_eq!(b.len(), 28, "216 bits, the top one set, and a sign bit");
         assert_eq!(b[0], 0x00);
-        assert_eq!(decimal_bytes(b"1.234", 2), None, "more digits than the scale");
+        assert_eq!(
+            decimal_bytes(b"1.234", 2),
+            None,
+            "more digits than the scale"
+        );
         assert_eq!(decimal_bytes(b"1e5", 0), None);
     }
 

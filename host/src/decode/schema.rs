@@ -115,7 +115,9 @@ impl Column {
     /// The column as the output formats see it: its SQL type.
     fn sql_type(&self) -> ColumnType {
         let labels = |l: &[PreEncoded]| -> Arc<[Box<str>]> {
-            l.iter().map(|p| p.as_str().unwrap_or_default().into()).collect()
+            l.iter()
+                .map(|p| p.as_str().unwrap_or_default().into())
+                .collect()
         };
         let sql = match &self.kind {
             ColumnKind::Int { bytes, unsigned } => SqlType::Int {

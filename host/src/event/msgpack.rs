@@ -250,7 +250,10 @@ impl PreEncoded {
             m @ 0xa0..=0xbf => (1, (m & 0x1f) as usize),
             0xd9 => (2, *b.get(1)? as usize),
             0xda => (3, u16::from_be_bytes([*b.get(1)?, *b.get(2)?]) as usize),
-            0xdb => (5, u32::from_be_bytes(b.get(1..5)?.try_into().ok()?) as usize),
+            0xdb => (
+                5,
+                u32::from_be_bytes(b.get(1..5)?.try_into().ok()?) as usize,
+            ),
             _ => return None,
         };
         std::str::from_utf8(b.get(skip..skip + len)?).ok()
@@ -267,7 +270,13 @@ mod tests {
 
     #[test]
     fn pre_encoded_strings_read_back() {
-        for s in ["", "id", &"x".repeat(40), &"y".repeat(300), &"z".repeat(70_000)] {
+        for s in [
+            "",
+            "id",
+            &"x".repeat(40),
+            &"y".repeat(300),
+            &"z".repeat(70_000),
+        ] {
             assert_eq!(PreEncoded::str(s).as_str(), Some(s));
         }
     }
