@@ -122,6 +122,9 @@ pub(super) struct Row<'a, 'c> {
     pub(super) buf: &'a [u8],
     pub(super) cols: Option<&'a TableColumns>,
     pub(super) cx: Ctx<'c>,
+    /// Whether fields are listed (for a schema); without schemas they are
+    /// not needed.
+    pub(super) list: bool,
 }
 
 impl Row<'_, '_> {
@@ -146,7 +149,9 @@ impl Row<'_, '_> {
             let name = r.key()?;
             let name = (r.pos - name.len())..r.pos;
             let f = self.entry(out, &mut r, name, &mut hint)?;
-            fields.push(f);
+            if self.list {
+                fields.push(f);
+            }
         }
         out.push(b'}');
         Ok(())
@@ -243,11 +248,12 @@ pub(super) fn payload(
     op: &str,
     name: &str,
     fields: &mut Vec<Field>,
+    before_fields: &mut Vec<Field>,
 ) -> Result<(), Malformed> {
-    let mut before_fields = Vec::new();
+    before_fields.clear();
     out.extend_from_slice(b"{\"before\":");
     match before {
-        Some(at) => row.map(out, at, &mut before_fields)?,
+        Some(at) => row.map(out, at, before_fields)?,
         None => write::null(out),
     }
     out.extend_from_slice(b",\"after\":");
@@ -256,7 +262,7 @@ pub(super) fn payload(
         None => write::null(out),
     }
     if after.is_none() {
-        *fields = before_fields;
+        std::mem::swap(fields, before_fields);
     }
     out.extend_from_slice(b",\"source\":");
     source_json(out, &ev.source, name);
@@ -336,9 +342,9 @@ pub(super) fn old_key(
     buf: &[u8],
     key: &[(Range<usize>, usize)],
     before: usize,
+    image: &mut Vec<(Range<usize>, usize)>,
 ) -> Result<Option<Vec<(Range<usize>, usize)>>, Malformed> {
-    let mut image = Vec::new();
-    key_entries(buf, before, &mut image)?;
+    key_entries(buf, before, image)?;
     let value = |at: usize| -> Result<&[u8], Malformed> {
         let mut r = Reader::at(buf, at);
         r.skip()?;
@@ -374,7 +380,9 @@ pub(super) fn key_payload(
         }
         let mut r = Reader::at(row.buf, *at);
         let f = row.entry(out, &mut r, name.clone(), &mut hint)?;
-        fields.push(f);
+        if row.list {
+            fields.push(f);
+        }
     }
     out.push(b'}');
     Ok(())

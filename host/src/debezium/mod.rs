@@ -25,6 +25,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
+use crate::event::batch::NameId;
 use crate::event::columns::TableColumns;
 use crate::event::{Batch, Op, Record};
 pub use settings::{DebeziumSettings, Format};
@@ -63,6 +64,10 @@ pub struct Encoder {
     fields: Vec<envelope::Field>,
     key_fields: Vec<envelope::Field>,
     key: Vec<(Range<usize>, usize)>,
+    /// An update's before image's fields, to find its old key.
+    image: Vec<(Range<usize>, usize)>,
+    /// The before image's fields, when the after image's are the schema.
+    before_fields: Vec<envelope::Field>,
     /// Schemas already written, by table, field list and kind (value or
     /// key). The table's columns are held so their address is not reused.
     schemas: HashMap<SchemaKey, (Arc<TableColumns>, Vec<u8>)>,
@@ -92,6 +97,8 @@ impl Encoder {
             fields: Vec::new(),
             key_fields: Vec::new(),
             key: Vec::new(),
+            image: Vec::new(),
+            before_fields: Vec::new(),
             schemas: HashMap::new(),
         }
     }
@@ -132,6 +139,10 @@ impl Encoder {
         let records = std::mem::take(&mut batch.records);
         batch.records.reserve(records.len());
         let mut result = Ok(());
+        // What the records of one table share, made again when the table
+        // changes (records come in runs of one table): no allocation and no
+        // reference count per row.
+        let mut table: Option<(NameId, Option<Arc<TableColumns>>, String)> = None;
         for r in records {
             let out = output(r.rule);
             let convert = out.format == Format::DebeziumJson
@@ -141,20 +152,30 @@ impl Encoder {
                 batch.records.push(copied(&src, &mut dst, r));
                 continue;
             }
-            let cols = batch.columns(&r).cloned();
-            let table = batch.table_name(&r).clone();
-            let base = format!("{name}.{}.{}", table.db, table.table);
-            let made = self.record(&src, &mut dst, &r, cols.as_ref(), &base, name, out);
-            match made {
-                Ok(made) => batch.records.extend(made),
-                Err(_) => {
-                    result = Err(EncodeError {
-                        db: table.db.to_string(),
-                        table: table.table.to_string(),
-                        txn: r.txn,
-                    });
-                    batch.records.push(copied(&src, &mut dst, r));
-                }
+            if table.as_ref().is_none_or(|t| t.0 != r.table) {
+                let name_of = batch.table(&r);
+                let base = format!("{name}.{}.{}", name_of.db, name_of.table);
+                table = Some((r.table, batch.columns(&r).cloned(), base));
+            }
+            let (_, cols, base) = table.as_ref().expect("set above");
+            let made = self.record(
+                &src,
+                &mut dst,
+                &r,
+                cols.as_ref(),
+                base,
+                name,
+                out,
+                &mut batch.records,
+            );
+            if made.is_err() {
+                let t = batch.table(&r);
+                result = Err(EncodeError {
+                    db: t.db.to_string(),
+                    table: t.table.to_string(),
+                    txn: r.txn,
+                });
+                batch.records.push(copied(&src, &mut dst, r));
             }
         }
         batch.buf = dst;
@@ -178,14 +199,18 @@ impl Encoder {
         base: &str,
         name: &str,
         out: RuleOutput,
-    ) -> Result<Vec<Record>, mp::Malformed> {
+        made: &mut Vec<Record>,
+    ) -> Result<(), mp::Malformed> {
         let key_at = r.key.as_ref().map(|k| k.start);
         let mut key = std::mem::take(&mut self.key);
-        match key_at {
-            Some(at) => envelope::key_entries(src, at, &mut key)?,
-            None => key.clear(),
+        let result = match key_at {
+            Some(at) => envelope::key_entries(src, at, &mut key),
+            None => {
+                key.clear();
+                Ok(())
+            }
         }
-        let result = self.record_with_key(src, dst, r, cols, base, name, out, &key);
+        .and_then(|()| self.record_with_key(src, dst, r, cols, base, name, out, &key, made));
         self.key = key;
         result
     }
@@ -201,7 +226,8 @@ impl Encoder {
         name: &str,
         out: RuleOutput,
         key: &[(Range<usize>, usize)],
-    ) -> Result<Vec<Record>, mp::Malformed> {
+        made: &mut Vec<Record>,
+    ) -> Result<(), mp::Malformed> {
         let has_key = r.key.is_some();
         if r.value.is_empty() {
             // A tombstone: the key alone.
@@ -209,11 +235,12 @@ impl Encoder {
                 .then(|| self.key(src, dst, cols, base, key))
                 .transpose()?;
             let at = dst.len();
-            return Ok(vec![Record {
+            made.push(Record {
                 value: at..at,
                 key,
                 ..r.clone()
-            }]);
+            });
+            return Ok(());
         }
         let value = &src[r.value.clone()];
         let ev = envelope::parse(value)?;
@@ -222,8 +249,10 @@ impl Encoder {
         let (before, after) = (shift(ev.before), shift(ev.after));
         if r.op == Op::Update && has_key {
             if let Some(before_at) = before {
-                if let Some(old) = envelope::old_key(src, key, before_at)? {
-                    let mut made = Vec::with_capacity(3);
+                let mut image = std::mem::take(&mut self.image);
+                let old = envelope::old_key(src, key, before_at, &mut image);
+                self.image = image;
+                if let Some(old) = old? {
                     let v = self.value(src, dst, cols, &ev, before, None, "d", base, name)?;
                     let k = self.key(src, dst, cols, base, &old)?;
                     made.push(Record {
@@ -248,7 +277,7 @@ impl Encoder {
                         op: Op::Create,
                         ..r.clone()
                     });
-                    return Ok(made);
+                    return Ok(());
                 }
             }
         }
@@ -256,11 +285,12 @@ impl Encoder {
         let k = has_key
             .then(|| self.key(src, dst, cols, base, key))
             .transpose()?;
-        Ok(vec![Record {
+        made.push(Record {
             value: v,
             key: k,
             ..r.clone()
-        }])
+        });
+        Ok(())
     }
 
     /// Writes an envelope to `dst` and returns where it is.
@@ -287,11 +317,24 @@ impl Encoder {
                 settings: &self.settings,
                 scratch: &mut self.doc,
             },
+            list: self.settings.schemas_enable,
         };
+        let mut before_fields = std::mem::take(&mut self.before_fields);
         if !self.settings.schemas_enable {
-            envelope::payload(dst, &mut row, ev, before, after, op, name, &mut fields)?;
+            let written = envelope::payload(
+                dst,
+                &mut row,
+                ev,
+                before,
+                after,
+                op,
+                name,
+                &mut fields,
+                &mut before_fields,
+            );
             self.fields = fields;
-            return Ok(start..dst.len());
+            self.before_fields = before_fields;
+            return written.map(|()| start..dst.len());
         }
         let mut payload = std::mem::take(&mut self.payload);
         payload.clear();
@@ -304,7 +347,9 @@ impl Encoder {
             op,
             name,
             &mut fields,
+            &mut before_fields,
         );
+        self.before_fields = before_fields;
         if written.is_ok() {
             dst.extend_from_slice(b"{\"schema\":");
             self.schema(dst, src, cols, base, &fields, false);
@@ -336,6 +381,7 @@ impl Encoder {
                 settings: &self.settings,
                 scratch: &mut self.doc,
             },
+            list: self.settings.schemas_enable,
         };
         if !self.settings.schemas_enable {
             let written = envelope::key_payload(dst, &mut row, entries, &mut fields);

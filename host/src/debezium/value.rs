@@ -175,7 +175,7 @@ pub(super) fn write(
         (C::UnsignedLong, Mp::Int(i)) => write::int(out, i),
         (C::UnsignedPrecise, Mp::Uint(u)) => {
             let b = twos_complement(&u.to_be_bytes(), false);
-            write::base64(out, &b, Alphabet::Standard)
+            write::base64(out, b.as_slice(), Alphabet::Standard)
         }
         (C::Float32 | C::AnyFloat32, Mp::F32(f)) => write::f32(out, f),
         (C::Float64 | C::AnyFloat64, Mp::F64(f)) => write::f64(out, f),
@@ -186,7 +186,7 @@ pub(super) fn write(
                 _ => 0,
             };
             let b = decimal_bytes(s, scale).ok_or(Unfit::Kind)?;
-            write::base64(out, &b, Alphabet::Standard)
+            write::base64(out, b.as_slice(), Alphabet::Standard)
         }
         (C::DecimalString | C::Text | C::Enum | C::AnyString, Mp::Str(s)) => write::string(out, s),
         (C::DecimalDouble, Mp::Str(s)) => {
@@ -370,11 +370,34 @@ fn document(out: &mut Vec<u8>, head: Mp<'_>, r: &mut Reader<'_>) -> Result<(), M
     Ok(())
 }
 
+/// Big-endian two's complement bytes of at most [`Bytes::MAX`] bytes, on
+/// the stack: one per DECIMAL value, which must not cost an allocation.
+#[derive(Clone, Copy)]
+pub(super) struct Bytes {
+    b: [u8; Bytes::MAX],
+    start: usize,
+}
+
+impl Bytes {
+    /// DECIMAL(65) needs 28 bytes; BIGINT UNSIGNED 9.
+    const MAX: usize = 32;
+
+    pub(super) fn as_slice(&self) -> &[u8] {
+        &self.b[self.start..]
+    }
+}
+
+impl std::fmt::Debug for Bytes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.as_slice().fmt(f)
+    }
+}
+
 /// Kafka Connect's Decimal bytes: the unscaled integer of `text` (`"-12.50"`
 /// at scale 2 is -1250), as Java's `BigInteger.toByteArray` gives it:
 /// big-endian two's complement in the fewest bytes. `None` when `text` is
-/// not a decimal with at most `scale` fraction digits.
-pub(super) fn decimal_bytes(text: &[u8], scale: u8) -> Option<Vec<u8>> {
+/// not a decimal with at most `scale` fraction digits (or more than 65).
+pub(super) fn decimal_bytes(text: &[u8], scale: u8) -> Option<Bytes> {
     let (negative, body) = match text.split_first()? {
         (b'-', rest) => (true, rest),
         _ => (false, text),
@@ -383,12 +406,12 @@ pub(super) fn decimal_bytes(text: &[u8], scale: u8) -> Option<Vec<u8>> {
         Some(dot) => (&body[..dot], &body[dot + 1..]),
         None => (body, &b""[..]),
     };
-    if int.is_empty() || frac.len() > scale as usize {
+    let pad = (scale as usize).checked_sub(frac.len())?;
+    if int.is_empty() || int.len() + frac.len() + pad > 65 {
         return None;
     }
-    // Little-endian base-2^32 limbs; 65 digits need 7.
-    let mut limbs: Vec<u32> = vec![0];
-    let pad = scale as usize - frac.len();
+    // Little-endian base-2^32 limbs: 65 digits take 216 bits, 7 limbs.
+    let mut limbs = [0u32; 8];
     let digits = int
         .iter()
         .chain(frac)
@@ -404,29 +427,30 @@ pub(super) fn decimal_bytes(text: &[u8], scale: u8) -> Option<Vec<u8>> {
             *l = v as u32;
             carry = v >> 32;
         }
-        if carry > 0 {
-            limbs.push(carry as u32);
-        }
     }
-    let mut be: Vec<u8> = limbs.iter().rev().flat_map(|l| l.to_be_bytes()).collect();
-    let zero = be.iter().all(|&b| b == 0);
-    Some(twos_complement(&mut be, negative && !zero))
+    let mut be = [0u8; 32];
+    for (i, l) in limbs.iter().rev().enumerate() {
+        be[i * 4..i * 4 + 4].copy_from_slice(&l.to_be_bytes());
+    }
+    let zero = limbs.iter().all(|&l| l == 0);
+    Some(twos_complement(&be, negative && !zero))
 }
 
-/// The magnitude `be` (big-endian), negated if `negative`, in the fewest
-/// bytes of two's complement (zero is one 0 byte, as in Java).
-fn twos_complement(be: &[u8], negative: bool) -> Vec<u8> {
-    // One byte more than the magnitude, so the sign bit has room.
-    let mut v = Vec::with_capacity(be.len() + 1);
-    v.push(0);
-    v.extend_from_slice(be);
+/// The magnitude `be` (big-endian, its top bit clear), negated if
+/// `negative`, in the fewest bytes of two's complement (zero is one 0
+/// byte, as in Java).
+fn twos_complement(be: &[u8], negative: bool) -> Bytes {
+    let mut b = [0u8; Bytes::MAX];
+    // Right-aligned, with at least one byte ahead for the sign.
+    let at = Bytes::MAX - be.len();
+    b[at..].copy_from_slice(be);
     if negative {
-        for b in v.iter_mut() {
-            *b = !*b;
+        for x in b.iter_mut() {
+            *x = !*x;
         }
-        for b in v.iter_mut().rev() {
-            let (n, overflow) = b.overflowing_add(1);
-            *b = n;
+        for x in b.iter_mut().rev() {
+            let (n, overflow) = x.overflowing_add(1);
+            *x = n;
             if !overflow {
                 break;
             }
@@ -434,11 +458,10 @@ fn twos_complement(be: &[u8], negative: bool) -> Vec<u8> {
     }
     let fill = if negative { 0xff } else { 0x00 };
     let mut start = 0;
-    while start + 1 < v.len() && v[start] == fill && (v[start + 1] & 0x80 == fill & 0x80) {
+    while start + 1 < b.len() && b[start] == fill && (b[start + 1] & 0x80 == fill & 0x80) {
         start += 1;
     }
-    v.drain(..start);
-    v
+    Bytes { b, start }
 }
 
 /// Days from 1970-01-01 to a date of the proleptic Gregorian calendar
@@ -549,31 +572,41 @@ mod tests {
         ];
         for (text, scale, bytes) in cases {
             assert_eq!(
-                decimal_bytes(text.as_bytes(), *scale).as_deref(),
-                Some(*bytes),
+                decimal_bytes(text.as_bytes(), *scale).map(|b| b.as_slice().to_vec()),
+                Some(bytes.to_vec()),
                 "{text}"
             );
         }
         // 10^64 - 1 (DECIMAL(65,1)'s largest magnitude, unscaled) round-trips.
         let nines = "9".repeat(65);
         let b = decimal_bytes(nines.as_bytes(), 0).unwrap();
+        let b = b.as_slice();
         assert_eq!(b.len(), 28, "216 bits, the top one set, and a sign bit");
         assert_eq!(b[0], 0x00);
-        assert_eq!(
-            decimal_bytes(b"1.234", 2),
-            None,
+        assert!(
+            decimal_bytes(b"1.234", 2).is_none(),
             "more digits than the scale"
         );
-        assert_eq!(decimal_bytes(b"1e5", 0), None);
+        assert!(decimal_bytes(b"1e5", 0).is_none());
+        assert!(decimal_bytes("1".repeat(66).as_bytes(), 0).is_none());
+        let negative = decimal_bytes(format!("-{nines}").as_bytes(), 0).unwrap();
+        assert_eq!(
+            negative.as_slice()[0],
+            0xff,
+            "the sign byte of the smallest"
+        );
     }
 
     #[test]
     fn unsigned_bigint_is_a_positive_big_integer() {
         assert_eq!(
-            twos_complement(&u64::MAX.to_be_bytes(), false),
+            twos_complement(&u64::MAX.to_be_bytes(), false).as_slice(),
             [0x00, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]
         );
-        assert_eq!(twos_complement(&0u64.to_be_bytes(), false), [0x00]);
+        assert_eq!(
+            twos_complement(&0u64.to_be_bytes(), false).as_slice(),
+            [0x00]
+        );
     }
 
     #[test]
