@@ -314,13 +314,12 @@ fn source_json(out: &mut Vec<u8>, s: &Source<'_>, name: &str) {
     out.extend_from_slice(b",\"thread\":null,\"query\":null}");
 }
 
+/// Fields as `(name, value position)` in the event buffer.
+pub(super) type Entries = Vec<(Range<usize>, usize)>;
+
 /// The key's fields as `(name, value position)` in `buf`: from a key map,
 /// or (for the old key of a primary-key change) from an image.
-pub(super) fn key_entries(
-    buf: &[u8],
-    at: usize,
-    out: &mut Vec<(Range<usize>, usize)>,
-) -> Result<(), Malformed> {
+pub(super) fn key_entries(buf: &[u8], at: usize, out: &mut Entries) -> Result<(), Malformed> {
     out.clear();
     let mut r = Reader::at(buf, at);
     let Mp::Map(n) = r.next()? else {
@@ -342,8 +341,8 @@ pub(super) fn old_key(
     buf: &[u8],
     key: &[(Range<usize>, usize)],
     before: usize,
-    image: &mut Vec<(Range<usize>, usize)>,
-) -> Result<Option<Vec<(Range<usize>, usize)>>, Malformed> {
+    image: &mut Entries,
+) -> Result<Option<Entries>, Malformed> {
     key_entries(buf, before, image)?;
     let value = |at: usize| -> Result<&[u8], Malformed> {
         let mut r = Reader::at(buf, at);

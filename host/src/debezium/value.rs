@@ -483,9 +483,12 @@ fn digits(s: &[u8]) -> Option<u32> {
     Some(s.iter().fold(0, |a, &c| a * 10 + (c - b'0') as u32))
 }
 
+/// Year, month, day.
+type Ymd = (i64, u32, u32);
+
 /// `YYYY-MM-DD`: `Some(None)` for a zero, partly zero or impossible date,
 /// `None` for text that is no date at all.
-fn parse_date(s: &[u8]) -> Option<Option<(i64, u32, u32)>> {
+fn parse_date(s: &[u8]) -> Option<Option<Ymd>> {
     if s.len() != 10 || s[4] != b'-' || s[7] != b'-' {
         return None;
     }
@@ -536,7 +539,7 @@ fn parse_time(s: &[u8]) -> Option<i64> {
 
 /// `YYYY-MM-DD<sep>HH:MM:SS[.ffffff]`: the date (`None` when zero, as in
 /// [`parse_date`]) and the microseconds into the day.
-fn parse_datetime(s: &[u8], sep: u8) -> Option<Option<((i64, u32, u32), i64)>> {
+fn parse_datetime(s: &[u8], sep: u8) -> Option<Option<(Ymd, i64)>> {
     if s.len() < 19 || s[10] != sep {
         return None;
     }
