@@ -268,8 +268,8 @@ pub(super) fn payload(
     source_json(out, &ev.source, name);
     out.extend_from_slice(b",\"op\":\"");
     out.extend_from_slice(op.as_bytes());
-    out.extend_from_slice(b"\",\"ts_ms\":");
-    write::uint(out, ev.ts_ms);
+    out.extend_from_slice(b"\",");
+    timestamps(out, ev.ts_ms);
     out.extend_from_slice(b",\"transaction\":null}");
     Ok(())
 }
@@ -278,13 +278,25 @@ pub(super) fn payload(
 /// nobody takes it for a Debezium release.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "-sluice");
 
+/// `"ts_ms":..,"ts_us":..,"ts_ns":..`: Debezium 2.6 added the finer two
+/// beside `ts_ms`; Sluice's clocks are milliseconds, so they are its
+/// multiples.
+fn timestamps(out: &mut Vec<u8>, ms: u64) {
+    out.extend_from_slice(b"\"ts_ms\":");
+    write::uint(out, ms);
+    out.extend_from_slice(b",\"ts_us\":");
+    write::uint(out, ms.saturating_mul(1000));
+    out.extend_from_slice(b",\"ts_ns\":");
+    write::uint(out, ms.saturating_mul(1_000_000));
+}
+
 fn source_json(out: &mut Vec<u8>, s: &Source<'_>, name: &str) {
     out.extend_from_slice(b"{\"version\":\"");
     out.extend_from_slice(VERSION.as_bytes());
     out.extend_from_slice(b"\",\"connector\":\"mysql\",\"name\":");
     write::str(out, name);
-    out.extend_from_slice(b",\"ts_ms\":");
-    write::uint(out, s.ts_ms);
+    out.push(b',');
+    timestamps(out, s.ts_ms);
     // Snapshot rows join the stream at watermarks, between changes, as
     // Debezium's incremental snapshots do.
     out.extend_from_slice(if s.snapshot {

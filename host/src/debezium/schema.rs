@@ -150,7 +150,7 @@ pub(super) fn envelope(out: &mut Vec<u8>, row_fields: &[u8], base: &str) {
     out.push(b',');
     out.extend_from_slice(SOURCE.as_bytes());
     out.extend_from_slice(
-        br#",{"type":"string","optional":false,"field":"op"},{"type":"int64","optional":true,"field":"ts_ms"},{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"total_order"},{"type":"int64","optional":false,"field":"data_collection_order"}],"optional":true,"name":"event.block","version":1,"field":"transaction"}],"optional":false,"name":"#,
+        br#",{"type":"string","optional":false,"field":"op"},{"type":"int64","optional":true,"field":"ts_ms"},{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"},{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"total_order"},{"type":"int64","optional":false,"field":"data_collection_order"}],"optional":true,"name":"event.block","version":1,"field":"transaction"}],"optional":false,"name":"#,
     );
     write::str(out, &format!("{base}.Envelope"));
     out.extend_from_slice(b",\"version\":1}");
@@ -163,9 +163,11 @@ const SOURCE: &str = concat!(
     r#"{"type":"string","optional":false,"field":"connector"},"#,
     r#"{"type":"string","optional":false,"field":"name"},"#,
     r#"{"type":"int64","optional":false,"field":"ts_ms"},"#,
-    r#"{"type":"string","optional":true,"name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},"default":"false","field":"snapshot"},"#,
+    r#"{"type":"string","optional":true,"default":"false","name":"io.debezium.data.Enum","version":1,"parameters":{"allowed":"true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},"field":"snapshot"},"#,
     r#"{"type":"string","optional":false,"field":"db"},"#,
     r#"{"type":"string","optional":true,"field":"sequence"},"#,
+    r#"{"type":"int64","optional":true,"field":"ts_us"},"#,
+    r#"{"type":"int64","optional":true,"field":"ts_ns"},"#,
     r#"{"type":"string","optional":true,"field":"table"},"#,
     r#"{"type":"int64","optional":false,"field":"server_id"},"#,
     r#"{"type":"string","optional":true,"field":"gtid"},"#,
@@ -174,7 +176,7 @@ const SOURCE: &str = concat!(
     r#"{"type":"int32","optional":false,"field":"row"},"#,
     r#"{"type":"int64","optional":true,"field":"thread"},"#,
     r#"{"type":"string","optional":true,"field":"query"}"#,
-    r#"],"optional":false,"name":"io.debezium.connector.mysql.Source","field":"source"}"#,
+    r#"],"optional":false,"name":"io.debezium.connector.mysql.Source","version":1,"field":"source"}"#,
 );
 
 #[cfg(test)]
@@ -204,6 +206,8 @@ mod tests {
                 "snapshot",
                 "db",
                 "sequence",
+                "ts_us",
+                "ts_ns",
                 "table",
                 "server_id",
                 "gtid",

@@ -380,13 +380,16 @@ fn an_insert_is_the_documented_envelope_and_key() {
             "after": {"id": 1004, "first_name": "Anne", "email": null},
             "source": {
                 "version": version, "connector": "mysql", "name": "dbserver1",
-                "ts_ms": 1465581029000i64, "snapshot": "false", "db": "inventory",
+                "ts_ms": 1465581029000i64, "ts_us": 1465581029000000i64,
+                "ts_ns": 1465581029000000000i64, "snapshot": "false", "db": "inventory",
                 "sequence": null, "table": "customers", "server_id": 223344,
                 "gtid": "0-1-9", "file": "mysql-bin.000003", "pos": 484, "row": 0,
                 "thread": null, "query": null
             },
             "op": "c",
             "ts_ms": 1465581029523i64,
+            "ts_us": 1465581029523000i64,
+            "ts_ns": 1465581029523000000i64,
             "transaction": null
         }))
     );
@@ -525,7 +528,16 @@ fn with_schemas_key_and_value_are_schema_and_payload() {
         .collect();
     assert_eq!(
         fields,
-        ["before", "after", "source", "op", "ts_ms", "transaction"]
+        [
+            "before",
+            "after",
+            "source",
+            "op",
+            "ts_ms",
+            "ts_us",
+            "ts_ns",
+            "transaction"
+        ]
     );
     let row_schema = json!({"type": "struct", "fields": [
         {"type": "int32", "optional": false, "field": "id"},
