@@ -7,7 +7,7 @@
 use serde_json::{json, Value};
 
 use crate::sluice::{events, master_position, unique, Sluice};
-use crate::support::{self, consume_all_blocking, Message, Rule, SluiceConfig};
+use crate::support::{self, consume_all_blocking, Message, Rule, SluiceConfig, Step};
 
 fn json_of(bytes: Option<&[u8]>) -> Option<Value> {
     bytes.map(|b| {
@@ -200,5 +200,63 @@ fn changes_arrive_as_debeziums_json_envelope_with_schemas() {
     assert_eq!(notes[0].value["v"], 1);
     assert_eq!(notes[0].value["after"]["msg"], "no key");
     assert_eq!(notes[0].key, None);
+    sluice.stop();
+}
+
+/// Plugins see Sluice's MessagePack and the format is applied to what the
+/// chain made: a dropped column is not in the JSON, the key is the one the
+/// key plugin wrote (text, passed on as it is), and the tombstone after a
+/// delete carries it too. Without schemas, values are the bare payload.
+#[test]
+fn the_format_is_applied_after_the_plugin_chain() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("dbzp");
+    db.sql(&format!(
+        "CREATE DATABASE {name};
+         CREATE TABLE {name}.users (id INT PRIMARY KEY, email VARCHAR(50), status VARCHAR(10), joined DATE);"
+    ))
+    .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let plugins = crate::plugins::plugin_dir(dir.path(), &["pii-mask", "key-columns"]);
+    let config = SluiceConfig::from_now(db, &brokers)
+        .plugins_dir(&plugins)
+        .rule(
+            Rule::tables(&[&format!("{name}.*")])
+                .tombstones(true)
+                .format("debezium-json")
+                .plugins([
+                    Step::new("pii-mask")
+                        .set("columns", "email")
+                        .set("mode", "drop"),
+                    Step::new("key-columns").set("columns", "status,id"),
+                ]),
+        )
+        .raw("[kafka.debezium]\nschemas_enable = false\n");
+    let mut sluice = Sluice::run(&dir.path().join("run"), &config);
+    db.sql(&format!(
+        "INSERT INTO {name}.users VALUES (1, 'a@example.com', 'active', '2024-02-29');
+         DELETE FROM {name}.users WHERE id = 1;"
+    ))
+    .unwrap();
+    let topic = sluice.topic(&format!("{name}.users"));
+    let msgs = consume_all_blocking(&brokers, &topic, 3, std::time::Duration::from_secs(60));
+    assert_eq!(msgs.len(), 3, "log:\n{}", sluice.log());
+    // key-columns writes the key as text: it goes out as the plugin wrote it.
+    let keys: Vec<Option<&str>> = msgs.iter().map(Message::key_str).collect();
+    assert_eq!(keys, [Some("active|1"); 3]);
+    let insert = json_of(msgs[0].payload.as_deref()).unwrap();
+    assert_eq!(insert["op"], "c");
+    assert_eq!(
+        insert["after"],
+        json!({"id": 1, "status": "active", "joined": 19782}),
+        "email dropped by the plugin; the date as Debezium's days"
+    );
+    let delete = json_of(msgs[1].payload.as_deref()).unwrap();
+    assert_eq!(
+        (delete["op"].clone(), delete["after"].clone()),
+        (json!("d"), json!(null))
+    );
+    assert!(msgs[2].payload.is_none(), "a tombstone is a null value");
     sluice.stop();
 }

@@ -331,8 +331,19 @@ pub(super) type Entries = Vec<(Range<usize>, usize)>;
 
 /// The key's fields as `(name, value position)` in `buf`: from a key map,
 /// or (for the old key of a primary-key change) from an image.
-pub(super) fn key_entries(buf: &[u8], at: usize, out: &mut Entries) -> Result<(), Malformed> {
+/// With `end`, the map must end there (a key is exactly one map; bytes a
+/// key plugin chose may only start like one).
+pub(super) fn key_entries(
+    buf: &[u8],
+    at: usize,
+    end: Option<usize>,
+    out: &mut Entries,
+) -> Result<(), Malformed> {
     out.clear();
+    let buf = match end {
+        Some(end) => buf.get(..end).ok_or(Malformed)?,
+        None => buf,
+    };
     let mut r = Reader::at(buf, at);
     let Mp::Map(n) = r.next()? else {
         return Err(Malformed);
@@ -342,6 +353,9 @@ pub(super) fn key_entries(buf: &[u8], at: usize, out: &mut Entries) -> Result<()
         let name = (r.pos - name.len())..r.pos;
         out.push((name, r.pos));
         r.skip()?;
+    }
+    if end.is_some_and(|e| r.pos != e) {
+        return Err(Malformed);
     }
     Ok(())
 }
@@ -355,7 +369,7 @@ pub(super) fn old_key(
     before: usize,
     image: &mut Entries,
 ) -> Result<Option<Entries>, Malformed> {
-    key_entries(buf, before, image)?;
+    key_entries(buf, before, None, image)?;
     let value = |at: usize| -> Result<&[u8], Malformed> {
         let mut r = Reader::at(buf, at);
         r.skip()?;

@@ -201,16 +201,15 @@ impl Encoder {
         out: RuleOutput,
         made: &mut Vec<Record>,
     ) -> Result<(), mp::Malformed> {
-        let key_at = r.key.as_ref().map(|k| k.start);
         let mut key = std::mem::take(&mut self.key);
-        let result = match key_at {
-            Some(at) => envelope::key_entries(src, at, &mut key),
-            None => {
-                key.clear();
-                Ok(())
-            }
-        }
-        .and_then(|()| self.record_with_key(src, dst, r, cols, base, name, out, &key, made));
+        key.clear();
+        // Sluice's keys are maps of the key columns; a key plugin's are
+        // whatever bytes it chose (text, say), which go out as they are.
+        let opaque = match &r.key {
+            Some(k) => envelope::key_entries(src, k.start, Some(k.end), &mut key).is_err(),
+            None => false,
+        };
+        let result = self.record_with_key(src, dst, r, cols, base, name, out, &key, opaque, made);
         self.key = key;
         result
     }
@@ -226,14 +225,22 @@ impl Encoder {
         name: &str,
         out: RuleOutput,
         key: &[(Range<usize>, usize)],
+        opaque: bool,
         made: &mut Vec<Record>,
     ) -> Result<(), mp::Malformed> {
         let has_key = r.key.is_some();
+        let write_key = |this: &mut Self, dst: &mut Vec<u8>| match &r.key {
+            Some(k) if opaque => {
+                let at = dst.len();
+                dst.extend_from_slice(&src[k.clone()]);
+                Ok(Some(at..dst.len()))
+            }
+            Some(_) => this.key(src, dst, cols, base, key).map(Some),
+            None => Ok(None),
+        };
         if r.value.is_empty() {
             // A tombstone: the key alone.
-            let key = has_key
-                .then(|| self.key(src, dst, cols, base, key))
-                .transpose()?;
+            let key = write_key(self, dst)?;
             let at = dst.len();
             made.push(Record {
                 value: at..at,
@@ -247,7 +254,7 @@ impl Encoder {
         // Positions in `ev` are within the value; the rows read `src`.
         let shift = |p: Option<usize>| p.map(|p| p + r.value.start);
         let (before, after) = (shift(ev.before), shift(ev.after));
-        if r.op == Op::Update && has_key {
+        if r.op == Op::Update && has_key && !opaque {
             if let Some(before_at) = before {
                 let mut image = std::mem::take(&mut self.image);
                 let old = envelope::old_key(src, key, before_at, &mut image);
@@ -282,9 +289,7 @@ impl Encoder {
             }
         }
         let v = self.value(src, dst, cols, &ev, before, after, r.op.code(), base, name)?;
-        let k = has_key
-            .then(|| self.key(src, dst, cols, base, key))
-            .transpose()?;
+        let k = write_key(self, dst)?;
         made.push(Record {
             value: v,
             key: k,

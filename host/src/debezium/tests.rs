@@ -50,6 +50,8 @@ struct Change<'a> {
     after: Option<Row<'a>>,
     before: Option<Row<'a>>,
     key: Option<Row<'a>>,
+    /// A key a key plugin wrote (any bytes), instead of `key`.
+    raw_key: Option<&'a [u8]>,
     /// A tombstone record follows (as the decoder adds after a delete).
     tombstone: bool,
 }
@@ -60,6 +62,7 @@ fn change<'a>(op: Op, after: Option<Row<'a>>, before: Option<Row<'a>>) -> Change
         after,
         before,
         key: None,
+        raw_key: None,
         tombstone: false,
     }
 }
@@ -114,6 +117,13 @@ fn encode(
             map(&mut batch.buf, Some(k));
             at..batch.buf.len()
         });
+        let key = key.or_else(|| {
+            c.raw_key.map(|k| {
+                let at = batch.buf.len();
+                batch.buf.extend_from_slice(k);
+                at..batch.buf.len()
+            })
+        });
         let record = Record {
             value: value.clone(),
             key,
@@ -145,7 +155,11 @@ fn encode(
         .iter()
         .map(|r| Out {
             op: r.op,
-            key: batch.key(r).map(json),
+            // Keys a plugin wrote are not JSON: shown as their text.
+            key: batch.key(r).map(|k| {
+                serde_json::from_slice(k)
+                    .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(k).into_owned()))
+            }),
             value: batch.payload(r).map(json),
         })
         .collect()
@@ -680,4 +694,62 @@ fn a_snapshot_row_is_a_read_of_an_incremental_snapshot() {
     assert_eq!(v["op"], "r");
     assert_eq!(v["source"]["snapshot"], "incremental");
     assert_eq!(v["source"]["gtid"], json!(null));
+}
+
+#[test]
+fn a_key_a_plugin_wrote_goes_out_as_it_is() {
+    let (old, new) = (anne(1004, "Anne"), anne(2004, "Anne"));
+    // Text, and bytes that start like a MessagePack map but are not one.
+    for raw in [&b"active|1004"[..], &[0x81, 0xa1, b'x']] {
+        let out = encode(
+            &customers(),
+            schemaless(),
+            true,
+            &[
+                Change {
+                    raw_key: Some(raw),
+                    ..change(Op::Update, Some(&new), Some(&old))
+                },
+                Change {
+                    raw_key: Some(raw),
+                    tombstone: true,
+                    ..change(Op::Delete, None, Some(&new))
+                },
+            ],
+        );
+        // No delete + create: the key is the plugin's, not the columns'.
+        let ops: Vec<Op> = out.iter().map(|o| o.op).collect();
+        assert_eq!(ops, [Op::Update, Op::Delete, Op::Delete]);
+        assert!(out[2].value.is_none());
+        assert_eq!(out[0].value.as_ref().unwrap()["after"]["id"], 2004);
+        let text = Json::String(String::from_utf8_lossy(raw).into_owned());
+        assert!(out.iter().all(|o| o.key.as_ref() == Some(&text)));
+    }
+    // The bytes themselves, through a batch.
+    let columns = Arc::new(TableColumns {
+        columns: customers(),
+    });
+    let name = Arc::new(TableName {
+        db: "inventory".into(),
+        table: "customers".into(),
+    });
+    let mut batch = Batch::default();
+    let table = batch.table_id(&name);
+    batch.set_columns(table, &columns);
+    batch.buf.extend_from_slice(b"active|1");
+    batch.records.push(Record {
+        value: 8..8,
+        key: Some(0..8),
+        op: Op::Delete,
+        table,
+        txn: TxnId(1),
+        topic: None,
+        dead_letter: None,
+        rule: None,
+    });
+    Encoder::new(Format::DebeziumJson, DebeziumSettings::default())
+        .encode(&mut batch, &[], "p")
+        .unwrap();
+    assert_eq!(batch.key(&batch.records[0]), Some(&b"active|1"[..]));
+    assert_eq!(batch.payload(&batch.records[0]), None);
 }

@@ -56,9 +56,9 @@ pub enum PipelineError {
     },
     #[error("{0}")]
     Snapshot(#[from] crate::snapshot::SnapshotError),
-    #[error("{source} (transaction at binlog position {}); stopped without moving the checkpoint past it", .position.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()))]
+    #[error("{error} (transaction at binlog position {}); stopped without moving the checkpoint past it", .position.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()))]
     Encode {
-        source: crate::debezium::EncodeError,
+        error: crate::debezium::EncodeError,
         position: Option<Position>,
     },
 }
@@ -504,7 +504,7 @@ impl Pipeline {
             .encode(&mut self.batch, &outputs, name)
             .map_err(|e| PipelineError::Encode {
                 position: self.tracker.start_of(e.txn),
-                source: e,
+                error: e,
             })
     }
 
