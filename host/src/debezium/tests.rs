@@ -509,8 +509,10 @@ fn a_table_without_a_key_gets_a_null_key() {
 fn with_schemas_key_and_value_are_schema_and_payload() {
     let row = anne(1004, "Anne");
     let key = id(1004);
-    let settings = DebeziumSettings::default();
-    assert!(settings.schemas_enable, "JsonConverter's default");
+    let settings = DebeziumSettings {
+        schemas_enable: true,
+        ..Default::default()
+    };
     let changes = [
         Change {
             key: Some(&key),
@@ -582,7 +584,10 @@ fn what_a_plugin_added_or_changed_is_written_as_what_it_is() {
     ];
     let out = encode(
         &customers(),
-        DebeziumSettings::default(),
+        DebeziumSettings {
+            schemas_enable: true,
+            ..Default::default()
+        },
         false,
         &[change(Op::Create, Some(&row), None)],
     );

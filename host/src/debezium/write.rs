@@ -3,6 +3,7 @@
 //! bytes as base64 or hex.
 
 const HEX_LOWER: &[u8; 16] = b"0123456789abcdef";
+const HEX_UPPER: &[u8; 16] = b"0123456789ABCDEF";
 
 /// `s` as a JSON string, quotes included. Bytes that are not UTF-8 (Sluice
 /// writes none; a plugin might) are replaced with U+FFFD.
@@ -19,46 +20,71 @@ pub(super) fn str(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
 }
 
+/// Which bytes a JSON string must escape: `"`, `\` and control characters.
+static ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = true;
+        i += 1;
+    }
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
 /// The inside of a JSON string: `"`, `\` and control characters escaped,
-/// everything else (UTF-8 included) as it is.
+/// everything else (UTF-8 included) as it is. Runs without any are copied
+/// whole: most text has none.
 pub(super) fn str_body(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
-    for (i, &c) in s.iter().enumerate() {
-        let esc: &[u8] = match c {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0x08 => b"\\b",
-            0x0c => b"\\f",
-            0x00..=0x1f => {
-                out.extend_from_slice(&s[start..i]);
-                out.extend_from_slice(b"\\u00");
-                out.push(HEX_LOWER[(c >> 4) as usize].to_ascii_uppercase());
-                out.push(HEX_LOWER[(c & 15) as usize].to_ascii_uppercase());
-                start = i + 1;
-                continue;
-            }
-            _ => continue,
-        };
+    while let Some(i) = s[start..].iter().position(|&c| ESCAPE[c as usize]) {
+        let i = start + i;
         out.extend_from_slice(&s[start..i]);
-        out.extend_from_slice(esc);
+        let c = s[i];
+        match c {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            _ => {
+                out.extend_from_slice(b"\\u00");
+                out.push(HEX_UPPER[(c >> 4) as usize]);
+                out.push(HEX_UPPER[(c & 15) as usize]);
+            }
+        }
         start = i + 1;
     }
     out.extend_from_slice(&s[start..]);
 }
 
+/// Two decimal digits per step, as itoa does: a number is written in a
+/// few table lookups.
+const DIGITS2: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
 pub(super) fn uint(out: &mut Vec<u8>, mut v: u64) {
     let mut buf = [0u8; 20];
     let mut i = buf.len();
-    loop {
+    while v >= 100 {
+        let d = (v % 100) as usize * 2;
+        v /= 100;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGITS2[d..d + 2]);
+    }
+    if v >= 10 {
+        let d = v as usize * 2;
+        i -= 2;
+        buf[i..i + 2].copy_from_slice(&DIGITS2[d..d + 2]);
+    } else {
         i -= 1;
-        buf[i] = b'0' + (v % 10) as u8;
-        v /= 10;
-        if v == 0 {
-            break;
-        }
+        buf[i] = b'0' + v as u8;
     }
     out.extend_from_slice(&buf[i..]);
 }
@@ -172,6 +198,12 @@ mod tests {
         assert_eq!(with(|o| int(o, i64::MIN)), "-9223372036854775808");
         assert_eq!(with(|o| uint(o, u64::MAX)), "18446744073709551615");
         assert_eq!(with(|o| int(o, 0)), "0");
+        for v in (0..200_000u64)
+            .step_by(7)
+            .chain([9, 10, 99, 100, 101, 999, 1000, u64::MAX - 1])
+        {
+            assert_eq!(with(|o| uint(o, v)), v.to_string());
+        }
         assert_eq!(with(|o| f32(o, 1.1)), "1.1");
         assert_eq!(with(|o| f64(o, -0.5)), "-0.5");
     }
