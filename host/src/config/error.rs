@@ -89,9 +89,7 @@ pub(super) fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     // `kafka.debezium.decimal_handling_mode`: a key of a sub-table that has
     // a header of its own.
     let sub_table = path.rsplit_once('.').filter(|(t, _)| {
-        !path.contains('"')
-            && t.contains('.')
-            && text.lines().any(|l| l.trim() == format!("[{t}]"))
+        !path.contains('"') && t.contains('.') && text.lines().any(|l| l.trim() == format!("[{t}]"))
     });
     let (table, key) = match (sub_table, path.find(".\"")) {
         (Some(split), _) => split,
