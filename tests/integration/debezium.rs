@@ -260,3 +260,89 @@ fn the_format_is_applied_after_the_plugin_chain() {
     assert!(msgs[2].payload.is_none(), "a tombstone is a null value");
     sluice.stop();
 }
+
+/// Every type the type tests cover, from the real server, without schemas:
+/// the default modes, then the others on the same binlog range.
+#[test]
+fn each_type_from_mariadb_maps_as_formatmd_says_in_each_mode() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("dbzt");
+    db.sql(&format!(
+        "CREATE DATABASE {name};
+         CREATE TABLE {name}.t (
+            id INT PRIMARY KEY, ti TINYINT, tu TINYINT UNSIGNED, si SMALLINT, su SMALLINT UNSIGNED,
+            mi MEDIUMINT, iu INT UNSIGNED, bi BIGINT, bu BIGINT UNSIGNED, f FLOAT, d DOUBLE,
+            dc DECIMAL(20,4), t6 TIME(6), t0 TIME, dt0 DATETIME, dt3 DATETIME(3), ts TIMESTAMP NULL,
+            dz DATE NULL, y YEAR, y2 YEAR, c CHAR(5), vb VARBINARY(4), bn BINARY(4), bl BLOB,
+            tx TEXT, e ENUM('a','b'), st SET('a','b','c'), b1 BIT(1), b64 BIT(64), j JSON,
+            g GEOMETRY, ip INET6, u UUID);"
+    ))
+    .unwrap();
+    let start = db.binlog_position();
+    db.sql(&format!(
+        "SET time_zone = '+00:00', sql_mode = '';
+         INSERT INTO {name}.t VALUES (1, -128, 255, -32768, 65535, -8388608, 4294967295,
+            -9223372036854775808, 18446744073709551615, 1.5, -2.25, -12345678901234.5678,
+            '-838:59:59.000000', '12:00:00', '2018-06-20 06:37:03', '2018-06-20 06:37:03.123',
+            '2018-06-20 13:37:03', '0000-00-00', 0, 2155, 'ab', x'00ff', x'01', x'',
+            'é\"\\n', 'b', 'a,c', b'1', x'ffffffffffffffff', '{{\"a\": [1, 2]}}',
+            ST_GeomFromText('POINT(1 2)', 4326), '::1', '123e4567-e89b-12d3-a456-426614174000');"
+    ))
+    .unwrap();
+    let run = |tag: &str, modes: &str| {
+        let dir = tempfile::tempdir().unwrap();
+        let config = SluiceConfig::new(&db.url(), &brokers)
+            .start(&start)
+            .topic_prefix(Some(&unique(tag)))
+            .rule(Rule::tables(&[&format!("{name}.t")]).format("debezium-json"))
+            .raw(&format!("[kafka.debezium]\n{modes}"));
+        let mut sluice = Sluice::run(dir.path(), &config);
+        let topic = sluice.topic(&format!("{name}.t"));
+        let msgs = consume_all_blocking(&brokers, &topic, 1, std::time::Duration::from_secs(60));
+        assert_eq!(msgs.len(), 1, "log:\n{}", sluice.log());
+        sluice.stop();
+        json_of(msgs[0].payload.as_deref()).unwrap()["after"].clone()
+    };
+
+    let after = run("dbzd", "");
+    assert_eq!(
+        after,
+        json!({
+            "id": 1, "ti": -128, "tu": 255, "si": -32768, "su": 65535, "mi": -8388608,
+            "iu": 4294967295u64, "bi": i64::MIN, "bu": -1, "f": 1.5, "d": -2.25,
+            "dc": "/klktFnPDLI=",                   // -123456789012345678 at scale 4
+            "t6": -3020399000000i64, "t0": 43200000000i64,
+            "dt0": 1529476623000i64, "dt3": 1529476623123i64,
+            "ts": "2018-06-20T13:37:03Z",
+            "dz": null,                             // a zero date in a nullable column
+            "y": 1900, "y2": 2155,                  // the zero year reads as 1900
+            "c": "ab", "vb": "AP8=", "bn": "AQAAAA==", "bl": "", "tx": "é\"\n",
+            "e": "b", "st": "a,c", "b1": true, "b64": "//////////8=",
+            "j": "{\"a\": [1, 2]}",                  // MariaDB's JSON is text
+            "g": {"wkb": "AQEAAAAAAAAAAADwPwAAAAAAAABA", "srid": 4326},
+            "ip": "AAAAAAAAAAAAAAAAAAAAAQ==", "u": "Ej5FZ+ibEtOkVkJmFBdAAA=="
+        })
+    );
+
+    let after = run(
+        "dbzm",
+        "decimal_handling_mode = \"string\"\ntime_precision_mode = \"connect\"\n\
+         bigint_unsigned_handling_mode = \"precise\"\nbinary_handling_mode = \"hex\"\n",
+    );
+    assert_eq!(after["dc"], "-12345678901234.5678");
+    assert_eq!(after["t0"], 43200000, "Kafka Connect's Time: milliseconds");
+    assert_eq!(after["dt3"], 1529476623123i64);
+    assert_eq!(after["bu"], "AP//////////", "Decimal(20, 0) bytes");
+    assert_eq!(
+        (after["vb"].clone(), after["bn"].clone()),
+        (json!("00ff"), json!("01000000"))
+    );
+    assert_eq!(after["ip"], "00000000000000000000000000000001");
+    assert_eq!(
+        after["g"]["wkb"], "AQEAAAAAAAAAAADwPwAAAAAAAABA",
+        "WKB stays bytes"
+    );
+    let after = run("dbzf", "decimal_handling_mode = \"double\"\n");
+    assert_eq!(after["dc"], -12345678901234.5678);
+}
