@@ -125,6 +125,23 @@ pub(super) struct Row<'a, 'c> {
     /// Whether fields are listed (for a schema); without schemas they are
     /// not needed.
     pub(super) list: bool,
+    /// Per column of `cols`: its `"name":` as JSON and its conversion
+    /// (see [`known`]); empty when not made.
+    pub(super) known: &'a [(Vec<u8>, Conv)],
+}
+
+/// What every row of a table shares, per column: the field's name as
+/// written (`"name":`) and the conversion of its values.
+pub(super) fn known(cols: &TableColumns, s: &DebeziumSettings) -> Vec<(Vec<u8>, Conv)> {
+    cols.columns
+        .iter()
+        .map(|c| {
+            let mut prefix = Vec::with_capacity(c.name.len() + 3);
+            write::str(&mut prefix, &c.name);
+            prefix.push(b':');
+            (prefix, Conv::of_column(c, s))
+        })
+        .collect()
 }
 
 impl Row<'_, '_> {
@@ -166,19 +183,28 @@ impl Row<'_, '_> {
         hint: &mut usize,
     ) -> Result<Field, Malformed> {
         let key = &self.buf[name.clone()];
-        write::string(out, key);
-        out.push(b':');
         let col = self.cols.and_then(|c| c.find(key, *hint));
         let col_type = col.map(|i| &self.cols.expect("found in it").columns[i]);
         if let Some(i) = col {
             *hint = i + 1;
         }
+        // A table column's `"name":` and conversion are made once per
+        // table (`known`); a column a plugin added is written here.
+        let known = col.and_then(|i| self.known.get(i));
+        match known {
+            Some((prefix, _)) => out.extend_from_slice(prefix),
+            None => {
+                write::string(out, key);
+                out.push(b':');
+            }
+        }
         let value_at = r.pos;
         let mark = out.len();
         let head = r.next()?;
-        let conv = match col_type {
-            Some(c) => Conv::of_column(c, self.cx.settings),
-            None => Conv::of_value(&head),
+        let conv = match (known, col_type) {
+            (Some((_, conv)), _) => *conv,
+            (None, Some(c)) => Conv::of_column(c, self.cx.settings),
+            (None, None) => Conv::of_value(&head),
         };
         let conv = match value::write(out, conv, col_type, head, r, &mut self.cx) {
             Ok(()) => conv,

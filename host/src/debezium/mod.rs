@@ -68,6 +68,9 @@ pub struct Encoder {
     image: Vec<(Range<usize>, usize)>,
     /// The before image's fields, when the after image's are the schema.
     before_fields: Vec<envelope::Field>,
+    /// Per column of the table being written: its `"name":` and
+    /// conversion, made once per run of the table's records.
+    known: Vec<(Vec<u8>, value::Conv)>,
     /// Schemas already written, by table, field list and kind (value or
     /// key). The table's columns are held so their address is not reused.
     schemas: HashMap<SchemaKey, (Arc<TableColumns>, Vec<u8>)>,
@@ -99,6 +102,7 @@ impl Encoder {
             key: Vec::new(),
             image: Vec::new(),
             before_fields: Vec::new(),
+            known: Vec::new(),
             schemas: HashMap::new(),
         }
     }
@@ -155,7 +159,12 @@ impl Encoder {
             if table.as_ref().is_none_or(|t| t.0 != r.table) {
                 let name_of = batch.table(&r);
                 let base = format!("{name}.{}.{}", name_of.db, name_of.table);
-                table = Some((r.table, batch.columns(&r).cloned(), base));
+                let cols = batch.columns(&r).cloned();
+                self.known = match &cols {
+                    Some(c) => envelope::known(c, &self.settings),
+                    None => Vec::new(),
+                };
+                table = Some((r.table, cols, base));
             }
             let (_, cols, base) = table.as_ref().expect("set above");
             let made = self.record(
@@ -323,6 +332,7 @@ impl Encoder {
                 scratch: &mut self.doc,
             },
             list: self.settings.schemas_enable,
+            known: &self.known,
         };
         let mut before_fields = std::mem::take(&mut self.before_fields);
         if !self.settings.schemas_enable {
@@ -387,6 +397,7 @@ impl Encoder {
                 scratch: &mut self.doc,
             },
             list: self.settings.schemas_enable,
+            known: &self.known,
         };
         if !self.settings.schemas_enable {
             let written = envelope::key_payload(dst, &mut row, entries, &mut fields);
