@@ -13,6 +13,8 @@
 //!   -> route/      table selection and topic names
 //!   -> plugin/     the WebAssembly sandbox; stage.rs runs each rule's chain
 //!                  over a batch
+//!   -> debezium/   the debezium-json output format, for rules that ask for
+//!                  it: what the chains made, rewritten as Debezium's JSON
 //!   -> kafka/      producer, topics, sink health, acknowledgements (or the
 //!                  null sink)
 //!   -> checkpoint/ ordered acknowledgements -> durable resume position
@@ -61,6 +63,7 @@ pub mod app;
 pub(crate) mod binlog;
 pub(crate) mod checkpoint;
 pub mod config;
+pub mod debezium;
 pub(crate) mod decode;
 pub(crate) mod event;
 pub mod http;

@@ -81,11 +81,37 @@ pub fn run(
             "partition": msg.partition(),
             "offset": msg.offset(),
             "headers": headers,
-            "key": msg.key().map(msgpack_to_json),
-            "value": msg.payload().map(msgpack_to_json),
+            "key": msg.key().map(shown),
+            "value": msg.payload().map(shown),
         });
         writeln!(out, "{line}")?;
         seen += 1;
     }
     Ok(seen)
+}
+
+/// A message's key or value as JSON: Sluice's MessagePack rendered as
+/// docs/FORMAT.md says, a debezium-json message as the JSON it is, and
+/// other bytes (a key a plugin wrote) as text.
+fn shown(b: &[u8]) -> serde_json::Value {
+    let mut rest = b;
+    if rmpv::decode::read_value(&mut rest).is_ok() && rest.is_empty() {
+        return msgpack_to_json(b);
+    }
+    serde_json::from_slice(b)
+        .unwrap_or_else(|_| serde_json::Value::String(String::from_utf8_lossy(b).into_owned()))
+}
+
+#[cfg(test)]
+mod shown_tests {
+    use super::*;
+
+    #[test]
+    fn messagepack_json_and_text_are_each_shown_as_what_they_are() {
+        let mp = crate::event::json::json_to_msgpack(&serde_json::json!({"id": 1}));
+        assert_eq!(shown(&mp), serde_json::json!({"id": 1}));
+        // `{` alone reads as the MessagePack number 123: the rest says no.
+        assert_eq!(shown(br#"{"id":1}"#), serde_json::json!({"id": 1}));
+        assert_eq!(shown(b"active|1"), serde_json::json!("active|1"));
+    }
 }

@@ -7,6 +7,7 @@
 
 mod config_errors;
 mod ddl;
+mod debezium;
 mod deploy;
 mod end_to_end;
 mod failover;

@@ -180,9 +180,10 @@ async fn kafka(out: &mut String, config: &Config) -> Result<(), AppError> {
     .map_err(SinkError::from)?;
     let _ = writeln!(
         out,
-        "kafka    {} ({}): reachable, {n} broker(s)",
+        "kafka    {} ({}): reachable, {n} broker(s); events as {}",
         config.kafka.brokers,
-        config.kafka.security.describe()
+        config.kafka.security.describe(),
+        config.kafka.format.name()
     );
     Ok(())
 }
@@ -283,8 +284,13 @@ fn describe(rule: &Rule, primary_key: &[String]) -> String {
     } else {
         format!("  chain [{}]", chain.join(", "))
     };
+    // The rule's own format; the default is said once, with [kafka].
+    let format = rule
+        .format
+        .map(|f| format!("  format {}", f.name()))
+        .unwrap_or_default();
     format!(
-        "key ({key})  columns {columns}  ops {}{}{chain}",
+        "key ({key})  columns {columns}  ops {}{}{format}{chain}",
         ops.join(","),
         if rule.tombstones { "  tombstones" } else { "" },
     )
@@ -465,5 +471,7 @@ mod tests {
             describe(&Rule::catch_all(), &[]),
             "key (none (no primary key))  columns all  ops insert,update,delete"
         );
+        rule.format = Some(crate::debezium::Format::DebeziumJson);
+        assert!(describe(&rule, &[]).ends_with("tombstones  format debezium-json"));
     }
 }

@@ -209,6 +209,7 @@ async fn session(
     let pipeline = Pipeline::new(pipeline::Parts {
         decoder: Decoder::new(charsets),
         chains: chains(config, rules, plugins)?,
+        encoder: crate::debezium::Encoder::new(config.kafka.format, config.kafka.debezium.clone()),
         rules: rules.clone(),
         sink: sink(config, &tracker, &health)?,
         health: health.clone(),

@@ -8,6 +8,7 @@ use std::fmt::Display;
 use crate::app::settings as pipeline;
 use crate::binlog::settings as source;
 use crate::checkpoint::settings as state;
+use crate::debezium::settings as debezium;
 use crate::http::settings as http;
 use crate::kafka::settings as kafka;
 use crate::logging as log;
@@ -18,8 +19,16 @@ const DOC: &str = include_str!("../../../docs/CONFIG.md");
 
 /// The sections whose settings the stages own (rules are route's, and have
 /// no numeric defaults).
-const SECTIONS: [&str; 8] = [
-    "source", "kafka", "state", "pipeline", "plugins", "snapshot", "log", "http",
+const SECTIONS: [&str; 9] = [
+    "source",
+    "kafka",
+    "kafka.debezium",
+    "state",
+    "pipeline",
+    "plugins",
+    "snapshot",
+    "log",
+    "http",
 ];
 
 /// `section.key` -> the default column, from every `## \`[section]\`` table.
@@ -126,6 +135,27 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
             "kafka.ssl_verify_hostname",
             code(kafka::DEFAULT_SSL_VERIFY_HOSTNAME),
         ),
+        ("kafka.format", quoted(debezium::DEFAULT_FORMAT.name())),
+        (
+            "kafka.debezium.schemas_enable",
+            code(debezium::DEFAULT_SCHEMAS_ENABLE),
+        ),
+        (
+            "kafka.debezium.decimal_handling_mode",
+            quoted(debezium::DEFAULT_DECIMAL_MODE.name()),
+        ),
+        (
+            "kafka.debezium.time_precision_mode",
+            quoted(debezium::DEFAULT_TIME_MODE.name()),
+        ),
+        (
+            "kafka.debezium.bigint_unsigned_handling_mode",
+            quoted(debezium::DEFAULT_BIGINT_UNSIGNED_MODE.name()),
+        ),
+        (
+            "kafka.debezium.binary_handling_mode",
+            quoted(debezium::DEFAULT_BINARY_MODE.name()),
+        ),
         ("state.dir", quoted(state::DEFAULT_DIR)),
         (
             "state.checkpoint_interval_ms",
@@ -222,6 +252,9 @@ fn every_key_of_the_file_is_documented() {
         for key in known {
             if section == "kafka" && key == "producer" {
                 continue; // its own table of librdkafka properties
+            }
+            if section == "kafka" && key == "debezium" {
+                continue; // a section of its own, checked as one
             }
             let full = format!("{section}.{key}");
             assert!(keys.contains(&full.as_str()), "{full} is not in the list");

@@ -86,9 +86,15 @@ fn mask_secret(line: &str) -> Option<String> {
 /// header when the key is not written there.
 pub(super) fn locate(text: &str, path: &str) -> Option<(usize, usize)> {
     // `kafka.producer."linger.ms"`: a quoted key of a dotted table.
-    let (table, key) = match path.find(".\"") {
-        Some(at) => (&path[..at], &path[at + 1..]),
-        None => path.split_once('.')?,
+    // `kafka.debezium.decimal_handling_mode`: a key of a sub-table that has
+    // a header of its own.
+    let sub_table = path.rsplit_once('.').filter(|(t, _)| {
+        !path.contains('"') && t.contains('.') && text.lines().any(|l| l.trim() == format!("[{t}]"))
+    });
+    let (table, key) = match (sub_table, path.find(".\"")) {
+        (Some(split), _) => split,
+        (None, Some(at)) => (&path[..at], &path[at + 1..]),
+        (None, None) => path.split_once('.')?,
     };
     let quoted = key.starts_with('"');
     let (name, index) = match table.split_once('[') {

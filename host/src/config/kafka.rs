@@ -43,6 +43,11 @@ pub(super) fn settings(
         ssl_verify_hostname: raw.ssl_verify_hostname,
     };
     let security = kafka_security::security(named, &mut producer, input)?;
+    let format = match &raw.format {
+        Some(f) => super::debezium::format(f, "kafka.format", input)?,
+        None => crate::debezium::settings::DEFAULT_FORMAT,
+    };
+    let debezium = super::debezium::settings(raw.debezium.unwrap_or_default(), input)?;
     let topic_prefix = raw.topic_prefix.filter(|p| !p.is_empty());
     let prefix = topic_prefix.as_deref();
     let ddl_topic = match raw.ddl_topic {
@@ -84,6 +89,8 @@ pub(super) fn settings(
         },
         producer,
         security,
+        format,
+        debezium,
     })
 }
 

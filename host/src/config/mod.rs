@@ -4,6 +4,7 @@
 //! `kafka::settings`, ...). This module sits at the edge: it knows every
 //! stage's settings, and no stage knows it.
 
+mod debezium;
 #[cfg(test)]
 mod documented;
 mod error;
@@ -152,6 +153,7 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
     let kafka = kafka::settings(raw.kafka.unwrap_or_default(), pipeline.sink, input)?;
     let state = state::settings(raw.state.unwrap_or_default(), input);
     let rules = rules::rules(raw.rules.unwrap_or_default(), input)?;
+    debezium_needs_a_name(&kafka, &rules, input)?;
     let plugins = plugins::settings(raw.plugins.unwrap_or_default(), input)?;
     let snapshot = snapshot::settings(raw.snapshot.unwrap_or_default(), input)?;
     let log = log::settings(raw.log.unwrap_or_default(), input)?;
@@ -167,6 +169,26 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
         log,
         http,
     })
+}
+
+/// debezium-json names every schema and `source.name` after Debezium's
+/// `topic.prefix`, which is `[kafka] topic_prefix` (topics are
+/// `{prefix}.{db}.{table}` already): required when any events take it.
+fn debezium_needs_a_name(
+    kafka: &KafkaSettings,
+    rules: &[Rule],
+    input: &Input,
+) -> Result<(), ConfigError> {
+    use crate::debezium::Format;
+    let used = kafka.format == Format::DebeziumJson
+        || rules.iter().any(|r| r.format == Some(Format::DebeziumJson));
+    if used && kafka.topic_prefix.is_none() {
+        return Err(input.in_file(
+            "kafka.topic_prefix",
+            "missing: the debezium-json format needs it, as Debezium's topic.prefix (the logical server name in source.name, the schema names and the topics {prefix}.{db}.{table}); set e.g. topic_prefix = \"dbserver1\" under [kafka]",
+        ));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -227,8 +249,89 @@ dir = "state"
         let err = parse(&text).unwrap_err().to_string();
         assert_eq!(
             err,
-            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, dead_letter_topic, ddl_topic, heartbeat_topic, heartbeat_interval_secs, transaction_topic, create_topics, partitions, replication_factor, stall_timeout_secs, security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_password_file, sasl_password_env, ssl_ca_file, ssl_cert_file, ssl_key_file, ssl_key_password, ssl_key_password_file, ssl_key_password_env, ssl_verify_hostname, producer) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
+            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, dead_letter_topic, ddl_topic, heartbeat_topic, heartbeat_interval_secs, transaction_topic, create_topics, partitions, replication_factor, stall_timeout_secs, security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_password_file, sasl_password_env, ssl_ca_file, ssl_cert_file, ssl_key_file, ssl_key_password, ssl_key_password_file, ssl_key_password_env, ssl_verify_hostname, producer, format, debezium) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
         );
+    }
+
+    #[test]
+    fn output_formats_and_debezium_modes_are_read_and_misspellings_suggested() {
+        let c = parse(MINIMAL).unwrap();
+        assert_eq!(c.kafka.format, crate::debezium::Format::MsgPack);
+        assert_eq!(c.kafka.debezium, Default::default());
+        let text = MINIMAL.replace(
+            "brokers = ",
+            "topic_prefix = \"dbserver1\"\nformat = \"debezium-json\"\nbrokers = ",
+        )
+            + "[kafka.debezium]\nschemas_enable = false\ndecimal_handling_mode = \"string\"\n\
+             time_precision_mode = \"connect\"\nbigint_unsigned_handling_mode = \"precise\"\n\
+             binary_handling_mode = \"hex\"\n[[rules]]\ntables = [\"a.*\"]\nformat = \"msgpack\"\n";
+        let c = parse(&text).unwrap();
+        use crate::debezium::settings::*;
+        assert_eq!(c.kafka.format, Format::DebeziumJson);
+        assert_eq!(
+            c.kafka.debezium,
+            DebeziumSettings {
+                schemas_enable: false,
+                decimal: DecimalMode::String,
+                time: TimeMode::Connect,
+                bigint_unsigned: BigIntUnsignedMode::Precise,
+                binary: BinaryMode::Hex,
+            }
+        );
+        assert_eq!(c.rules[0].format, Some(Format::MsgPack));
+        for (bad, key, hint) in [
+            (
+                "format = \"debezium_json\"",
+                "kafka.format",
+                "did you mean \"debezium-json\"?",
+            ),
+            (
+                "format = \"avro\"",
+                "kafka.format",
+                "use one of \"msgpack\", \"debezium-json\"",
+            ),
+        ] {
+            let err = parse(&MINIMAL.replace("brokers = ", &format!("{bad}\nbrokers = ")))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(key) && err.contains(hint), "{err}");
+        }
+        let err = parse(
+            &(MINIMAL.to_string() + "[kafka.debezium]\ntime_precision_mode = \"adaptive\"\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("kafka.debezium.time_precision_mode")
+                && err.contains("did you mean \"adaptive_time_microseconds\"?"),
+            "{err}"
+        );
+        let err = parse(&(MINIMAL.to_string() + "[kafka.debezium]\ndecimal_mode = \"string\"\n"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("did you mean `decimal_handling_mode`?"),
+            "{err}"
+        );
+        let err =
+            parse(&(MINIMAL.to_string() + "[[rules]]\ntables = [\"a\"]\nformat = \"json\"\n"))
+                .unwrap_err()
+                .to_string();
+        assert!(err.contains("rules[0].format"), "{err}");
+        // Debezium names everything after topic.prefix: required.
+        let err = parse(&MINIMAL.replace("brokers = ", "format = \"debezium-json\"\nbrokers = "))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("kafka.topic_prefix: missing: the debezium-json format needs it"),
+            "{err}"
+        );
+        let err = parse(
+            &(MINIMAL.to_string() + "[[rules]]\ntables = [\"a\"]\nformat = \"debezium-json\"\n"),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("kafka.topic_prefix"), "{err}");
     }
 
     #[test]

@@ -58,6 +58,9 @@ pub(super) struct RawRule {
     /// `plugins = ["pii-mask", { name = "tenant-route", config = { column = "tenant" }, on_error = "dead-letter" }]`:
     /// the plugin chain, in order; each by file stem in the plugins directory.
     pub plugins: Option<crate::plugin::ChainSpec>,
+    /// `format = "msgpack" | "debezium-json"`: this rule's tables' events
+    /// on Kafka. Default `[kafka] format`.
+    pub format: Option<String>,
 }
 
 /// Defaults: [`crate::binlog::settings`].
@@ -175,6 +178,29 @@ pub(super) struct RawKafka {
     /// `sasl.*` and `security.protocol` properties apply to every Kafka
     /// client, as the named keys above do.
     pub producer: Option<BTreeMap<String, toml::Value>>,
+    /// `format = "msgpack" | "debezium-json"`: what events look like on
+    /// Kafka (docs/FORMAT.md); a rule's `format` wins for its tables.
+    pub format: Option<String>,
+    /// `[kafka.debezium]`: how debezium-json writes values.
+    pub debezium: Option<RawDebezium>,
+}
+
+/// Defaults: [`crate::debezium::settings`]. Keys are Debezium's and Kafka
+/// Connect's property names with `_` for `.`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawDebezium {
+    /// `schemas_enable = false`: the bare payload instead of
+    /// `{schema, payload}` (JsonConverter's `schemas.enable`).
+    pub schemas_enable: Option<bool>,
+    /// `decimal_handling_mode = "precise" | "string" | "double"`.
+    pub decimal_handling_mode: Option<String>,
+    /// `time_precision_mode = "adaptive_time_microseconds" | "connect"`.
+    pub time_precision_mode: Option<String>,
+    /// `bigint_unsigned_handling_mode = "long" | "precise"`.
+    pub bigint_unsigned_handling_mode: Option<String>,
+    /// `binary_handling_mode = "bytes" | "base64" | "base64-url-safe" | "hex"`.
+    pub binary_handling_mode: Option<String>,
 }
 
 /// Defaults: [`crate::checkpoint::settings`].

@@ -36,6 +36,8 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         stall_timeout,
         producer,
         security,
+        format,
+        debezium,
     } = &old.kafka;
     let SnapshotSettings {
         mode,
@@ -57,6 +59,10 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         ),
         (*stop_at_end != s.stop_at_end, "source.stop_at_end"),
         (*brokers != k.brokers, "kafka.brokers"),
+        (
+            *format != k.format || *debezium != k.debezium,
+            "kafka (format, [kafka.debezium])",
+        ),
         (old.plugins != new.plugins, "plugins"),
         (
             *dead_letter_topic != k.dead_letter_topic,

@@ -60,6 +60,10 @@ fn rule(r: RawRule, at: &str, input: &Input) -> Result<Rule, ConfigError> {
         ops,
         tombstones: r.tombstones.unwrap_or(false),
         chain: r.plugins.unwrap_or_default(),
+        format: r
+            .format
+            .map(|f| super::debezium::format(&f, &format!("{at}.format"), input))
+            .transpose()?,
     })
 }
 

@@ -240,8 +240,10 @@ struct Target {
 
 impl Target {
     fn new(rows: &RowsEvent<'_>, batch: &mut Batch) -> Self {
+        let table = batch.table_id(&rows.schema.name);
+        batch.set_columns(table, rows.schema.column_types());
         Target {
-            table: batch.table_id(&rows.schema.name),
+            table,
             topic: batch.topic_id(&rows.plan.topic),
             rule: rows.plan.rule,
             op: rows.op,

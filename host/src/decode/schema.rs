@@ -10,13 +10,14 @@
 //! resolves each column's type and metadata to its [`ColumnKind`].
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use mysql_common::binlog::events::{Event, TableMapEvent};
 
 use super::charset::{Charset, CharsetMap};
 use super::DecodeError;
 use crate::event::batch::TableName;
+use crate::event::columns::{ColumnType, SqlType, TableColumns};
 use crate::event::msgpack::PreEncoded;
 
 mod kind;
@@ -105,6 +106,61 @@ pub struct Column {
     pub kind: ColumnKind,
     /// The SQL type as written in `docs/FORMAT.md`, for error messages.
     pub type_name: &'static str,
+    /// Whether the column allows NULL (the table map's null bitmap, or
+    /// information_schema's IS_NULLABLE).
+    pub nullable: bool,
+}
+
+impl Column {
+    /// The column as the output formats see it: its SQL type.
+    fn sql_type(&self) -> ColumnType {
+        let labels = |l: &[PreEncoded]| -> Arc<[Box<str>]> {
+            l.iter()
+                .map(|p| p.as_str().unwrap_or_default().into())
+                .collect()
+        };
+        let sql = match &self.kind {
+            ColumnKind::Int { bytes, unsigned } => SqlType::Int {
+                bytes: *bytes,
+                unsigned: *unsigned,
+            },
+            ColumnKind::Float => SqlType::Float,
+            ColumnKind::Double => SqlType::Double,
+            ColumnKind::Decimal { precision, scale } => SqlType::Decimal {
+                precision: *precision,
+                scale: *scale,
+            },
+            ColumnKind::Year => SqlType::Year,
+            ColumnKind::Date => SqlType::Date,
+            ColumnKind::TimeOld => SqlType::Time { fsp: 0 },
+            ColumnKind::Time2 { fsp } => SqlType::Time { fsp: *fsp },
+            ColumnKind::DateTimeOld => SqlType::DateTime { fsp: 0 },
+            ColumnKind::DateTime2 { fsp } => SqlType::DateTime { fsp: *fsp },
+            ColumnKind::TimestampOld => SqlType::Timestamp { fsp: 0 },
+            ColumnKind::Timestamp2 { fsp } => SqlType::Timestamp { fsp: *fsp },
+            ColumnKind::VarString { charset, .. }
+            | ColumnKind::FixedString { charset, .. }
+            | ColumnKind::Blob { charset, .. } => {
+                // Both are written as bin (FORMAT.md): bytes to consumers.
+                if matches!(charset, Charset::Binary | Charset::Unknown(_)) {
+                    SqlType::Binary
+                } else {
+                    SqlType::Text
+                }
+            }
+            ColumnKind::Enum { labels: l, .. } => SqlType::Enum(labels(l)),
+            ColumnKind::Set { labels: l, .. } => SqlType::Set(labels(l)),
+            ColumnKind::Bit { bits } => SqlType::Bit { bits: *bits },
+            ColumnKind::Json { .. } => SqlType::Json,
+            ColumnKind::Geometry { .. } => SqlType::Geometry,
+            ColumnKind::Vector { .. } => SqlType::Vector,
+        };
+        ColumnType {
+            name: self.name.clone(),
+            sql,
+            nullable: self.nullable,
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -121,6 +177,21 @@ pub struct TableSchema {
     /// False when the server logged no column names (binlog_row_metadata=MINIMAL):
     /// columns are then named `@1`, `@2`, ... like mysqlbinlog does.
     pub has_names: bool,
+    /// The columns' SQL types, made the first time an event of the table
+    /// is written (see [`TableSchema::column_types`]).
+    pub types: OnceLock<Arc<TableColumns>>,
+}
+
+impl TableSchema {
+    /// The columns' SQL types, for the batch to carry to the output
+    /// formats; made once per schema.
+    pub fn column_types(&self) -> &Arc<TableColumns> {
+        self.types.get_or_init(|| {
+            Arc::new(TableColumns {
+                columns: self.columns.iter().map(Column::sql_type).collect(),
+            })
+        })
+    }
 }
 
 /// Table maps seen so far, by table id.

@@ -7,6 +7,7 @@
 use std::ops::Range;
 use std::sync::Arc;
 
+use super::columns::TableColumns;
 use super::{Op, TxnId};
 
 /// Database and table of a change, shared by every record of that table.
@@ -62,6 +63,9 @@ pub struct Batch {
     pub records: Vec<Record>,
     tables: Vec<Arc<TableName>>,
     topics: Vec<Arc<str>>,
+    /// By table id, the table's column types when the maker of its rows
+    /// knew them (decoder, snapshot): for formats that need SQL types.
+    columns: Vec<Option<Arc<TableColumns>>>,
 }
 
 impl Batch {
@@ -70,6 +74,27 @@ impl Batch {
         self.records.clear();
         self.tables.clear();
         self.topics.clear();
+        self.columns.clear();
+    }
+
+    /// Says which columns the table with id `table` has (see
+    /// [`Batch::columns`]). Cheap when nothing changed: callers set it once
+    /// per run of a table's rows.
+    pub(crate) fn set_columns(&mut self, table: NameId, columns: &Arc<TableColumns>) {
+        let i = table as usize;
+        if self.columns.len() <= i {
+            self.columns.resize(i + 1, None);
+        }
+        match &self.columns[i] {
+            Some(c) if Arc::ptr_eq(c, columns) => {}
+            _ => self.columns[i] = Some(columns.clone()),
+        }
+    }
+
+    /// The column types of `r`'s table, if its maker gave them; `None`
+    /// for schema changes and markers, and events a plugin made up.
+    pub(crate) fn columns(&self, r: &Record) -> Option<&Arc<TableColumns>> {
+        self.columns.get(r.table as usize)?.as_ref()
     }
 
     /// The id of `table` in this batch, added unless it is the last one

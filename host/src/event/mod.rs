@@ -9,6 +9,7 @@
 //! transaction markers, which are messages of their own beside the events.
 
 pub(crate) mod batch;
+pub(crate) mod columns;
 pub(crate) mod ddl;
 pub(crate) mod json;
 pub(crate) mod layout;

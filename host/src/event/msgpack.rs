@@ -242,6 +242,22 @@ impl PreEncoded {
     pub fn bytes(&self) -> &[u8] {
         &self.0
     }
+
+    /// The string back, when this is one (what [`PreEncoded::str`] made).
+    pub fn as_str(&self) -> Option<&str> {
+        let b = &self.0;
+        let (skip, len) = match *b.first()? {
+            m @ 0xa0..=0xbf => (1, (m & 0x1f) as usize),
+            0xd9 => (2, *b.get(1)? as usize),
+            0xda => (3, u16::from_be_bytes([*b.get(1)?, *b.get(2)?]) as usize),
+            0xdb => (
+                5,
+                u32::from_be_bytes(b.get(1..5)?.try_into().ok()?) as usize,
+            ),
+            _ => return None,
+        };
+        std::str::from_utf8(b.get(skip..skip + len)?).ok()
+    }
 }
 
 #[cfg(test)]
@@ -250,6 +266,19 @@ mod tests {
 
     fn roundtrip(buf: &[u8]) -> rmpv::Value {
         rmpv::decode::read_value(&mut &buf[..]).unwrap()
+    }
+
+    #[test]
+    fn pre_encoded_strings_read_back() {
+        for s in [
+            "",
+            "id",
+            &"x".repeat(40),
+            &"y".repeat(300),
+            &"z".repeat(70_000),
+        ] {
+            assert_eq!(PreEncoded::str(s).as_str(), Some(s));
+        }
     }
 
     #[test]

@@ -219,9 +219,12 @@ impl KafkaSink {
                 });
         }
         let mut record: BaseRecord<'_, [u8], [u8], usize> =
-            BaseRecord::with_opaque_to(topic, r.txn.0 as usize)
-                .payload(batch.value(r))
-                .headers(headers);
+            BaseRecord::with_opaque_to(topic, r.txn.0 as usize).headers(headers);
+        // A tombstone's value is null on the wire, not empty: only a null
+        // value makes a compacted topic forget the key.
+        if let Some(payload) = batch.payload(r) {
+            record = record.payload(payload);
+        }
         if let Some(k) = batch.key(r) {
             record = record.key(k);
         }

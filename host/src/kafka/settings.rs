@@ -53,6 +53,10 @@ pub struct KafkaSettings {
     pub producer: BTreeMap<String, String>,
     /// How every Kafka client connects.
     pub security: KafkaSecurity,
+    /// What events look like on Kafka when their rule does not say.
+    pub format: crate::debezium::Format,
+    /// How the debezium-json format writes values.
+    pub debezium: crate::debezium::DebeziumSettings,
 }
 
 /// Where batches go: Kafka, or nowhere (a dry run, a decode benchmark).

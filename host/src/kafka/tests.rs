@@ -42,6 +42,8 @@ fn kafka(brokers: String, producer: &[(&str, &str)]) -> KafkaSettings {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect(),
         security: Default::default(),
+        format: crate::debezium::Format::MsgPack,
+        debezium: Default::default(),
     }
 }
 

@@ -26,6 +26,8 @@ pub struct Rule {
     pub tombstones: bool,
     /// The plugins events of this rule go through, in order.
     pub chain: crate::plugin::ChainSpec,
+    /// What its events look like on Kafka; `None`: `[kafka] format`.
+    pub format: Option<crate::debezium::Format>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Default)]
@@ -48,6 +50,16 @@ impl Rule {
             ops: [true; 3],
             tombstones: false,
             chain: Default::default(),
+            format: None,
+        }
+    }
+
+    /// What the output stage needs of the rule, with `default` for a
+    /// rule that names no format.
+    pub fn output(&self, default: crate::debezium::Format) -> crate::debezium::RuleOutput {
+        crate::debezium::RuleOutput {
+            format: self.format.unwrap_or(default),
+            tombstones: self.tombstones,
         }
     }
 
@@ -98,6 +110,11 @@ impl Rules {
 
     pub fn rules(&self) -> &[Rule] {
         &self.rules
+    }
+
+    /// `[kafka] topic_prefix` in force with these rules.
+    pub fn prefix(&self) -> Option<&str> {
+        self.prefix.as_deref()
     }
 
     /// The first rule that matches `db.table`, if the table is captured.

@@ -361,6 +361,7 @@ mod tests {
             name_mp: crate::event::msgpack::PreEncoded::str(name),
             kind,
             type_name: "",
+            nullable: true,
         }
     }
 

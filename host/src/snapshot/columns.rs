@@ -58,7 +58,8 @@ pub(crate) async fn describe(
     let rows: Vec<Row> = conn
         .exec(
             "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_SET_NAME, COLLATION_NAME,
-                    CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION
+                    CHARACTER_OCTET_LENGTH, NUMERIC_PRECISION, NUMERIC_SCALE, DATETIME_PRECISION,
+                    IS_NULLABLE
              FROM information_schema.COLUMNS
              WHERE TABLE_SCHEMA = ? AND TABLE_NAME = ? ORDER BY ORDINAL_POSITION",
             (db, table),
@@ -90,6 +91,7 @@ pub(crate) async fn describe(
             name: info.name.as_str().into(),
             kind,
             type_name,
+            nullable: info.nullable,
         });
     }
     let mut key_names = primary_key(conn, db, table).await.map_err(query(
@@ -108,6 +110,7 @@ pub(crate) async fn describe(
                 name: name.into(),
                 kind: ColumnKind::Timestamp2 { fsp: 6 },
                 type_name: "TIMESTAMP",
+                nullable: false,
             });
         }
         if !key_names.is_empty() {
@@ -134,6 +137,7 @@ pub(crate) async fn describe(
         columns,
         primary_key,
         has_names: true,
+        types: Default::default(),
     };
     Ok(Some(SnapshotTable {
         schema: Arc::new(schema),

@@ -41,6 +41,7 @@ pub(crate) fn write_rows(merge: &Merge, at: &Placement<'_>, batch: &mut Batch) -
         at.produced_ms,
     );
     let table = batch.table_id(&schema.name);
+    batch.set_columns(table, schema.column_types());
     let topic = batch.topic_id(&plan.topic);
     let ncols = schema.columns.len();
     let shown: Vec<usize> = (0..ncols).filter(|&c| plan.emits(c)).collect();
@@ -118,6 +119,7 @@ mod tests {
             name_mp: PreEncoded::str(name),
             kind,
             type_name: "",
+            nullable: true,
         };
         let int = || ColumnKind::Int {
             bytes: 4,
@@ -142,6 +144,7 @@ mod tests {
             ],
             primary_key: vec![0],
             has_names: true,
+            types: Default::default(),
         };
         Arc::new(SnapshotTable {
             schema: Arc::new(schema),

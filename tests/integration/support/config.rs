@@ -348,6 +348,11 @@ impl Rule {
         self.set("tombstones", on)
     }
 
+    /// `format`: `msgpack` or `debezium-json` for this rule's tables.
+    pub fn format(self, format: &str) -> Self {
+        self.set("format", format)
+    }
+
     /// `plugins`: the chain, in order.
     pub fn plugins(self, chain: impl IntoIterator<Item = Step>) -> Self {
         let steps: Vec<Value> = chain.into_iter().map(Step::into_value).collect();

@@ -21,6 +21,7 @@ use crate::binlog::ddl::{recognise, Ddl};
 use crate::binlog::reader::Chunk;
 use crate::binlog::{BinlogError, Event};
 use crate::checkpoint::Tracker;
+use crate::debezium::Encoder;
 use crate::decode::{DecodeError, Decoder, TxnSource};
 use crate::event::ddl::DdlEvent;
 use crate::event::{now_ms, Batch, Position, TxnId};
@@ -55,6 +56,11 @@ pub enum PipelineError {
     },
     #[error("{0}")]
     Snapshot(#[from] crate::snapshot::SnapshotError),
+    #[error("{error} (transaction at binlog position {}); stopped without moving the checkpoint past it", .position.as_ref().map(|p| p.to_string()).unwrap_or_else(|| "unknown".into()))]
+    Encode {
+        error: crate::debezium::EncodeError,
+        position: Option<Position>,
+    },
 }
 
 /// The transaction being read.
@@ -77,6 +83,8 @@ pub struct BatchLimits {
 pub struct Parts {
     pub decoder: Decoder,
     pub chains: RuleChains,
+    /// Writes the events of rules with `format = "debezium-json"`.
+    pub encoder: Encoder,
     pub rules: Arc<LiveRules>,
     pub sink: Sink,
     pub health: Arc<SinkHealth>,
@@ -100,6 +108,7 @@ pub struct Parts {
 pub struct Pipeline {
     decoder: Decoder,
     chains: RuleChains,
+    encoder: Encoder,
     live: Arc<LiveRules>,
     /// The rules this pipeline routes by, and their generation.
     rules: (u64, Rules),
@@ -143,6 +152,7 @@ impl Pipeline {
         Pipeline {
             decoder: parts.decoder,
             chains: parts.chains,
+            encoder: parts.encoder,
             rules: parts.rules.load(),
             live: parts.rules,
             sink: parts.sink,
@@ -483,6 +493,21 @@ impl Pipeline {
         self.snapshot_boundary()
     }
 
+    /// Rewrites the events of rules with `format = "debezium-json"`, after
+    /// their plugin chains (plugins always see MessagePack).
+    fn encode(&mut self) -> Result<(), PipelineError> {
+        let rules = &self.rules.1;
+        let default = self.encoder.default_format();
+        let outputs: Vec<_> = rules.rules().iter().map(|r| r.output(default)).collect();
+        let name = rules.prefix().unwrap_or_default();
+        self.encoder
+            .encode(&mut self.batch, &outputs, name)
+            .map_err(|e| PipelineError::Encode {
+                position: self.tracker.start_of(e.txn),
+                error: e,
+            })
+    }
+
     /// Routes and sends the batch, then marks finished transactions ended.
     fn flush(&mut self) -> Result<(), PipelineError> {
         if !self.batch.is_empty() {
@@ -495,6 +520,7 @@ impl Pipeline {
                     e => e.into(),
                 });
             }
+            self.encode()?;
         }
         self.markers
             .frame(&mut self.batch, &self.ended, self.produced_ms);

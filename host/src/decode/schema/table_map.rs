@@ -191,6 +191,7 @@ pub(super) fn build(
             name,
             kind,
             type_name,
+            nullable: tme.null_bitmask().get(i).is_some_and(|b| *b),
         });
     }
 
@@ -214,6 +215,7 @@ pub(super) fn build(
         columns,
         primary_key,
         has_names,
+        types: Default::default(),
     })
 }
 

@@ -28,6 +28,8 @@ pub(super) struct ColumnInfo {
     pub precision: Option<u64>,
     pub scale: Option<u64>,
     pub fsp: Option<u64>,
+    /// `IS_NULLABLE` is `YES`.
+    pub nullable: bool,
 }
 
 impl ColumnInfo {
@@ -42,6 +44,7 @@ impl ColumnInfo {
             precision: number(row, 6),
             scale: number(row, 7),
             fsp: number(row, 8),
+            nullable: text(row, 9).is_some_and(|n| n.eq_ignore_ascii_case("YES")),
         }
     }
 }

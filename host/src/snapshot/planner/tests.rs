@@ -52,6 +52,7 @@ fn chunk(ids: &[u8], high: u64) -> ChunkOutcome {
         columns: vec![],
         primary_key: vec![0],
         has_names: true,
+        types: Default::default(),
     });
     let mut rows = ChunkRows::default();
     for &id in ids {

@@ -1,0 +1,471 @@
+//! The debezium-json output format: after the plugin chains, the change
+//! events of rules with `format = "debezium-json"` are rewritten into what
+//! Debezium's MySQL connector produces through Kafka Connect's
+//! JsonConverter (docs/FORMAT.md, "Debezium JSON"). Plugins never see it:
+//! they work on Sluice's MessagePack events, and this stage converts what
+//! they made. Schema changes, markers and dead-lettered events stay
+//! MessagePack.
+//!
+//! Values are written straight into the batch's buffer (`write.rs`), one
+//! column at a time (`value.rs`), reading the MessagePack in place
+//! (`mp.rs`); `{schema, payload}`'s schemas (`schema.rs`) are made once per
+//! table and set of fields and copied after that.
+
+mod envelope;
+mod mp;
+mod schema;
+pub mod settings;
+mod value;
+mod write;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+use std::ops::Range;
+use std::sync::Arc;
+
+use crate::event::batch::NameId;
+use crate::event::columns::TableColumns;
+use crate::event::{Batch, Op, Record};
+pub use settings::{DebeziumSettings, Format};
+use value::Ctx;
+
+/// An event that cannot be read as a Sluice event (what a plugin wrote,
+/// if anything, since the chain checks events): it cannot be converted.
+#[derive(Debug, thiserror::Error)]
+#[error("an event of {db}.{table} is not a well-formed Sluice event, so it cannot be written as debezium-json; the plugin chain of its rule made it: fix the plugin, or use format = \"msgpack\" for that rule")]
+pub struct EncodeError {
+    pub db: String,
+    pub table: String,
+    /// The record's transaction, for the pipeline to name its position.
+    pub txn: crate::event::TxnId,
+}
+
+/// What the encoder needs of a record's rule.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RuleOutput {
+    pub format: Format,
+    /// Deletes are followed by tombstones: so is the delete of a
+    /// primary-key change.
+    pub tombstones: bool,
+}
+
+/// The stage: settings, and scratch kept for its allocations.
+pub struct Encoder {
+    settings: DebeziumSettings,
+    /// Where records of no rule go (`[kafka] format`).
+    default: Format,
+    /// The buffer the batch had, kept to be the next batch's.
+    spare: Vec<u8>,
+    /// A payload, when the schema goes ahead of it.
+    payload: Vec<u8>,
+    doc: Vec<u8>,
+    fields: Vec<envelope::Field>,
+    key_fields: Vec<envelope::Field>,
+    key: Vec<(Range<usize>, usize)>,
+    /// An update's before image's fields, to find its old key.
+    image: Vec<(Range<usize>, usize)>,
+    /// The before image's fields, when the after image's are the schema.
+    before_fields: Vec<envelope::Field>,
+    /// Per column of the table being written: its `"name":` and
+    /// conversion, made once per run of the table's records.
+    known: Vec<(Vec<u8>, value::Conv)>,
+    /// Schemas already written, by table, field list and kind (value or
+    /// key). The table's columns are held so their address is not reused.
+    schemas: HashMap<SchemaKey, (Arc<TableColumns>, Vec<u8>)>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct SchemaKey {
+    base: String,
+    columns: usize,
+    key: bool,
+    /// Each field's column (or, for a field the table does not have, its
+    /// name) and conversion.
+    fields: Vec<(Result<u16, Vec<u8>>, value::Conv)>,
+}
+
+/// Schemas kept before the cache starts over (tables times field lists).
+const MAX_SCHEMAS: usize = 4096;
+
+impl Encoder {
+    pub fn new(default: Format, settings: DebeziumSettings) -> Self {
+        Encoder {
+            settings,
+            default,
+            spare: Vec::new(),
+            payload: Vec::new(),
+            doc: Vec::new(),
+            fields: Vec::new(),
+            key_fields: Vec::new(),
+            key: Vec::new(),
+            image: Vec::new(),
+            before_fields: Vec::new(),
+            known: Vec::new(),
+            schemas: HashMap::new(),
+        }
+    }
+
+    /// `[kafka] format`: what events of no rule, and of rules that name
+    /// no format, look like.
+    pub fn default_format(&self) -> Format {
+        self.default
+    }
+
+    /// Rewrites the change events of `batch` whose rule (`rules`, by index)
+    /// or, for records of no rule, the default asks for debezium-json.
+    /// `name` is Debezium's logical server name (`topic.prefix`): in
+    /// `source.name` and the schemas' names.
+    pub fn encode(
+        &mut self,
+        batch: &mut Batch,
+        rules: &[RuleOutput],
+        name: &str,
+    ) -> Result<(), EncodeError> {
+        let default = self.default;
+        let output = |rule: Option<usize>| match rule.and_then(|i| rules.get(i)) {
+            Some(r) => *r,
+            None => RuleOutput {
+                format: default,
+                tombstones: false,
+            },
+        };
+        let any = self.default == Format::DebeziumJson
+            || rules.iter().any(|r| r.format == Format::DebeziumJson);
+        if !any || batch.is_empty() {
+            return Ok(());
+        }
+        let src = std::mem::take(&mut batch.buf);
+        let mut dst = std::mem::take(&mut self.spare);
+        dst.clear();
+        dst.reserve(src.len() * 2);
+        let records = std::mem::take(&mut batch.records);
+        batch.records.reserve(records.len());
+        let mut result = Ok(());
+        // What the records of one table share, made again when the table
+        // changes (records come in runs of one table): no allocation and no
+        // reference count per row.
+        let mut table: Option<(NameId, Option<Arc<TableColumns>>, String)> = None;
+        for r in records {
+            let out = output(r.rule);
+            let convert = out.format == Format::DebeziumJson
+                && r.dead_letter.is_none()
+                && matches!(r.op, Op::Create | Op::Update | Op::Delete | Op::Read);
+            if !convert || result.is_err() {
+                batch.records.push(copied(&src, &mut dst, r));
+                continue;
+            }
+            if table.as_ref().is_none_or(|t| t.0 != r.table) {
+                let name_of = batch.table(&r);
+                let base = format!("{name}.{}.{}", name_of.db, name_of.table);
+                let cols = batch.columns(&r).cloned();
+                self.known = match &cols {
+                    Some(c) => envelope::known(c, &self.settings),
+                    None => Vec::new(),
+                };
+                table = Some((r.table, cols, base));
+            }
+            let (_, cols, base) = table.as_ref().expect("set above");
+            let made = self.record(
+                &src,
+                &mut dst,
+                &r,
+                cols.as_ref(),
+                base,
+                name,
+                out,
+                &mut batch.records,
+            );
+            if made.is_err() {
+                let t = batch.table(&r);
+                result = Err(EncodeError {
+                    db: t.db.to_string(),
+                    table: t.table.to_string(),
+                    txn: r.txn,
+                });
+                batch.records.push(copied(&src, &mut dst, r));
+            }
+        }
+        batch.buf = dst;
+        self.spare = src;
+        if self.schemas.len() > MAX_SCHEMAS {
+            self.schemas.clear();
+        }
+        result
+    }
+
+    /// The records one record becomes: itself rewritten, or, for an
+    /// update that changed the primary key, a delete of the old key (and
+    /// its tombstone) and a create under the new one, as Debezium emits.
+    #[allow(clippy::too_many_arguments)]
+    fn record(
+        &mut self,
+        src: &[u8],
+        dst: &mut Vec<u8>,
+        r: &Record,
+        cols: Option<&Arc<TableColumns>>,
+        base: &str,
+        name: &str,
+        out: RuleOutput,
+        made: &mut Vec<Record>,
+    ) -> Result<(), mp::Malformed> {
+        let mut key = std::mem::take(&mut self.key);
+        key.clear();
+        // Sluice's keys are maps of the key columns; a key plugin's are
+        // whatever bytes it chose (text, say), which go out as they are.
+        let opaque = match &r.key {
+            Some(k) => envelope::key_entries(src, k.start, Some(k.end), &mut key).is_err(),
+            None => false,
+        };
+        let result = self.record_with_key(src, dst, r, cols, base, name, out, &key, opaque, made);
+        self.key = key;
+        result
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn record_with_key(
+        &mut self,
+        src: &[u8],
+        dst: &mut Vec<u8>,
+        r: &Record,
+        cols: Option<&Arc<TableColumns>>,
+        base: &str,
+        name: &str,
+        out: RuleOutput,
+        key: &[(Range<usize>, usize)],
+        opaque: bool,
+        made: &mut Vec<Record>,
+    ) -> Result<(), mp::Malformed> {
+        let has_key = r.key.is_some();
+        let write_key = |this: &mut Self, dst: &mut Vec<u8>| match &r.key {
+            Some(k) if opaque => {
+                let at = dst.len();
+                dst.extend_from_slice(&src[k.clone()]);
+                Ok(Some(at..dst.len()))
+            }
+            Some(_) => this.key(src, dst, cols, base, key).map(Some),
+            None => Ok(None),
+        };
+        if r.value.is_empty() {
+            // A tombstone: the key alone.
+            let key = write_key(self, dst)?;
+            let at = dst.len();
+            made.push(Record {
+                value: at..at,
+                key,
+                ..r.clone()
+            });
+            return Ok(());
+        }
+        let value = &src[r.value.clone()];
+        let ev = envelope::parse(value)?;
+        // Positions in `ev` are within the value; the rows read `src`.
+        let shift = |p: Option<usize>| p.map(|p| p + r.value.start);
+        let (before, after) = (shift(ev.before), shift(ev.after));
+        if r.op == Op::Update && has_key && !opaque {
+            if let Some(before_at) = before {
+                let mut image = std::mem::take(&mut self.image);
+                let old = envelope::old_key(src, key, before_at, &mut image);
+                self.image = image;
+                if let Some(old) = old? {
+                    let v = self.value(src, dst, cols, &ev, before, None, "d", base, name)?;
+                    let k = self.key(src, dst, cols, base, &old)?;
+                    made.push(Record {
+                        value: v,
+                        key: Some(k.clone()),
+                        op: Op::Delete,
+                        ..r.clone()
+                    });
+                    if out.tombstones {
+                        made.push(Record {
+                            value: dst.len()..dst.len(),
+                            key: Some(k),
+                            op: Op::Delete,
+                            ..r.clone()
+                        });
+                    }
+                    let v = self.value(src, dst, cols, &ev, None, after, "c", base, name)?;
+                    let k = self.key(src, dst, cols, base, key)?;
+                    made.push(Record {
+                        value: v,
+                        key: Some(k),
+                        op: Op::Create,
+                        ..r.clone()
+                    });
+                    return Ok(());
+                }
+            }
+        }
+        let v = self.value(src, dst, cols, &ev, before, after, r.op.code(), base, name)?;
+        let k = write_key(self, dst)?;
+        made.push(Record {
+            value: v,
+            key: k,
+            ..r.clone()
+        });
+        Ok(())
+    }
+
+    /// Writes an envelope to `dst` and returns where it is.
+    #[allow(clippy::too_many_arguments)]
+    fn value(
+        &mut self,
+        src: &[u8],
+        dst: &mut Vec<u8>,
+        cols: Option<&Arc<TableColumns>>,
+        ev: &envelope::Event<'_>,
+        before: Option<usize>,
+        after: Option<usize>,
+        op: &str,
+        base: &str,
+        name: &str,
+    ) -> Result<Range<usize>, mp::Malformed> {
+        let start = dst.len();
+        let mut fields = std::mem::take(&mut self.fields);
+        fields.clear();
+        let mut row = envelope::Row {
+            buf: src,
+            cols: cols.map(|c| &**c),
+            cx: Ctx {
+                settings: &self.settings,
+                scratch: &mut self.doc,
+            },
+            list: self.settings.schemas_enable,
+            known: &self.known,
+        };
+        let mut before_fields = std::mem::take(&mut self.before_fields);
+        if !self.settings.schemas_enable {
+            let written = envelope::payload(
+                dst,
+                &mut row,
+                ev,
+                before,
+                after,
+                op,
+                name,
+                &mut fields,
+                &mut before_fields,
+            );
+            self.fields = fields;
+            self.before_fields = before_fields;
+            return written.map(|()| start..dst.len());
+        }
+        let mut payload = std::mem::take(&mut self.payload);
+        payload.clear();
+        let written = envelope::payload(
+            &mut payload,
+            &mut row,
+            ev,
+            before,
+            after,
+            op,
+            name,
+            &mut fields,
+            &mut before_fields,
+        );
+        self.before_fields = before_fields;
+        if written.is_ok() {
+            dst.extend_from_slice(b"{\"schema\":");
+            self.schema(dst, src, cols, base, &fields, false);
+            dst.extend_from_slice(b",\"payload\":");
+            dst.extend_from_slice(&payload);
+            dst.push(b'}');
+        }
+        self.payload = payload;
+        self.fields = fields;
+        written.map(|()| start..dst.len())
+    }
+
+    /// Writes a key (the entries' fields) to `dst` and returns where it is.
+    fn key(
+        &mut self,
+        src: &[u8],
+        dst: &mut Vec<u8>,
+        cols: Option<&Arc<TableColumns>>,
+        base: &str,
+        entries: &[(Range<usize>, usize)],
+    ) -> Result<Range<usize>, mp::Malformed> {
+        let start = dst.len();
+        let mut fields = std::mem::take(&mut self.key_fields);
+        fields.clear();
+        let mut row = envelope::Row {
+            buf: src,
+            cols: cols.map(|c| &**c),
+            cx: Ctx {
+                settings: &self.settings,
+                scratch: &mut self.doc,
+            },
+            list: self.settings.schemas_enable,
+            known: &self.known,
+        };
+        if !self.settings.schemas_enable {
+            let written = envelope::key_payload(dst, &mut row, entries, &mut fields);
+            self.key_fields = fields;
+            return written.map(|()| start..dst.len());
+        }
+        let mut payload = std::mem::take(&mut self.payload);
+        payload.clear();
+        let written = envelope::key_payload(&mut payload, &mut row, entries, &mut fields);
+        if written.is_ok() {
+            dst.extend_from_slice(b"{\"schema\":");
+            self.schema(dst, src, cols, base, &fields, true);
+            dst.extend_from_slice(b",\"payload\":");
+            dst.extend_from_slice(&payload);
+            dst.push(b'}');
+        }
+        self.payload = payload;
+        self.key_fields = fields;
+        written.map(|()| start..dst.len())
+    }
+
+    /// Writes the schema of an envelope (or, with `key`, of a key) whose
+    /// row has `fields`, made once and then copied.
+    fn schema(
+        &mut self,
+        dst: &mut Vec<u8>,
+        src: &[u8],
+        cols: Option<&Arc<TableColumns>>,
+        base: &str,
+        fields: &[envelope::Field],
+        key: bool,
+    ) {
+        let k = SchemaKey {
+            base: base.to_string(),
+            columns: cols.map_or(0, |c| Arc::as_ptr(c) as usize),
+            key,
+            fields: fields
+                .iter()
+                .map(|f| (f.col.ok_or_else(|| src[f.name.clone()].to_vec()), f.conv))
+                .collect(),
+        };
+        if let Some((_, bytes)) = self.schemas.get(&k) {
+            dst.extend_from_slice(bytes);
+            return;
+        }
+        let mut list = Vec::new();
+        let table = cols.map(|c| &**c);
+        envelope::field_schemas(&mut list, src, fields, table, &self.settings);
+        let mut bytes = Vec::new();
+        if key {
+            schema::structure(&mut bytes, &list, false, &format!("{base}.Key"), None);
+        } else {
+            schema::envelope(&mut bytes, &list, base);
+        }
+        dst.extend_from_slice(&bytes);
+        let held = cols.cloned().unwrap_or_default();
+        self.schemas.insert(k, (held, bytes));
+    }
+}
+
+/// `r` unchanged, its bytes copied into the new buffer.
+fn copied(src: &[u8], dst: &mut Vec<u8>, r: Record) -> Record {
+    let mut copy = |range: Range<usize>| {
+        let at = dst.len();
+        dst.extend_from_slice(&src[range]);
+        at..dst.len()
+    };
+    let value = copy(r.value.clone());
+    let key = r.key.clone().map(&mut copy);
+    Record { value, key, ..r }
+}
