@@ -72,6 +72,37 @@ mod tests {
         Config::parse(Path::new("sluice.toml"), &text, &|_| None).map_err(|e| e.to_string())
     }
 
+    /// The configuration docs/PLUGINS.md shows is one Sluice accepts, with
+    /// the values it says (its `# ...` stands for a rule's table patterns).
+    #[test]
+    fn plugins_md_configuration_blocks_parse() {
+        let doc = include_str!("../../../docs/PLUGINS.md");
+        let from = doc
+            .find("## Configuration\n\n```toml\n")
+            .expect("the section")
+            + "## Configuration\n\n```toml\n".len();
+        let block = &doc[from..from + doc[from..].find("\n```").unwrap()];
+        let text = format!("{BASE}{}", block.replace("# ...", "tables = [\"shop.*\"]"));
+        let c = Config::parse(Path::new("sluice.toml"), &text, &|_| None)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+        assert_eq!(c.plugins.dir, PathBuf::from("/etc/sluice/plugins"));
+        assert_eq!(
+            (c.plugins.memory_limit_mib, c.plugins.deadline_ms),
+            (64, 100)
+        );
+        assert_eq!(c.rules.len(), 1);
+        // The split-moves chain of "Routes and updates that move a row",
+        // indented in its list item.
+        let from = doc.find("  ```toml\n  plugins = [").expect("the chain") + 10;
+        let chain = &doc[from..from + doc[from..].find("\n  ```").unwrap()];
+        let text = format!(
+            "{BASE}[plugins]\ndir = \"/p\"\n[[rules]]\ntables = [\"shop.*\"]\n{}",
+            chain.replace("\n  ", "\n").trim_start()
+        );
+        Config::parse(Path::new("sluice.toml"), &text, &|_| None)
+            .unwrap_or_else(|e| panic!("{e}\n{text}"));
+    }
+
     #[test]
     fn plugin_host_config_defaults() {
         let c = parse(r#"dir = "/p""#).unwrap().plugins;

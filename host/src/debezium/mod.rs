@@ -366,11 +366,9 @@ impl Encoder {
         );
         self.before_fields = before_fields;
         if written.is_ok() {
-            dst.extend_from_slice(b"{\"schema\":");
-            self.schema(dst, src, cols, base, &fields, false);
-            dst.extend_from_slice(b",\"payload\":");
-            dst.extend_from_slice(&payload);
-            dst.push(b'}');
+            with_schema(dst, &payload, |dst| {
+                self.schema(dst, src, cols, base, &fields, false)
+            });
         }
         self.payload = payload;
         self.fields = fields;
@@ -408,11 +406,9 @@ impl Encoder {
         payload.clear();
         let written = envelope::key_payload(&mut payload, &mut row, entries, &mut fields);
         if written.is_ok() {
-            dst.extend_from_slice(b"{\"schema\":");
-            self.schema(dst, src, cols, base, &fields, true);
-            dst.extend_from_slice(b",\"payload\":");
-            dst.extend_from_slice(&payload);
-            dst.push(b'}');
+            with_schema(dst, &payload, |dst| {
+                self.schema(dst, src, cols, base, &fields, true)
+            });
         }
         self.payload = payload;
         self.key_fields = fields;
@@ -468,4 +464,13 @@ fn copied(src: &[u8], dst: &mut Vec<u8>, r: Record) -> Record {
     let value = copy(r.value.clone());
     let key = r.key.clone().map(&mut copy);
     Record { value, key, ..r }
+}
+
+/// JsonConverter's `{"schema": ..., "payload": ...}` around a payload.
+fn with_schema(dst: &mut Vec<u8>, payload: &[u8], schema: impl FnOnce(&mut Vec<u8>)) {
+    dst.extend_from_slice(b"{\"schema\":");
+    schema(dst);
+    dst.extend_from_slice(b",\"payload\":");
+    dst.extend_from_slice(payload);
+    dst.push(b'}');
 }

@@ -315,13 +315,28 @@ pub(crate) fn read(
 mod tests {
     use serde_json::json;
 
+    /// Each name's text (lossily decoded) with `lookup = column`.
     fn texts(bytes: &[u8], names: &[&str]) -> Vec<Option<String>> {
+        read(bytes, names, true)
+    }
+
+    /// With `lookup = image`: one image for the whole row.
+    fn row_texts(bytes: &[u8], names: &[&str]) -> Vec<Option<String>> {
+        read(bytes, names, false)
+    }
+
+    fn read(bytes: &[u8], names: &[&str], per_column: bool) -> Vec<Option<String>> {
         let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
         let mut out = vec![None; names.len()];
         let mut text = Vec::new();
-        super::read(bytes, &names, true, &mut Vec::new(), &mut text, |i, t| {
-            out[i] = t.map(|t| String::from_utf8_lossy(t).into_owned())
-        });
+        super::read(
+            bytes,
+            &names,
+            per_column,
+            &mut Vec::new(),
+            &mut text,
+            |i, t| out[i] = t.map(|t| String::from_utf8_lossy(t).into_owned()),
+        );
         out
     }
 
@@ -391,17 +406,6 @@ mod tests {
         .map(|o| o.map(str::to_string))
         .collect();
         assert_eq!(got, want);
-    }
-
-    /// `image` lookup: one image for the whole row.
-    fn row_texts(bytes: &[u8], names: &[&str]) -> Vec<Option<String>> {
-        let names: Vec<String> = names.iter().map(|s| s.to_string()).collect();
-        let mut out = vec![None; names.len()];
-        let mut text = Vec::new();
-        super::read(bytes, &names, false, &mut Vec::new(), &mut text, |i, t| {
-            out[i] = t.map(|t| String::from_utf8_lossy(t).into_owned())
-        });
-        out
     }
 
     #[test]

@@ -29,37 +29,37 @@ function cutAscii(column, decoder) {
   return out;
 }
 
+/** The column's distinct values, numbered as `column.index` numbers them
+ * (entry 0 is undefined: no value): `decode(bytes)` of each, or all cut
+ * from one decoded string when that is the same. */
+function distinct(column, decoder, decode) {
+  const fast = cutAscii(column, decoder);
+  if (fast !== null) return fast;
+  const { data, ends } = column;
+  const out = new Array(ends.length);
+  out[0] = undefined;
+  for (let k = 1; k < ends.length; k++) out[k] = decode(data.subarray(ends[k - 1], ends[k]));
+  return out;
+}
+
 /** The column's distinct values as strings, numbered as `column.index`
  * numbers them: entry 0 is undefined (no value). Bytes that are not UTF-8
  * (binary columns) become U+FFFD: right for comparing and routing; a
  * plugin that needs the exact bytes uses `values`. */
 export function texts(column) {
-  const fast = cutAscii(column, lossy);
-  if (fast !== null) return fast;
-  const { data, ends } = column;
-  const out = new Array(ends.length);
-  out[0] = undefined;
-  for (let k = 1; k < ends.length; k++) out[k] = lossy.decode(data.subarray(ends[k - 1], ends[k]));
-  return out;
+  return distinct(column, lossy, (bytes) => lossy.decode(bytes));
 }
 
 /** As `texts`, but a value that is not UTF-8 stays a Uint8Array of its
  * exact bytes. */
 export function values(column) {
-  const fast = cutAscii(column, strict);
-  if (fast !== null) return fast;
-  const { data, ends } = column;
-  const out = new Array(ends.length);
-  out[0] = undefined;
-  for (let k = 1; k < ends.length; k++) {
-    const bytes = data.subarray(ends[k - 1], ends[k]);
+  return distinct(column, strict, (bytes) => {
     try {
-      out[k] = strict.decode(bytes);
+      return strict.decode(bytes);
     } catch {
-      out[k] = bytes.slice();
+      return bytes.slice();
     }
-  }
-  return out;
+  });
 }
 
 /** Each event's value from `values` (or `texts` with `text`). */
