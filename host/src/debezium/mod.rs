@@ -321,58 +321,16 @@ impl Encoder {
         base: &str,
         name: &str,
     ) -> Result<Range<usize>, mp::Malformed> {
-        let start = dst.len();
-        let mut fields = std::mem::take(&mut self.fields);
-        fields.clear();
-        let mut row = envelope::Row {
-            buf: src,
-            cols: cols.map(|c| &**c),
-            cx: Ctx {
-                settings: &self.settings,
-                scratch: &mut self.doc,
+        self.message(
+            src,
+            dst,
+            cols,
+            base,
+            false,
+            |out, row, fields, before_fields| {
+                envelope::payload(out, row, ev, before, after, op, name, fields, before_fields)
             },
-            list: self.settings.schemas_enable,
-            known: &self.known,
-        };
-        let mut before_fields = std::mem::take(&mut self.before_fields);
-        if !self.settings.schemas_enable {
-            let written = envelope::payload(
-                dst,
-                &mut row,
-                ev,
-                before,
-                after,
-                op,
-                name,
-                &mut fields,
-                &mut before_fields,
-            );
-            self.fields = fields;
-            self.before_fields = before_fields;
-            return written.map(|()| start..dst.len());
-        }
-        let mut payload = std::mem::take(&mut self.payload);
-        payload.clear();
-        let written = envelope::payload(
-            &mut payload,
-            &mut row,
-            ev,
-            before,
-            after,
-            op,
-            name,
-            &mut fields,
-            &mut before_fields,
-        );
-        self.before_fields = before_fields;
-        if written.is_ok() {
-            with_schema(dst, &payload, |dst| {
-                self.schema(dst, src, cols, base, &fields, false)
-            });
-        }
-        self.payload = payload;
-        self.fields = fields;
-        written.map(|()| start..dst.len())
+        )
     }
 
     /// Writes a key (the entries' fields) to `dst` and returns where it is.
@@ -384,9 +342,40 @@ impl Encoder {
         base: &str,
         entries: &[(Range<usize>, usize)],
     ) -> Result<Range<usize>, mp::Malformed> {
+        self.message(src, dst, cols, base, true, |out, row, fields, _| {
+            envelope::key_payload(out, row, entries, fields)
+        })
+    }
+
+    /// Writes one message to `dst` (an envelope, or with `key` a key) and
+    /// returns where it is: `payload` writes the payload, straight into
+    /// `dst` without schemas, else into a buffer then wrapped in `{schema,
+    /// payload}`. The field lists are reused across messages.
+    fn message(
+        &mut self,
+        src: &[u8],
+        dst: &mut Vec<u8>,
+        cols: Option<&Arc<TableColumns>>,
+        base: &str,
+        key: bool,
+        payload: impl FnOnce(
+            &mut Vec<u8>,
+            &mut envelope::Row<'_, '_>,
+            &mut Vec<envelope::Field>,
+            &mut Vec<envelope::Field>,
+        ) -> Result<(), mp::Malformed>,
+    ) -> Result<Range<usize>, mp::Malformed> {
         let start = dst.len();
-        let mut fields = std::mem::take(&mut self.key_fields);
+        let schemas = self.settings.schemas_enable;
+        let mut fields = std::mem::take(if key {
+            &mut self.key_fields
+        } else {
+            &mut self.fields
+        });
         fields.clear();
+        let mut before_fields = std::mem::take(&mut self.before_fields);
+        let mut buf = std::mem::take(&mut self.payload);
+        buf.clear();
         let mut row = envelope::Row {
             buf: src,
             cols: cols.map(|c| &**c),
@@ -394,24 +383,23 @@ impl Encoder {
                 settings: &self.settings,
                 scratch: &mut self.doc,
             },
-            list: self.settings.schemas_enable,
+            list: schemas,
             known: &self.known,
         };
-        if !self.settings.schemas_enable {
-            let written = envelope::key_payload(dst, &mut row, entries, &mut fields);
-            self.key_fields = fields;
-            return written.map(|()| start..dst.len());
-        }
-        let mut payload = std::mem::take(&mut self.payload);
-        payload.clear();
-        let written = envelope::key_payload(&mut payload, &mut row, entries, &mut fields);
-        if written.is_ok() {
-            with_schema(dst, &payload, |dst| {
-                self.schema(dst, src, cols, base, &fields, true)
+        let out = if schemas { &mut buf } else { &mut *dst };
+        let written = payload(out, &mut row, &mut fields, &mut before_fields);
+        if schemas && written.is_ok() {
+            with_schema(dst, &buf, |dst| {
+                self.schema(dst, src, cols, base, &fields, key)
             });
         }
-        self.payload = payload;
-        self.key_fields = fields;
+        self.payload = buf;
+        self.before_fields = before_fields;
+        if key {
+            self.key_fields = fields;
+        } else {
+            self.fields = fields;
+        }
         written.map(|()| start..dst.len())
     }
 
