@@ -17,7 +17,8 @@ use super::v2;
 /// version.
 pub(crate) enum Guests {
     V1(GuestsV1),
-    V2(v2::Guests),
+    // Boxed: it carries the buffers its batches are built in.
+    V2(Box<v2::Guests>),
 }
 
 pub(crate) struct GuestsV1 {
@@ -34,18 +35,19 @@ impl Guests {
         store: &mut Store<StoreState>,
     ) -> wasmtime::Result<Guests> {
         let instance = plugin.pre.instantiate(&mut *store)?;
-        let Indices::V1 {
-            lifecycle,
-            filter,
-            route,
-            key,
-            transform,
-        } = &plugin.indices
-        else {
-            let Indices::V2(ix) = &plugin.indices else {
-                unreachable!()
-            };
-            return Ok(Guests::V2(v2::Guests::load(ix, store, &instance)?));
+        let (lifecycle, filter, route, key, transform) = match &plugin.indices {
+            Indices::V1 {
+                lifecycle,
+                filter,
+                route,
+                key,
+                transform,
+            } => (lifecycle, filter, route, key, transform),
+            Indices::V2(ix) => {
+                return Ok(Guests::V2(Box::new(v2::Guests::load(
+                    ix, store, &instance,
+                )?)))
+            }
         };
         macro_rules! load {
             ($f:ident) => {
@@ -85,12 +87,10 @@ pub(crate) struct Failure {
     pub(crate) reason: String,
 }
 
-/// A live instance: its store, its exports and, for 0.2, what its `init`
-/// asked for with the buffers its batches are built in.
+/// A live instance: its store and its exports.
 struct Live {
     store: Store<StoreState>,
     guests: Guests,
-    v2: Option<(v2::Wants, v2::View)>,
 }
 
 pub(crate) struct PluginInstance {
@@ -209,8 +209,8 @@ impl PluginInstance {
     // batch column-wise (see `v2`).
 
     pub(crate) fn filter(&mut self, batch: &WitBatch) -> Result<Vec<bool>, Failure> {
-        self.call(|live| match (&live.guests, &mut live.v2) {
-            (Guests::V1(g), _) => {
+        self.call(|live| match &mut live.guests {
+            Guests::V1(g) => {
                 let f = *g
                     .filter
                     .as_ref()
@@ -219,30 +219,27 @@ impl PluginInstance {
                     .func();
                 plugin_error(unsafe { lower::call(f, &mut live.store, batch) })
             }
-            (Guests::V2(g), Some((wants, view))) => g.filter(&mut live.store, view, batch, wants),
-            (Guests::V2(_), None) => unreachable!("0.2 instance without init"),
+            Guests::V2(g) => g.filter(&mut live.store, batch),
         })
     }
 
     pub(crate) fn route(&mut self, batch: &WitBatch) -> Result<route::Routes, Failure> {
-        self.call(|live| match (&live.guests, &mut live.v2) {
-            (Guests::V1(g), _) => {
+        self.call(|live| match &mut live.guests {
+            Guests::V1(g) => {
                 let f = *g.route.as_ref().expect("route export").func_route().func();
                 plugin_error(unsafe { lower::call(f, &mut live.store, batch) })
             }
-            (Guests::V2(g), Some((wants, view))) => g.route(&mut live.store, view, batch, wants),
-            (Guests::V2(_), None) => unreachable!("0.2 instance without init"),
+            Guests::V2(g) => g.route(&mut live.store, batch),
         })
     }
 
     pub(crate) fn key(&mut self, batch: &WitBatch) -> Result<key::Keys, Failure> {
-        self.call(|live| match (&live.guests, &mut live.v2) {
-            (Guests::V1(g), _) => {
+        self.call(|live| match &mut live.guests {
+            Guests::V1(g) => {
                 let f = *g.key.as_ref().expect("key export").func_key().func();
                 plugin_error(unsafe { lower::call(f, &mut live.store, batch) })
             }
-            (Guests::V2(g), Some((wants, view))) => g.key(&mut live.store, view, batch, wants),
-            (Guests::V2(_), None) => unreachable!("0.2 instance without init"),
+            Guests::V2(g) => g.key(&mut live.store, batch),
         })
     }
 
@@ -250,8 +247,8 @@ impl PluginInstance {
         &mut self,
         batch: &WitBatch,
     ) -> Result<transform::Transformed, Failure> {
-        self.call(|live| match (&live.guests, &mut live.v2) {
-            (Guests::V1(g), _) => {
+        self.call(|live| match &mut live.guests {
+            Guests::V1(g) => {
                 let f = *g
                     .transform
                     .as_ref()
@@ -260,10 +257,7 @@ impl PluginInstance {
                     .func();
                 plugin_error(unsafe { lower::call(f, &mut live.store, batch) })
             }
-            (Guests::V2(g), Some((wants, view))) => {
-                g.transform(&mut live.store, view, batch, wants)
-            }
-            (Guests::V2(_), None) => unreachable!("0.2 instance without init"),
+            Guests::V2(g) => g.transform(&mut live.store, batch),
         })
     }
 }
@@ -301,29 +295,22 @@ fn start(plugin: &LoadedPlugin, settings: &Vec<(String, String)>) -> Result<Live
             false,
         )
     };
-    let guests = match Guests::instantiate(plugin, &mut store) {
+    let mut guests = match Guests::instantiate(plugin, &mut store) {
         Ok(g) => g,
         Err(e) => return Err(fail(&store, e)),
     };
-    let rejected = |message| Err((Failure { reason: message }, true));
-    let v2 = match &guests {
-        Guests::V1(g) => {
-            if let Some(lc) = &g.lifecycle {
-                match lc.call_init(&mut store, settings) {
-                    Ok(Ok(())) => {}
-                    Ok(Err(message)) => return rejected(message),
-                    Err(e) => return Err(fail(&store, e)),
-                }
-            }
-            None
-        }
-        Guests::V2(g) => match g.init(&mut store, settings) {
-            Ok(Ok(wants)) => Some((wants, v2::View::default())),
-            Ok(Err(message)) => return rejected(message),
-            Err(e) => return Err(fail(&store, e)),
+    let init = match &mut guests {
+        Guests::V1(g) => match &g.lifecycle {
+            Some(lc) => lc.call_init(&mut store, settings),
+            None => Ok(Ok(())),
         },
+        Guests::V2(g) => g.init(&mut store, settings),
     };
-    Ok(Live { store, guests, v2 })
+    match init {
+        Ok(Ok(())) => Ok(Live { store, guests }),
+        Ok(Err(message)) => Err((Failure { reason: message }, true)),
+        Err(e) => Err(fail(&store, e)),
+    }
 }
 
 /// The failure in one line, naming the usual causes plainly: a panic's

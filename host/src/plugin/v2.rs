@@ -46,13 +46,16 @@ impl Indices {
     }
 }
 
-/// Typed handles to whichever kinds the component exports.
+/// Typed handles to whichever kinds the component exports, what its
+/// `init` asked each batch to carry, and the buffers batches are built in.
 pub(crate) struct Guests {
     lifecycle: Option<lifecycle::Guest>,
     filter: Option<filter::Guest>,
     route: Option<route::Guest>,
     key: Option<key::Guest>,
     transform: Option<transform::Guest>,
+    wants: Wants,
+    view: View,
 }
 
 impl Guests {
@@ -83,32 +86,38 @@ impl Guests {
             route: load!(route),
             key: load!(key),
             transform: load!(transform),
+            // Without `init`: no columns, and the bytes.
+            wants: Wants {
+                columns: Vec::new(),
+                per_column: true,
+                bytes: true,
+            },
+            view: View::default(),
         })
     }
 
-    /// Runs `init`, if exported, and checks what it asks for. `Ok(Err)` is
+    /// Runs `init`, if exported, and keeps what it asks for. `Ok(Err)` is
     /// a rejected configuration.
     // `&Vec` because that is what the generated binding takes.
     #[allow(clippy::ptr_arg)]
     pub(crate) fn init(
-        &self,
+        &mut self,
         store: &mut Store<StoreState>,
         settings: &Vec<(String, String)>,
-    ) -> wasmtime::Result<Result<Wants, String>> {
+    ) -> wasmtime::Result<Result<(), String>> {
         let Some(lc) = &self.lifecycle else {
-            return Ok(Ok(Wants {
-                columns: Vec::new(),
-                per_column: true,
-                bytes: true,
-            }));
+            return Ok(Ok(()));
         };
-        Ok(lc.call_init(store, settings)?.and_then(Wants::check))
+        Ok(lc
+            .call_init(store, settings)?
+            .and_then(Wants::check)
+            .map(|wants| self.wants = wants))
     }
 }
 
 /// What a 0.2 plugin's `init` asked each batch to carry.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct Wants {
+struct Wants {
     columns: Vec<String>,
     /// `lookup::column` (else `lookup::image`).
     per_column: bool,
@@ -135,7 +144,7 @@ impl Wants {
 }
 
 /// The 0.2 view of a batch, rebuilt for every call in reused buffers.
-pub(crate) struct View {
+struct View {
     batch: Batch,
     /// Per column: each distinct value's number.
     ids: Vec<HashMap<Vec<u8>, u32>>,
@@ -256,47 +265,45 @@ fn answer<T, U>(
 
 impl Guests {
     pub(crate) fn filter(
-        &self,
+        &mut self,
         store: &mut Store<StoreState>,
-        view: &mut View,
         from: &WitBatch,
-        wants: &Wants,
     ) -> Answer<Vec<bool>> {
         let g = self.filter.as_ref().expect("filter export");
-        answer(g.call_filter(store, view.fill(from, wants)), Ok)
+        answer(g.call_filter(store, self.view.fill(from, &self.wants)), Ok)
     }
 
     pub(crate) fn route(
-        &self,
+        &mut self,
         store: &mut Store<StoreState>,
-        view: &mut View,
         from: &WitBatch,
-        wants: &Wants,
     ) -> Answer<route1::Routes> {
         let g = self.route.as_ref().expect("route export");
-        answer(g.call_route(store, view.fill(from, wants)), routes)
+        answer(
+            g.call_route(store, self.view.fill(from, &self.wants)),
+            routes,
+        )
     }
 
     pub(crate) fn key(
-        &self,
+        &mut self,
         store: &mut Store<StoreState>,
-        view: &mut View,
         from: &WitBatch,
-        wants: &Wants,
     ) -> Answer<key1::Keys> {
         let g = self.key.as_ref().expect("key export");
-        answer(g.call_key(store, view.fill(from, wants)), keys)
+        answer(g.call_key(store, self.view.fill(from, &self.wants)), keys)
     }
 
     pub(crate) fn transform(
-        &self,
+        &mut self,
         store: &mut Store<StoreState>,
-        view: &mut View,
         from: &WitBatch,
-        wants: &Wants,
     ) -> Answer<transform1::Transformed> {
         let g = self.transform.as_ref().expect("transform export");
-        answer(g.call_transform(store, view.fill(from, wants)), transformed)
+        answer(
+            g.call_transform(store, self.view.fill(from, &self.wants)),
+            transformed,
+        )
     }
 }
 
