@@ -75,6 +75,7 @@ pub(crate) mod route;
 pub mod secret;
 pub(crate) mod shutdown;
 pub(crate) mod snapshot;
+pub(crate) mod standby;
 pub mod tail;
 
 /// What the integration tests drive of the snapshot reader. Not an API.

@@ -5,6 +5,8 @@
 use crate::kafka::SinkKind;
 
 pub const DEFAULT_SINK: SinkKind = SinkKind::Kafka;
+/// The pipeline's name when the config gives none.
+pub const DEFAULT_NAME: &str = "sluice";
 /// Messages handed to the producer and not yet acknowledged.
 pub const DEFAULT_MAX_IN_FLIGHT: usize = 100_000;
 /// Rows decoded into one batch before it is sent on.
@@ -17,6 +19,8 @@ pub const DEFAULT_CHANNEL_CHUNKS: usize = 16;
 /// Every size is at least 1.
 #[derive(Clone, Debug, PartialEq)]
 pub struct PipelineSettings {
+    /// Letters, digits, `.`, `_` and `-`: it names Kafka keys and ids.
+    pub name: String,
     pub sink: SinkKind,
     pub max_in_flight: usize,
     pub batch_rows: usize,

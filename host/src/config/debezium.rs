@@ -1,40 +1,15 @@
 //! `[kafka] format`, `[[rules]] format` and `[kafka.debezium]` ->
 //! [`Format`] and [`DebeziumSettings`].
 
+use super::input::one_of;
 use super::input::Input;
 use super::raw::RawDebezium;
-use super::{suggest, ConfigError};
+use super::ConfigError;
 use crate::debezium::settings::{
     BigIntUnsignedMode, BinaryMode, DebeziumSettings, DecimalMode, Format, TimeMode,
     DEFAULT_BIGINT_UNSIGNED_MODE, DEFAULT_BINARY_MODE, DEFAULT_DECIMAL_MODE,
     DEFAULT_SCHEMAS_ENABLE, DEFAULT_TIME_MODE,
 };
-
-/// A name given for `key`, one of `names`: the value it names, or an error
-/// that lists them and suggests the closest.
-fn one_of<T>(
-    given: &str,
-    key: &str,
-    what: &str,
-    names: &[&str],
-    from_name: impl Fn(&str) -> Option<T>,
-    input: &Input,
-) -> Result<T, ConfigError> {
-    from_name(given).ok_or_else(|| {
-        let hint = suggest(&given.to_ascii_lowercase(), names)
-            .map(|s| format!("did you mean \"{s}\"? "))
-            .unwrap_or_default();
-        let list = names
-            .iter()
-            .map(|n| format!("\"{n}\""))
-            .collect::<Vec<_>>()
-            .join(", ");
-        input.in_file(
-            key,
-            format!("\"{given}\" is not {what}; {hint}use one of {list}"),
-        )
-    })
-}
 
 /// A `format` key (`key` names it in messages).
 pub(super) fn format(given: &str, key: &str, input: &Input) -> Result<Format, ConfigError> {

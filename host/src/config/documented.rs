@@ -14,12 +14,13 @@ use crate::kafka::settings as kafka;
 use crate::logging as log;
 use crate::plugin::config as plugins;
 use crate::snapshot::settings as snapshot;
+use crate::standby::settings as standby;
 
 const DOC: &str = include_str!("../../../docs/CONFIG.md");
 
 /// The sections whose settings the stages own (rules are route's, and have
 /// no numeric defaults).
-const SECTIONS: [&str; 9] = [
+const SECTIONS: [&str; 10] = [
     "source",
     "kafka",
     "kafka.debezium",
@@ -29,6 +30,7 @@ const SECTIONS: [&str; 9] = [
     "snapshot",
     "log",
     "http",
+    "standby",
 ];
 
 /// `section.key` -> the default column, from every `## \`[section]\`` table.
@@ -136,6 +138,11 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
             code(kafka::DEFAULT_SSL_VERIFY_HOSTNAME),
         ),
         ("kafka.format", quoted(debezium::DEFAULT_FORMAT.name())),
+        ("kafka.delivery", quoted(kafka::DEFAULT_DELIVERY.name())),
+        (
+            "kafka.transaction_interval_ms",
+            code(kafka::DEFAULT_TRANSACTION_INTERVAL.as_millis()),
+        ),
         (
             "kafka.debezium.schemas_enable",
             code(debezium::DEFAULT_SCHEMAS_ENABLE),
@@ -161,6 +168,9 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
             "state.checkpoint_interval_ms",
             code(state::DEFAULT_CHECKPOINT_INTERVAL.as_millis()),
         ),
+        ("state.store", quoted(state::DEFAULT_STORE.name())),
+        ("state.topic", quoted(state::DEFAULT_TOPIC)),
+        ("pipeline.name", quoted(pipeline::DEFAULT_NAME)),
         ("pipeline.sink", quoted(pipeline::DEFAULT_SINK.name())),
         (
             "pipeline.max_in_flight",
@@ -215,6 +225,8 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
             code(http::DEFAULT_MAX_TABLE_LABELS),
         ),
         ("http.metrics", code(http::DEFAULT_METRICS)),
+        ("standby.enabled", code(standby::DEFAULT_ENABLED)),
+        ("standby.lease_secs", code(standby::DEFAULT_LEASE.as_secs())),
     ]
 }
 

@@ -74,3 +74,29 @@ impl<'a> Input<'a> {
         }
     }
 }
+
+/// A name given for `key`, one of `names`: the value it names, or an error
+/// that lists them and suggests the closest.
+pub(super) fn one_of<T>(
+    given: &str,
+    key: &str,
+    what: &str,
+    names: &[&str],
+    from_name: impl Fn(&str) -> Option<T>,
+    input: &Input,
+) -> Result<T, ConfigError> {
+    from_name(given).ok_or_else(|| {
+        let hint = error::suggest(&given.to_ascii_lowercase(), names)
+            .map(|s| format!("did you mean \"{s}\"? "))
+            .unwrap_or_default();
+        let list = names
+            .iter()
+            .map(|n| format!("\"{n}\""))
+            .collect::<Vec<_>>()
+            .join(", ");
+        input.in_file(
+            key,
+            format!("\"{given}\" is not {what}; {hint}use one of {list}"),
+        )
+    })
+}

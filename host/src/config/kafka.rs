@@ -10,9 +10,9 @@ use super::secret::SecretKeys;
 use super::{ConfigError, ENV_KAFKA_BROKERS};
 use crate::event::topic;
 use crate::kafka::settings::{
-    KafkaSettings, SinkKind, DDL_TOPIC, DEAD_LETTER_TOPIC, DEFAULT_CREATE_TOPICS,
-    DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_PARTITIONS, DEFAULT_REPLICATION_FACTOR,
-    DEFAULT_STALL_TIMEOUT,
+    Delivery, KafkaSettings, SinkKind, DDL_TOPIC, DEAD_LETTER_TOPIC, DEFAULT_CREATE_TOPICS,
+    DEFAULT_DELIVERY, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_PARTITIONS, DEFAULT_REPLICATION_FACTOR,
+    DEFAULT_STALL_TIMEOUT, DEFAULT_TRANSACTION_INTERVAL,
 };
 
 /// `sink` decides whether brokers are required.
@@ -68,6 +68,25 @@ pub(super) fn settings(
             "kafka.heartbeat_interval_secs",
         )
         .map(Duration::from_secs)?;
+    let names: Vec<&str> = Delivery::ALL.iter().map(|d| d.name()).collect();
+    let delivery = match &raw.delivery {
+        None => DEFAULT_DELIVERY,
+        Some(d) => super::input::one_of(
+            d,
+            "kafka.delivery",
+            "a delivery guarantee",
+            &names,
+            Delivery::from_name,
+            input,
+        )?,
+    };
+    let transaction_interval = input
+        .at_least_one(
+            raw.transaction_interval_ms,
+            DEFAULT_TRANSACTION_INTERVAL.as_millis() as u64,
+            "kafka.transaction_interval_ms",
+        )
+        .map(Duration::from_millis)?;
     Ok(KafkaSettings {
         brokers,
         topic_prefix,
@@ -91,6 +110,8 @@ pub(super) fn settings(
         security,
         format,
         debezium,
+        delivery,
+        transaction_interval,
     })
 }
 

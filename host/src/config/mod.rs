@@ -21,6 +21,7 @@ mod rules;
 mod secret;
 mod snapshot;
 mod source;
+mod standby;
 mod state;
 pub mod watch;
 
@@ -67,6 +68,7 @@ pub struct Config {
     pub snapshot: SnapshotSettings,
     pub log: LogSettings,
     pub http: HttpSettings,
+    pub standby: crate::standby::settings::StandbySettings,
 }
 
 impl Config {
@@ -151,13 +153,15 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
     let source = source::settings(raw.source.unwrap_or_default(), input)?;
     let pipeline = pipeline::settings(raw.pipeline.unwrap_or_default(), input)?;
     let kafka = kafka::settings(raw.kafka.unwrap_or_default(), pipeline.sink, input)?;
-    let state = state::settings(raw.state.unwrap_or_default(), input);
+    let state = state::settings(raw.state.unwrap_or_default(), input)?;
+    exactly_once_needs_kafka_state(&kafka, &state, &pipeline, input)?;
     let rules = rules::rules(raw.rules.unwrap_or_default(), input)?;
     debezium_needs_a_name(&kafka, &rules, input)?;
     let plugins = plugins::settings(raw.plugins.unwrap_or_default(), input)?;
     let snapshot = snapshot::settings(raw.snapshot.unwrap_or_default(), input)?;
     let log = log::settings(raw.log.unwrap_or_default(), input)?;
     let http = http::settings(raw.http.unwrap_or_default(), input)?;
+    let standby = standby::settings(raw.standby.unwrap_or_default(), input)?;
     Ok(Config {
         source,
         kafka,
@@ -168,7 +172,36 @@ fn validate(raw: RawConfig, input: &Input) -> Result<Config, ConfigError> {
         snapshot,
         log,
         http,
+        standby,
     })
+}
+
+/// Exactly once commits each checkpoint in the Kafka transaction of the
+/// changes it covers: a checkpoint file cannot take part in it.
+fn exactly_once_needs_kafka_state(
+    kafka: &KafkaSettings,
+    state: &StateSettings,
+    pipeline: &PipelineSettings,
+    input: &Input,
+) -> Result<(), ConfigError> {
+    use crate::checkpoint::settings::StoreKind;
+    use crate::kafka::settings::Delivery;
+    if kafka.delivery != Delivery::ExactlyOnce {
+        return Ok(());
+    }
+    if pipeline.sink != SinkKind::Kafka {
+        return Err(input.in_file(
+            "kafka.delivery",
+            "\"exactly_once\" needs the kafka sink; remove sink = \"null\" under [pipeline], or use delivery = \"at_least_once\"",
+        ));
+    }
+    if state.store != StoreKind::Kafka {
+        return Err(input.in_file(
+            "kafka.delivery",
+            "\"exactly_once\" needs the checkpoint in Kafka, committed with the changes it covers; set store = \"kafka\" under [state] (docs/GUARANTEES.md)",
+        ));
+    }
+    Ok(())
 }
 
 /// debezium-json names every schema and `source.name` after Debezium's

@@ -5,7 +5,7 @@ use super::raw::RawPipeline;
 use super::ConfigError;
 use crate::app::settings::{
     PipelineSettings, DEFAULT_BATCH_BYTES, DEFAULT_BATCH_ROWS, DEFAULT_CHANNEL_CHUNKS,
-    DEFAULT_MAX_IN_FLIGHT, DEFAULT_SINK,
+    DEFAULT_MAX_IN_FLIGHT, DEFAULT_NAME, DEFAULT_SINK,
 };
 use crate::kafka::SinkKind;
 
@@ -19,7 +19,16 @@ pub(super) fn settings(raw: RawPipeline, input: &Input) -> Result<PipelineSettin
             )
         })?,
     };
+    let name = raw.name.unwrap_or_else(|| DEFAULT_NAME.into());
+    let fine = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    if name.is_empty() || name.len() > 200 || !name.chars().all(fine) {
+        return Err(input.in_file(
+            "pipeline.name",
+            format!("`{name}` is not a pipeline name; use 1 to 200 letters, digits, '.', '_' or '-' (it becomes a Kafka key and transactional id)"),
+        ));
+    }
     Ok(PipelineSettings {
+        name,
         sink,
         max_in_flight: input.at_least_one(
             raw.max_in_flight,

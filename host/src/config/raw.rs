@@ -31,6 +31,9 @@ pub(super) struct RawConfig {
     pub log: Option<RawLog>,
     /// `[http]`: the metrics, health and status endpoint.
     pub http: Option<RawHttp>,
+    /// `[standby]`: several processes with one `[pipeline] name`, of which
+    /// one streams and the others wait to take over.
+    pub standby: Option<RawStandby>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -137,6 +140,13 @@ pub(super) struct RawKafka {
     pub partitions: Option<i32>,
     /// `replication_factor = <n>`: replication factor of topics Sluice creates.
     pub replication_factor: Option<i32>,
+    /// `delivery = "at_least_once" | "exactly_once"`: exactly once puts
+    /// each group of transactions and its checkpoint in one Kafka
+    /// transaction (needs `[state] store = "kafka"`).
+    pub delivery: Option<String>,
+    /// `transaction_interval_ms = <1..>`: with exactly once, how long one
+    /// Kafka transaction gathers binlog transactions before it commits.
+    pub transaction_interval_ms: Option<u64>,
     /// `stall_timeout_secs = <n>`: when Kafka acknowledges nothing for this
     /// long while messages wait, start over from the checkpoint with a new
     /// producer. 0 turns it off.
@@ -213,12 +223,21 @@ pub(super) struct RawState {
     /// `checkpoint_interval_ms = <n>`: how often the checkpoint is written
     /// when it moved.
     pub checkpoint_interval_ms: Option<u64>,
+    /// `store = "file" | "kafka"`: the checkpoint in `dir`, or in a
+    /// compacted Kafka topic keyed by `[pipeline] name` (no disk needed).
+    pub store: Option<String>,
+    /// `topic = "__sluice_checkpoints"`: that topic, with `store = "kafka"`.
+    pub topic: Option<String>,
 }
 
 /// Defaults: [`crate::app::settings`].
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct RawPipeline {
+    /// `name = "orders-db"`: this pipeline's name: the key of its
+    /// checkpoint in Kafka, its transactional id and its standby lock.
+    /// Processes with the same name are one pipeline.
+    pub name: Option<String>,
     /// `sink = "kafka" | "null"`: "null" decodes and drops every event, for
     /// dry runs and benchmarks.
     pub sink: Option<String>,
@@ -308,4 +327,16 @@ pub(super) struct RawHttp {
     pub max_table_labels: Option<usize>,
     /// `metrics = false`: no per-table row counting.
     pub metrics: Option<bool>,
+}
+
+/// Defaults: [`crate::standby::settings`].
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStandby {
+    /// `enabled = true`: take the pipeline's lock on the source server
+    /// before streaming; without it, wait.
+    pub enabled: Option<bool>,
+    /// `lease_secs = <2..>`: how long a holder that stopped answering
+    /// keeps the lock before a standby may take over.
+    pub lease_secs: Option<u64>,
 }

@@ -38,6 +38,8 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
         security,
         format,
         debezium,
+        delivery,
+        transaction_interval,
     } = &old.kafka;
     let SnapshotSettings {
         mode,
@@ -89,6 +91,11 @@ pub fn needs_restart(old: &Config, new: &Config) -> Vec<&'static str> {
             "kafka.stall_timeout_secs",
         ),
         (*security != k.security, "kafka (TLS and SASL)"),
+        (
+            *delivery != k.delivery || *transaction_interval != k.transaction_interval,
+            "kafka (delivery, transaction_interval_ms)",
+        ),
+        (old.standby != new.standby, "standby"),
         (old.state != new.state, "state"),
         (old.log != new.log, "log"),
         (old.http != new.http, "http"),

@@ -57,7 +57,43 @@ pub struct KafkaSettings {
     pub format: crate::debezium::Format,
     /// How the debezium-json format writes values.
     pub debezium: crate::debezium::DebeziumSettings,
+    pub delivery: Delivery,
+    /// With exactly once: how long a Kafka transaction gathers changes.
+    pub transaction_interval: Duration,
 }
+
+/// How often each change reaches Kafka.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Delivery {
+    /// An idempotent producer; after a crash, changes since the checkpoint
+    /// are sent again (docs/GUARANTEES.md).
+    AtLeastOnce,
+    /// Kafka transactions carrying the changes with their checkpoint: a
+    /// `read_committed` consumer sees each change once.
+    ExactlyOnce,
+}
+
+impl Delivery {
+    pub const ALL: [Delivery; 2] = [Delivery::AtLeastOnce, Delivery::ExactlyOnce];
+
+    /// The name written in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Delivery::AtLeastOnce => "at_least_once",
+            Delivery::ExactlyOnce => "exactly_once",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Delivery> {
+        Delivery::ALL.into_iter().find(|d| d.name() == name)
+    }
+}
+
+pub(crate) const DEFAULT_DELIVERY: Delivery = Delivery::AtLeastOnce;
+/// With exactly once, how long one Kafka transaction gathers binlog
+/// transactions: longer is faster (one commit per interval) but delays
+/// what a `read_committed` consumer sees by up to as much.
+pub(crate) const DEFAULT_TRANSACTION_INTERVAL: Duration = Duration::from_millis(100);
 
 /// Where batches go: Kafka, or nowhere (a dry run, a decode benchmark).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
