@@ -13,6 +13,7 @@ mod end_to_end;
 mod failover;
 mod faults;
 mod kafka_security;
+mod kafka_state;
 mod large;
 mod markers;
 mod observability;

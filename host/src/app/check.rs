@@ -8,7 +8,6 @@ use std::fmt::Write as _;
 use super::AppError;
 use crate::binlog::catalog::{self, CatalogTable};
 use crate::binlog::{preflight, reader, tls, BinlogError};
-use crate::checkpoint::Store;
 use crate::config::{Config, SinkKind, SnapshotMode};
 use crate::kafka::probe::PROBE_TIMEOUT;
 use crate::kafka::SinkError;
@@ -85,7 +84,7 @@ async fn start(
     config: &Config,
     mariadb: bool,
 ) -> Result<bool, AppError> {
-    let mut store = Store::open(&config.state.dir)?;
+    let mut store = super::open_store(config, false)?;
     match store.load()? {
         Some(cp) => {
             let by_gtid = match cp.gtid.as_ref().filter(|g| g.is_mariadb() == mariadb) {
@@ -105,7 +104,7 @@ async fn start(
                             "start    checkpoint {} at GTID state {g}: purged on the server ({reason}); \
                              [snapshot] mode = \"when_needed\": run would stream from the server's current \
                              position and read every captured table again",
-                            store.path().display(),
+                            store.describe(),
                         );
                         return Ok(false);
                     }
@@ -114,7 +113,7 @@ async fn start(
                 let _ = writeln!(
                     out,
                     "start    checkpoint {} at {}: resumes by GTID after {g}",
-                    store.path().display(),
+                    store.describe(),
                     cp.position()
                 );
                 return Ok(true);
@@ -128,7 +127,7 @@ async fn start(
                         "start    checkpoint {} at {}: that binlog was purged (the oldest is {oldest}); \
                          [snapshot] mode = \"when_needed\": run would stream from the server's current \
                          position and read every captured table again",
-                        store.path().display(),
+                        store.describe(),
                         cp.position()
                     );
                     return Ok(false);
@@ -138,7 +137,7 @@ async fn start(
             let _ = writeln!(
                 out,
                 "start    checkpoint {} at {}",
-                store.path().display(),
+                store.describe(),
                 cp.position()
             );
             Ok(true)

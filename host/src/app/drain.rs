@@ -85,7 +85,7 @@ mod tests {
     }
 
     fn saved(dir: &std::path::Path) -> Option<Position> {
-        Store::open(dir)
+        Store::open_file(dir)
             .unwrap()
             .load()
             .unwrap()
@@ -97,7 +97,7 @@ mod tests {
     #[tokio::test]
     async fn a_refused_transaction_is_not_waited_for() {
         let dir = tempfile::tempdir().unwrap();
-        let mut store = Store::open(dir.path()).unwrap();
+        let mut store = Store::open_file(dir.path()).unwrap();
         let t = Tracker::new(p(4));
         let a = t.begin(p(10));
         t.produced(a, 1);
@@ -130,7 +130,7 @@ mod tests {
         let waiting = tokio::spawn({
             let (t, stop, dir) = (t.clone(), stop.clone(), dir.path().to_owned());
             async move {
-                let mut store = Store::open(&dir).unwrap();
+                let mut store = Store::open_file(&dir).unwrap();
                 drain(&t, &mut store, 1, &stop, Duration::from_secs(86_400)).await
             }
         });
@@ -159,7 +159,7 @@ mod tests {
         let waiting = tokio::spawn({
             let (t, dir) = (t.clone(), dir.path().to_owned());
             async move {
-                let mut store = Store::open(&dir).unwrap();
+                let mut store = Store::open_file(&dir).unwrap();
                 drain(&t, &mut store, 1, &stop, Duration::from_secs(86_400)).await
             }
         });

@@ -28,7 +28,8 @@ pub use pipeline::{Pipeline, PipelineError};
 use crate::binlog::reader::{self, Resume, StreamRequest};
 use crate::binlog::settings::Start;
 use crate::binlog::{preflight, BinlogError};
-use crate::checkpoint::{Store, StoreError, Tracker};
+use crate::checkpoint::settings::StoreKind;
+use crate::checkpoint::{KafkaStoreSettings, Store, StoreError, Tracker};
 use crate::config::{Config, SinkKind};
 use crate::decode::Decoder;
 use crate::event::TxnId;
@@ -99,7 +100,7 @@ impl Acks for Tracker {
 /// error. Transient failures (the server away, the connection lost)
 /// restart the stream from the checkpoint with backoff.
 pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Result<(), AppError> {
-    let mut store = Store::open(&config.state.dir)?;
+    let mut store = open_store(&config, true)?;
     let http = &config.http;
     crate::metrics::get().configure(http.metrics, http.max_table_labels);
     let live = observe::Live::new(
@@ -230,6 +231,9 @@ async fn session(
         from: from.clone(),
         snapshot,
         live: live.clone(),
+        exactly: store
+            .committed_by_sink(src.server_id)
+            .map(|c| pipeline::Exactly::new(c, config.kafka.transaction_interval)),
     });
     live.session_started(observe::SessionView {
         tracker: tracker.clone(),
@@ -365,7 +369,7 @@ async fn start_position(
                     if g.is_mariadb() == mariadb
                         && (mariadb || reader::gtid_mode_on(conn).await) =>
                 {
-                    info!(gtid = %g, position = %position, file = %position.file, pos = position.pos, path = %store.path().display(), "resuming from the checkpoint by GTID");
+                    info!(gtid = %g, position = %position, file = %position.file, pos = position.pos, store = %store.describe(), "resuming from the checkpoint by GTID");
                     Resume {
                         position,
                         gtid: Some(g),
@@ -376,7 +380,7 @@ async fn start_position(
                     if let Some(g) = stored {
                         warn!(gtid = %g, "the checkpoint's GTID state is not one this server streams by (another flavour, or gtid_mode is off); resuming by file and offset");
                     }
-                    info!(position = %position, file = %position.file, pos = position.pos, path = %store.path().display(), "resuming from the checkpoint");
+                    info!(position = %position, file = %position.file, pos = position.pos, store = %store.describe(), "resuming from the checkpoint");
                     let gtid = reader::gtid_at(conn, &position, mariadb).await;
                     Resume {
                         position,
@@ -476,6 +480,8 @@ fn sink(
             acks,
             health.clone(),
             tokio::runtime::Handle::current(),
+            (config.kafka.delivery == crate::kafka::settings::Delivery::ExactlyOnce)
+                .then(|| crate::checkpoint::transactional_id(&config.pipeline.name)),
         )?),
         SinkKind::Null => Sink::Null(NullSink::new(acks)),
     })
@@ -558,6 +564,27 @@ async fn supervise(
                 }
             }
         }
+    }
+}
+
+/// The checkpoint store `[state]` names. `writer`: for `run`, which fences
+/// earlier writers under exactly once and takes over a checkpoint file
+/// when moving to Kafka; `check` only reads.
+pub(crate) fn open_store(config: &Config, writer: bool) -> Result<Store, StoreError> {
+    let state = &config.state;
+    match state.store {
+        StoreKind::File => Store::open_file(&state.dir),
+        StoreKind::Kafka => Ok(Store::open_kafka(KafkaStoreSettings {
+            brokers: config.kafka.brokers.clone(),
+            security: config.kafka.security.clone(),
+            topic: state.topic.clone(),
+            name: config.pipeline.name.clone(),
+            create_topic: config.kafka.create_topics,
+            replication_factor: config.kafka.replication_factor,
+            transactional: writer
+                && config.kafka.delivery == crate::kafka::settings::Delivery::ExactlyOnce,
+            import_from: writer.then(|| state.dir.clone()),
+        })),
     }
 }
 

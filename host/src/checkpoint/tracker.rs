@@ -261,6 +261,36 @@ impl Tracker {
         }
     }
 
+    /// What the checkpoint will be once every message handed over so far is
+    /// acknowledged: with exactly-once delivery, the checkpoint committed in
+    /// the same Kafka transaction as those messages. `None` while a
+    /// transaction is still being read, or one failed: no checkpoint can
+    /// cover part of a transaction.
+    pub(crate) fn resume_state_once_delivered(&self) -> Option<Resume> {
+        let s = self.state.lock().unwrap();
+        if s.failed.is_some() {
+            return None;
+        }
+        let mut r = Resume {
+            position: s.done_upto.clone(),
+            progress: s.done_mark.clone(),
+            gtid: s.done_gtid.clone(),
+        };
+        for t in &s.txns {
+            if t.abandoned {
+                return None;
+            }
+            r.position = t.end.clone()?;
+            if let Some(mark) = &t.mark {
+                r.progress = Some(mark.clone());
+            }
+            if let (Some(g), Some(state)) = (&t.gtid, &mut r.gtid) {
+                state.apply(g);
+            }
+        }
+        Some(r)
+    }
+
     /// Messages produced and not yet acknowledged.
     pub fn outstanding(&self) -> u64 {
         self.state.lock().unwrap().outstanding
@@ -324,6 +354,26 @@ mod tests {
 
     fn p(pos: u64) -> Position {
         Position::new("bin.000001", pos)
+    }
+
+    /// The checkpoint a Kafka transaction commits with covers every ended
+    /// transaction before any acknowledgement, and none while one is open.
+    #[test]
+    fn the_state_once_delivered_covers_ended_transactions_only() {
+        let g = |s: &str| GtidState::parse_mariadb(s).unwrap();
+        let t = Tracker::resuming(p(4), None, Some(g("0-1-10")));
+        let a = t.begin_gtid(p(100), "0-1-11".parse().ok());
+        t.produced(a, 2);
+        assert_eq!(t.resume_state_once_delivered(), None, "a is open");
+        t.end(a, p(200));
+        let b = t.begin_gtid(p(200), "0-1-12".parse().ok());
+        t.produced(b, 1);
+        t.end(b, p(300));
+        let r = t.resume_state_once_delivered().unwrap();
+        assert_eq!((r.position, r.gtid), (p(300), Some(g("0-1-12"))));
+        assert_eq!(t.resume_position(), p(100), "nothing acknowledged yet");
+        t.fail(b);
+        assert_eq!(t.resume_state_once_delivered(), None, "b failed");
     }
 
     #[test]

@@ -58,6 +58,10 @@ pub enum SinkError {
     Topic(#[from] TopicError),
     #[error("stopped while waiting for Kafka")]
     Stopped,
+    #[error("another Sluice with the same [pipeline] name started and fenced this one (transactional id {id}); this process stops and leaves the pipeline to the other, whose read_committed output continues where this one's last committed transaction ended. Give each pipeline its own name; for a standby, set [standby] enabled = true")]
+    Fenced { id: String },
+    #[error("Kafka refused to commit the transaction: {reason}; it was aborted, and Sluice starts again from the last committed checkpoint")]
+    Commit { reason: String },
 }
 
 impl SinkError {
@@ -68,6 +72,7 @@ impl SinkError {
                 transient: true,
                 ..
             } | SinkError::Stalled { .. }
+                | SinkError::Commit { .. }
         )
     }
 }
@@ -104,6 +109,24 @@ impl Sink {
         match self {
             Sink::Kafka(k) => k.send(batch, cancel),
             Sink::Null(n) => n.send(batch),
+        }
+    }
+
+    /// With exactly-once delivery: commits the open Kafka transaction with
+    /// `checkpoint` (topic, key, value) as its last record, and opens the
+    /// next. Without it there is nothing to commit.
+    pub fn commit(&mut self, checkpoint: (&str, &str, &[u8])) -> Result<(), SinkError> {
+        match self {
+            Sink::Kafka(k) => k.commit(checkpoint),
+            Sink::Null(_) => Ok(()),
+        }
+    }
+
+    /// With exactly-once delivery: aborts the open Kafka transaction, so
+    /// `read_committed` consumers need not wait for its timeout.
+    pub fn abort(&mut self) {
+        if let Sink::Kafka(k) = self {
+            k.abort();
         }
     }
 }

@@ -31,11 +31,20 @@ const DEFAULTS: &[(&str, &str)] = &[
     ("statistics.interval.ms", "5000"),
 ];
 
+/// The delivery opaque of a checkpoint record: it belongs to no binlog
+/// transaction and is acknowledged by the commit.
+const CHECKPOINT: usize = usize::MAX;
+
+/// How long Kafka may take to start, commit or abort a transaction.
+const TXN_TIMEOUT: Duration = Duration::from_secs(30);
+
 struct Delivery {
     acks: Arc<dyn Acks>,
     health: Arc<SinkHealth>,
     /// Retries this producer reported so far (its statistics are totals).
     retries: AtomicU64,
+    /// The transactional id, named when the producer is fenced.
+    id: String,
 }
 
 impl ClientContext for Delivery {
@@ -52,6 +61,10 @@ impl ProducerContext for Delivery {
     type DeliveryOpaque = usize;
 
     fn delivery(&self, result: &DeliveryResult<'_>, txn: usize) {
+        if txn == CHECKPOINT {
+            // Its failure fails the commit, which reports it.
+            return;
+        }
         match result {
             Ok(_) => {
                 crate::metrics::get().kafka_acks.inc();
@@ -63,17 +76,37 @@ impl ProducerContext for Delivery {
                 // The transaction is not acknowledged, so the checkpoint
                 // cannot move past it; the pipeline stops on this error.
                 self.acks.failed(TxnId(txn as u64));
-                self.health.fail(refused(e, msg, TxnId(txn as u64)));
+                self.health
+                    .fail(refused(e, msg, TxnId(txn as u64), &self.id));
             }
         }
+    }
+}
+
+/// A transactional call's error: fencing is final; anything else ends the
+/// session, which starts again from the last committed checkpoint.
+fn txn_error(e: &KafkaError, id: &str) -> SinkError {
+    let code = e.rdkafka_error_code();
+    let fenced = matches!(
+        code,
+        Some(RDKafkaErrorCode::ProducerFenced | RDKafkaErrorCode::InvalidProducerEpoch)
+    ) || matches!(e, KafkaError::Transaction(t) if t.is_fatal());
+    if fenced {
+        return SinkError::Fenced { id: id.to_string() };
+    }
+    SinkError::Commit {
+        reason: e.to_string(),
     }
 }
 
 /// The error for a message Kafka refused after taking it: a message too
 /// large for the broker or topic is named like one the producer refused
 /// at once, with its table and size (from the headers Sluice wrote).
-fn refused(e: &KafkaError, msg: &BorrowedMessage<'_>, txn: TxnId) -> SinkError {
+fn refused(e: &KafkaError, msg: &BorrowedMessage<'_>, txn: TxnId, id: &str) -> SinkError {
     let code = e.rdkafka_error_code();
+    if code == Some(RDKafkaErrorCode::ProducerFenced) {
+        return SinkError::Fenced { id: id.to_string() };
+    }
     if code == Some(RDKafkaErrorCode::MessageSizeTooLarge) {
         let header = |name: &str| {
             let headers = msg.headers()?;
@@ -102,6 +135,9 @@ pub struct KafkaSink {
     health: Arc<SinkHealth>,
     /// `message.max.bytes`, named in the error for a message over it.
     max_message: u64,
+    /// With exactly-once delivery: the transactional id; a transaction is
+    /// always open between commits.
+    transactional: Option<String>,
 }
 
 impl KafkaSink {
@@ -111,6 +147,7 @@ impl KafkaSink {
         acks: Arc<dyn Acks>,
         health: Arc<SinkHealth>,
         rt: tokio::runtime::Handle,
+        transactional: Option<String>,
     ) -> Result<Self, SinkError> {
         let mut cc = client_config(&cfg.brokers, &cfg.security);
         cc.set("queue.buffering.max.messages", max_in_flight.to_string());
@@ -119,6 +156,9 @@ impl KafkaSink {
         }
         for (k, v) in &cfg.producer {
             cc.set(k, v);
+        }
+        if let Some(id) = &transactional {
+            cc.set("transactional.id", id);
         }
         // A message larger than the whole queue would wait for room forever:
         // the queue must hold at least two of the largest messages allowed.
@@ -144,6 +184,7 @@ impl KafkaSink {
                 acks: acks.clone(),
                 health: health.clone(),
                 retries: AtomicU64::new(0),
+                id: transactional.clone().unwrap_or_default(),
             })
             .map_err(|e| SinkError::Config(creation_error(&e)))?;
         let admin = if cfg.create_topics {
@@ -155,13 +196,60 @@ impl KafkaSink {
         } else {
             None
         };
+        if let Some(id) = &transactional {
+            // Fences any other process with this id and aborts what it left
+            // open; then the first transaction opens.
+            producer
+                .init_transactions(TXN_TIMEOUT)
+                .and_then(|()| producer.begin_transaction())
+                .map_err(|e| txn_error(&e, id))?;
+        }
         Ok(KafkaSink {
             producer,
             topics: Topics::new(admin, cfg.partitions, cfg.replication_factor, rt),
             acks,
             health,
             max_message,
+            transactional,
         })
+    }
+
+    /// See [`super::Sink::commit`].
+    pub fn commit(&mut self, (topic, key, value): (&str, &str, &[u8])) -> Result<(), SinkError> {
+        let Some(id) = self.transactional.clone() else {
+            return Ok(());
+        };
+        let record = BaseRecord::<str, [u8], usize>::with_opaque_to(topic, CHECKPOINT)
+            .key(key)
+            .payload(value);
+        if let Err((e, _)) = self.producer.send(record) {
+            return Err(self.abort_after(&e, &id));
+        }
+        // Waits for every message of the transaction, then ends it.
+        if let Err(e) = self.producer.commit_transaction(TXN_TIMEOUT) {
+            return Err(self.abort_after(&e, &id));
+        }
+        self.producer
+            .begin_transaction()
+            .map_err(|e| txn_error(&e, &id))
+    }
+
+    /// See [`super::Sink::abort`].
+    pub fn abort(&mut self) {
+        if self.transactional.is_some() {
+            // Best effort: a process that cannot abort leaves the
+            // transaction to its timeout or to the next one's fencing.
+            let _ = self.producer.abort_transaction(TXN_TIMEOUT);
+        }
+    }
+
+    /// The error for a failed commit, after aborting what can be aborted.
+    fn abort_after(&mut self, e: &KafkaError, id: &str) -> SinkError {
+        let err = txn_error(e, id);
+        if !matches!(err, SinkError::Fenced { .. }) {
+            self.abort();
+        }
+        err
     }
 
     pub fn send(&mut self, batch: &Batch, cancel: &Cancel) -> Result<(), SinkError> {

@@ -44,6 +44,8 @@ fn kafka(brokers: String, producer: &[(&str, &str)]) -> KafkaSettings {
         security: Default::default(),
         format: crate::debezium::Format::MsgPack,
         debezium: Default::default(),
+        delivery: crate::kafka::settings::Delivery::AtLeastOnce,
+        transaction_interval: Duration::from_millis(100),
     }
 }
 
@@ -144,6 +146,7 @@ fn run(producer: &[(&str, &str)]) -> (BTreeMap<String, Vec<u64>>, Vec<u64>) {
         tracker.clone(),
         health.clone(),
         rt.handle().clone(),
+        None,
     )
     .unwrap();
     let stop = Cancel::new();
@@ -252,6 +255,7 @@ fn sink_on(
         tracker.clone(),
         health.clone(),
         rt.handle().clone(),
+        None,
     )
     .unwrap()
 }

@@ -46,6 +46,7 @@ pub const NAMES: &[&str] = &[
     "sluice_kafka_acks_total",
     "sluice_kafka_errors_total",
     "sluice_kafka_retries_total",
+    "sluice_kafka_transactions_total",
     "sluice_reconnects_total",
     "sluice_plugin_calls_total",
     "sluice_plugin_call_duration_seconds",
@@ -109,6 +110,7 @@ pub struct Metrics {
     pub(crate) kafka_acks: Counter,
     pub(crate) kafka_errors: Counter,
     pub(crate) kafka_retries: Counter,
+    pub(crate) kafka_commits: Counter,
     pub(crate) reconnects: Family<CauseLabel, Counter>,
     pub(crate) plugin_calls: Family<PluginLabel, Counter>,
     pub(crate) plugin_call_seconds: HistogramFamily<PluginLabel>,
@@ -148,6 +150,7 @@ impl Metrics {
             kafka_acks: Counter::default(),
             kafka_errors: Counter::default(),
             kafka_retries: Counter::default(),
+            kafka_commits: Counter::default(),
             reconnects: Family::default(),
             plugin_calls: Family::default(),
             plugin_call_seconds: Family::new_with_constructor(plugin_call_histogram),
@@ -229,6 +232,11 @@ impl Metrics {
             "sluice_kafka_retries",
             "Produce requests the producer sent again (librdkafka's txretries)",
             m.kafka_retries.clone(),
+        );
+        r.register(
+            "sluice_kafka_transactions",
+            "Kafka transactions committed with their checkpoint (exactly-once delivery)",
+            m.kafka_commits.clone(),
         );
         r.register(
             "sluice_reconnects",

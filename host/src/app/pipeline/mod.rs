@@ -7,6 +7,7 @@
 //! the stages; this loop only sequences them. Snapshot chunks join the
 //! stream at transaction boundaries (`snapshot.rs`).
 
+mod exactly;
 mod markers;
 mod snapshot;
 
@@ -30,6 +31,7 @@ use crate::metrics::TableCounters;
 use crate::plugin::stage::RuleChains;
 use crate::route::{LiveRules, Rules};
 use crate::shutdown::Cancel;
+pub(crate) use exactly::Exactly;
 use markers::Markers;
 use snapshot::Input;
 pub(crate) use snapshot::SnapshotLink;
@@ -103,6 +105,8 @@ pub struct Parts {
     pub(crate) snapshot: SnapshotLink,
     /// What the operations endpoint reports.
     pub(crate) live: Arc<Live>,
+    /// With exactly-once delivery: where each commit's checkpoint goes.
+    pub(crate) exactly: Option<Exactly>,
 }
 
 pub struct Pipeline {
@@ -145,6 +149,7 @@ pub struct Pipeline {
     /// Rules (and plugin) generations whose chains could not be built: not
     /// tried again until one of them changes.
     refused: Option<(u64, u64)>,
+    exactly: Option<Exactly>,
 }
 
 impl Pipeline {
@@ -172,6 +177,7 @@ impl Pipeline {
             table_counters: TableCounters::default(),
             event_ts: 0,
             refused: None,
+            exactly: parts.exactly,
             open: None,
             batch: Batch::default(),
             ended: Vec::new(),
@@ -205,6 +211,7 @@ impl Pipeline {
                         break;
                     }
                 }
+                self.maybe_commit(rx.is_empty())?;
             }
             // Stopped while idle: a delivery may have failed meanwhile.
             match self.health.take_failure() {
@@ -215,6 +222,7 @@ impl Pipeline {
         if let Err(PipelineError::Decode(_)) = &result {
             crate::metrics::get().decode_errors.inc();
         }
+        self.finish_transaction(&result);
         // Rows of a transaction the stream broke inside were maybe sent; it
         // will be read again from its start by the next session.
         if let Some(open) = self.open.take() {

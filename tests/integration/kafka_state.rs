@@ -1,0 +1,355 @@
+//! The checkpoint in Kafka (`[state] store = "kafka"`) and exactly-once
+//! delivery (`[kafka] delivery = "exactly_once"`), against real MariaDB
+//! and tansu.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use rdkafka::config::ClientConfig;
+use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
+
+use crate::sluice::{events, unique, Event, Load, Sluice, PATIENCE};
+use crate::support::{self, consume_all_blocking, wait_until, SluiceConfig};
+
+const TOPIC: &str = "__sluice_checkpoints";
+
+fn table(db: &support::MariaDb, prefix: &str) -> String {
+    let name = unique(prefix);
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.t (id INT PRIMARY KEY, v VARCHAR(20));"
+    ))
+    .unwrap();
+    format!("{name}.t")
+}
+
+fn insert(db: &support::MariaDb, table: &str, ids: std::ops::Range<u32>, per_txn: u32) {
+    let mut sql = String::new();
+    for (i, id) in ids.enumerate() {
+        if i as u32 % per_txn == 0 {
+            sql.push_str("BEGIN;");
+        }
+        sql.push_str(&format!("INSERT INTO {table} VALUES ({id}, 'row {id}');"));
+        if (i as u32 + 1) % per_txn == 0 {
+            sql.push_str("COMMIT;");
+        }
+    }
+    if !sql.ends_with("COMMIT;") {
+        sql.push_str("COMMIT;");
+    }
+    db.sql(&sql).unwrap();
+}
+
+/// The last checkpoint record of pipeline `name`, as JSON (`None`: none,
+/// or a null value).
+fn kafka_checkpoint(brokers: &str, name: &str) -> Option<serde_json::Value> {
+    let all = consume_all_blocking(brokers, TOPIC, usize::MAX, Duration::from_secs(3));
+    let last = all.iter().rev().find(|m| m.key_str() == Some(name))?;
+    last.payload_json().ok()
+}
+
+fn ids(events: &[Event]) -> Vec<u64> {
+    let mut ids: Vec<u64> = events
+        .iter()
+        .map(|e| e.value["after"]["id"].as_u64().unwrap())
+        .collect();
+    ids.sort();
+    ids
+}
+
+fn kafka_state(config: SluiceConfig, name: &str) -> SluiceConfig {
+    config
+        .state("store", "kafka")
+        .pipeline("name", name.to_string())
+}
+
+/// With the checkpoint in Kafka a restart resumes where the last run
+/// stopped, with no checkpoint file anywhere.
+#[test]
+fn a_kafka_checkpoint_resumes_without_a_state_directory() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let table = table(db, "kstore");
+    let name = unique("pipe");
+    let dir = tempfile::tempdir().unwrap();
+    let config = kafka_state(SluiceConfig::from_now(db, &brokers), &name);
+    let mut sluice = Sluice::run(dir.path(), &config);
+    insert(db, &table, 0..40, 4);
+    assert_eq!(events(&brokers, &sluice.topic(&table), 40).len(), 40);
+    sluice.stop();
+    let cp = kafka_checkpoint(&brokers, &name).expect("a checkpoint record in Kafka");
+    assert!(cp["pos"].as_u64().unwrap() > 4, "{cp}");
+    assert!(
+        sluice.checkpoint().is_none(),
+        "no checkpoint file is written"
+    );
+
+    insert(db, &table, 100..140, 4);
+    sluice.restart();
+    insert(db, &table, 200..240, 4);
+    let all = events(&brokers, &sluice.topic(&table), 120);
+    let want: Vec<u64> = (0..40).chain(100..140).chain(200..240).collect();
+    assert_eq!(ids(&all), want, "{}", sluice.log());
+    assert!(
+        sluice
+            .log()
+            .contains(&format!("Kafka topic {TOPIC} key {name}")),
+        "{}",
+        sluice.log()
+    );
+    sluice.stop();
+}
+
+/// Moving from `store = "file"` to `"kafka"`: the first run on Kafka takes
+/// the file's position over, then keeps the checkpoint in Kafka only.
+#[test]
+fn moving_the_checkpoint_from_a_file_to_kafka_loses_and_repeats_nothing() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let table = table(db, "kmove");
+    let name = unique("pipe");
+    let dir = tempfile::tempdir().unwrap();
+    let file_config = SluiceConfig::from_now(db, &brokers).pipeline("name", name.clone());
+    let mut sluice = Sluice::run(dir.path(), &file_config);
+    insert(db, &table, 0..30, 3);
+    assert_eq!(events(&brokers, &sluice.topic(&table), 30).len(), 30);
+    sluice.stop();
+    let file_cp = sluice.checkpoint().expect("the file checkpoint");
+    assert_eq!(kafka_checkpoint(&brokers, &name), None);
+
+    insert(db, &table, 100..130, 3);
+    let prefix = sluice.topic("x.y");
+    let mut moved = Sluice::run(dir.path(), &kafka_state(file_config, &name));
+    assert_eq!(moved.topic("x.y"), prefix, "same topics");
+    insert(db, &table, 200..230, 3);
+    let all = events(&brokers, &moved.topic(&table), 90);
+    let want: Vec<u64> = (0..30).chain(100..130).chain(200..230).collect();
+    assert_eq!(ids(&all), want, "{}", moved.log());
+    assert!(
+        moved.log().contains("taking over the checkpoint file"),
+        "{}",
+        moved.log()
+    );
+    moved.stop();
+    let cp = kafka_checkpoint(&brokers, &name).expect("now in Kafka");
+    assert!(
+        (cp["file"].as_str(), cp["pos"].as_u64())
+            > (file_cp["file"].as_str(), file_cp["pos"].as_u64()),
+        "{cp} after {file_cp}"
+    );
+}
+
+/// Kafka away at start with the checkpoint there: a clear error naming the
+/// topic, and no quiet fallback to a file.
+#[test]
+fn a_kafka_checkpoint_with_the_broker_down_at_start_is_a_clear_error() {
+    let s = support::shared();
+    let db = &s.mariadb;
+    // A port nothing listens on.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let brokers = format!("127.0.0.1:{}", closed.local_addr().unwrap().port());
+    drop(closed);
+    let dir = tempfile::tempdir().unwrap();
+    let config = kafka_state(SluiceConfig::from_now(db, &brokers), &unique("pipe"));
+    let mut sluice = Sluice::run(dir.path(), &config);
+    let code = sluice.wait_exit(PATIENCE);
+    let log = sluice.log();
+    assert_eq!(code, Some(1), "{log}");
+    assert!(log.contains(&format!("from Kafka topic {TOPIC}")), "{log}");
+    assert!(
+        log.contains("does not fall back to a checkpoint file"),
+        "{log}"
+    );
+    assert!(sluice.checkpoint().is_none(), "{log}");
+}
+
+/// A record that is not a checkpoint is refused with where it is.
+#[test]
+fn a_corrupt_checkpoint_record_is_refused_with_its_partition_and_offset() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("pipe");
+    let dir = tempfile::tempdir().unwrap();
+    let config = kafka_state(SluiceConfig::from_now(db, &brokers), &name);
+    // A first run creates the topic and writes a good record.
+    let mut sluice = Sluice::run(dir.path(), &config);
+    sluice.wait_until(PATIENCE, "a first checkpoint record", || {
+        kafka_checkpoint(&brokers, &name).is_some()
+    });
+    sluice.stop();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &brokers)
+        .create()
+        .unwrap();
+    producer
+        .send(
+            BaseRecord::to(TOPIC)
+                .key(name.as_str())
+                .payload("{\"version\":3,\"file\":"),
+        )
+        .unwrap();
+    producer.flush(Duration::from_secs(10)).unwrap();
+    let bad = consume_all_blocking(&brokers, TOPIC, usize::MAX, Duration::from_secs(3))
+        .into_iter()
+        .rev()
+        .find(|m| m.key_str() == Some(&name))
+        .unwrap();
+    sluice.restart();
+    let log = sluice.exit_error_log();
+    let place = format!(
+        "topic {TOPIC}, partition {}, offset {} is not valid",
+        bad.partition, bad.offset
+    );
+    assert!(log.contains(&place), "{place} in:\n{log}");
+}
+
+fn exactly_once(config: SluiceConfig, name: &str) -> SluiceConfig {
+    kafka_state(config, name).kafka("delivery", "exactly_once")
+}
+
+/// Every change of `events` once, by identity; the duplicates if not.
+fn duplicates(events: &[Event]) -> Vec<(String, u64, u64)> {
+    let mut seen = BTreeMap::new();
+    for e in events {
+        *seen.entry(e.identity()).or_insert(0) += 1;
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(id, _)| id)
+        .collect()
+}
+
+/// A clean run and a clean restart under exactly once: every change once,
+/// the checkpoint committed in Kafka with the changes it covers.
+#[test]
+fn exactly_once_delivers_each_change_once_across_a_restart() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let table = table(db, "eos");
+    let name = unique("pipe");
+    let dir = tempfile::tempdir().unwrap();
+    let config = exactly_once(SluiceConfig::from_now(db, &brokers), &name);
+    let mut sluice = Sluice::run(dir.path(), &config);
+    insert(db, &table, 0..500, 50);
+    // One large transaction too: it spans several batches.
+    db.sql(&format!(
+        "INSERT INTO {table} SELECT seq, 'big' FROM seq_1000_to_5999;"
+    ))
+    .unwrap();
+    let topic = sluice.topic(&table);
+    assert_eq!(
+        events(&brokers, &topic, 5500).len(),
+        5500,
+        "{}",
+        sluice.log()
+    );
+    sluice.stop();
+    insert(db, &table, 7000..7100, 10);
+    sluice.restart();
+    insert(db, &table, 8000..8100, 10);
+    let all = events(&brokers, &topic, 5700);
+    assert_eq!(duplicates(&all), vec![], "{}", sluice.log());
+    let want: Vec<u64> = (0..500)
+        .chain(1000..6000)
+        .chain(7000..7100)
+        .chain(8000..8100)
+        .collect();
+    assert_eq!(ids(&all), want, "{}", sluice.log());
+    sluice.stop();
+    let cp = kafka_checkpoint(&brokers, &name).expect("committed checkpoint");
+    assert!(cp["pos"].as_u64().unwrap() > 4, "{cp}");
+    assert!(sluice.checkpoint().is_none(), "no file under exactly once");
+}
+
+/// A second process with the same pipeline name fences the first: the
+/// first stops with a message saying so and does not retry; the second
+/// carries on, and every change arrives.
+#[test]
+fn a_second_process_with_the_same_name_fences_the_first() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let table = table(db, "fence");
+    let name = unique("pipe");
+    let config = exactly_once(SluiceConfig::from_now(db, &brokers), &name);
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let mut a = Sluice::run(a_dir.path(), &config);
+    insert(db, &table, 0..100, 10);
+    let topic = a.topic(&table);
+    assert_eq!(events(&brokers, &topic, 100).len(), 100, "{}", a.log());
+
+    // Another replica id: the server allows one stream per id.
+    let b_config = config.clone().server_id(support::next_server_id());
+    let mut b = Sluice::run(b_dir.path(), &b_config);
+    b.wait_for_log("resuming from the checkpoint", 1);
+    let load = Load::start({
+        let table = table.clone();
+        move |n| format!("INSERT INTO {table} VALUES ({}, 'row');", 1000 + n)
+    });
+    load.settle(50);
+    let code = a.wait_exit(PATIENCE);
+    let a_log = a.log();
+    assert_eq!(code, Some(1), "{a_log}");
+    assert!(a_log.contains("fenced this one"), "{a_log}");
+    assert_eq!(
+        a_log.matches("reconnecting").count(),
+        0,
+        "no retry:\n{a_log}"
+    );
+    let n = load.finish();
+    let all = events(&brokers, &topic, 100 + n as usize);
+    let want: Vec<u64> = (0..100).chain(1000..1000 + u64::from(n)).collect();
+    let mut got = ids(&all);
+    got.dedup();
+    assert_eq!(got, want, "{}", b.log());
+    b.stop();
+}
+
+/// `kill -9` again and again under load: nothing is lost, and whatever a
+/// killed process left in an open Kafka transaction is aborted by the next
+/// one before it reads the checkpoint.
+#[test]
+fn exactly_once_survives_repeated_kill_9_without_loss() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let table = table(db, "eoskill");
+    let name = unique("pipe");
+    let dir = tempfile::tempdir().unwrap();
+    let config = exactly_once(SluiceConfig::from_now(db, &brokers), &name);
+    let mut sluice = Sluice::run(dir.path(), &config);
+    let load = Load::start({
+        let table = table.clone();
+        move |n| {
+            let mut sql = String::from("BEGIN;");
+            for r in 0..20 {
+                sql.push_str(&format!(
+                    "INSERT INTO {table} VALUES ({}, 'r');",
+                    n * 20 + r
+                ));
+            }
+            sql + "COMMIT;"
+        }
+    });
+    for _ in 0..3 {
+        load.settle(30);
+        sluice.kill9();
+        load.settle(10);
+        sluice.restart();
+        sluice.wait_for_log("resuming from the checkpoint", 1);
+    }
+    let n = load.finish();
+    let total = n as usize * 20;
+    let topic = sluice.topic(&table);
+    wait_until(PATIENCE, "every change", || {
+        let mut got = ids(&events(&brokers, &topic, total));
+        got.dedup();
+        got.len() == total
+    });
+    let mut got = ids(&events(&brokers, &topic, total));
+    got.dedup();
+    assert_eq!(
+        got,
+        (0..total as u64).collect::<Vec<_>>(),
+        "{}",
+        sluice.log()
+    );
+    sluice.stop();
+}
