@@ -34,6 +34,7 @@ mod snapshot;
 mod snapshot_cli;
 mod snapshot_support;
 mod snapshot_tables;
+mod standby;
 mod source_access;
 mod source_tls;
 mod support;
