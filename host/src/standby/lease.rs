@@ -33,7 +33,7 @@ const FIRST_BACKOFF: Duration = Duration::from_millis(500);
 pub enum StandbyError {
     #[error("cannot reach the source for the standby lock: {0}")]
     Connect(#[from] BinlogError),
-    #[error("the standby lock's query failed ({what}): {reason}; Sluice tries again")]
+    #[error("the standby lock's query failed ({what}): {reason}")]
     Query { what: &'static str, reason: String },
     #[error("the source server refuses named locks ({reason}): [standby] takes the pipeline's lock with GET_LOCK, which Galera (MariaDB Cluster with wsrep_on) does not support; point [source] at a server that is not a cluster node, or set [standby] enabled = false and run one process")]
     Unsupported { reason: String },
