@@ -31,7 +31,9 @@ fn setup(tag: &str) -> (String, SluiceConfig) {
         .unwrap();
     let config = SluiceConfig::from_now(&s.mariadb, &s.tansu.brokers())
         .pipeline("name", name.as_str())
-        .raw(&format!("[standby]\nenabled = true\nlease_secs = {LEASE_SECS}"));
+        .raw(&format!(
+            "[standby]\nenabled = true\nlease_secs = {LEASE_SECS}"
+        ));
     (table, config)
 }
 
@@ -130,7 +132,12 @@ fn of_two_processes_one_streams_and_the_other_takes_over_when_it_stops() {
     insert(&table, 1000..1050);
     let seen = arrivals(&topic, 100);
     let want: Vec<u64> = (0..50).chain(1000..1050).collect();
-    assert_eq!(seen.keys().copied().collect::<Vec<_>>(), want, "{}", b.log());
+    assert_eq!(
+        seen.keys().copied().collect::<Vec<_>>(),
+        want,
+        "{}",
+        b.log()
+    );
     assert!(
         seen.values().all(|n| *n == 1),
         "a clean handover sends nothing twice: {seen:?}"
@@ -166,7 +173,11 @@ fn kill_9_of_the_holder_under_load_hands_over_within_the_lease_without_loss() {
         &missing[..missing.len().min(10)],
         b.log()
     );
-    assert_eq!(seen.len(), committed as usize, "no row that was not written");
+    assert_eq!(
+        seen.len(),
+        committed as usize,
+        "no row that was not written"
+    );
 }
 
 #[test]
@@ -212,9 +223,7 @@ fn a_paused_holder_loses_its_lease_and_stops_streaming_when_it_wakes() {
         .filter(|id| !seen.contains_key(&u64::from(*id)))
         .collect();
     assert!(missing.is_empty(), "rows lost: {missing:?}\n{}", b.log());
-    let twice: Vec<_> = (100_000..100_050u64)
-        .filter(|id| seen[id] != 1)
-        .collect();
+    let twice: Vec<_> = (100_000..100_050u64).filter(|id| seen[id] != 1).collect();
     assert!(
         twice.is_empty(),
         "rows written after the old holder stopped arrived more than once: {twice:?}\nold holder's log:\n{}",
