@@ -218,6 +218,7 @@ pub(crate) async fn keep(
     if let Some(reason) = outcome {
         error!(lock = %name, reason = %reason, lease_secs = lease.as_secs(),
             "standby: lost the pipeline's lock; streaming stops (without the end-of-session drain: another process may hold the lock now) and this process waits as a standby");
+        crate::metrics::get().standby_active.set(0);
         lost.cancel(Reason::LeaseLost);
         // A broken connection may never answer: do not wait on it.
         drop(conn);
