@@ -26,6 +26,10 @@ pub enum Reason {
     SinkFailed,
     /// Kafka acknowledged nothing for the stall timeout.
     Stalled,
+    /// `[standby]`: this process no longer holds the pipeline's lock, and
+    /// another may be streaming: stop at once, without the end-of-session
+    /// drain or checkpoint, and wait as a standby.
+    LeaseLost,
 }
 
 /// A cloneable cancellation with a reason. Cheap to check from a hot loop

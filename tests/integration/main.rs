@@ -37,6 +37,7 @@ mod snapshot_support;
 mod snapshot_tables;
 mod source_access;
 mod source_tls;
+mod standby;
 mod support;
 mod support_selftest;
 mod types_binary_blob;

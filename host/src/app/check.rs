@@ -29,7 +29,11 @@ pub async fn check(config: &Config, config_path: &str) -> Result<String, AppErro
     );
     let src = &config.source;
     let mut conn = reader::connect(&src.endpoint, src.connect_timeout).await?;
-    let host = reader::registration_host(&config.state.dir);
+    let host = crate::standby::registration_host(
+        &config.standby,
+        &config.pipeline.name,
+        &config.state.dir,
+    );
     let facts = preflight::run(&mut conn, src.server_id, &host).await?;
     let _ = writeln!(
         out,

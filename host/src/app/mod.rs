@@ -43,6 +43,7 @@ use crate::snapshot::planner::Planner;
 use crate::snapshot::reader::ReaderSource;
 use crate::snapshot::SnapshotError;
 use crate::snapshot::{Progress, Request, SnapshotMode};
+use crate::standby::{Standby, StandbyError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -60,6 +61,8 @@ pub enum AppError {
     Snapshot(#[from] SnapshotError),
     #[error(transparent)]
     Http(#[from] HttpError),
+    #[error(transparent)]
+    Standby(#[from] StandbyError),
 }
 
 impl AppError {
@@ -123,7 +126,12 @@ pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Resul
     let mut preflight_done = false;
     const FIRST_BACKOFF: Duration = Duration::from_millis(500);
     let mut backoff = FIRST_BACKOFF;
+    let mut standby = Standby::new(&config.standby, &config.pipeline.name, &config.source);
     loop {
+        // With [standby], waits for the pipeline's lock (crate::standby).
+        let Some(scope) = standby.scope(&cancel).await? else {
+            return Ok(());
+        };
         let began = std::time::Instant::now();
         match session(
             &config,
@@ -131,11 +139,18 @@ pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Resul
             plugins.clone(),
             &mut store,
             &mut preflight_done,
-            &cancel,
+            &scope,
             &live,
         )
         .await
         {
+            r if Standby::lost(&scope) => {
+                // Another process streams now: wait as a standby again.
+                if let Err(e) = r {
+                    info!(error = %e, "standby: the session ended on this after the lock was lost");
+                }
+                continue;
+            }
             Ok(()) => return Ok(()),
             Err(e) if e.is_transient() => {
                 live.error(&e);
@@ -250,6 +265,12 @@ async fn session(
         .await
         .expect("join")
         .unwrap_or_else(|_| panic!("the pipeline thread panicked"));
+    if cancel.reason() == Some(Reason::LeaseLost) {
+        // The checkpoint is the new holder's now: this process neither
+        // waits for Kafka nor writes it (docs/GUARANTEES.md, "Standby").
+        drop(sink);
+        return pipeline_result.map_err(Into::into);
+    }
     if cancel.reason() != Some(Reason::Stalled) {
         drain(&tracker, store, src.server_id, stop).await?;
     }
@@ -288,7 +309,11 @@ async fn connect(
     let mut conn = reader::connect(&src.endpoint, src.connect_timeout).await?;
     // Checked on every connection: the server may have been reconfigured
     // while Sluice was away.
-    let host = reader::registration_host(&config.state.dir);
+    let host = crate::standby::registration_host(
+        &config.standby,
+        &config.pipeline.name,
+        &config.state.dir,
+    );
     let facts = preflight::run(&mut conn, src.server_id, &host).await?;
     if !*preflight_done {
         info!(server = %facts.version, tls = %facts.encryption, "preflight passed");

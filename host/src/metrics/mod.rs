@@ -41,6 +41,7 @@ pub const NAMES: &[&str] = &[
     "sluice_source_binlog_files_behind",
     "sluice_checkpoint_age_seconds",
     "sluice_source_connected",
+    "sluice_standby_active",
     "sluice_ready",
     "sluice_kafka_queue_messages",
     "sluice_kafka_acks_total",
@@ -105,6 +106,7 @@ pub struct Metrics {
     pub(crate) binlog_files_behind: Gauge,
     pub(crate) checkpoint_age_seconds: Gauge<f64, AtomicU64>,
     pub(crate) source_connected: Gauge,
+    pub(crate) standby_active: Gauge,
     pub(crate) ready: Gauge,
     pub(crate) kafka_queue: Gauge,
     pub(crate) kafka_acks: Counter,
@@ -145,6 +147,7 @@ impl Metrics {
             binlog_files_behind: Gauge::default(),
             checkpoint_age_seconds: Gauge::default(),
             source_connected: Gauge::default(),
+            standby_active: Gauge::default(),
             ready: Gauge::default(),
             kafka_queue: Gauge::default(),
             kafka_acks: Counter::default(),
@@ -207,6 +210,11 @@ impl Metrics {
             "sluice_source_connected",
             "1 while a replication connection to the source is streaming",
             m.source_connected.clone(),
+        );
+        r.register(
+            "sluice_standby_active",
+            "1 while this process holds its pipeline's [standby] lock; 0 while it waits as a standby, or without [standby]",
+            m.standby_active.clone(),
         );
         r.register(
             "sluice_ready",
