@@ -231,8 +231,9 @@ fn exactly_once_delivers_each_change_once_across_a_restart() {
     let mut sluice = Sluice::run(dir.path(), &config);
     insert(db, &table, 0..500, 50);
     // One large transaction too: it spans several batches.
+    let schema = table.split('.').next().unwrap();
     db.sql(&format!(
-        "INSERT INTO {table} SELECT seq, 'big' FROM seq_1000_to_5999;"
+        "INSERT INTO {table} SELECT seq, 'big' FROM {schema}.seq_1000_to_5999;"
     ))
     .unwrap();
     let topic = sluice.topic(&table);
@@ -328,8 +329,15 @@ fn exactly_once_survives_repeated_kill_9_without_loss() {
             sql + "COMMIT;"
         }
     });
+    let mut before = None;
     for _ in 0..3 {
-        load.settle(30);
+        // Killed after a commit, in the middle of the next transactions.
+        sluice.wait_until(PATIENCE, "a new committed checkpoint", || {
+            let now = kafka_checkpoint(&brokers, &name);
+            now.is_some() && now != before
+        });
+        before = kafka_checkpoint(&brokers, &name);
+        load.settle(10);
         sluice.kill9();
         load.settle(10);
         sluice.restart();

@@ -30,6 +30,8 @@ use crate::kafka::security::{client_config, KafkaSecurity};
 /// How long reading or writing the checkpoint may take before it is an
 /// error (Kafka away at start-up is reported, not waited out).
 const TIMEOUT: Duration = Duration::from_secs(20);
+/// Reading the checkpoint topic: nothing fetched for this long is its end.
+const QUIET: Duration = Duration::from_secs(3);
 
 /// What the Kafka checkpoint store needs to know.
 #[derive(Clone, Debug)]
@@ -206,7 +208,9 @@ impl KafkaStore {
             .set("enable.auto.commit", "false")
             .set("enable.partition.eof", "true")
             .set("isolation.level", "read_committed");
-        let consumer: BaseConsumer = cc.create().map_err(|e: KafkaError| self.read_error(e))?;
+        let consumer: BaseConsumer<EndIsNoError> = cc
+            .create_with_context(EndIsNoError)
+            .map_err(|e: KafkaError| self.read_error(e))?;
         let meta = consumer
             .fetch_metadata(Some(&self.s.topic), TIMEOUT)
             .map_err(|e| self.read_error(e))?;
@@ -217,16 +221,33 @@ impl KafkaStore {
             // The topic does not exist (creation is off): no checkpoint yet.
             return Ok(None);
         }
+        let started_ms = crate::event::now_ms() as i64;
         let mut tpl = TopicPartitionList::new();
+        // Where each partition ends now: what was written before the read
+        // began is all that matters.
+        let mut ends = std::collections::BTreeMap::new();
         for p in topic.partitions() {
             tpl.add_partition_offset(&self.s.topic, p.id(), Offset::Beginning)
                 .map_err(|e| self.read_error(e))?;
+            let (low, high) = consumer
+                .fetch_watermarks(&self.s.topic, p.id(), TIMEOUT)
+                .map_err(|e| self.read_error(e))?;
+            if high > low {
+                ends.insert(p.id(), high);
+            }
         }
         consumer.assign(&tpl).map_err(|e| self.read_error(e))?;
-        let mut open = topic.partitions().len();
         let mut last: Option<(i32, i64, Option<Vec<u8>>)> = None;
         let deadline = Instant::now() + TIMEOUT;
-        while open > 0 {
+        let mut heard: Option<Instant> = None;
+        // A partition is read when a record at or past its end arrives,
+        // one written after the read began, or the broker says "end of
+        // partition". Some brokers (tansu) report a wrong end after
+        // batches of several records: then fetching that brought nothing
+        // for QUIET after a first record ends it too, since everything
+        // committed is fetchable at once. Nothing at all and no end: an
+        // error, never a guess that there is no checkpoint.
+        while !ends.is_empty() && heard.is_none_or(|t| t.elapsed() < QUIET) {
             if Instant::now() > deadline {
                 return Err(self.read_error(format!(
                     "not read to its end within {} s",
@@ -235,10 +256,21 @@ impl KafkaStore {
             }
             match consumer.poll(Duration::from_millis(200)) {
                 None => {}
-                Some(Err(KafkaError::PartitionEOF(_))) => open -= 1,
+                Some(Err(KafkaError::PartitionEOF(p))) => {
+                    ends.remove(&p);
+                }
                 Some(Err(e)) => return Err(self.read_error(e)),
                 Some(Ok(m)) => {
-                    if m.key() == Some(self.s.name.as_bytes()) {
+                    heard = Some(Instant::now());
+                    let later = m.timestamp().to_millis().is_some_and(|t| t > started_ms);
+                    if later
+                        || ends
+                            .get(&m.partition())
+                            .is_some_and(|end| m.offset() + 1 >= *end)
+                    {
+                        ends.remove(&m.partition());
+                    }
+                    if !later && m.key() == Some(self.s.name.as_bytes()) {
                         last = Some((m.partition(), m.offset(), m.payload().map(<[u8]>::to_vec)));
                     }
                 }
@@ -308,6 +340,20 @@ trait NowOrNeverBlocking: std::future::Future + Sized {
 }
 
 impl<F: std::future::Future> NowOrNeverBlocking for F {}
+
+/// A consumer context that does not log reaching a partition's end (which
+/// `read` asks to be told) as an error.
+struct EndIsNoError;
+
+impl ClientContext for EndIsNoError {
+    fn error(&self, error: KafkaError, reason: &str) {
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!(%error, reason, "Kafka client error while reading the checkpoint");
+        }
+    }
+}
+
+impl rdkafka::consumer::ConsumerContext for EndIsNoError {}
 
 /// The outcome of the last checkpoint write.
 #[derive(Default)]

@@ -282,7 +282,7 @@ dir = "state"
         let err = parse(&text).unwrap_err().to_string();
         assert_eq!(
             err,
-            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, dead_letter_topic, ddl_topic, heartbeat_topic, heartbeat_interval_secs, transaction_topic, create_topics, partitions, replication_factor, stall_timeout_secs, security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_password_file, sasl_password_env, ssl_ca_file, ssl_cert_file, ssl_key_file, ssl_key_password, ssl_key_password_file, ssl_key_password_env, ssl_verify_hostname, producer, format, debezium) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
+            "sluice.toml:7:1: unknown key `brokerz`; did you mean `brokers`? (known keys: brokers, topic_prefix, dead_letter_topic, ddl_topic, heartbeat_topic, heartbeat_interval_secs, transaction_topic, create_topics, partitions, replication_factor, delivery, transaction_interval_ms, stall_timeout_secs, security_protocol, sasl_mechanism, sasl_username, sasl_password, sasl_password_file, sasl_password_env, ssl_ca_file, ssl_cert_file, ssl_key_file, ssl_key_password, ssl_key_password_file, ssl_key_password_env, ssl_verify_hostname, producer, format, debezium) (in [kafka])\n    7 | brokerz = \"127.0.0.1:9092\""
         );
     }
 
