@@ -25,11 +25,11 @@ fn table(db: &support::MariaDb, prefix: &str) -> String {
 fn insert(db: &support::MariaDb, table: &str, ids: std::ops::Range<u32>, per_txn: u32) {
     let mut sql = String::new();
     for (i, id) in ids.enumerate() {
-        if i as u32 % per_txn == 0 {
+        if (i as u32).is_multiple_of(per_txn) {
             sql.push_str("BEGIN;");
         }
         sql.push_str(&format!("INSERT INTO {table} VALUES ({id}, 'row {id}');"));
-        if (i as u32 + 1) % per_txn == 0 {
+        if (i as u32 + 1).is_multiple_of(per_txn) {
             sql.push_str("COMMIT;");
         }
     }
