@@ -75,6 +75,16 @@ impl AppError {
         }
     }
 
+    /// A Kafka transaction that could not be committed: perhaps because
+    /// another process fenced this one without the broker saying so.
+    fn is_failed_commit(&self) -> bool {
+        matches!(
+            self,
+            AppError::Sink(SinkError::Commit { .. })
+                | AppError::Pipeline(PipelineError::Sink(SinkError::Commit { .. }))
+        )
+    }
+
     /// What a session that ended on this error is started over for, as
     /// `sluice_reconnects_total` names it.
     fn cause(&self) -> &'static str {
@@ -153,6 +163,12 @@ pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Resul
             }
             Ok(()) => return Ok(()),
             Err(e) if e.is_transient() => {
+                if e.is_failed_commit() && store.taken_over()? {
+                    let id = crate::checkpoint::transactional_id(&config.pipeline.name);
+                    let fenced = AppError::Sink(SinkError::Fenced { id });
+                    live.error(&fenced);
+                    return Err(fenced);
+                }
                 live.error(&e);
                 crate::metrics::get().reconnect(e.cause());
                 // A session that ran for a while was a success: the next

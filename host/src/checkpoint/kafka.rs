@@ -30,8 +30,11 @@ use crate::kafka::security::{client_config, KafkaSecurity};
 /// How long reading or writing the checkpoint may take before it is an
 /// error (Kafka away at start-up is reported, not waited out).
 const TIMEOUT: Duration = Duration::from_secs(20);
-/// Reading the checkpoint topic: nothing fetched for this long is its end.
-const QUIET: Duration = Duration::from_secs(3);
+/// Reading the checkpoint up to the marker written at its start: longer
+/// than a transaction of another pipeline may stay open on the partition
+/// (librdkafka's `transaction.timeout.ms`, 60 s), which holds
+/// `read_committed` readers back.
+const READ_TIMEOUT: Duration = Duration::from_secs(90);
 
 /// What the Kafka checkpoint store needs to know.
 #[derive(Clone, Debug)]
@@ -56,8 +59,19 @@ pub(crate) fn transactional_id(name: &str) -> String {
     format!("sluice-{name}")
 }
 
+/// What reading the checkpoint topic found.
+#[derive(Default)]
+struct Scan {
+    /// The last record with the pipeline's key: partition, offset, value.
+    last: Option<(i32, i64, Option<Vec<u8>>)>,
+    /// Who wrote the last read marker before this read's own.
+    previous_reader: Option<Vec<u8>>,
+}
+
 pub(crate) struct KafkaStore {
     s: KafkaStoreSettings,
+    /// This process, as its read markers name it.
+    writer: String,
     producer: Option<BaseProducer<Delivered>>,
     /// Whether the topic was made sure of in this process.
     topic_ready: bool,
@@ -65,8 +79,12 @@ pub(crate) struct KafkaStore {
 
 impl KafkaStore {
     pub(crate) fn new(s: KafkaStoreSettings) -> Self {
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_string())
+            .unwrap_or_default();
         KafkaStore {
             s,
+            writer: format!("{host}:{}:{}", std::process::id(), crate::event::now_ms()),
             producer: None,
             topic_ready: false,
         }
@@ -114,35 +132,44 @@ impl KafkaStore {
         blocking(|| {
             self.ensure_topic()
                 .map_err(|e| self.write_error(e.to_string()))?;
-            if self.producer.is_none() {
-                let mut cc = client_config(&self.s.brokers, &self.s.security);
-                cc.set("enable.idempotence", "true").set("acks", "all");
-                let p = cc
-                    .create_with_context(Delivered::default())
-                    .map_err(|e: KafkaError| self.write_error(e.to_string()))?;
-                self.producer = Some(p);
-            }
-            let p = self.producer.as_ref().expect("just made");
             let value = cp.encode();
-            *p.context().result.lock().unwrap() = None;
-            p.send(
-                BaseRecord::<str, [u8]>::to(&self.s.topic)
-                    .key(self.s.name.as_str())
-                    .payload(&value),
-            )
-            .map_err(|(e, _)| self.write_error(e.to_string()))?;
-            let deadline = Instant::now() + TIMEOUT;
-            loop {
-                p.poll(Duration::from_millis(50));
-                if let Some(r) = p.context().result.lock().unwrap().take() {
-                    return r.map_err(|e| self.write_error(e));
-                }
-                if Instant::now() > deadline {
-                    return Err(self
-                        .write_error(format!("not acknowledged within {} s", TIMEOUT.as_secs())));
-                }
-            }
+            let name = self.s.name.clone();
+            self.send(None, &name, &value)
+                .map(|_| ())
+                .map_err(|e| self.write_error(e))
         })
+    }
+
+    /// Writes one record (to `partition`, or the key's) and waits for
+    /// Kafka's acknowledgement: its offset.
+    fn send(&mut self, partition: Option<i32>, key: &str, value: &[u8]) -> Result<i64, String> {
+        if self.producer.is_none() {
+            let mut cc = client_config(&self.s.brokers, &self.s.security);
+            cc.set("enable.idempotence", "true").set("acks", "all");
+            let p = cc
+                .create_with_context(Delivered::default())
+                .map_err(|e: KafkaError| e.to_string())?;
+            self.producer = Some(p);
+        }
+        let p = self.producer.as_ref().expect("just made");
+        *p.context().result.lock().unwrap() = None;
+        let mut record = BaseRecord::<str, [u8]>::to(&self.s.topic)
+            .key(key)
+            .payload(value);
+        if let Some(partition) = partition {
+            record = record.partition(partition);
+        }
+        p.send(record).map_err(|(e, _)| e.to_string())?;
+        let deadline = Instant::now() + TIMEOUT;
+        loop {
+            p.poll(Duration::from_millis(50));
+            if let Some(r) = p.context().result.lock().unwrap().take() {
+                return r;
+            }
+            if Instant::now() > deadline {
+                return Err(format!("not acknowledged within {} s", TIMEOUT.as_secs()));
+            }
+        }
     }
 
     fn write_error(&self, reason: String) -> StoreError {
@@ -202,81 +229,11 @@ impl KafkaStore {
     }
 
     /// The last committed record with this pipeline's key.
-    fn read(&self) -> Result<Option<Checkpoint>, StoreError> {
-        let mut cc = client_config(&self.s.brokers, &self.s.security);
-        cc.set("group.id", format!("sluice-checkpoint-{}", self.s.name))
-            .set("enable.auto.commit", "false")
-            .set("enable.partition.eof", "true")
-            .set("isolation.level", "read_committed");
-        let consumer: BaseConsumer<EndIsNoError> = cc
-            .create_with_context(EndIsNoError)
-            .map_err(|e: KafkaError| self.read_error(e))?;
-        let meta = consumer
-            .fetch_metadata(Some(&self.s.topic), TIMEOUT)
-            .map_err(|e| self.read_error(e))?;
-        let Some(topic) = meta.topics().iter().find(|t| t.name() == self.s.topic) else {
+    fn read(&mut self) -> Result<Option<Checkpoint>, StoreError> {
+        let Some(scan) = self.scan()? else {
             return Ok(None);
         };
-        if topic.error().is_some() || topic.partitions().is_empty() {
-            // The topic does not exist (creation is off): no checkpoint yet.
-            return Ok(None);
-        }
-        let started_ms = crate::event::now_ms() as i64;
-        let mut tpl = TopicPartitionList::new();
-        // Where each partition ends now: what was written before the read
-        // began is all that matters.
-        let mut ends = std::collections::BTreeMap::new();
-        for p in topic.partitions() {
-            tpl.add_partition_offset(&self.s.topic, p.id(), Offset::Beginning)
-                .map_err(|e| self.read_error(e))?;
-            let (low, high) = consumer
-                .fetch_watermarks(&self.s.topic, p.id(), TIMEOUT)
-                .map_err(|e| self.read_error(e))?;
-            if high > low {
-                ends.insert(p.id(), high);
-            }
-        }
-        consumer.assign(&tpl).map_err(|e| self.read_error(e))?;
-        let mut last: Option<(i32, i64, Option<Vec<u8>>)> = None;
-        let deadline = Instant::now() + TIMEOUT;
-        let mut heard: Option<Instant> = None;
-        // A partition is read when a record at or past its end arrives,
-        // one written after the read began, or the broker says "end of
-        // partition". Some brokers (tansu) report a wrong end after
-        // batches of several records: then fetching that brought nothing
-        // for QUIET after a first record ends it too, since everything
-        // committed is fetchable at once. Nothing at all and no end: an
-        // error, never a guess that there is no checkpoint.
-        while !ends.is_empty() && heard.is_none_or(|t| t.elapsed() < QUIET) {
-            if Instant::now() > deadline {
-                return Err(self.read_error(format!(
-                    "not read to its end within {} s",
-                    TIMEOUT.as_secs()
-                )));
-            }
-            match consumer.poll(Duration::from_millis(200)) {
-                None => {}
-                Some(Err(KafkaError::PartitionEOF(p))) => {
-                    ends.remove(&p);
-                }
-                Some(Err(e)) => return Err(self.read_error(e)),
-                Some(Ok(m)) => {
-                    heard = Some(Instant::now());
-                    let later = m.timestamp().to_millis().is_some_and(|t| t > started_ms);
-                    if later
-                        || ends
-                            .get(&m.partition())
-                            .is_some_and(|end| m.offset() + 1 >= *end)
-                    {
-                        ends.remove(&m.partition());
-                    }
-                    if !later && m.key() == Some(self.s.name.as_bytes()) {
-                        last = Some((m.partition(), m.offset(), m.payload().map(<[u8]>::to_vec)));
-                    }
-                }
-            }
-        }
-        let Some((partition, offset, value)) = last else {
+        let Some((partition, offset, value)) = scan.last else {
             return Ok(None);
         };
         // A null value deletes the checkpoint (a start from `[source] start`).
@@ -292,6 +249,99 @@ impl KafkaStore {
                 offset,
                 reason,
             })
+    }
+
+    /// Whether another process started this pipeline since this one last
+    /// read its checkpoint: it left its read marker after this one's.
+    ///
+    /// With exactly once, Kafka fences such a process's producer, but a
+    /// broker may fail its commit with a timeout rather than say "fenced"
+    /// (tansu 0.6 drops the connection): retrying would then fence the
+    /// newer process in turn, and the two would take the pipeline from
+    /// each other forever.
+    pub(crate) fn taken_over(&mut self) -> Result<bool, StoreError> {
+        blocking(|| {
+            let writer = self.writer.clone();
+            Ok(self
+                .scan()?
+                .and_then(|s| s.previous_reader)
+                .is_some_and(|w| w != writer.as_bytes()))
+        })
+    }
+
+    /// Reads every partition up to a marker written now: `None` when the
+    /// topic does not exist.
+    fn scan(&mut self) -> Result<Option<Scan>, StoreError> {
+        let mut cc = client_config(&self.s.brokers, &self.s.security);
+        cc.set("group.id", format!("sluice-checkpoint-{}", self.s.name))
+            .set("enable.auto.commit", "false")
+            .set("isolation.level", "read_committed");
+        let consumer: BaseConsumer<EndIsNoError> = cc
+            .create_with_context(EndIsNoError)
+            .map_err(|e: KafkaError| self.read_error(e))?;
+        let meta = consumer
+            .fetch_metadata(Some(&self.s.topic), TIMEOUT)
+            .map_err(|e| self.read_error(e))?;
+        let Some(topic) = meta.topics().iter().find(|t| t.name() == self.s.topic) else {
+            return Ok(None);
+        };
+        if topic.error().is_some() || topic.partitions().is_empty() {
+            // The topic does not exist (creation is off): no checkpoint yet.
+            return Ok(None);
+        }
+        // Where each partition ends: a marker written now, naming this
+        // process. Everything written before the read began comes before
+        // it; waiting for it also waits out a transaction open on the
+        // partition (read_committed sees past it only then). Brokers' own
+        // "end of partition" is not used: tansu reports it too early after
+        // batches of several records.
+        let marker = format!("{}.read", self.s.name);
+        let mut ends = std::collections::BTreeMap::new();
+        let mut tpl = TopicPartitionList::new();
+        for p in topic.partitions() {
+            tpl.add_partition_offset(&self.s.topic, p.id(), Offset::Beginning)
+                .map_err(|e| self.read_error(e))?;
+            let writer = self.writer.clone();
+            let at = self
+                .send(Some(p.id()), &marker, writer.as_bytes())
+                .map_err(|e| self.read_error(format!("writing a read marker: {e}")))?;
+            ends.insert(p.id(), at);
+        }
+        consumer.assign(&tpl).map_err(|e| self.read_error(e))?;
+        let mut scan = Scan::default();
+        let mut marker_at = None;
+        let deadline = Instant::now() + READ_TIMEOUT;
+        while !ends.is_empty() {
+            if Instant::now() > deadline {
+                return Err(self.read_error(format!(
+                    "not read up to its end (a marker written at the start of the read) within {} s; is a transaction of another process open on it?",
+                    READ_TIMEOUT.as_secs()
+                )));
+            }
+            match consumer.poll(Duration::from_millis(200)) {
+                None | Some(Err(KafkaError::PartitionEOF(_))) => {}
+                Some(Err(e)) => return Err(self.read_error(e)),
+                Some(Ok(m)) => {
+                    let end = ends.get(&m.partition()).copied();
+                    if end.is_some_and(|end| m.offset() >= end) {
+                        ends.remove(&m.partition());
+                    }
+                    let before_end = end.is_some_and(|end| m.offset() < end);
+                    if m.key() == Some(self.s.name.as_bytes()) {
+                        scan.last =
+                            Some((m.partition(), m.offset(), m.payload().map(<[u8]>::to_vec)));
+                    } else if before_end && m.key() == Some(marker.as_bytes()) {
+                        let newer =
+                            marker_at.is_none_or(|(p, o)| p != m.partition() || m.offset() > o);
+                        if newer {
+                            marker_at = Some((m.partition(), m.offset()));
+                            scan.previous_reader = m.payload().map(<[u8]>::to_vec);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(Some(scan))
     }
 
     /// The checkpoint file this pipeline used before `store = "kafka"`, if
@@ -355,10 +405,10 @@ impl ClientContext for EndIsNoError {
 
 impl rdkafka::consumer::ConsumerContext for EndIsNoError {}
 
-/// The outcome of the last checkpoint write.
+/// The outcome of the last write: its offset, or why it failed.
 #[derive(Default)]
 struct Delivered {
-    result: Mutex<Option<Result<(), String>>>,
+    result: Mutex<Option<Result<i64, String>>>,
 }
 
 impl ClientContext for Delivered {}
@@ -367,6 +417,10 @@ impl ProducerContext for Delivered {
     type DeliveryOpaque = ();
 
     fn delivery(&self, r: &DeliveryResult<'_>, _: ()) {
-        *self.result.lock().unwrap() = Some(r.as_ref().map(|_| ()).map_err(|(e, _)| e.to_string()));
+        *self.result.lock().unwrap() = Some(
+            r.as_ref()
+                .map(|m| m.offset())
+                .map_err(|(e, _)| e.to_string()),
+        );
     }
 }

@@ -155,6 +155,15 @@ impl Store {
         Ok(true)
     }
 
+    /// With exactly-once delivery: whether another process started this
+    /// pipeline since this one did (see [`KafkaStore::taken_over`]).
+    pub(crate) fn taken_over(&mut self) -> Result<bool, StoreError> {
+        match &mut self.backend {
+            Backend::Kafka(k) if k.transactional() => k.taken_over(),
+            _ => Ok(false),
+        }
+    }
+
     /// With exactly-once delivery, where the sink writes each checkpoint
     /// inside its Kafka transaction; `None` otherwise.
     pub(crate) fn committed_by_sink(&self, server_id: u32) -> Option<Committed> {

@@ -26,6 +26,7 @@ pub mod kafka;
 pub mod mariadb;
 pub mod secure_kafka;
 pub mod tansu;
+pub mod txn_log;
 pub mod wait;
 
 pub use certs::Certs;
