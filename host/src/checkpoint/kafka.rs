@@ -223,13 +223,21 @@ impl KafkaStore {
         }
         let started_ms = crate::event::now_ms() as i64;
         let mut tpl = TopicPartitionList::new();
-        // Where each partition ends now: what was written before the read
-        // began is all that matters.
+        // Where each partition's log ends now: what was written before the
+        // read began is all that matters. Asked with read_uncommitted: a
+        // read_committed answer is the last stable offset, which an open
+        // transaction of another pipeline sharing the topic holds back
+        // (tansu answers 0 then), and a read stopping there would miss
+        // this pipeline's newest records.
         let mut ends = std::collections::BTreeMap::new();
+        let log_ends: BaseConsumer = client_config(&self.s.brokers, &self.s.security)
+            .set("isolation.level", "read_uncommitted")
+            .create()
+            .map_err(|e: KafkaError| self.read_error(e))?;
         for p in topic.partitions() {
             tpl.add_partition_offset(&self.s.topic, p.id(), Offset::Beginning)
                 .map_err(|e| self.read_error(e))?;
-            let (low, high) = consumer
+            let (low, high) = log_ends
                 .fetch_watermarks(&self.s.topic, p.id(), TIMEOUT)
                 .map_err(|e| self.read_error(e))?;
             if high > low {
@@ -257,7 +265,19 @@ impl KafkaStore {
             match consumer.poll(Duration::from_millis(200)) {
                 None => {}
                 Some(Err(KafkaError::PartitionEOF(p))) => {
-                    ends.remove(&p);
+                    // A read_committed consumer's end is the last stable
+                    // offset, which can be short of the log's end (see
+                    // above): the end only when it is past it.
+                    let at = consumer
+                        .position()
+                        .ok()
+                        .and_then(|tpl| {
+                            tpl.find_partition(&self.s.topic, p)
+                                .and_then(|e| e.offset().to_raw())
+                        });
+                    if at.is_none_or(|at| ends.get(&p).is_none_or(|end| at >= *end)) {
+                        ends.remove(&p);
+                    }
                 }
                 Some(Err(e)) => return Err(self.read_error(e)),
                 Some(Ok(m)) => {
