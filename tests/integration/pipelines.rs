@@ -129,7 +129,9 @@ impl Writer {
                     let id = from + done.load(Ordering::Relaxed);
                     sql_at(
                         port,
-                        &format!("INSERT INTO {table} VALUES ({id}, '{name} {id}'); DO SLEEP(0.01);"),
+                        &format!(
+                            "INSERT INTO {table} VALUES ({id}, '{name} {id}'); DO SLEEP(0.01);"
+                        ),
                     );
                     done.fetch_add(1, Ordering::Relaxed);
                 }
@@ -198,8 +200,10 @@ fn checkpoints(brokers: &str) -> BTreeMap<String, serde_json::Value> {
 fn reaches(cp: Option<&serde_json::Value>, position: &str) -> bool {
     let (file, pos) = position.rsplit_once(':').unwrap();
     cp.is_some_and(|c| {
-        (c["file"].as_str().unwrap_or(""), c["pos"].as_u64().unwrap_or(0))
-            >= (file, pos.parse().unwrap())
+        (
+            c["file"].as_str().unwrap_or(""),
+            c["pos"].as_u64().unwrap_or(0),
+        ) >= (file, pos.parse().unwrap())
     })
 }
 
@@ -257,7 +261,10 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
         reaches(cps.get(&orders), &pos_a) && reaches(cps.get(&users), &pos_b)
     });
     for p in [&a, &b] {
-        assert_eq!((active(&p.active), active(&p.standby)), ("1".into(), "0".into()));
+        assert_eq!(
+            (active(&p.active), active(&p.standby)),
+            ("1".into(), "0".into())
+        );
     }
 
     // Phase 2: both servers under load; kill -9 of orders' holder.
@@ -324,8 +331,12 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
 
     // Both checkpoints again, the new holder's for orders.
     let (pos_a, pos_b) = (s.mariadb.binlog_position(), other.binlog_position());
-    wait_until(PATIENCE, "both checkpoints to catch up after the takeover", || {
-        let cps = checkpoints(&brokers);
-        reaches(cps.get(&orders), &pos_a) && reaches(cps.get(&users), &pos_b)
-    });
+    wait_until(
+        PATIENCE,
+        "both checkpoints to catch up after the takeover",
+        || {
+            let cps = checkpoints(&brokers);
+            reaches(cps.get(&orders), &pos_a) && reaches(cps.get(&users), &pos_b)
+        },
+    );
 }

@@ -268,13 +268,10 @@ impl KafkaStore {
                     // A read_committed consumer's end is the last stable
                     // offset, which can be short of the log's end (see
                     // above): the end only when it is past it.
-                    let at = consumer
-                        .position()
-                        .ok()
-                        .and_then(|tpl| {
-                            tpl.find_partition(&self.s.topic, p)
-                                .and_then(|e| e.offset().to_raw())
-                        });
+                    let at = consumer.position().ok().and_then(|tpl| {
+                        tpl.find_partition(&self.s.topic, p)
+                            .and_then(|e| e.offset().to_raw())
+                    });
                     if at.is_none_or(|at| ends.get(&p).is_none_or(|end| at >= *end)) {
                         ends.remove(&p);
                     }
