@@ -666,3 +666,279 @@ fn the_image_is_built_in_its_own_stage_and_runs_slim_unprivileged_on_the_metrics
         "no toolchain in the runtime image"
     );
 }
+
+const PIPELINES: &str = "deploy/kubernetes/pipelines";
+
+/// Every object under `deploy/kubernetes/pipelines`, by (kind, name), with
+/// the file it is in.
+fn pipeline_objects() -> BTreeMap<(String, String), (String, Yaml)> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(root().join(PIPELINES))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    let mut objects = BTreeMap::new();
+    for file in files {
+        let rel = file.strip_prefix(root()).unwrap().to_str().unwrap();
+        for doc in yaml(rel) {
+            let kind = doc["kind"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{rel}: kind"));
+            assert!(doc["apiVersion"].as_str().is_some(), "{rel}: apiVersion");
+            let name = match doc["metadata"]["name"].as_str() {
+                Some(n) => n.to_string(),
+                None => String::new(),
+            };
+            let file = file.file_name().unwrap().to_str().unwrap().to_string();
+            let key = (kind.to_string(), name);
+            assert!(
+                objects.insert(key.clone(), (file, doc)).is_none(),
+                "{key:?} twice"
+            );
+        }
+    }
+    objects
+}
+
+/// The example of many servers: one Deployment per source server, each a
+/// standby pair with its config in a ConfigMap and its checkpoint in
+/// Kafka, and probes that let a waiting standby count as ready.
+#[test]
+fn the_pipelines_example_runs_a_standby_pair_per_source_server_on_one_kafka() {
+    let k = pipeline_objects();
+    let of_kind = |kind: &str| -> Vec<(&str, &Yaml)> {
+        k.iter()
+            .filter(|((kd, _), _)| kd == kind)
+            .map(|((_, name), (_, doc))| (name.as_str(), doc))
+            .collect()
+    };
+    let deployments = of_kind("Deployment");
+    assert_eq!(deployments.len(), 2, "two pipelines");
+    assert!(of_kind("StatefulSet").is_empty() && of_kind("PersistentVolumeClaim").is_empty());
+
+    // Per pipeline, what must differ between pipelines and what all share.
+    let mut names = BTreeSet::new();
+    let mut server_ids = BTreeSet::new();
+    let mut prefixes = BTreeSet::new();
+    let mut brokers = BTreeSet::new();
+    let mut checkpoint_topics = BTreeSet::new();
+    let mut secrets = BTreeSet::new();
+    let mut instances = BTreeSet::new();
+    for (name, d) in &deployments {
+        let spec = &d["spec"];
+        assert_eq!(spec["replicas"].as_i64(), Some(2), "{name}: a standby pair");
+        let update = &spec["strategy"]["rollingUpdate"];
+        assert_eq!(spec["strategy"]["type"].as_str(), Some("RollingUpdate"));
+        assert_eq!(
+            update["maxUnavailable"].as_i64(),
+            Some(0),
+            "{name}: an update keeps both processes of the pair"
+        );
+        let pod_labels = &spec["template"]["metadata"]["labels"];
+        for (key, value) in spec["selector"]["matchLabels"].as_hash().unwrap() {
+            assert_eq!(&pod_labels[key.as_str().unwrap()], value, "{name}: {key:?}");
+        }
+        let instance = pod_labels["app.kubernetes.io/instance"].as_str().unwrap();
+        assert!(
+            instances.insert(instance),
+            "{name}: instance {instance} twice"
+        );
+        let pod = &spec["template"]["spec"];
+        let grace = pod["terminationGracePeriodSeconds"].as_i64().unwrap();
+        assert!(grace > drain_timeout_secs(), "{name}: grace {grace}");
+        assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
+        assert_ne!(pod["securityContext"]["runAsUser"].as_i64(), Some(0));
+
+        let containers = pod["containers"].as_vec().unwrap();
+        assert_eq!(containers.len(), 1);
+        let c = &containers[0];
+        let sc = &c["securityContext"];
+        assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true));
+        assert_eq!(sc["allowPrivilegeEscalation"].as_bool(), Some(false));
+        assert_eq!(strs(&sc["capabilities"]["drop"]), ["ALL"]);
+        let port = c["ports"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .find(|p| p["containerPort"].as_i64() == Some(HTTP_PORT))
+            .expect("the metrics port is declared");
+        let port_name = port["name"].as_str().unwrap();
+        // Readiness must not be /health/ready: the waiting standby answers
+        // it with 503, and the update (maxUnavailable 0) would never end.
+        for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
+            let get = &c[probe]["httpGet"];
+            assert_eq!(
+                get["path"].as_str(),
+                Some("/health/live"),
+                "{name}: {probe}"
+            );
+            assert!(
+                get["port"].as_str() == Some(port_name) || get["port"].as_i64() == Some(HTTP_PORT),
+                "{name}: {probe} is on the metrics port"
+            );
+        }
+        let env: BTreeMap<String, String> = c["env"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                let key = e["name"].as_str().unwrap().to_string();
+                (key, e["value"].as_str().unwrap().to_string())
+            })
+            .collect();
+        assert_eq!(
+            env.get("SLUICE_HTTP_LISTEN").map(String::as_str),
+            Some(format!("0.0.0.0:{HTTP_PORT}").as_str())
+        );
+
+        // No state volume: the config, the password, nothing else.
+        let volumes: BTreeMap<&str, &Yaml> = pod["volumes"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|v| (v["name"].as_str().unwrap(), v))
+            .collect();
+        for (v, vol) in &volumes {
+            assert!(
+                vol["configMap"].as_hash().is_some() || vol["secret"].as_hash().is_some(),
+                "{name}: volume {v} is neither the config nor the password"
+            );
+        }
+        let mounts: BTreeMap<&str, &str> = c["volumeMounts"]
+            .as_vec()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                assert!(m["subPath"].is_badvalue(), "subPath mounts never update");
+                (
+                    m["mountPath"].as_str().unwrap(),
+                    m["name"].as_str().unwrap(),
+                )
+            })
+            .collect();
+
+        // --config names a file of this pipeline's ConfigMap.
+        let args = strs(&c["args"]);
+        let config_path = Path::new(args[args.iter().position(|a| *a == "--config").unwrap() + 1]);
+        let config_volume = volumes[mounts[config_path.parent().unwrap().to_str().unwrap()]];
+        let map_name = config_volume["configMap"]["name"].as_str().unwrap();
+        let (map_file, map) = &k[&("ConfigMap".to_string(), map_name.to_string())];
+        let (deploy_file, _) = &k[&("Deployment".to_string(), name.to_string())];
+        assert_eq!(
+            map_file, deploy_file,
+            "{name}: config and Deployment in one file"
+        );
+        assert_eq!(
+            map["metadata"]["labels"]["app.kubernetes.io/instance"].as_str(),
+            Some(instance)
+        );
+        let file_name = config_path.file_name().unwrap().to_str().unwrap();
+        let text = map["data"][file_name].as_str().expect("the config file");
+        let table: toml::Table = toml::from_str(text).unwrap();
+
+        // The password: a key of the Secret mounted where the config reads.
+        let password_file = table["source"]["password_file"].as_str().unwrap();
+        let password_path = Path::new(password_file);
+        let secret_volume = volumes[mounts[password_path.parent().unwrap().to_str().unwrap()]];
+        let secret_name = secret_volume["secret"]["secretName"].as_str().unwrap();
+        assert!(secrets.insert(secret_name), "{name}: a Secret of its own");
+        let (secret_file, secret) = &k[&("Secret".to_string(), secret_name.to_string())];
+        assert_eq!(secret_file, "secret.example.yaml");
+        let key = password_path.file_name().unwrap().to_str().unwrap();
+        assert!(
+            secret["stringData"][key].as_str().is_some(),
+            "{secret_name}: no {key}"
+        );
+
+        // A valid config for this Sluice, with the container's environment.
+        let dir = tempfile::tempdir().unwrap();
+        let local_password = dir.path().join(key);
+        std::fs::write(&local_password, "change-me\n").unwrap();
+        let local = text.replace(
+            &format!("password_file = \"{password_file}\""),
+            &format!("password_file = \"{}\"", local_password.display()),
+        );
+        let config = sluice::config::Config::parse(config_path, &local, &|k| env.get(k).cloned())
+            .unwrap_or_else(|e| panic!("{name}'s sluice.toml: {e}"));
+        assert!(config.standby.enabled, "{name}: [standby] enabled");
+        let pipeline = table["pipeline"]["name"].as_str().expect("[pipeline] name");
+        assert_eq!(
+            pipeline, instance,
+            "{name}: the pods' instance label is the pipeline"
+        );
+        assert!(names.insert(pipeline.to_string()), "{pipeline} twice");
+        let server_id = table["source"]["server_id"]
+            .as_integer()
+            .expect("server_id");
+        assert!(
+            server_ids.insert(server_id),
+            "{name}: server_id {server_id} twice"
+        );
+        let kafka = &table["kafka"];
+        let prefix = kafka["topic_prefix"].as_str().expect("a topic prefix");
+        assert!(
+            prefixes.insert(prefix.to_string()),
+            "{name}: prefix {prefix} twice"
+        );
+        assert_eq!(kafka["delivery"].as_str(), Some("exactly_once"), "{name}");
+        brokers.insert(kafka["brokers"].as_str().unwrap().to_string());
+        assert_eq!(table["state"]["store"].as_str(), Some("kafka"), "{name}");
+        checkpoint_topics.insert(
+            table["state"]
+                .get("topic")
+                .and_then(toml::Value::as_str)
+                .unwrap_or("__sluice_checkpoints")
+                .to_string(),
+        );
+    }
+    assert_eq!(brokers.len(), 1, "one Kafka cluster: {brokers:?}");
+    assert_eq!(
+        checkpoint_topics.len(),
+        1,
+        "one checkpoint topic: {checkpoint_topics:?}"
+    );
+
+    // One Service for the metrics of every pod of every pipeline.
+    let services = of_kind("Service");
+    assert_eq!(services.len(), 1);
+    let svc = services[0].1;
+    assert_eq!(
+        svc["spec"]["publishNotReadyAddresses"].as_bool(),
+        Some(true)
+    );
+    assert_eq!(svc["spec"]["ports"][0]["port"].as_i64(), Some(HTTP_PORT));
+    assert_eq!(
+        svc["spec"]["ports"][0]["targetPort"].as_str(),
+        Some("metrics")
+    );
+    for (name, d) in &deployments {
+        let labels = &d["spec"]["template"]["metadata"]["labels"];
+        for (key, value) in svc["spec"]["selector"].as_hash().unwrap() {
+            assert_eq!(
+                &labels[key.as_str().unwrap()],
+                value,
+                "{name}: selector {key:?}"
+            );
+        }
+    }
+
+    // kubectl apply -k applies every file but the example Secrets.
+    let (_, kustomization) = k
+        .iter()
+        .find(|((kind, _), _)| kind == "Kustomization")
+        .map(|(_, v)| v)
+        .expect("a kustomization.yaml");
+    let listed: BTreeSet<&str> = strs(&kustomization["resources"]).into_iter().collect();
+    let files: BTreeSet<&str> = k
+        .values()
+        .map(|(f, _)| f.as_str())
+        .filter(|f| *f != "kustomization.yaml" && *f != "secret.example.yaml")
+        .collect();
+    assert_eq!(listed, files);
+
+    // The guide points at the example.
+    let guide = read("docs/DEPLOYING.md");
+    assert!(guide.contains("Many servers: one pipeline per source"));
+    assert!(guide.contains(PIPELINES));
+}

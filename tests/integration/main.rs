@@ -18,6 +18,7 @@ mod large;
 mod markers;
 mod observability;
 mod outages;
+mod pipelines;
 mod plugin_build;
 mod plugin_cli;
 mod plugin_docs;
