@@ -42,6 +42,7 @@ pub const NAMES: &[&str] = &[
     "sluice_checkpoint_age_seconds",
     "sluice_source_connected",
     "sluice_standby_active",
+    "sluice_standby_waiting",
     "sluice_ready",
     "sluice_kafka_queue_messages",
     "sluice_kafka_acks_total",
@@ -107,6 +108,7 @@ pub struct Metrics {
     pub(crate) checkpoint_age_seconds: Gauge<f64, AtomicU64>,
     pub(crate) source_connected: Gauge,
     pub(crate) standby_active: Gauge,
+    pub(crate) standby_waiting: Gauge,
     pub(crate) ready: Gauge,
     pub(crate) kafka_queue: Gauge,
     pub(crate) kafka_acks: Counter,
@@ -148,6 +150,7 @@ impl Metrics {
             checkpoint_age_seconds: Gauge::default(),
             source_connected: Gauge::default(),
             standby_active: Gauge::default(),
+            standby_waiting: Gauge::default(),
             ready: Gauge::default(),
             kafka_queue: Gauge::default(),
             kafka_acks: Counter::default(),
@@ -215,6 +218,11 @@ impl Metrics {
             "sluice_standby_active",
             "1 while this process holds its pipeline's [standby] lock; 0 while it waits as a standby, or without [standby]",
             m.standby_active.clone(),
+        );
+        r.register(
+            "sluice_standby_waiting",
+            "1 while this process waits as a standby for its pipeline's [standby] lock (it is not ready then, by design)",
+            m.standby_waiting.clone(),
         );
         r.register(
             "sluice_ready",

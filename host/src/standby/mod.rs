@@ -69,12 +69,15 @@ impl Standby {
         }
         self.held = None;
         crate::metrics::get().standby_active.set(0);
+        crate::metrics::get().standby_waiting.set(1);
         let lease = self.settings.lease;
         let Some(conn) =
             lease::acquire(&self.source, &self.lock, lease, &self.pipeline, stop).await?
         else {
+            crate::metrics::get().standby_waiting.set(0);
             return Ok(None);
         };
+        crate::metrics::get().standby_waiting.set(0);
         crate::metrics::get().standby_active.set(1);
         tracing::info!(pipeline = %self.pipeline, lock = %self.lock, lease_secs = lease.as_secs(), "standby: took the pipeline's lock; streaming from the checkpoint");
         let held = Held {
