@@ -386,6 +386,63 @@ fn strs(y: &Yaml) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// A container's mount paths, to the volume mounted there (never by
+/// `subPath`, whose mounts do not update).
+fn mounts(c: &Yaml) -> BTreeMap<&str, &str> {
+    c["volumeMounts"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|m| {
+            assert!(m["subPath"].is_badvalue(), "subPath mounts never update");
+            (
+                m["mountPath"].as_str().unwrap(),
+                m["name"].as_str().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// The file a container's `--config` argument names.
+fn config_arg(c: &Yaml) -> &Path {
+    let args = strs(&c["args"]);
+    Path::new(args[args.iter().position(|a| *a == "--config").unwrap() + 1])
+}
+
+/// The checks every pod running Sluice passes: time to drain on stop,
+/// unprivileged, one container with a read-only root, no privilege
+/// escalation and no capabilities, the metrics port declared. Returns the
+/// container and its port's name.
+fn unprivileged_sluice_pod<'a>(pod: &'a Yaml, name: &str) -> (&'a Yaml, &'a str) {
+    let grace = pod["terminationGracePeriodSeconds"].as_i64().unwrap();
+    assert!(
+        grace > drain_timeout_secs(),
+        "{name}: terminationGracePeriodSeconds {grace} must exceed the {} s drain",
+        drain_timeout_secs()
+    );
+    assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
+    assert_ne!(pod["securityContext"]["runAsUser"].as_i64(), Some(0));
+    let containers = pod["containers"].as_vec().unwrap();
+    assert_eq!(containers.len(), 1, "{name}");
+    let c = &containers[0];
+    let sc = &c["securityContext"];
+    assert_ne!(sc["runAsNonRoot"].as_bool(), Some(false), "{name}");
+    assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true), "{name}");
+    assert_eq!(
+        sc["allowPrivilegeEscalation"].as_bool(),
+        Some(false),
+        "{name}"
+    );
+    assert_eq!(strs(&sc["capabilities"]["drop"]), ["ALL"], "{name}");
+    let port = c["ports"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .find(|p| p["containerPort"].as_i64() == Some(HTTP_PORT))
+        .expect("the metrics port is declared");
+    (c, port["name"].as_str().unwrap())
+}
+
 #[test]
 fn the_statefulset_runs_one_unprivileged_sluice_with_probes_and_time_to_drain() {
     let k = kubernetes();
@@ -396,31 +453,8 @@ fn the_statefulset_runs_one_unprivileged_sluice_with_probes_and_time_to_drain() 
         "two Sluices must never share a state directory"
     );
     let pod = &set["spec"]["template"]["spec"];
-    let grace = pod["terminationGracePeriodSeconds"].as_i64().unwrap();
-    assert!(
-        grace > drain_timeout_secs(),
-        "terminationGracePeriodSeconds {grace} must exceed the {} s drain",
-        drain_timeout_secs()
-    );
-    assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
-    assert_ne!(pod["securityContext"]["runAsUser"].as_i64(), Some(0));
-
-    let containers = pod["containers"].as_vec().unwrap();
-    assert_eq!(containers.len(), 1);
-    let c = &containers[0];
-    let sc = &c["securityContext"];
-    assert_eq!(sc["runAsNonRoot"].as_bool(), Some(true));
-    assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true));
-    assert_eq!(sc["allowPrivilegeEscalation"].as_bool(), Some(false));
-    assert_eq!(strs(&sc["capabilities"]["drop"]), ["ALL"]);
-
-    let port = c["ports"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .find(|p| p["containerPort"].as_i64() == Some(HTTP_PORT))
-        .expect("the metrics port is declared");
-    let port_name = port["name"].as_str().unwrap();
+    let (c, port_name) = unprivileged_sluice_pod(pod, "StatefulSet");
+    assert_eq!(c["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
     for (probe, path) in [
         ("livenessProbe", "/health/live"),
         ("readinessProbe", "/health/ready"),
@@ -486,22 +520,10 @@ fn the_configmap_is_a_valid_config_whose_paths_are_the_statefulsets_mounts() {
         .map(|t| t["metadata"]["name"].as_str().unwrap())
         .collect();
     // Mount path to what is mounted there.
-    let mounts: BTreeMap<&str, &str> = c["volumeMounts"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .map(|m| {
-            assert!(m["subPath"].is_badvalue(), "subPath mounts never update");
-            (
-                m["mountPath"].as_str().unwrap(),
-                m["name"].as_str().unwrap(),
-            )
-        })
-        .collect();
+    let mounts = mounts(c);
 
     // --config names a file in the ConfigMap's mount.
-    let args = strs(&c["args"]);
-    let config_path = Path::new(args[args.iter().position(|a| *a == "--config").unwrap() + 1]);
+    let config_path = config_arg(c);
     let config_dir = config_path.parent().unwrap().to_str().unwrap();
     let config_volume = volumes[mounts[config_dir]];
     let configmap = &k["ConfigMap"];
@@ -745,25 +767,7 @@ fn the_pipelines_example_runs_a_standby_pair_per_source_server_on_one_kafka() {
             "{name}: instance {instance} twice"
         );
         let pod = &spec["template"]["spec"];
-        let grace = pod["terminationGracePeriodSeconds"].as_i64().unwrap();
-        assert!(grace > drain_timeout_secs(), "{name}: grace {grace}");
-        assert_eq!(pod["securityContext"]["runAsNonRoot"].as_bool(), Some(true));
-        assert_ne!(pod["securityContext"]["runAsUser"].as_i64(), Some(0));
-
-        let containers = pod["containers"].as_vec().unwrap();
-        assert_eq!(containers.len(), 1);
-        let c = &containers[0];
-        let sc = &c["securityContext"];
-        assert_eq!(sc["readOnlyRootFilesystem"].as_bool(), Some(true));
-        assert_eq!(sc["allowPrivilegeEscalation"].as_bool(), Some(false));
-        assert_eq!(strs(&sc["capabilities"]["drop"]), ["ALL"]);
-        let port = c["ports"]
-            .as_vec()
-            .unwrap()
-            .iter()
-            .find(|p| p["containerPort"].as_i64() == Some(HTTP_PORT))
-            .expect("the metrics port is declared");
-        let port_name = port["name"].as_str().unwrap();
+        let (c, port_name) = unprivileged_sluice_pod(pod, name);
         // Readiness must not be /health/ready: the waiting standby answers
         // it with 503, and the update (maxUnavailable 0) would never end.
         for probe in ["livenessProbe", "readinessProbe", "startupProbe"] {
@@ -805,22 +809,10 @@ fn the_pipelines_example_runs_a_standby_pair_per_source_server_on_one_kafka() {
                 "{name}: volume {v} is neither the config nor the password"
             );
         }
-        let mounts: BTreeMap<&str, &str> = c["volumeMounts"]
-            .as_vec()
-            .unwrap()
-            .iter()
-            .map(|m| {
-                assert!(m["subPath"].is_badvalue(), "subPath mounts never update");
-                (
-                    m["mountPath"].as_str().unwrap(),
-                    m["name"].as_str().unwrap(),
-                )
-            })
-            .collect();
+        let mounts = mounts(c);
 
         // --config names a file of this pipeline's ConfigMap.
-        let args = strs(&c["args"]);
-        let config_path = Path::new(args[args.iter().position(|a| *a == "--config").unwrap() + 1]);
+        let config_path = config_arg(c);
         let config_volume = volumes[mounts[config_path.parent().unwrap().to_str().unwrap()]];
         let map_name = config_volume["configMap"]["name"].as_str().unwrap();
         let (map_file, map) = &k[&("ConfigMap".to_string(), map_name.to_string())];

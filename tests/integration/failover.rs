@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::sluice::{replay, unique, Event, Sluice, PATIENCE};
 use crate::support::config::next_server_id;
+use crate::support::mariadb::sql_at;
 use crate::support::{self, poll_until, MariaDb, MariaDbOptions, SluiceConfig, Tansu};
 
 /// A MariaDB that logs with GTIDs in strict mode, writes what it
@@ -108,22 +109,6 @@ impl Writer {
         self.stop.store(true, Ordering::Relaxed);
         self.thread.take().unwrap().join().unwrap()
     }
-}
-
-/// Runs `sql` on the server at `port` with the mariadb client, from a
-/// thread that does not own the server.
-fn sql_at(port: u16, sql: &str) {
-    let out = std::process::Command::new("mariadb")
-        .args(["--no-defaults", "--batch", "-h127.0.0.1", "-uroot"])
-        .arg(format!("-P{port}"))
-        .args(["-e", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// The table as `id -> row`, the way [`replay`] keys it.

@@ -2,13 +2,12 @@
 //! delivery (`[kafka] delivery = "exactly_once"`), against real MariaDB
 //! and tansu.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
-use crate::sluice::{events, unique, Event, Load, Sluice, PATIENCE};
+use crate::sluice::{duplicates, events, unique, Event, Load, Sluice, PATIENCE};
 use crate::support::{self, consume_all_blocking, wait_until, SluiceConfig};
 
 const TOPIC: &str = "__sluice_checkpoints";
@@ -243,20 +242,51 @@ fn committed_events(
     (kept, left_out, seen_by_sluice)
 }
 
-fn exactly_once(config: SluiceConfig, name: &str) -> SluiceConfig {
-    kafka_state(config, name).kafka("delivery", "exactly_once")
+/// Transactions of `rows` inserts each, ids counting up from 0, until
+/// finished.
+fn txn_load(table: &str, rows: u32) -> Load {
+    let table = table.to_string();
+    Load::start(move |n| {
+        let mut sql = String::from("BEGIN;");
+        for r in 0..rows {
+            sql.push_str(&format!(
+                "INSERT INTO {table} VALUES ({}, 'r');",
+                n * rows + r
+            ));
+        }
+        sql + "COMMIT;"
+    })
 }
 
-/// Every change of `events` once, by identity; the duplicates if not.
-fn duplicates(events: &[Event]) -> Vec<(String, u64, u64)> {
-    let mut seen = BTreeMap::new();
-    for e in events {
-        *seen.entry(e.identity()).or_insert(0) += 1;
-    }
-    seen.into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(id, _)| id)
-        .collect()
+/// Waits until ids `0..total` all arrived on `topic`, once or more.
+fn wait_all(brokers: &str, topic: &str, total: usize) {
+    wait_until(PATIENCE, "every change", || {
+        let mut got = ids(&events(brokers, topic, total));
+        got.dedup();
+        got.len() == total
+    });
+}
+
+/// What Kafka committed on `topic` holds ids `0..total`, each change once
+/// (see [`committed_events`]); `what` names the run in the output.
+fn assert_committed_once(brokers: &str, topic: &str, total: usize, what: &str, log: &str) {
+    let (mut committed, aborted, checkpointed) = committed_events(brokers, topic, total);
+    eprintln!(
+        "{what}: {total} changes, {aborted} records of aborted transactions left out, {} of them with an aborted checkpoint tansu let through",
+        checkpointed.len()
+    );
+    // What a Kafka broker would have had sent again.
+    committed.extend(checkpointed);
+    assert_eq!(duplicates(&committed), vec![], "{log}");
+    assert_eq!(
+        ids(&committed),
+        (0..total as u64).collect::<Vec<_>>(),
+        "{log}"
+    );
+}
+
+fn exactly_once(config: SluiceConfig, name: &str) -> SluiceConfig {
+    kafka_state(config, name).kafka("delivery", "exactly_once")
 }
 
 /// A clean run and a clean restart under exactly once: every change once
@@ -364,19 +394,7 @@ fn exactly_once_survives_repeated_kill_9_without_loss() {
     let dir = tempfile::tempdir().unwrap();
     let config = exactly_once(SluiceConfig::from_now(db, &brokers), &name);
     let mut sluice = Sluice::run(dir.path(), &config);
-    let load = Load::start({
-        let table = table.clone();
-        move |n| {
-            let mut sql = String::from("BEGIN;");
-            for r in 0..20 {
-                sql.push_str(&format!(
-                    "INSERT INTO {table} VALUES ({}, 'r');",
-                    n * 20 + r
-                ));
-            }
-            sql + "COMMIT;"
-        }
-    });
+    let load = txn_load(&table, 20);
     let mut before = None;
     for _ in 0..3 {
         // Killed after a commit, in the middle of the next transactions.
@@ -394,27 +412,10 @@ fn exactly_once_survives_repeated_kill_9_without_loss() {
     let n = load.finish();
     let total = n as usize * 20;
     let topic = sluice.topic(&table);
-    wait_until(PATIENCE, "every change", || {
-        let mut got = ids(&events(&brokers, &topic, total));
-        got.dedup();
-        got.len() == total
-    });
+    wait_all(&brokers, &topic, total);
     // Stopped cleanly, so no transaction is left open.
     sluice.stop();
-    let (mut committed, aborted, checkpointed) = committed_events(&brokers, &topic, total);
-    eprintln!(
-        "kill -9 x3: {total} changes, {aborted} records of aborted transactions left out, {} of them with an aborted checkpoint tansu let through",
-        checkpointed.len()
-    );
-    // What a Kafka broker would have had sent again (see committed_events).
-    committed.extend(checkpointed);
-    assert_eq!(duplicates(&committed), vec![], "{}", sluice.log());
-    assert_eq!(
-        ids(&committed),
-        (0..total as u64).collect::<Vec<_>>(),
-        "{}",
-        sluice.log()
-    );
+    assert_committed_once(&brokers, &topic, total, "kill -9 x3", &sluice.log());
 }
 
 /// A standby pair under exactly once: the holder is paused past its lease
@@ -434,19 +435,7 @@ fn a_paused_holder_woken_after_a_takeover_makes_nothing_visible() {
     a.wait_for_log("standby: took the pipeline's lock", 1);
     let mut b = Sluice::run(b_dir.path(), &config);
     b.wait_for_log("waiting to take over", 1);
-    let load = Load::start({
-        let table = table.clone();
-        move |n| {
-            let mut sql = String::from("BEGIN;");
-            for r in 0..10 {
-                sql.push_str(&format!(
-                    "INSERT INTO {table} VALUES ({}, 'r');",
-                    n * 10 + r
-                ));
-            }
-            sql + "COMMIT;"
-        }
-    });
+    let load = txn_load(&table, 10);
     load.settle(30);
     let signal = |sig: &str| {
         std::process::Command::new("kill")
@@ -466,24 +455,8 @@ fn a_paused_holder_woken_after_a_takeover_makes_nothing_visible() {
     let n = load.finish();
     let total = n as usize * 10;
     let topic = b.topic(&table);
-    wait_until(PATIENCE, "every change", || {
-        let mut got = ids(&events(&brokers, &topic, total));
-        got.dedup();
-        got.len() == total
-    });
+    wait_all(&brokers, &topic, total);
     b.stop();
     drop(a);
-    let (mut committed, aborted, checkpointed) = committed_events(&brokers, &topic, total);
-    eprintln!(
-        "paused holder: {total} changes, {aborted} records of aborted transactions left out, {} with an aborted checkpoint",
-        checkpointed.len()
-    );
-    committed.extend(checkpointed);
-    assert_eq!(duplicates(&committed), vec![], "{}", b.log());
-    assert_eq!(
-        ids(&committed),
-        (0..total as u64).collect::<Vec<_>>(),
-        "{}",
-        b.log()
-    );
+    assert_committed_once(&brokers, &topic, total, "paused holder", &b.log());
 }

@@ -14,7 +14,8 @@ use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::sluice::{events, unique, Event, Sluice, PATIENCE};
+use crate::sluice::{duplicates, events, unique, Event, Sluice, PATIENCE};
+use crate::support::mariadb::sql_at;
 use crate::support::{self, consume_all_blocking, poll_until, MariaDb, MariaDbOptions};
 use crate::support::{wait_until, SluiceConfig};
 
@@ -69,22 +70,6 @@ fn pipeline(root: &Path, db: &MariaDb, brokers: &str, name: &str, table: &str) -
         active,
         standby,
     }
-}
-
-/// Runs `sql` on the server at `port` as root (from any thread).
-fn sql_at(port: u16, sql: &str) {
-    let out = std::process::Command::new("mariadb")
-        .args(["--no-defaults", "--batch", "--connect-timeout=5"])
-        .args(["-h127.0.0.1", "-uroot"])
-        .arg(format!("-P{port}"))
-        .args(["-e", sql])
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 /// Inserts `ids` into `p`'s table, ten rows a transaction, each row's `v`
@@ -175,18 +160,6 @@ fn arrivals(brokers: &str, p: &Pipeline, expected: usize) -> (Vec<Event>, BTreeM
     (all, seen)
 }
 
-/// The changes of `events` that arrived more than once, by identity.
-fn duplicates(events: &[Event]) -> Vec<(String, u64, u64)> {
-    let mut seen = BTreeMap::new();
-    for e in events {
-        *seen.entry(e.identity()).or_insert(0) += 1;
-    }
-    seen.into_iter()
-        .filter(|(_, n)| *n > 1)
-        .map(|(id, _)| id)
-        .collect()
-}
-
 /// The last committed checkpoint of every pipeline in the checkpoint
 /// topic, by key.
 fn checkpoints(brokers: &str) -> BTreeMap<String, serde_json::Value> {
@@ -205,16 +178,6 @@ fn reaches(cp: Option<&serde_json::Value>, position: &str) -> bool {
             c["pos"].as_u64().unwrap_or(0),
         ) >= (file, pos.parse().unwrap())
     })
-}
-
-/// `sluice_standby_active` as `sluice` serves it.
-fn active(sluice: &Sluice) -> String {
-    let (code, body) = sluice::app::status::get(sluice.http_addr(), "/metrics").unwrap();
-    assert_eq!(code, 200, "{body}");
-    body.lines()
-        .find_map(|l| l.strip_prefix("sluice_standby_active "))
-        .unwrap_or_else(|| panic!("no sluice_standby_active in\n{body}"))
-        .to_owned()
 }
 
 #[test]
@@ -262,7 +225,10 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
     });
     for p in [&a, &b] {
         assert_eq!(
-            (active(&p.active), active(&p.standby)),
+            (
+                p.active.metric("sluice_standby_active"),
+                p.standby.metric("sluice_standby_active")
+            ),
             ("1".into(), "0".into())
         );
     }
@@ -325,7 +291,11 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
     assert!(!users_log.contains("reconnecting"), "{users_log}");
     assert!(!b.standby.log().contains(TOOK), "{}", b.standby.log());
     assert_eq!(
-        (active(&b.active), active(&b.standby), active(&a.standby)),
+        (
+            b.active.metric("sluice_standby_active"),
+            b.standby.metric("sluice_standby_active"),
+            a.standby.metric("sluice_standby_active")
+        ),
         ("1".into(), "0".into(), "1".into())
     );
 

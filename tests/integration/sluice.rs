@@ -161,6 +161,18 @@ impl Sluice {
         });
     }
 
+    /// The value of an unlabelled metric as this sluice serves it on
+    /// `/metrics`.
+    pub fn metric(&self, name: &str) -> String {
+        let (code, body) = sluice::app::status::get(self.http_addr(), "/metrics").unwrap();
+        assert_eq!(code, 200, "{body}");
+        let prefix = format!("{name} ");
+        body.lines()
+            .find_map(|l| l.strip_prefix(prefix.as_str()))
+            .unwrap_or_else(|| panic!("no {name} in\n{body}"))
+            .to_owned()
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.as_ref().expect("running").id()
     }
@@ -327,6 +339,18 @@ impl Event {
             s["row"].as_u64().unwrap(),
         )
     }
+}
+
+/// The changes of `events` that arrived more than once, by identity.
+pub fn duplicates(events: &[Event]) -> Vec<(String, u64, u64)> {
+    let mut seen = std::collections::BTreeMap::new();
+    for e in events {
+        *seen.entry(e.identity()).or_insert(0) += 1;
+    }
+    seen.into_iter()
+        .filter(|(_, n)| *n > 1)
+        .map(|(id, _)| id)
+        .collect()
 }
 
 /// Every event of `topic`, in offset order.

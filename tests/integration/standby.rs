@@ -83,16 +83,6 @@ fn arrivals(topic: &str, expected: usize) -> BTreeMap<u64, usize> {
     seen
 }
 
-/// `sluice_standby_active` as `sluice` serves it.
-fn active(sluice: &Sluice) -> String {
-    let (code, body) = sluice::app::status::get(sluice.http_addr(), "/metrics").unwrap();
-    assert_eq!(code, 200, "{body}");
-    body.lines()
-        .find_map(|l| l.strip_prefix("sluice_standby_active "))
-        .unwrap_or_else(|| panic!("no sluice_standby_active in\n{body}"))
-        .to_owned()
-}
-
 fn signal(sluice: &Sluice, sig: &str) {
     let ok = std::process::Command::new("kill")
         .args([sig, &sluice.pid().to_string()])
@@ -125,7 +115,13 @@ fn of_two_processes_one_streams_and_the_other_takes_over_when_it_stops() {
     assert_eq!(seen.len(), 50, "{}", a.log());
     assert!(seen.values().all(|n| *n == 1), "{seen:?}");
     // The standby never started a session: no preflight, no stream.
-    assert_eq!((active(&a), active(&b)), ("1".into(), "0".into()));
+    assert_eq!(
+        (
+            a.metric("sluice_standby_active"),
+            b.metric("sluice_standby_active")
+        ),
+        ("1".into(), "0".into())
+    );
     let waiting = b.log();
     assert!(!waiting.contains(TOOK), "{waiting}");
     assert!(!waiting.contains("preflight passed"), "{waiting}");
@@ -140,7 +136,7 @@ fn of_two_processes_one_streams_and_the_other_takes_over_when_it_stops() {
     a.stop();
     takes_over(&b, stopped);
     b.wait_for_log("resuming from the checkpoint", 1);
-    assert_eq!(active(&b), "1");
+    assert_eq!(b.metric("sluice_standby_active"), "1");
     insert(&table, 1000..1050);
     let seen = arrivals(&topic, 100);
     let want: Vec<u64> = (0..50).chain(1000..1050).collect();
@@ -222,8 +218,8 @@ fn a_paused_holder_loses_its_lease_and_stops_streaming_when_it_wakes() {
         let log = a.log();
         log[log.find(LOST).unwrap()..].contains(WAITS)
     });
-    assert_eq!(active(&a), "0");
-    assert_eq!(active(&b), "1");
+    assert_eq!(a.metric("sluice_standby_active"), "0");
+    assert_eq!(b.metric("sluice_standby_active"), "1");
     load.settle(30);
     let committed = load.finish();
     // Written after the old holder went back to waiting: if it still

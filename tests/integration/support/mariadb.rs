@@ -440,3 +440,20 @@ impl MariaDb {
         log.contains("Address already in use") || log.contains("Can't start server: Bind")
     }
 }
+
+/// Runs `sql` as root on the server listening on 127.0.0.1:`port`, for
+/// servers a test started itself; panics with the client's error.
+pub fn sql_at(port: u16, sql: &str) {
+    let out = std::process::Command::new("mariadb")
+        .args(["--no-defaults", "--batch", "--connect-timeout=5"])
+        .args(["-h127.0.0.1", "-uroot"])
+        .arg(format!("-P{port}"))
+        .args(["-e", sql])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
