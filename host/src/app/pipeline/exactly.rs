@@ -22,6 +22,10 @@ pub(crate) struct Exactly {
     since: Instant,
     /// The position the last commit covered.
     at: Option<Position>,
+    /// This session's commits and the time the pipeline spent blocked in
+    /// them (logged when the session ends; scripts/bench reads it).
+    commits: u64,
+    blocked: Duration,
 }
 
 impl Exactly {
@@ -31,6 +35,8 @@ impl Exactly {
             interval,
             since: Instant::now(),
             at: None,
+            commits: 0,
+            blocked: Duration::ZERO,
         }
     }
 }
@@ -64,9 +70,12 @@ impl Pipeline {
         let progress = r.progress.as_deref().filter(|p| !p.is_empty());
         let value = x.committed.value(&r.position, progress, r.gtid.as_ref());
         let c = &x.committed;
+        let t0 = Instant::now();
         self.sink
             .commit((&c.topic, &c.key, &value))
             .map_err(PipelineError::Sink)?;
+        x.blocked += t0.elapsed();
+        x.commits += 1;
         c.done(&r.position, r.gtid.as_ref());
         x.at = Some(r.position);
         crate::metrics::get().kafka_commits.inc();
@@ -81,6 +90,17 @@ impl Pipeline {
         if self.exactly.is_none() {
             return;
         }
+        self.finish_transaction_inner(ended);
+        if let Some(x) = &self.exactly {
+            tracing::info!(
+                commits = x.commits,
+                blocked_secs = format!("{:.2}", x.blocked.as_secs_f64()),
+                "kafka transactions of this session"
+            );
+        }
+    }
+
+    fn finish_transaction_inner(&mut self, ended: &Result<(), PipelineError>) {
         let fenced = matches!(
             ended,
             Err(PipelineError::Sink(crate::kafka::SinkError::Fenced { .. }))
