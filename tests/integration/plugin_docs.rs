@@ -5,12 +5,21 @@
 //! installs: the wasm32-wasip2 target, componentize-py, componentize-js
 //! from plugins/js, wit-bindgen's CLI, clang-14 and wasm-tools), and run
 //! with `sluice plugin test` over the document's `events.jsonl`, which must
-//! keep line 1 only, as the document says.
+//! keep line 1 only, as the document says. Then each is put into a running
+//! Sluice as "Dropping it in, and replacing it" says: its `drop-in`
+//! commands and rule, rows streamed through it from MariaDB to Kafka, then
+//! the change it describes made to the source, the plugin built again and
+//! put over the running one with its `replace` commands, while rows are
+//! written (see [`drop_in_and_replace`]).
 
+use std::collections::BTreeSet;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+
+use crate::sluice::{self as runner, unique, Load, Sluice, PATIENCE};
+use crate::support::{self, SluiceConfig};
 
 fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -97,6 +106,24 @@ fn workspace() -> (tempfile::TempDir, PathBuf) {
     (dir, app)
 }
 
+/// Builds the Python walkthrough's `only-active.wasm` in `app` with the
+/// documented command; the library folder is a copy (`../pylib`), so the
+/// interpreter's bytecode stays out of the checkout.
+fn build_python(app: &Path) {
+    run(Command::new("componentize-py")
+        .current_dir(app)
+        .args([
+            "-d",
+            "../sluice/wit/0.2",
+            "-w",
+            "filter-plugin",
+            "componentize",
+            "app",
+        ])
+        .args(["-p", ".", "-p", "../pylib"])
+        .args(["-o", "only-active.wasm", "--stub-wasi"]));
+}
+
 #[test]
 fn plugins_md_python_walkthrough_builds_and_decides_as_it_says() {
     let doc = doc();
@@ -106,30 +133,33 @@ fn plugins_md_python_walkthrough_builds_and_decides_as_it_says() {
         block_after(&doc, "### Python", "```python"),
     )
     .unwrap();
-    // The documented command; the library folder is copied so the
-    // interpreter's bytecode stays out of the checkout.
-    let lib = dir.path().join("pylib");
     run(Command::new("cp")
         .arg("-R")
         .arg(root().join("plugins/python/_lib"))
-        .arg(&lib));
-    run(Command::new("componentize-py")
-        .current_dir(&app)
-        .args([
-            "-d",
-            "../sluice/wit/0.2",
-            "-w",
-            "filter-plugin",
-            "componentize",
-            "app",
-        ])
-        .args(["-p", "."])
-        .arg("-p")
-        .arg(&lib)
-        .args(["-o", "only-active.wasm", "--stub-wasi"]));
+        .arg(dir.path().join("pylib")));
+    build_python(&app);
     assert_eq!(
         kept(&app.join("only-active.wasm"), &dir.path().join("cache")),
         [true, false, false]
+    );
+    drop_in_and_replace(&doc, dir.path(), &app, "app.py", build_python);
+}
+
+/// Builds the JavaScript walkthrough's `only-active.wasm` in `app` with the
+/// documented command.
+fn build_js(app: &Path) {
+    run(
+        Command::new(root().join("plugins/js/node_modules/.bin/componentize-js"))
+            .current_dir(app)
+            .args([
+                "app.js",
+                "--wit",
+                "../sluice/wit/0.2",
+                "-n",
+                "filter-plugin",
+            ])
+            .args(["-d", "stdio", "random", "clocks", "http", "fetch-event"])
+            .args(["-o", "only-active.wasm"]),
     );
 }
 
@@ -146,23 +176,12 @@ fn plugins_md_javascript_walkthrough_builds_and_decides_as_it_says() {
         .arg("-R")
         .arg(root().join("plugins/js/_lib"))
         .arg(app.join("lib")));
-    run(
-        Command::new(root().join("plugins/js/node_modules/.bin/componentize-js"))
-            .current_dir(&app)
-            .args([
-                "app.js",
-                "--wit",
-                "../sluice/wit/0.2",
-                "-n",
-                "filter-plugin",
-            ])
-            .args(["-d", "stdio", "random", "clocks", "http", "fetch-event"])
-            .args(["-o", "only-active.wasm"]),
-    );
+    build_js(&app);
     assert_eq!(
         kept(&app.join("only-active.wasm"), &dir.path().join("cache")),
         [true, false, false]
     );
+    drop_in_and_replace(&doc, dir.path(), &app, "app.js", build_js);
 }
 
 /// Where scripts/build-plugins keeps its Rust wasm builds and tools, so the
@@ -179,6 +198,23 @@ fn tools() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(std::env::var("HOME").unwrap()).join(".cache/sluice"))
         .join("tools")
+}
+
+/// Builds the Rust walkthrough's crate in `app` as documented (in the
+/// shared wasm target dir) and copies the result to `only-active.wasm`, as
+/// the document's `cp` does.
+fn build_rust(app: &Path) {
+    let target = wasm_target();
+    run(Command::new("cargo")
+        .current_dir(app)
+        .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
+        .arg("--target-dir")
+        .arg(&target)
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("CARGO_BUILD_TARGET"));
+    let wasm = target.join("wasm32-wasip2/release/only_active.wasm");
+    fs::copy(&wasm, app.join("only-active.wasm")).unwrap();
 }
 
 #[test]
@@ -201,19 +237,40 @@ fn plugins_md_rust_walkthrough_builds_and_decides_as_it_says() {
     .unwrap();
     // The versions the examples are tested with, not whatever is newest.
     fs::copy(root().join("plugins/Cargo.lock"), app.join("Cargo.lock")).unwrap();
-    let target = wasm_target();
-    run(Command::new("cargo")
-        .current_dir(&app)
-        .args(["build", "--quiet", "--release", "--target", "wasm32-wasip2"])
-        .arg("--target-dir")
-        .arg(&target)
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("CARGO_BUILD_TARGET"));
-    let wasm = target.join("wasm32-wasip2/release/only_active.wasm");
-    let mine = dir.path().join("only-active.wasm");
-    fs::copy(&wasm, &mine).unwrap();
-    assert_eq!(kept(&mine, &dir.path().join("cache")), [true, false, false]);
+    build_rust(&app);
+    assert_eq!(
+        kept(&app.join("only-active.wasm"), &dir.path().join("cache")),
+        [true, false, false]
+    );
+    drop_in_and_replace(&doc, dir.path(), &app, "src/lib.rs", build_rust);
+}
+
+/// Builds the C walkthrough's `only-active.wasm` in `app` (whose `gen`
+/// holds the bindings) with the documented commands.
+fn build_c(app: &Path) {
+    run(Command::new("clang-14")
+        .current_dir(app)
+        .args([
+            "--target=wasm32-wasi",
+            "--sysroot=/usr",
+            "-O2",
+            "-Wall",
+            "-mexec-model=reactor",
+        ])
+        .args(["-I", "gen", "-I", "../sluice/plugins/c/_lib"])
+        .args([
+            "plugin.c",
+            "gen/filter_plugin.c",
+            "gen/filter_plugin_component_type.o",
+        ])
+        .args(["-o", "core.wasm"]));
+    run(Command::new("wasm-tools").current_dir(app).args([
+        "component",
+        "new",
+        "core.wasm",
+        "-o",
+        "only-active.wasm",
+    ]));
 }
 
 #[test]
@@ -238,31 +295,202 @@ fn plugins_md_c_walkthrough_builds_and_decides_as_it_says() {
                 "gen",
             ]),
     );
-    run(Command::new("clang-14")
-        .current_dir(&app)
-        .args([
-            "--target=wasm32-wasi",
-            "--sysroot=/usr",
-            "-O2",
-            "-Wall",
-            "-mexec-model=reactor",
-        ])
-        .args(["-I", "gen", "-I", "../sluice/plugins/c/_lib"])
-        .args([
-            "plugin.c",
-            "gen/filter_plugin.c",
-            "gen/filter_plugin_component_type.o",
-        ])
-        .args(["-o", "core.wasm"]));
-    run(Command::new("wasm-tools").current_dir(&app).args([
-        "component",
-        "new",
-        "core.wasm",
-        "-o",
-        "only-active.wasm",
-    ]));
+    build_c(&app);
     assert_eq!(
         kept(&app.join("only-active.wasm"), &dir.path().join("cache")),
         [true, false, false]
+    );
+    drop_in_and_replace(&doc, dir.path(), &app, "plugin.c", build_c);
+}
+
+/// Where the document's commands and config put the plugins.
+const DOC_PLUGINS_DIR: &str = "/etc/sluice/plugins";
+
+/// Runs a `sh` block of the document in `app`, with its plugins directory
+/// replaced by `plugins`.
+fn run_doc_commands(block: &str, app: &Path, plugins: &Path) {
+    assert!(
+        block.contains(DOC_PLUGINS_DIR),
+        "the commands name no {DOC_PLUGINS_DIR}: {block}"
+    );
+    let script = block.replace(DOC_PLUGINS_DIR, plugins.to_str().unwrap());
+    run(Command::new("sh")
+        .current_dir(app)
+        .args(["-eu", "-c", &script]));
+}
+
+/// The change "Dropping it in, and replacing it" describes: (from, to) in
+/// its "change `FROM` to `TO`".
+fn doc_change(section: &str) -> (String, String) {
+    let at = section
+        .find("change `")
+        .expect("the section describes a change: change `FROM` to `TO`")
+        + "change `".len();
+    let rest = &section[at..];
+    let from = &rest[..rest.find('`').unwrap()];
+    let rest = &rest[from.len()..];
+    let rest = rest
+        .strip_prefix("` to\n`")
+        .or_else(|| rest.strip_prefix("` to `"))
+        .unwrap_or_else(|| panic!("no \"` to `\" after the change's FROM: {rest:?}"));
+    let to = &rest[..rest.find('`').unwrap()];
+    (from.to_owned(), to.to_owned())
+}
+
+/// Lines saying the registry loaded the plugin `only-active` (a new file
+/// or version; not the artifact cache's "compiled plugin loaded").
+fn loads(log: &str) -> usize {
+    log.lines()
+        .filter(|l| {
+            l.contains("plugin loaded") && l.contains("only-active") && !l.contains("compiled")
+        })
+        .count()
+}
+
+/// The rest of the author's path for the walkthrough plugin built in `app`
+/// (`only-active.wasm`, from the source file `source`): the document's
+/// `drop-in` commands copy it into a plugins directory, and its rule (the
+/// plugin named in the chain, no settings) is what a real Sluice runs on
+/// against MariaDB and Kafka. Each transaction inserts an active user (id
+/// 2n) and a closed one (2n+1), so exactly one of its rows passes either
+/// version of the filter, and which one says which version ran it:
+/// - 5 transactions before the replace: the active users only;
+/// - the document's change made to `source`, built again with `build`, put
+///   over the running file with the `replace` commands while a load of
+///   transactions runs; Sluice logs the new version loaded;
+/// - 5 transactions written after that: the closed users only.
+///
+/// Every transaction has exactly one row in Kafka (nothing lost or
+/// duplicated; identities `(file, pos, row)` unique), and the versions
+/// follow the binlog: active ones, then closed ones, never back.
+fn drop_in_and_replace(doc: &str, dir: &Path, app: &Path, source: &str, build: fn(&Path)) {
+    let section = &doc[doc
+        .find("## Dropping it in, and replacing it")
+        .expect("PLUGINS.md has \"Dropping it in, and replacing it\"")..];
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let name = unique("pdocs");
+    db.sql(&format!(
+        "CREATE DATABASE {name}; CREATE TABLE {name}.users (id INT PRIMARY KEY, status VARCHAR(10));"
+    ))
+    .unwrap();
+    let plugins = dir.join("plugins");
+    fs::create_dir(&plugins).unwrap();
+    run_doc_commands(
+        &block_after(section, "Drop it in", "```sh drop-in"),
+        app,
+        &plugins,
+    );
+    let rule = block_after(section, "Drop it in", "```toml drop-in");
+    assert!(
+        rule.contains(DOC_PLUGINS_DIR) && rule.contains("shop.users"),
+        "{rule}"
+    );
+    let rule = rule
+        .replace(DOC_PLUGINS_DIR, plugins.to_str().unwrap())
+        .replace("shop.users", &format!("{name}.users"));
+    let config = SluiceConfig::from_now(db, &brokers).raw(&rule);
+    let sluice = Sluice::run(&dir.join("run"), &config);
+    let topic = sluice.topic(&format!("{name}.users"));
+
+    let txn = {
+        let name = name.clone();
+        move |n: u32| {
+            format!(
+                "INSERT INTO {name}.users VALUES ({}, 'active'), ({}, 'closed');",
+                2 * n,
+                2 * n + 1
+            )
+        }
+    };
+    const BEFORE: u32 = 5;
+    for n in 0..BEFORE {
+        db.sql(&txn(n)).unwrap();
+    }
+    // Through the first version before it is replaced.
+    sluice.wait_caught_up(db);
+    assert_eq!(loads(&sluice.log()), 1, "{}", sluice.log());
+
+    // The document's change, built again.
+    let (from, to) = doc_change(section);
+    let code = fs::read_to_string(app.join(source)).unwrap();
+    assert!(code.contains(&from), "{source} has no {from}");
+    fs::write(app.join(source), code.replace(&from, &to)).unwrap();
+    let old = fs::read(app.join("only-active.wasm")).unwrap();
+    build(app);
+    assert_ne!(
+        fs::read(app.join("only-active.wasm")).unwrap(),
+        old,
+        "the build after the change wrote the same file"
+    );
+
+    let load = Load::start({
+        let txn = txn.clone();
+        move |n| txn(BEFORE + n)
+    });
+    load.settle(5);
+    run_doc_commands(
+        &block_after(section, "To change the plugin", "```sh replace"),
+        app,
+        &plugins,
+    );
+    sluice.wait_until(PATIENCE, "the new version loaded", || {
+        loads(&sluice.log()) >= 2
+    });
+    load.settle(5);
+    let during = load.finish();
+    const AFTER: u32 = 5;
+    let first_after = BEFORE + during;
+    for n in first_after..first_after + AFTER {
+        db.sql(&txn(n)).unwrap();
+    }
+    sluice.wait_caught_up(db);
+    let log = sluice.log();
+    assert!(log.contains("plugin replaced by a new version"), "{log}");
+    // The walkthroughs' `init` logs its status, except C's.
+    if code.contains("keeping status=") {
+        for status in [&from, &to] {
+            let line = format!("keeping status={}", status.trim_matches('"'));
+            assert!(log.contains(&line), "no {line:?} in the log:\n{log}");
+        }
+    }
+
+    let total = first_after + AFTER;
+    let got = runner::events(&brokers, &topic, total as usize);
+    let identities: BTreeSet<_> = got.iter().map(|e| e.identity()).collect();
+    assert_eq!(identities.len(), got.len(), "an event sent twice: {got:?}");
+    // Per transaction, the version that ran it: 'A' kept the active user,
+    // 'C' the closed one.
+    let mut by_txn = vec![Vec::new(); total as usize];
+    for e in &got {
+        assert_eq!(e.value["op"], "c", "{}", e.value);
+        let id = e.value["after"]["id"].as_u64().unwrap();
+        let version = match (e.value["after"]["status"].as_str(), id % 2) {
+            (Some("active"), 0) => 'A',
+            (Some("closed"), 1) => 'C',
+            _ => panic!("not a row of this test: {}", e.value),
+        };
+        by_txn[(id / 2) as usize].push(version);
+    }
+    let versions: String = by_txn
+        .iter()
+        .enumerate()
+        .map(|(n, v)| match v[..] {
+            [one] => one,
+            _ => panic!(
+                "transaction {n} has {} rows in Kafka, not 1: {v:?}\n{log}",
+                v.len()
+            ),
+        })
+        .collect();
+    let switch = versions.find('C').unwrap_or(versions.len());
+    assert!(
+        versions[switch..].chars().all(|v| v == 'C'),
+        "versions out of binlog order: {versions}"
+    );
+    assert!(
+        switch >= BEFORE as usize && switch <= first_after as usize,
+        "the new version ran transactions written before the replace, or the old one \
+         ran after it was loaded: {versions} (replaced during {BEFORE}..{first_after})"
     );
 }
