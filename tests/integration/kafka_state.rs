@@ -8,7 +8,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use crate::sluice::{duplicates, events, unique, Event, Load, Sluice, PATIENCE};
-use crate::support::{self, consume_all_blocking, wait_until, SluiceConfig};
+use crate::support::{self, consume_all_blocking, SluiceConfig};
 
 const TOPIC: &str = "__sluice_checkpoints";
 
@@ -258,9 +258,10 @@ fn txn_load(table: &str, rows: u32) -> Load {
     })
 }
 
-/// Waits until ids `0..total` all arrived on `topic`, once or more.
-fn wait_all(brokers: &str, topic: &str, total: usize) {
-    wait_until(PATIENCE, "every change", || {
+/// Waits until ids `0..total` all arrived on `topic`, once or more (the
+/// failure shows `sluice`'s log).
+fn wait_all(sluice: &Sluice, brokers: &str, topic: &str, total: usize) {
+    sluice.wait_until(PATIENCE, "every change", || {
         let mut got = ids(&events(brokers, topic, total));
         got.dedup();
         got.len() == total
@@ -412,7 +413,7 @@ fn exactly_once_survives_repeated_kill_9_without_loss() {
     let n = load.finish();
     let total = n as usize * 20;
     let topic = sluice.topic(&table);
-    wait_all(&brokers, &topic, total);
+    wait_all(&sluice, &brokers, &topic, total);
     // Stopped cleanly, so no transaction is left open.
     sluice.stop();
     assert_committed_once(&brokers, &topic, total, "kill -9 x3", &sluice.log());
@@ -455,7 +456,7 @@ fn a_paused_holder_woken_after_a_takeover_makes_nothing_visible() {
     let n = load.finish();
     let total = n as usize * 10;
     let topic = b.topic(&table);
-    wait_all(&brokers, &topic, total);
+    wait_all(&b, &brokers, &topic, total);
     b.stop();
     drop(a);
     assert_committed_once(&brokers, &topic, total, "paused holder", &b.log());

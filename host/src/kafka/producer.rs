@@ -225,7 +225,15 @@ impl KafkaSink {
         if let Err((e, _)) = self.producer.send(record) {
             return Err(self.abort_after(&e, &id));
         }
-        // Waits for every message of the transaction, then ends it.
+        // rust-rdkafka's commit_transaction first flushes by polling for
+        // up to 100 ms at a time, while the deliveries are served by this
+        // producer's own thread: each commit would sleep those 100 ms.
+        // Waiting for that thread to serve them makes its flush return at
+        // once, and the commit then ends the transaction.
+        let deadline = std::time::Instant::now() + TXN_TIMEOUT;
+        while self.producer.in_flight_count() > 0 && std::time::Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         if let Err(e) = self.producer.commit_transaction(TXN_TIMEOUT) {
             return Err(self.abort_after(&e, &id));
         }

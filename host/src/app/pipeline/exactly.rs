@@ -1,10 +1,11 @@
 //! Exactly-once delivery: when the pipeline's Kafka transaction commits.
 //!
-//! Every message goes into the sink's open Kafka transaction. At a binlog
-//! transaction boundary, once `[kafka] transaction_interval_ms` has passed
-//! or the reader has nothing more queued (so an idle source is not kept
-//! waiting), the pipeline commits it with the checkpoint of everything in
-//! it as its last record: the changes and the position that covers them
+//! Every message goes into the sink's open Kafka transaction. At the end
+//! of a binlog transaction once `[kafka] transaction_interval_ms` has
+//! passed, or after a chunk that ends at a boundary when the reader has
+//! nothing more queued (so an idle source is not kept waiting), the
+//! pipeline commits it with the checkpoint of everything in it as its last
+//! record: the changes and the position that covers them
 //! become visible to `read_committed` consumers together, or not at all.
 //! A session that ends between boundaries aborts its transaction; the next
 //! one resumes from the last committed checkpoint.
@@ -51,6 +52,21 @@ impl Pipeline {
         if self.open.is_some() || !(idle || x.since.elapsed() >= x.interval) {
             return Ok(());
         }
+        self.commit()
+    }
+
+    /// At the end of a binlog transaction: commits once the interval has
+    /// passed, so that a steady load (whose chunks seldom end exactly at a
+    /// boundary) is grouped by time too. What is still in the batch goes to
+    /// the sink first.
+    pub(super) fn commit_if_due(&mut self) -> Result<(), PipelineError> {
+        let Some(x) = &self.exactly else {
+            return Ok(());
+        };
+        if self.open.is_some() || x.since.elapsed() < x.interval {
+            return Ok(());
+        }
+        self.flush()?;
         self.commit()
     }
 
