@@ -461,3 +461,48 @@ fn a_paused_holder_woken_after_a_takeover_makes_nothing_visible() {
     drop(a);
     assert_committed_once(&brokers, &topic, total, "paused holder", &b.log());
 }
+
+/// `kill -9` in the middle of one binlog transaction of 100,000 rows: it
+/// spans many batches of one Kafka transaction, which the next process
+/// aborts; it reads the binlog transaction again from its start, and what
+/// Kafka commits holds each of its rows once.
+#[test]
+fn exactly_once_survives_kill_9_inside_a_100k_row_transaction() {
+    let s = support::shared();
+    let (db, brokers) = (&s.mariadb, s.tansu.brokers());
+    let table = table(db, "eosbig");
+    let name = unique("pipe");
+    let dir = tempfile::tempdir().unwrap();
+    let config = exactly_once(SluiceConfig::from_now(db, &brokers), &name);
+    let mut sluice = Sluice::run(dir.path(), &config);
+    insert(db, &table, 0..100, 10);
+    sluice.wait_until(PATIENCE, "a committed checkpoint", || {
+        kafka_checkpoint(&brokers, &name).is_some()
+    });
+    let schema = table.split('.').next().unwrap();
+    db.sql(&format!(
+        "INSERT INTO {table} SELECT seq, 'big' FROM {schema}.seq_100_to_100099;"
+    ))
+    .unwrap();
+    // Part of it handed to Kafka (acknowledged inside the open Kafka
+    // transaction), not all.
+    sluice.wait_until(PATIENCE, "part of the big transaction sent", || {
+        sluice
+            .metric("sluice_kafka_acks_total")
+            .parse::<f64>()
+            .is_ok_and(|n| n >= 20_000.0)
+    });
+    sluice.kill9();
+    sluice.restart();
+    let total = 100_100;
+    let topic = sluice.topic(&table);
+    wait_all(&sluice, &brokers, &topic, total);
+    sluice.stop();
+    assert_committed_once(
+        &brokers,
+        &topic,
+        total,
+        "kill -9 in 100k rows",
+        &sluice.log(),
+    );
+}
