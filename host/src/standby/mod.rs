@@ -8,7 +8,7 @@
 //! The wiring sees one call, [`Standby::scope`]: the cancel a session runs
 //! under. Without `[standby]` it is the process-wide one; with it, it is
 //! handed out only while this process holds the lock, and is cancelled
-//! with [`Reason::LeaseLost`](crate::shutdown::Reason::LeaseLost) when the
+//! with [`Reason::LeaseLost`] when the
 //! lock is lost.
 
 mod lease;
