@@ -694,3 +694,33 @@ fn a_holder_cut_off_the_network_is_taken_over_and_makes_nothing_visible() {
     drop(a);
     assert_committed_once(&brokers, &topic, total, "network cut", &b.log());
 }
+
+/// Kafka away for a while under load (tansu frozen with SIGSTOP, so it
+/// comes back with what it held): commits wait or fail and start again
+/// from the last committed checkpoint; nothing is lost and what Kafka
+/// commits holds every change once.
+#[test]
+fn exactly_once_survives_a_broker_outage() {
+    let s = support::shared();
+    let db = &s.mariadb;
+    let mut tansu = support::Tansu::start().unwrap();
+    let brokers = tansu.brokers();
+    let table = table(db, "eosout");
+    let name = unique("pipe");
+    let dir = tempfile::tempdir().unwrap();
+    let config = exactly_once(SluiceConfig::from_now(db, &brokers), &name);
+    let mut sluice = Sluice::run(dir.path(), &config);
+    let load = txn_load(&table, 10);
+    load.settle(30);
+    tansu.freeze().unwrap();
+    load.settle(50);
+    std::thread::sleep(Duration::from_secs(10));
+    tansu.thaw().unwrap();
+    load.settle(30);
+    let n = load.finish();
+    let total = n as usize * 10;
+    let topic = sluice.topic(&table);
+    wait_all(&sluice, &brokers, &topic, total);
+    sluice.stop();
+    assert_committed_once(&brokers, &topic, total, "broker outage", &sluice.log());
+}
