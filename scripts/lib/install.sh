@@ -132,6 +132,13 @@ _sluice_install_command() {
 # use OpenSSL to reach MySQL (rustls).
 ensure_openssl() { _sluice_ensure_command openssl openssl; }
 
+# `ip` (iproute2): the network-cut test puts a Sluice in a network
+# namespace and cuts its link (tests/integration/kafka_state.rs). It needs
+# root too, and says it skipped when it cannot make a namespace.
+ensure_iproute2() {
+    [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || _sluice_ensure_command ip iproute2
+}
+
 # promtool checks the Prometheus alerting rules and runs their unit tests
 # (deploy/prometheus, from tests/integration/deploy.rs). Debian ships it
 # only in the prometheus package, whose server is kept from starting.

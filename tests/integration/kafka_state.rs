@@ -8,7 +8,7 @@ use rdkafka::config::ClientConfig;
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
 
 use crate::sluice::{duplicates, events, unique, Event, Load, Sluice, PATIENCE};
-use crate::support::{self, consume_all_blocking, SluiceConfig};
+use crate::support::{self, consume_all_blocking, wait_until, SluiceConfig};
 
 const TOPIC: &str = "__sluice_checkpoints";
 
@@ -505,4 +505,222 @@ fn exactly_once_survives_kill_9_inside_a_100k_row_transaction() {
         "kill -9 in 100k rows",
         &sluice.log(),
     );
+}
+
+/// A network namespace whose one link to the host (a veth pair) can be
+/// cut: a process in it reaches the host's `HOST` (an address on the
+/// host's loopback) only through that link.
+struct Netns {
+    name: String,
+    host_if: String,
+}
+
+/// The host's end of the link, where the test's servers listen.
+const HOST: std::net::Ipv4Addr = std::net::Ipv4Addr::new(10, 231, 7, 1);
+
+impl Netns {
+    /// `None`, with a message, where namespaces cannot be made (not root,
+    /// no iproute2).
+    fn create() -> Option<Netns> {
+        let name = format!("sluice-cut-{}", std::process::id());
+        let host_if = format!("slc{}", std::process::id() % 100_000);
+        let ns_if = format!("{host_if}n");
+        let n = Netns {
+            name: name.clone(),
+            host_if: host_if.clone(),
+        };
+        // The servers' address goes on the host's loopback, not on the
+        // link: cutting the link must leave it reachable for everyone
+        // outside the namespace.
+        let steps: [&[&str]; 10] = [
+            &["netns", "add", &name],
+            &["addr", "add", "10.231.7.1/32", "dev", "lo"],
+            &[
+                "link", "add", &host_if, "type", "veth", "peer", "name", &ns_if,
+            ],
+            &["link", "set", &ns_if, "netns", &name],
+            &["addr", "add", "10.231.8.1/24", "dev", &host_if],
+            &["link", "set", &host_if, "up"],
+            &["-n", &name, "addr", "add", "10.231.8.2/24", "dev", &ns_if],
+            &["-n", &name, "link", "set", &ns_if, "up"],
+            &[
+                "-n",
+                &name,
+                "route",
+                "add",
+                "10.231.7.1/32",
+                "via",
+                "10.231.8.1",
+            ],
+            // Sluice's own endpoint listens on 127.0.0.1 inside.
+            &["-n", &name, "link", "set", "lo", "up"],
+        ];
+        for step in steps {
+            match std::process::Command::new("ip").args(step).output() {
+                Ok(o) if o.status.success() => {}
+                other => {
+                    eprintln!(
+                        "skipping the network-cut test: `ip {}` failed ({}); it needs root and iproute2",
+                        step.join(" "),
+                        match other {
+                            Ok(o) => String::from_utf8_lossy(&o.stderr).trim().to_string(),
+                            Err(e) => e.to_string(),
+                        }
+                    );
+                    return None;
+                }
+            }
+        }
+        Some(n)
+    }
+
+    /// The command prefix that runs a program inside the namespace.
+    fn exec(&self) -> Vec<&str> {
+        vec!["ip", "netns", "exec", &self.name]
+    }
+
+    fn link(&self, state: &str) {
+        let ok = std::process::Command::new("ip")
+            .args(["link", "set", &self.host_if, state])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok, "ip link set {} {state}", self.host_if);
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("ip")
+            .args(["addr", "del", "10.231.7.1/32", "dev", "lo"])
+            .status();
+        let _ = std::process::Command::new("ip")
+            .args(["link", "del", &self.host_if])
+            .status();
+        let _ = std::process::Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .status();
+    }
+}
+
+/// A standby pair under exactly once, the holder in a network namespace:
+/// its link is cut under load, the standby takes over once the server
+/// frees the lock (a lease after the holder went silent), and the link
+/// comes back. The old holder gives up, and what Kafka commits holds every
+/// change once.
+#[test]
+fn a_holder_cut_off_the_network_is_taken_over_and_makes_nothing_visible() {
+    let Some(ns) = Netns::create() else {
+        return;
+    };
+    let db = support::MariaDb::start(support::MariaDbOptions::with_args([
+        "--bind-address=0.0.0.0",
+    ]))
+    .unwrap();
+    let tansu = support::Tansu::start_with(support::TansuOptions {
+        host: Some(HOST),
+        ..Default::default()
+    })
+    .unwrap();
+    let brokers = tansu.brokers();
+    // On TCP only: mysql_async would move a connection to a local server
+    // over to its Unix socket, which no network cut reaches.
+    let url = format!(
+        "mysql://sluice:{}@{HOST}:{}?prefer_socket=false",
+        support::mariadb::SLUICE_PASSWORD,
+        db.port()
+    );
+    let table = table(&db, "netcut");
+    let name = unique("pipe");
+    let config = exactly_once(
+        SluiceConfig::new(&url, &brokers).start(&db.binlog_position()),
+        &name,
+    )
+    .raw("[standby]\nenabled = true\nlease_secs = 3");
+    let (a_dir, b_dir) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = Sluice::run_in(a_dir.path(), &config, &ns.exec());
+    a.wait_for_log("standby: took the pipeline's lock", 1);
+    let mut b = Sluice::run(b_dir.path(), &config);
+    b.wait_for_log("waiting to take over", 1);
+
+    // Ten-row transactions on the test's own server until told to stop.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let done = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
+    let writer = std::thread::spawn({
+        let (stop, done, port, table) = (stop.clone(), done.clone(), db.port(), table.clone());
+        move || {
+            use std::sync::atomic::Ordering::Relaxed;
+            while !stop.load(Relaxed) {
+                let n = done.load(Relaxed);
+                let mut sql = String::from("BEGIN;");
+                for r in 0..10 {
+                    sql.push_str(&format!(
+                        "INSERT INTO {table} VALUES ({}, 'r');",
+                        n * 10 + r
+                    ));
+                }
+                support::mariadb::sql_at(port, &(sql + "COMMIT;"));
+                done.store(n + 1, Relaxed);
+                std::thread::sleep(Duration::from_millis(5));
+            }
+        }
+    });
+    let settle = |n: u32| {
+        let target = done.load(std::sync::atomic::Ordering::Relaxed) + n;
+        wait_until(PATIENCE, "the load", || {
+            done.load(std::sync::atomic::Ordering::Relaxed) >= target
+        });
+    };
+    settle(30);
+    let cut = std::time::Instant::now();
+    ns.link("down");
+    b.wait_for_log("standby: took the pipeline's lock", 1);
+    let took = cut.elapsed();
+    eprintln!("network cut: the standby took over after {took:?}");
+    assert!(took < Duration::from_secs(3 + 15), "{took:?}");
+    settle(30);
+    ns.link("up");
+    a.wait_until(PATIENCE, "the cut-off holder to give up", || {
+        let log = a.log();
+        log.contains("standby: lost the pipeline's lock") || log.contains("fenced this one")
+    });
+    settle(30);
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    writer.join().unwrap();
+    let total = done.load(std::sync::atomic::Ordering::Relaxed) as usize * 10;
+    let topic = b.topic(&table);
+    wait_all(&b, &brokers, &topic, total);
+    b.stop();
+    drop(a);
+    assert_committed_once(&brokers, &topic, total, "network cut", &b.log());
+}
+
+/// Kafka away for a while under load (tansu frozen with SIGSTOP, so it
+/// comes back with what it held): commits wait or fail and start again
+/// from the last committed checkpoint; nothing is lost and what Kafka
+/// commits holds every change once.
+#[test]
+fn exactly_once_survives_a_broker_outage() {
+    let s = support::shared();
+    let db = &s.mariadb;
+    let mut tansu = support::Tansu::start().unwrap();
+    let brokers = tansu.brokers();
+    let table = table(db, "eosout");
+    let name = unique("pipe");
+    let dir = tempfile::tempdir().unwrap();
+    let config = exactly_once(SluiceConfig::from_now(db, &brokers), &name);
+    let mut sluice = Sluice::run(dir.path(), &config);
+    let load = txn_load(&table, 10);
+    load.settle(30);
+    tansu.freeze().unwrap();
+    load.settle(50);
+    std::thread::sleep(Duration::from_secs(10));
+    tansu.thaw().unwrap();
+    load.settle(30);
+    let n = load.finish();
+    let total = n as usize * 10;
+    let topic = sluice.topic(&table);
+    wait_all(&sluice, &brokers, &topic, total);
+    sluice.stop();
+    assert_committed_once(&brokers, &topic, total, "broker outage", &sluice.log());
 }

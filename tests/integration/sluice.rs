@@ -18,6 +18,8 @@ use crate::support::{poll_until, wait_until, MariaDb, Message, SluiceConfig};
 pub const PATIENCE: Duration = Duration::from_secs(120);
 
 pub struct Sluice {
+    /// A command the binary runs under, when not run directly.
+    wrapper: Vec<String>,
     child: Option<Child>,
     dir: PathBuf,
     config: PathBuf,
@@ -44,24 +46,50 @@ impl Sluice {
         Sluice::spawned(dir, config, "")
     }
 
+    /// [`Sluice::run`] with its command run by `wrapper` (e.g. `ip netns
+    /// exec NAME`, which executes it, so the pid is sluice's).
+    pub fn run_in(dir: &Path, config: &SluiceConfig, wrapper: &[&str]) -> Sluice {
+        fs::create_dir_all(dir).unwrap();
+        let path = dir.join("sluice.toml");
+        config.write(&path);
+        let mut s = Sluice::unstarted(dir, &path, config.prefix().unwrap_or_default());
+        s.wrapper = wrapper.iter().map(|w| w.to_string()).collect();
+        s.spawn();
+        s
+    }
+
     fn spawned(dir: &Path, config: &Path, prefix: &str) -> Sluice {
-        let mut s = Sluice {
+        let mut s = Sluice::unstarted(dir, config, prefix);
+        s.spawn();
+        s
+    }
+
+    fn unstarted(dir: &Path, config: &Path, prefix: &str) -> Sluice {
+        Sluice {
+            wrapper: Vec::new(),
             child: None,
             dir: dir.to_owned(),
             log: dir.join("sluice-0.log"),
             config: config.to_owned(),
             runs: 0,
             prefix: prefix.to_owned(),
-        };
-        s.spawn();
-        s
+        }
     }
 
     fn spawn(&mut self) {
         self.log = self.dir.join(format!("sluice-{}.log", self.runs));
         self.runs += 1;
         let log = fs::File::create(&self.log).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        let bin = env!("CARGO_BIN_EXE_sluice");
+        let mut command = match self.wrapper.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin);
+                c
+            }
+            None => Command::new(bin),
+        };
+        let child = command
             .args(["run", "--config"])
             .arg(&self.config)
             .env("SLUICE_LOG", "info,sluice=debug")

@@ -163,7 +163,7 @@ pub async fn run(config: Config, rules: Arc<LiveRules>, cancel: Cancel) -> Resul
             }
             Ok(()) => return Ok(()),
             Err(e) if e.is_transient() => {
-                if e.is_failed_commit() && store.taken_over()? {
+                if e.is_failed_commit() && taken_over(&mut store) {
                     let id = crate::checkpoint::transactional_id(&config.pipeline.name);
                     let fenced = AppError::Sink(SinkError::Fenced { id });
                     live.error(&fenced);
@@ -606,6 +606,17 @@ async fn supervise(
             }
         }
     }
+}
+
+/// After a failed commit: whether another process started the pipeline
+/// since (see `Store::taken_over`). Kafka away (the commit may have failed
+/// for that very reason) is not a takeover: the session starts again and
+/// fences whoever wrote meanwhile, as after any outage.
+fn taken_over(store: &mut Store) -> bool {
+    store.taken_over().unwrap_or_else(|e| {
+        warn!(error = %e, "cannot tell whether another process took the pipeline over; starting again");
+        false
+    })
 }
 
 /// The checkpoint store `[state]` names. `writer`: for `run`, which fences

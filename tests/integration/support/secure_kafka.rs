@@ -129,6 +129,7 @@ impl TlsTansu {
         let tansu = Tansu::start_with(TansuOptions {
             authentication,
             advertised_port: Some(front.port()),
+            host: None,
         })?;
         front.serve(
             &certs.cert_file(cert_name),

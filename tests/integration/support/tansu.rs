@@ -45,6 +45,10 @@ pub struct TansuOptions {
     /// something else (a TLS front, see `secure_kafka`) listens there for
     /// it. Default its own port.
     pub advertised_port: Option<u16>,
+    /// Listen on every address and tell clients to connect to this one
+    /// (a test's network namespace reaches the broker through it). Default
+    /// 127.0.0.1 only.
+    pub host: Option<std::net::Ipv4Addr>,
 }
 
 /// `$SLUICE_TANSU_BIN`, else where scripts/lib/install.sh puts it.
@@ -108,9 +112,13 @@ impl Tansu {
             .context("no free port for tansu after 5 tries"))
     }
 
-    /// `127.0.0.1:PORT`, for `bootstrap.servers`.
+    /// `127.0.0.1:PORT` (or `[TansuOptions::host]`), for
+    /// `bootstrap.servers`.
     pub fn brokers(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        match self.options.host {
+            Some(h) => format!("{h}:{}", self.port),
+            None => format!("127.0.0.1:{}", self.port),
+        }
     }
 
     pub fn port(&self) -> u16 {
@@ -207,9 +215,13 @@ impl Tansu {
             }
             let _ = std::fs::rename(&log, self.dir.path().join(format!("tansu.log.{n}")));
         }
-        let url = format!("tcp://127.0.0.1:{}", self.port);
+        let (listen, host) = match self.options.host {
+            Some(h) => ("0.0.0.0".to_string(), h.to_string()),
+            None => ("127.0.0.1".to_string(), "127.0.0.1".to_string()),
+        };
+        let url = format!("tcp://{listen}:{}", self.port);
         let advertised = format!(
-            "tcp://127.0.0.1:{}",
+            "tcp://{host}:{}",
             self.options.advertised_port.unwrap_or(self.port)
         );
         let mut cmd = Command::new(bin);
