@@ -133,7 +133,7 @@ _sluice_install_command() {
 ensure_openssl() { _sluice_ensure_command openssl openssl; }
 
 # `ip` (iproute2): the network-cut test puts a Sluice in a network
-# namespace and cuts its link (tests/integration/kafka_state.rs). It needs
+# namespace and cuts its link (tests/integration/exactly_once.rs). It needs
 # root too, and says it skipped when it cannot make a namespace.
 ensure_iproute2() {
     [ -x /usr/sbin/ip ] || [ -x /sbin/ip ] || _sluice_ensure_command ip iproute2

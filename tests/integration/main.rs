@@ -10,6 +10,7 @@ mod ddl;
 mod debezium;
 mod deploy;
 mod end_to_end;
+mod exactly_once;
 mod failover;
 mod faults;
 mod kafka_security;

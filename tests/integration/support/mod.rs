@@ -24,6 +24,7 @@ pub mod certs;
 pub mod config;
 pub mod kafka;
 pub mod mariadb;
+pub mod netns;
 pub mod secure_kafka;
 pub mod tansu;
 pub mod txn_log;
