@@ -386,6 +386,42 @@ fn strs(y: &Yaml) -> Vec<&str> {
         .unwrap_or_default()
 }
 
+/// A container's environment, name to value.
+fn env(c: &Yaml) -> BTreeMap<String, String> {
+    c["env"]
+        .as_vec()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let name = e["name"].as_str().unwrap().to_string();
+            (name, e["value"].as_str().unwrap().to_string())
+        })
+        .collect()
+}
+
+/// A ConfigMap's config `text`, parsed as Sluice in the container reads
+/// it: with the container's `env`, and a password in the file
+/// `password_file` names (written here, as the Secret's mount would hold
+/// it). `what` names the config in a failure.
+fn parse_as_mounted(
+    text: &str,
+    config_path: &Path,
+    env: &BTreeMap<String, String>,
+    password_file: &str,
+    what: &str,
+) -> sluice::config::Config {
+    let dir = tempfile::tempdir().unwrap();
+    let key = Path::new(password_file).file_name().unwrap();
+    let local_password = dir.path().join(key);
+    std::fs::write(&local_password, "change-me\n").unwrap();
+    let local = text.replace(
+        &format!("password_file = \"{password_file}\""),
+        &format!("password_file = \"{}\"", local_password.display()),
+    );
+    sluice::config::Config::parse(config_path, &local, &|k| env.get(k).cloned())
+        .unwrap_or_else(|e| panic!("{what}'s sluice.toml: {e}"))
+}
+
 /// A container's mount paths, to the volume mounted there (never by
 /// `subPath`, whose mounts do not update).
 fn mounts(c: &Yaml) -> BTreeMap<&str, &str> {
@@ -466,14 +502,9 @@ fn the_statefulset_runs_one_unprivileged_sluice_with_probes_and_time_to_drain() 
             "{probe} is on the metrics port"
         );
     }
-    let env: BTreeMap<&str, &str> = c["env"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .map(|e| (e["name"].as_str().unwrap(), e["value"].as_str().unwrap()))
-        .collect();
+    let env = env(c);
     assert_eq!(
-        env.get("SLUICE_HTTP_LISTEN").copied(),
+        env.get("SLUICE_HTTP_LISTEN").map(String::as_str),
         Some(format!("0.0.0.0:{HTTP_PORT}").as_str())
     );
 
@@ -554,24 +585,7 @@ fn the_configmap_is_a_valid_config_whose_paths_are_the_statefulsets_mounts() {
 
     // The whole config is valid for this Sluice, with the container's
     // environment, and the password where the Secret puts it.
-    let dir = tempfile::tempdir().unwrap();
-    let local_password = dir.path().join(key);
-    std::fs::write(&local_password, "change-me\n").unwrap();
-    let text = text.replace(
-        &format!("password_file = \"{password_file}\""),
-        &format!("password_file = \"{}\"", local_password.display()),
-    );
-    let env: BTreeMap<String, String> = c["env"]
-        .as_vec()
-        .unwrap()
-        .iter()
-        .map(|e| {
-            let name = e["name"].as_str().unwrap().to_string();
-            (name, e["value"].as_str().unwrap().to_string())
-        })
-        .collect();
-    let config = sluice::config::Config::parse(config_path, &text, &|k| env.get(k).cloned())
-        .unwrap_or_else(|e| panic!("the ConfigMap's sluice.toml: {e}"));
+    let config = parse_as_mounted(text, config_path, &env(c), password_file, "the ConfigMap");
 
     // The checkpoint is on the claim, which outlives the pod.
     let state = config.state.dir.to_str().unwrap();
@@ -782,15 +796,7 @@ fn the_pipelines_example_runs_a_standby_pair_per_source_server_on_one_kafka() {
                 "{name}: {probe} is on the metrics port"
             );
         }
-        let env: BTreeMap<String, String> = c["env"]
-            .as_vec()
-            .unwrap()
-            .iter()
-            .map(|e| {
-                let key = e["name"].as_str().unwrap().to_string();
-                (key, e["value"].as_str().unwrap().to_string())
-            })
-            .collect();
+        let env = env(c);
         assert_eq!(
             env.get("SLUICE_HTTP_LISTEN").map(String::as_str),
             Some(format!("0.0.0.0:{HTTP_PORT}").as_str())
@@ -844,15 +850,7 @@ fn the_pipelines_example_runs_a_standby_pair_per_source_server_on_one_kafka() {
         );
 
         // A valid config for this Sluice, with the container's environment.
-        let dir = tempfile::tempdir().unwrap();
-        let local_password = dir.path().join(key);
-        std::fs::write(&local_password, "change-me\n").unwrap();
-        let local = text.replace(
-            &format!("password_file = \"{password_file}\""),
-            &format!("password_file = \"{}\"", local_password.display()),
-        );
-        let config = sluice::config::Config::parse(config_path, &local, &|k| env.get(k).cloned())
-            .unwrap_or_else(|e| panic!("{name}'s sluice.toml: {e}"));
+        let config = parse_as_mounted(text, config_path, &env, password_file, name);
         assert!(config.standby.enabled, "{name}: [standby] enabled");
         let pipeline = table["pipeline"]["name"].as_str().expect("[pipeline] name");
         assert_eq!(
