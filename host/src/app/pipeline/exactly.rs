@@ -43,27 +43,16 @@ impl Exactly {
 }
 
 impl Pipeline {
-    /// Commits the open Kafka transaction if this is a boundary and it is
-    /// due (`idle`: the reader has nothing queued).
+    /// Commits the open Kafka transaction if this is a binlog transaction
+    /// boundary and it is due: the interval has passed (checked at every
+    /// boundary, so that a steady load, whose chunks seldom end exactly at
+    /// one, is grouped by time too), or `idle`: the reader has nothing
+    /// queued. What is still in the batch goes to the sink first.
     pub(super) fn maybe_commit(&mut self, idle: bool) -> Result<(), PipelineError> {
         let Some(x) = &self.exactly else {
             return Ok(());
         };
         if self.open.is_some() || !(idle || x.since.elapsed() >= x.interval) {
-            return Ok(());
-        }
-        self.commit()
-    }
-
-    /// At the end of a binlog transaction: commits once the interval has
-    /// passed, so that a steady load (whose chunks seldom end exactly at a
-    /// boundary) is grouped by time too. What is still in the batch goes to
-    /// the sink first.
-    pub(super) fn commit_if_due(&mut self) -> Result<(), PipelineError> {
-        let Some(x) = &self.exactly else {
-            return Ok(());
-        };
-        if self.open.is_some() || x.since.elapsed() < x.interval {
             return Ok(());
         }
         self.flush()?;

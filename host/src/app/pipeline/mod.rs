@@ -323,7 +323,7 @@ impl Pipeline {
         }
         if step.ends {
             self.end_open(step.end.clone())?;
-            self.commit_if_due()?;
+            self.maybe_commit(false)?;
         }
         if let Some(to) = step.skip_to {
             self.skip_to(to)?;
