@@ -245,6 +245,7 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
         });
     eprintln!("orders' standby took over after {:?}", killed.elapsed());
     a.standby.wait_for_log("resuming from the checkpoint", 1);
+    eprintln!("orders' standby resumed after {:?}", killed.elapsed());
     // users' rows went on arriving through the takeover, and keep doing so.
     let during = wb.done.load(Ordering::Relaxed);
     wa.settle(30);

@@ -134,16 +134,7 @@ impl Sluice {
         self.wait_for_log(LINE, 1);
         let log = self.log();
         let line = log.lines().find(|l| l.contains(LINE)).unwrap();
-        // The text log may be coloured: drop the escape sequences.
-        let mut plain = String::new();
-        let mut chars = line.chars();
-        while let Some(c) = chars.next() {
-            if c == '\u{1b}' {
-                chars.by_ref().find(|c| *c == 'm');
-            } else {
-                plain.push(c);
-            }
-        }
+        let plain = plain(line);
         let addr = plain
             .split_whitespace()
             .find_map(|w| w.strip_prefix("address="))
@@ -156,9 +147,23 @@ impl Sluice {
     pub fn wait_until(&self, timeout: Duration, what: &str, cond: impl FnMut() -> bool) {
         assert!(
             poll_until(timeout, cond),
-            "timed out after {timeout:?} waiting for {what}; sluice log:\n{}",
+            "timed out after {timeout:?} waiting for {what}; the log ends: {}\nsluice log:\n{}",
+            self.log_tail(6),
             self.log()
         );
+    }
+
+    /// The log's last `n` lines on one line, without colours and each cut
+    /// short: a failure's first line then says where the run stood (CI
+    /// reports show only the start of a long failure message).
+    pub fn log_tail(&self, n: usize) -> String {
+        let log = plain(&self.log());
+        let lines: Vec<&str> = log.lines().collect();
+        lines[lines.len().saturating_sub(n)..]
+            .iter()
+            .map(|l| l.chars().take(400).collect::<String>())
+            .collect::<Vec<_>>()
+            .join(" | ")
     }
 
     /// Waits until the log holds `needle` at least `count` times.
@@ -475,4 +480,18 @@ impl Load {
         self.thread.join().expect("the load thread panicked");
         self.done.load(std::sync::atomic::Ordering::Relaxed)
     }
+}
+
+/// `text` without the colour escape sequences a text log may hold.
+fn plain(text: &str) -> String {
+    let mut plain = String::new();
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            chars.by_ref().find(|c| *c == 'm');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
 }

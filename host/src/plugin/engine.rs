@@ -16,7 +16,7 @@ use super::sandbox::{self, StoreState};
 
 /// Epoch granularity. Deadlines are rounded up to whole ticks; 10 ms keeps
 /// the ticker thread's cost negligible.
-const TICK: Duration = Duration::from_millis(10);
+pub(crate) const TICK: Duration = Duration::from_millis(10);
 
 /// Everything plugin instances share; dropping the last reference stops the
 /// ticker thread.

@@ -6,6 +6,8 @@ use std::sync::Arc;
 use wasmtime::{Store, Trap};
 
 use super::bindings::{filter, key, lifecycle, route, transform, WitBatch};
+use super::deadline::CallClock;
+use super::engine::TICK;
 use super::error::PluginError;
 use super::loader::{Indices, LoadedPlugin};
 use super::lower;
@@ -163,6 +165,7 @@ impl PluginInstance {
         let live = self.live.as_mut().expect("live instance");
         live.store
             .set_epoch_deadline(self.plugin.runtime.deadline_ticks);
+        live.store.data_mut().call = CallClock::start();
         let result = f(live);
         let store = &live.store;
         // What the guest printed before it trapped: a panic's message.
@@ -287,6 +290,10 @@ fn start(plugin: &LoadedPlugin, settings: &Vec<(String, String)>) -> Result<Live
     );
     store.limiter(|s| &mut s.limits);
     store.set_epoch_deadline(rt.deadline_ticks);
+    // The deadline is the call's CPU time (plugin/deadline.rs); `init` is
+    // timed from here.
+    let deadline = rt.deadline;
+    store.epoch_deadline_callback(move |cx| cx.data().call.on_deadline(deadline, TICK));
     let fail = |store: &Store<StoreState>, e: wasmtime::Error| {
         (
             Failure {

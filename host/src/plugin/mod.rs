@@ -36,6 +36,7 @@ mod chain;
 pub mod cli;
 mod columns;
 pub mod config;
+mod deadline;
 mod engine;
 mod error;
 mod event_check;

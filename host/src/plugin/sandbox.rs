@@ -36,6 +36,8 @@ pub(crate) struct StoreState {
     log_budget: LogBudget,
     /// The guest's standard error, for the panic message of a trap.
     pub(crate) stderr: StderrTail,
+    /// When the call under way started (its deadline counts from there).
+    pub(crate) call: super::deadline::CallClock,
 }
 
 /// wasmtime's limits, plus the largest linear memory this instance has
@@ -109,6 +111,7 @@ impl StoreState {
             },
             log_budget: LogBudget::new(std::time::Instant::now()),
             stderr,
+            call: super::deadline::CallClock::start(),
         }
     }
 }

@@ -252,15 +252,13 @@ impl Pipeline {
         let Some(table) = &ddl.table else {
             return;
         };
-        match ddl.kind {
-            "DROP TABLE" | "RENAME TABLE" => {
-                self.snapshot.planner.schema_changed(&ddl.db, table, true)
-            }
-            "ALTER TABLE" | "TRUNCATE TABLE" => {
-                self.snapshot.planner.schema_changed(&ddl.db, table, false)
-            }
-            _ => {}
-        }
+        let gone = match ddl.kind {
+            "DROP TABLE" | "RENAME TABLE" => true,
+            "ALTER TABLE" | "TRUNCATE TABLE" => false,
+            _ => return,
+        };
+        // What it did is logged by the planner.
+        let _ = self.snapshot.planner.schema_changed(&ddl.db, table, gone);
     }
 
     /// New rules are in force: tables they capture that the old ones did not

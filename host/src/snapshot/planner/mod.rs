@@ -28,6 +28,20 @@ mod resolve;
 mod whole;
 use crate::event::Position;
 
+/// What a schema change did to the snapshot.
+#[derive(Debug, PartialEq)]
+pub(crate) enum SchemaChange {
+    /// Not a table the snapshot still has to read (or altered while
+    /// queued: it is described when its turn comes).
+    NotQueued,
+    /// The table being read starts again from its first row.
+    Restarted,
+    /// The table being read is gone: its snapshot ends.
+    Ended,
+    /// A queued table is gone: it is left out.
+    LeftOut,
+}
+
 /// Chunks read ahead of the stream at most (one merging, one being read).
 const MAX_AHEAD: usize = 2;
 
@@ -305,39 +319,51 @@ impl Planner {
         }
     }
 
-    /// A schema change of `db`.`table` seen in the stream: a table being
-    /// read starts again (altered) or ends (dropped, renamed away).
-    pub(crate) fn schema_changed(&mut self, db: &str, table: &str, gone: bool) {
+    /// A schema change of `db`.`table` seen in the stream: the table at the
+    /// front of the queue starts again (altered) or ends (dropped, renamed
+    /// away), whether a chunk of it is out or not (between two chunks, or
+    /// right after an earlier change, none is); a table further back is
+    /// left out when dropped.
+    pub(crate) fn schema_changed(&mut self, db: &str, table: &str, gone: bool) -> SchemaChange {
         let is = |t: &TableProgress| t.db == db && t.table == table;
-        if self.progress.tables.first().is_some_and(is) && self.reading.is_some() {
-            match &mut self.inflight {
-                Some(Pending::Chunk(_)) => self.inflight = None,
-                Some(Pending::Whole { discard, .. }) => *discard = true,
-                _ => {}
+        let Some(at) = self.progress.tables.iter().position(is) else {
+            return SchemaChange::NotQueued;
+        };
+        // The reader describes the table again.
+        self.epoch += 1;
+        if at > 0 {
+            if !gone {
+                return SchemaChange::NotQueued;
             }
-            self.whole_at = None;
-            self.arrived.clear();
-            self.reading = None;
-            self.epoch += 1;
-            if gone {
-                warn!(
-                    db,
-                    table,
-                    "the table was dropped or renamed while being snapshotted; its snapshot ends"
-                );
-                self.finish_front();
-            } else {
-                warn!(db, table, "the table was altered while being snapshotted; its snapshot starts again from its first row");
-                let front = &mut self.progress.tables[0];
-                front.after = None;
-                front.rows = 0;
-                self.dirty = true;
-            }
-        }
-        if gone {
-            let before = self.progress.tables.len();
+            info!(db, table, "a table queued for the snapshot was dropped or renamed before its turn; it is left out");
             self.progress.tables.retain(|t| !is(t));
-            self.dirty |= self.progress.tables.len() != before;
+            self.dirty = true;
+            return SchemaChange::LeftOut;
+        }
+        match &mut self.inflight {
+            Some(Pending::Chunk(_)) => self.inflight = None,
+            Some(Pending::Whole { discard, .. }) => *discard = true,
+            _ => {}
+        }
+        self.whole_at = None;
+        self.arrived.clear();
+        if gone {
+            warn!(
+                db,
+                table,
+                "the table was dropped or renamed while being snapshotted; its snapshot ends"
+            );
+            self.finish_front();
+            self.progress.tables.retain(|t| !is(t));
+            SchemaChange::Ended
+        } else {
+            warn!(db, table, "the table was altered while being snapshotted; its snapshot starts again from its first row");
+            self.reading = None;
+            let front = &mut self.progress.tables[0];
+            front.after = None;
+            front.rows = 0;
+            self.dirty = true;
+            SchemaChange::Restarted
         }
     }
 

@@ -173,9 +173,36 @@ fn an_altered_table_starts_again_and_a_dropped_one_ends() {
     assert_eq!(again.after, None, "from the first row");
     assert!(again.epoch > first.epoch, "described again");
     assert_eq!(pl.take_mark().unwrap().tables[0].rows, 0);
-    pl.schema_changed("d", "t", true);
+    assert_eq!(pl.schema_changed("d", "t", true), SchemaChange::Ended);
     let next = chunk_job(pl.boundary(&p(40)).1);
     assert_eq!(next.table, "u");
+}
+
+/// An ALTER and then a DROP with no boundary between them (the stream idle
+/// in between): no chunk of the table is out when the DROP comes, and its
+/// snapshot still ends, as reported.
+#[test]
+fn a_table_dropped_right_after_an_alter_ends_its_snapshot() {
+    let mut pl = planner(vec![table("d", "t"), table("d", "u"), table("d", "v")], 3);
+    let first = chunk_job(pl.boundary(&p(10)).1);
+    assert_eq!(pl.schema_changed("d", "t", false), SchemaChange::Restarted);
+    assert!(!pl.waiting_for_reply(), "the chunk out is moot");
+    assert_eq!(pl.schema_changed("d", "t", true), SchemaChange::Ended);
+    // The answer to the chunk asked for before both is dropped.
+    pl.reply(
+        Reply::Chunk {
+            id: first.id,
+            outcome: Ok(chunk(&[1, 2, 3], 20)),
+        },
+        &all,
+    )
+    .unwrap();
+    // A queued table dropped before its turn is left out.
+    assert_eq!(pl.schema_changed("d", "v", true), SchemaChange::LeftOut);
+    assert_eq!(pl.schema_changed("d", "x", true), SchemaChange::NotQueued);
+    let next = chunk_job(pl.boundary(&p(30)).1);
+    assert_eq!(next.table, "u");
+    assert_eq!(next.after, None);
 }
 
 #[test]
