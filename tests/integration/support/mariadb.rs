@@ -117,9 +117,16 @@ fn write_cnf(path: &Path, dir: &Path, port: u16) -> anyhow::Result<()> {
     // --user when not root.
     let user = if running_as_root() { "user=root\n" } else { "" };
     let d = dir.display();
+    // Temporary tables in a directory of this server's own: in the shared
+    // /tmp, one server's internal temporary file was seen gone under it
+    // ("Error on delete of '/tmp/#sql-temptable-...'") with many servers
+    // and tests at work.
+    let tmp = dir.join("tmp");
+    fs::create_dir_all(&tmp).with_context(|| format!("creating {}", tmp.display()))?;
     let cnf = format!(
         "[mariadbd]
 datadir={d}/data
+tmpdir={d}/tmp
 socket={d}/mariadbd.sock
 pid-file={d}/mariadbd.pid
 log-error={d}/mariadb.log
