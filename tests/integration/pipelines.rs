@@ -20,7 +20,11 @@ use crate::support::{self, consume_all_blocking, poll_until, MariaDb, MariaDbOpt
 use crate::support::{wait_until, SluiceConfig};
 
 const CHECKPOINTS: &str = "__sluice_checkpoints";
-const LEASE_SECS: u64 = 3;
+/// Long enough that a holder on a loaded machine (CI runs many tests at
+/// once) does not miss its lease checks (every third of it, each given a
+/// third to answer): only the kill -9 hands a pipeline over here, and that
+/// is immediate whatever the lease.
+const LEASE_SECS: u64 = 6;
 /// The lease, then a generous margin for a loaded machine (six servers
 /// and processes on a few cores): an upper bound, not a benchmark.
 const TAKEOVER: Duration = Duration::from_secs(LEASE_SECS + 15);
@@ -237,6 +241,13 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
     let (wa, wb) = (Writer::start(&a, 1000), Writer::start(&b, 1000));
     wa.settle(30);
     wb.settle(30);
+    // The kill is what hands orders over: its holder still holds the lock.
+    assert_eq!(
+        a.active.metric("sluice_standby_active"),
+        "1",
+        "orders' holder lost its lock before the kill: {}",
+        a.active.log_tail(20)
+    );
     let killed = Instant::now();
     a.active.kill9();
     a.standby
