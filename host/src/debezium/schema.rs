@@ -150,10 +150,12 @@ pub(super) fn envelope(out: &mut Vec<u8>, row_fields: &[u8], base: &str) {
     out.push(b',');
     out.extend_from_slice(SOURCE.as_bytes());
     out.extend_from_slice(
-        br#",{"type":"string","optional":false,"field":"op"},{"type":"int64","optional":true,"field":"ts_ms"},{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"},{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"total_order"},{"type":"int64","optional":false,"field":"data_collection_order"}],"optional":true,"name":"event.block","version":1,"field":"transaction"}],"optional":false,"name":"#,
+        br#",{"type":"struct","fields":[{"type":"string","optional":false,"field":"id"},{"type":"int64","optional":false,"field":"total_order"},{"type":"int64","optional":false,"field":"data_collection_order"}],"optional":true,"name":"event.block","version":1,"field":"transaction"},{"type":"string","optional":false,"field":"op"},{"type":"int64","optional":true,"field":"ts_ms"},{"type":"int64","optional":true,"field":"ts_us"},{"type":"int64","optional":true,"field":"ts_ns"}],"optional":false,"name":"#,
     );
     write::str(out, &format!("{base}.Envelope"));
-    out.extend_from_slice(b",\"version\":1}");
+    // Version 2, `transaction` before `op`: as Debezium 3.6.3.Final writes
+    // it (tests/integration/debezium_reference.rs compares).
+    out.extend_from_slice(b",\"version\":2}");
 }
 
 /// `source`'s schema: the MySQL connector's fields, in its order.

@@ -548,13 +548,16 @@ fn with_schemas_key_and_value_are_schema_and_payload() {
             "before",
             "after",
             "source",
+            "transaction",
             "op",
             "ts_ms",
             "ts_us",
-            "ts_ns",
-            "transaction"
+            "ts_ns"
         ]
     );
+    // Version 2 with `transaction` before `op`, as Debezium 3.6.3.Final
+    // writes (it was version 1 with `transaction` last, from its docs).
+    assert_eq!(s["version"], 2);
     let row_schema = json!({"type": "struct", "fields": [
         {"type": "int32", "optional": false, "field": "id"},
         {"type": "string", "optional": false, "field": "first_name"},
