@@ -397,3 +397,201 @@ fn polyglot_javascript_rejects_bad_settings_like_rust() {
 fn polyglot_c_rejects_bad_settings_like_rust() {
     assert_rejects_like_rust("c");
 }
+
+/// Settings of a Rust plugin and the same as its twin takes them.
+type Configs = &'static [(&'static str, &'static str)];
+
+/// The WIT 0.2 transforms and the Rust plugin they are twins of, with the
+/// twin's settings for each of the Rust plugin's.
+const TRANSFORMS_V2: [(&str, &str, Configs); 2] = [
+    (
+        "py-pii-mask-v2",
+        "pii-mask",
+        &[
+            (
+                r#"{ columns = "email, tenant, score, ratio, nan, neg, big, flag, bin, name, doc, tags, ext, nothing", salt = "s" }"#,
+                r#"{ columns = "email, tenant, score, ratio, nan, neg, big, flag, bin, name, doc, tags, ext, nothing", salt = "s" }"#,
+            ),
+            (r#"{ column = "email" }"#, r#"{ column = "email" }"#),
+            (
+                r#"{ columns = "email,doc,status", mode = "drop" }"#,
+                r#"{ columns = "email,doc,status", mode = "drop" }"#,
+            ),
+            (
+                r#"{ columns = "c3", mode = "drop" }"#,
+                r#"{ columns = "c3", mode = "drop" }"#,
+            ),
+            (r#"{ column = "" }"#, r#"{ column = "" }"#),
+        ],
+    ),
+    (
+        "js-drop-columns-v2",
+        "pii-mask",
+        &[
+            (
+                r#"{ columns = "email,doc,status", mode = "drop" }"#,
+                r#"{ columns = "email,doc,status" }"#,
+            ),
+            (
+                r#"{ columns = "c3", mode = "drop" }"#,
+                r#"{ columns = " c3 " }"#,
+            ),
+            (
+                r#"{ columns = "tenant, nothing, bin, nope", mode = "drop" }"#,
+                r#"{ columns = "tenant,nothing,bin,nope" }"#,
+            ),
+            (
+                r#"{ columns = "email", mode = "drop" }"#,
+                r#"{ columns = "email" }"#,
+            ),
+        ],
+    ),
+];
+
+/// Each WIT 0.2 transform rewrites like its Rust twin over the varied
+/// batch; unchanged events (no dropped or masked column in them) are
+/// passed on by their place in the input.
+#[test]
+fn polyglot_v2_transforms_rewrite_like_rust() {
+    let all = varied();
+    let (inputs, not_utf8) = all.split_at(all.len() - NOT_UTF8);
+    for (twin, rust, configs) in TRANSFORMS_V2 {
+        let names = [rust.to_owned(), twin.to_owned()];
+        let (_d, reg) = registry(&names);
+        let g = reg.current();
+        let mut rewrote = 0;
+        for (rust_config, twin_config) in configs {
+            let want = decide(&g, rust, rust_config, inputs)
+                .unwrap_or_else(|e| panic!("{rust} with {rust_config}: {e}"));
+            let got = decide(&g, twin, twin_config, inputs)
+                .unwrap_or_else(|e| panic!("{twin} with {twin_config}: {e}"));
+            assert_same(twin, rust, twin_config, &got, &want);
+            assert_eq!(want.len(), inputs.len());
+            rewrote += want
+                .iter()
+                .zip(inputs)
+                .filter(|(d, (_, _, _, bytes))| *d.event != decoded(bytes))
+                .count();
+        }
+        // Not vacuous: events were rewritten, and others passed on.
+        assert!(rewrote > inputs.len(), "{twin}: {rewrote}");
+        // A string that is not UTF-8: dropped or hashed alike; left alone
+        // it stays a string (the Rust plugin re-encodes it as binary, see
+        // polyglot_python_transform_rewrites_like_rust).
+        let (rust_config, twin_config) = configs[0];
+        let want = decide(&g, rust, rust_config, not_utf8).unwrap();
+        let got = decide(&g, twin, twin_config, not_utf8).unwrap();
+        if twin.starts_with("py-") {
+            assert_same(twin, rust, twin_config, &got, &want);
+        } else {
+            assert_eq!(got.len(), want.len());
+            assert!(
+                got[0].event.contains("Err(([112, 108, 255,"),
+                "{}",
+                got[0].event
+            );
+        }
+    }
+    // Bad settings: the Rust plugin's messages.
+    let names = ["pii-mask".to_owned(), "py-pii-mask-v2".to_owned()];
+    let (_d, reg) = registry(&names);
+    let g = reg.current();
+    let rejected = |plugin: &str, config: &str| {
+        let spec = spec(&format!(r#"[{{ name = "{plugin}", config = {config} }}]"#));
+        match Chain::new(&g, &spec) {
+            Err(PluginError::ConfigRejected { message, .. }) => message,
+            Err(other) => panic!("{plugin} with {config}: {other}"),
+            Ok(_) => panic!("{plugin} accepted {config}"),
+        }
+    };
+    for config in [
+        "{}",
+        r#"{ columns = "a", mode = "shred" }"#,
+        r#"{ column = "a", extra = 1 }"#,
+    ] {
+        assert_eq!(
+            rejected("py-pii-mask-v2", config),
+            rejected("pii-mask", config),
+            "{config}"
+        );
+    }
+}
+
+/// An event's bytes decoded, as `Decision::event` has them.
+fn decoded(bytes: &[u8]) -> String {
+    match rmpv::decode::read_value(&mut &bytes[..]) {
+        Ok(v) => format!("{v:?}"),
+        Err(err) => format!("undecodable: {err}"),
+    }
+}
+
+/// Truncated and corrupted events, one per batch (the Rust plugin fails a
+/// batch with an event it cannot decode): every WIT 0.2 transform fails
+/// where its Rust twin does and rewrites the rest alike, except where the
+/// Rust plugin reads bytes that are not MessagePack as rmpv does (`0xc1` as
+/// nil, bytes after the event ignored) or re-encodes a string that is not
+/// UTF-8 as binary. A twin copies what it does not rewrite, so there the
+/// host refuses its answer or the string stays one; given the event as
+/// rmpv writes it, the twin again decides as Rust.
+#[test]
+fn polyglot_v2_transforms_read_malformed_events_like_rust() {
+    let base = varied();
+    let mut inputs: Vec<Input> = Vec::new();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for (i, (db, table, op, bytes)) in base.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
+        for cut in (0..bytes.len()).step_by(17 + i % 4) {
+            inputs.push((db, table, op, bytes[..cut].to_vec()));
+        }
+        for _ in 0..40 {
+            let mut b = bytes.clone();
+            for _ in 0..1 + rnd() % 3 {
+                let at = rnd() as usize % b.len();
+                b[at] = rnd() as u8;
+            }
+            inputs.push((db, table, op, b));
+        }
+    }
+    for (twin, rust, configs) in TRANSFORMS_V2 {
+        let names = [rust.to_owned(), twin.to_owned()];
+        let (_d, reg) = registry(&names);
+        let g = reg.current();
+        let (rust_config, twin_config) = configs[0];
+        let (mut same, mut failed, mut refused, mut as_rmpv) = (0, 0, 0, 0);
+        for input in &inputs {
+            let one = std::slice::from_ref(input);
+            let want = decide(&g, rust, rust_config, one);
+            match (decide(&g, twin, twin_config, one), &want) {
+                (Ok(got), Ok(want)) if got == *want => same += 1,
+                (Err(_), Err(_)) => failed += 1,
+                (got, want) => {
+                    refused += usize::from(got.is_err());
+                    // What the Rust plugin read: the event as rmpv writes it.
+                    let v = rmpv::decode::read_value(&mut &input.3[..]).unwrap_or_else(|e| {
+                        panic!("{twin}: {got:?}; {rust}: {want:?}; undecodable ({e}) {input:?}")
+                    });
+                    let mut bytes = Vec::new();
+                    rmpv::encode::write_value(&mut bytes, &v).unwrap();
+                    let (db, table, op, _) = input;
+                    let normal = [(*db, *table, *op, bytes)];
+                    match (decide(&g, twin, twin_config, &normal), want) {
+                        (Ok(got), Ok(want)) => assert_same(twin, rust, twin_config, &got, want),
+                        (got, want) => panic!("{twin}: {got:?}; {rust}: {want:?}; event {input:?}"),
+                    }
+                    as_rmpv += 1;
+                }
+            }
+        }
+        eprintln!(
+            "{twin}: {} malformed events: {same} rewritten alike, {failed} failed alike, \
+             {as_rmpv} alike as rmpv reads them ({refused} of them refused by the host as given)",
+            inputs.len()
+        );
+        assert!(same > 0 && failed > 0, "{same} {failed}");
+    }
+}

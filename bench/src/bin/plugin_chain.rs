@@ -35,7 +35,8 @@
 //!                before it, in the same run
 //! --soak N       instead of timing: run N events (inserts, updates and
 //!                deletes in turn, rows of 1 KB and every 1000th of 200 KB)
-//!                through each language's 3-plugin chain in calls of 256
+//!                through each language's 3-plugin chain (and each
+//!                `--chain`, e.g. a transform) in calls of 256
 //!                events (the pipeline's max_call_events) at the default
 //!                limits, and print each instance's memory at every tenth
 //!                and how often it was recycled: whether an example can run
@@ -177,6 +178,8 @@ fn args() -> Result<Args> {
 struct Row {
     label: String,
     chain: Result<ChainSpec, String>,
+    /// Run by `--soak`: the languages' 3-plugin chains and `--chain` ones.
+    soak: bool,
 }
 
 fn plugin_ref(name: String, settings: &[(&str, &str)]) -> PluginRef {
@@ -216,10 +219,12 @@ fn rows(a: &Args, staged: &Path) -> Result<Vec<Row>> {
         Row {
             label: "no plugins (empty chain)".into(),
             chain: Ok(ChainSpec(Vec::new())),
+            soak: false,
         },
         Row {
             label: "WAT keep-all filter (transport only)".into(),
             chain: Ok(ChainSpec(vec![PluginRef::named("wat-keep-all")])),
+            soak: false,
         },
     ];
     let mut chains = Vec::new();
@@ -242,6 +247,7 @@ fn rows(a: &Args, staged: &Path) -> Result<Vec<Row>> {
                     rows.push(Row {
                         label: format!("{label}: {} alone", r.name),
                         chain: Ok(ChainSpec(vec![r.clone()])),
+                        soak: false,
                     });
                 }
             }
@@ -249,6 +255,7 @@ fn rows(a: &Args, staged: &Path) -> Result<Vec<Row>> {
         rows.push(Row {
             label: format!("{label}: 3-plugin chain"),
             chain: refs.map(ChainSpec),
+            soak: true,
         });
     }
     for (label, list) in &a.custom {
@@ -272,6 +279,7 @@ fn rows(a: &Args, staged: &Path) -> Result<Vec<Row>> {
         rows.push(Row {
             label: label.clone(),
             chain: missing.map_or(Ok(spec), Err),
+            soak: true,
         });
     }
     if let Some(only) = &a.only {
@@ -564,7 +572,8 @@ fn run(a: &Args, staged: &Path) -> Result<()> {
 /// Events per call in the pipeline (`[plugins] max_call_events`).
 const SOAK_CALL: usize = 256;
 
-/// The soak: `n` events through each language's 3-plugin chain; a line
+/// The soak: `n` events through each language's 3-plugin chain and each
+/// `--chain`; a line
 /// per chain with each instance's memory (MiB) at every tenth of the run,
 /// its peak, and how often it was recycled.
 fn soak(g: &PluginGeneration, rows: &[Row], n: usize) -> Result<()> {
@@ -574,7 +583,7 @@ fn soak(g: &PluginGeneration, rows: &[Row], n: usize) -> Result<()> {
     println!();
     println!("| chain | plugin | MiB at each tenth of the run | peak MiB | recycled | events/s |");
     println!("|---|---|---|---:|---:|---:|");
-    for r in rows.iter().filter(|r| r.label.contains("3-plugin")) {
+    for r in rows.iter().filter(|r| r.soak) {
         let spec = match &r.chain {
             Ok(s) => s.clone(),
             Err(why) => {
