@@ -284,6 +284,11 @@ fn every_type_maps_as_debeziums_documentation_says() {
         (S::Time { fsp: 0 }, true, V::from("12:34:56"), dflt(), json!(45296000000i64), schema("int64", true, Some("io.debezium.time.MicroTime"), None)),
         (S::Time { fsp: 6 }, true, V::from("-838:59:59.000000"), dflt(), json!(-3020399000000i64), schema("int64", true, Some("io.debezium.time.MicroTime"), None)),
         (S::Time { fsp: 3 }, true, V::from("12:34:56.789"), with(|s| s.time = TimeMode::Connect), json!(45296789), schema("int32", true, Some("org.apache.kafka.connect.data.Time"), None)),
+        // ... which is a time of day: outside 00:00..24:00, null, as
+        // Debezium writes (tests/integration/debezium_reference.rs).
+        (S::Time { fsp: 0 }, true, V::from("24:00:00"), with(|s| s.time = TimeMode::Connect), json!(86400000), schema("int32", true, Some("org.apache.kafka.connect.data.Time"), None)),
+        (S::Time { fsp: 0 }, true, V::from("100:00:00"), with(|s| s.time = TimeMode::Connect), json!(null), schema("int32", true, Some("org.apache.kafka.connect.data.Time"), None)),
+        (S::Time { fsp: 6 }, true, V::from("-00:00:00.000001"), with(|s| s.time = TimeMode::Connect), json!(null), schema("int32", true, Some("org.apache.kafka.connect.data.Time"), None)),
         // DATETIME(0-3): Timestamp milliseconds; (4-6): MicroTimestamp.
         // The documentation's example: 2018-06-20 06:37:03 -> 1529476623000.
         (S::DateTime { fsp: 0 }, true, V::from("2018-06-20 06:37:03"), dflt(), json!(1529476623000i64), schema("int64", true, Some("io.debezium.time.Timestamp"), None)),

@@ -209,6 +209,11 @@ pub(super) fn write(
             let us = parse_time(s).ok_or(Unfit::Kind)?;
             if conv == C::MicroTime {
                 write::int(out, us)
+            } else if !(0..=DAY_US).contains(&us) {
+                // Kafka Connect's Time is a time of day: Debezium writes
+                // null for a TIME outside 00:00..24:00 (observed with
+                // -838:59:59 and 100:00:00; docs/FORMAT.md).
+                out.extend_from_slice(b"null");
             } else {
                 write::int(out, us.div_euclid(1000))
             }
@@ -530,6 +535,10 @@ fn parse_clock(s: &[u8]) -> Option<i64> {
 }
 
 /// TIME, `[-]HHH:MM:SS[.ffffff]`, as signed microseconds.
+/// A day in microseconds: 24:00:00, the largest time of day Kafka
+/// Connect's Time takes.
+const DAY_US: i64 = 86_400_000_000;
+
 fn parse_time(s: &[u8]) -> Option<i64> {
     match s.split_first()? {
         (b'-', rest) => Some(-parse_clock(rest)?),
