@@ -18,6 +18,7 @@
 
 import io.debezium.engine.ChangeEvent;
 import io.debezium.engine.DebeziumEngine;
+import io.debezium.engine.Header;
 import io.debezium.engine.format.Json;
 
 import java.io.BufferedReader;
@@ -71,7 +72,7 @@ public final class SluiceDebeziumReference {
         AtomicInteger printed = new AtomicInteger();
         final long max = maxRecords;
 
-        DebeziumEngine<ChangeEvent<String, String>> engine = DebeziumEngine.create(Json.class)
+        DebeziumEngine<ChangeEvent<String, String>> engine = DebeziumEngine.create(Json.class, Json.class, Json.class)
                 .using(props)
                 .using((success, message, error) -> {
                     if (!success) {
@@ -90,7 +91,19 @@ public final class SluiceDebeziumReference {
                             out.print(r.key() == null ? "null" : r.key());
                             out.print(", \"value\": ");
                             out.print(r.value() == null ? "null" : r.value());
-                            out.print("}\n");
+                            // Headers (a primary-key change's
+                            // __debezium.oldkey / newkey), each value as text.
+                            out.print(", \"headers\": {");
+                            String sep = "";
+                            for (Header<Object> h : r.<Object>headers()) {
+                                Object v = h.getValue();
+                                String text = v instanceof byte[]
+                                        ? new String((byte[]) v, StandardCharsets.UTF_8)
+                                        : String.valueOf(v);
+                                out.print(sep + quote(h.getKey()) + ": " + quote(text));
+                                sep = ", ";
+                            }
+                            out.print("}}\n");
                             out.flush();
                             printed.incrementAndGet();
                         }

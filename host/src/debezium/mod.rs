@@ -25,7 +25,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::Arc;
 
-use crate::event::batch::NameId;
+use crate::event::batch::{KeyHeader, NameId};
 use crate::event::columns::TableColumns;
 use crate::event::{Batch, Op, Record};
 pub use settings::{DebeziumSettings, Format};
@@ -60,6 +60,9 @@ pub struct Encoder {
     spare: Vec<u8>,
     /// A payload, when the schema goes ahead of it.
     payload: Vec<u8>,
+    /// Where the payload of the message written last is in its buffer
+    /// (within `{schema, payload}`, or the whole message).
+    last_payload: Range<usize>,
     doc: Vec<u8>,
     fields: Vec<envelope::Field>,
     key_fields: Vec<envelope::Field>,
@@ -89,6 +92,11 @@ struct SchemaKey {
 /// Schemas kept before the cache starts over (tables times field lists).
 const MAX_SCHEMAS: usize = 4096;
 
+/// The headers of the two halves of a primary-key change: on the delete,
+/// the row's new key; on the create, its old one (Debezium's names).
+const NEW_KEY_HEADER: &str = "__debezium.newkey";
+const OLD_KEY_HEADER: &str = "__debezium.oldkey";
+
 impl Encoder {
     pub fn new(default: Format, settings: DebeziumSettings) -> Self {
         Encoder {
@@ -96,6 +104,7 @@ impl Encoder {
             default,
             spare: Vec::new(),
             payload: Vec::new(),
+            last_payload: 0..0,
             doc: Vec::new(),
             fields: Vec::new(),
             key_fields: Vec::new(),
@@ -269,28 +278,43 @@ impl Encoder {
                 let old = envelope::old_key(src, key, before_at, &mut image);
                 self.image = image;
                 if let Some(old) = old? {
-                    let v = self.value(src, dst, cols, &ev, before, None, "d", base, name)?;
-                    let k = self.key(src, dst, cols, base, &old)?;
+                    // Each half names the other's key in a header, as
+                    // Debezium does: the key's payload, without a schema.
+                    let deleted = self.value(src, dst, cols, &ev, before, None, "d", base, name)?;
+                    let old_key = self.key(src, dst, cols, base, &old)?;
+                    let old_payload = self.last_payload.clone();
+                    let created = self.value(src, dst, cols, &ev, None, after, "c", base, name)?;
+                    let new_key = self.key(src, dst, cols, base, key)?;
+                    let new_payload = self.last_payload.clone();
+                    let new_key_header = Some(KeyHeader {
+                        name: NEW_KEY_HEADER,
+                        value: new_payload,
+                    });
                     made.push(Record {
-                        value: v,
-                        key: Some(k.clone()),
+                        value: deleted,
+                        key: Some(old_key.clone()),
                         op: Op::Delete,
+                        key_header: new_key_header.clone(),
                         ..r.clone()
                     });
                     if out.tombstones {
+                        // The delete's tombstone carries its header too.
                         made.push(Record {
                             value: dst.len()..dst.len(),
-                            key: Some(k),
+                            key: Some(old_key),
                             op: Op::Delete,
+                            key_header: new_key_header,
                             ..r.clone()
                         });
                     }
-                    let v = self.value(src, dst, cols, &ev, None, after, "c", base, name)?;
-                    let k = self.key(src, dst, cols, base, key)?;
                     made.push(Record {
-                        value: v,
-                        key: Some(k),
+                        value: created,
+                        key: Some(new_key),
                         op: Op::Create,
+                        key_header: Some(KeyHeader {
+                            name: OLD_KEY_HEADER,
+                            value: old_payload,
+                        }),
                         ..r.clone()
                     });
                     return Ok(());
@@ -388,10 +412,14 @@ impl Encoder {
         };
         let out = if schemas { &mut buf } else { &mut *dst };
         let written = payload(out, &mut row, &mut fields, &mut before_fields);
+        self.last_payload = start..dst.len();
         if schemas && written.is_ok() {
             with_schema(dst, &buf, |dst| {
                 self.schema(dst, src, cols, base, &fields, key)
             });
+            // `with_schema` ends with the payload and a closing brace.
+            let end = dst.len() - 1;
+            self.last_payload = end - buf.len()..end;
         }
         self.payload = buf;
         self.before_fields = before_fields;

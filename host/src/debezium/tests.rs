@@ -73,6 +73,8 @@ struct Out {
     op: Op,
     key: Option<Json>,
     value: Option<Json>,
+    /// A primary-key change's header: its name and value, parsed.
+    header: Option<(&'static str, Json)>,
 }
 
 fn encode(
@@ -133,6 +135,7 @@ fn encode(
             topic: Some(topic),
             dead_letter: None,
             rule: Some(0),
+            key_header: None,
         };
         batch.records.push(record.clone());
         if c.tombstone {
@@ -161,6 +164,10 @@ fn encode(
                     .unwrap_or_else(|_| Json::String(String::from_utf8_lossy(k).into_owned()))
             }),
             value: batch.payload(r).map(json),
+            header: r
+                .key_header
+                .as_ref()
+                .map(|h| (h.name, json(&batch.buf[h.value.clone()]))),
         })
         .collect()
 }
@@ -491,9 +498,43 @@ fn a_primary_key_change_is_a_delete_a_tombstone_and_a_create() {
         ),
         (json!("c"), json!(null), json!(2004))
     );
+    // Each half names the other's key, as its payload alone; the
+    // tombstone too, as Debezium writes it.
+    assert_eq!(
+        out.iter().map(|o| o.header.clone()).collect::<Vec<_>>(),
+        [
+            Some(("__debezium.newkey", json!({"id": 2004}))),
+            Some(("__debezium.newkey", json!({"id": 2004}))),
+            Some(("__debezium.oldkey", json!({"id": 1004}))),
+        ]
+    );
     // Without tombstones: the delete and the create.
     let ops: Vec<Op> = run(false).iter().map(|o| o.op).collect();
     assert_eq!(ops, [Op::Delete, Op::Create]);
+    // With schemas, the headers still hold the payload only.
+    let with_schemas = encode(
+        &customers(),
+        DebeziumSettings {
+            schemas_enable: true,
+            ..Default::default()
+        },
+        false,
+        &[Change {
+            key: Some(&key),
+            ..change(Op::Update, Some(&new), Some(&old))
+        }],
+    );
+    assert_eq!(
+        with_schemas
+            .iter()
+            .map(|o| o.header.clone())
+            .collect::<Vec<_>>(),
+        [
+            Some(("__debezium.newkey", json!({"id": 2004}))),
+            Some(("__debezium.oldkey", json!({"id": 1004}))),
+        ]
+    );
+    assert!(with_schemas[0].key.as_ref().unwrap()["schema"].is_object());
 }
 
 #[test]
@@ -642,6 +683,7 @@ fn other_rules_schema_changes_and_dead_letters_stay_msgpack() {
             })
         }),
         rule,
+        key_header: None,
     };
     batch.buf = value.clone();
     batch.records = vec![
@@ -698,6 +740,7 @@ fn a_snapshot_row_is_a_read_of_an_incremental_snapshot() {
         topic: None,
         dead_letter: None,
         rule: None,
+        key_header: None,
     });
     // No rule: `[kafka] format` decides.
     Encoder::new(Format::DebeziumJson, schemaless())
@@ -759,6 +802,7 @@ fn a_key_a_plugin_wrote_goes_out_as_it_is() {
         topic: None,
         dead_letter: None,
         rule: None,
+        key_header: None,
     });
     Encoder::new(Format::DebeziumJson, DebeziumSettings::default())
         .encode(&mut batch, &[], "p")

@@ -288,6 +288,7 @@ impl Target {
             topic: Some(self.topic),
             dead_letter: None,
             rule: self.rule,
+            key_header: None,
         }
     }
 }

@@ -41,6 +41,18 @@ pub struct Record {
     pub dead_letter: Option<Arc<DeadLetterNote>>,
     /// Index of the rule that captured it, whose plugin chain it goes through.
     pub rule: Option<usize>,
+    /// A header naming the other key of a primary-key change, which the
+    /// Debezium format splits into a delete and a create
+    /// (`__debezium.newkey` on the delete, `__debezium.oldkey` on the
+    /// create); `None` otherwise.
+    pub key_header: Option<KeyHeader>,
+}
+
+/// A header whose value is in [`Batch::buf`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyHeader {
+    pub name: &'static str,
+    pub value: Range<usize>,
 }
 
 /// Why an event went to the dead-letter topic.
@@ -136,6 +148,7 @@ impl Batch {
             topic: Some(topic),
             dead_letter: None,
             rule: None,
+            key_header: None,
         });
     }
 
@@ -222,6 +235,7 @@ mod tests {
             topic: Some(topic),
             dead_letter: None,
             rule: None,
+            key_header: None,
         });
         let r = &b.records[0];
         assert_eq!(&*b.table(r).table, "items");

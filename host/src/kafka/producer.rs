@@ -314,6 +314,12 @@ impl KafkaSink {
                     value: Some(note.error.as_str()),
                 });
         }
+        if let Some(h) = &r.key_header {
+            headers = headers.insert(Header {
+                key: h.name,
+                value: Some(&batch.buf[h.value.clone()]),
+            });
+        }
         let mut record: BaseRecord<'_, [u8], [u8], usize> =
             BaseRecord::with_opaque_to(topic, r.txn.0 as usize).headers(headers);
         // A tombstone's value is null on the wire, not empty: only a null

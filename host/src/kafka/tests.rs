@@ -76,6 +76,7 @@ fn batch(txn: u64, n: usize, seqs: &mut [u64]) -> Batch {
             topic: Some(topic),
             dead_letter: None,
             rule: None,
+            key_header: None,
         });
     }
     b

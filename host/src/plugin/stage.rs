@@ -329,6 +329,7 @@ impl Call<'_> {
                     topic,
                     dead_letter,
                     rule: orig.rule,
+                    key_header: None,
                 },
             ));
         }

@@ -87,6 +87,7 @@ pub(crate) fn write_rows(merge: &Merge, at: &Placement<'_>, batch: &mut Batch) -
             topic: Some(topic),
             dead_letter: None,
             rule: plan.rule,
+            key_header: None,
         });
         n += 1;
     }

@@ -223,6 +223,7 @@ mod tests {
             topic: Some(topic),
             dead_letter: None,
             rule: Some(0),
+            key_header: None,
         });
     }
 

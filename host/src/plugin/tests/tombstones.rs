@@ -36,6 +36,7 @@ fn delete_and_tombstone() -> Batch {
         topic: Some(topic),
         dead_letter: None,
         rule: Some(0),
+        key_header: None,
     };
     b.records.push(record(value.clone()));
     b.records.push(record(value.end..value.end));
