@@ -15,7 +15,7 @@ use std::sync::Mutex;
 use sluice::plugin::{Chain, EventBatch, Op, PluginError, PluginGeneration, PluginRegistry};
 
 use crate::plugin_support::{example_registry, op_of, spec};
-use inputs::{varied, Input, NOT_UTF8};
+use inputs::{malformed, varied, Input, NOT_UTF8};
 
 /// Which Rust example each language has a twin of.
 const TWINS: [(&str, &[&str]); 3] = [
@@ -267,28 +267,7 @@ fn polyglot_python_transform_rewrites_like_rust() {
 /// the Rust SDK's finds (or nothing), and never fails or reads past an event.
 #[test]
 fn polyglot_twins_read_malformed_events_like_rust() {
-    let base = varied();
-    let mut inputs: Vec<Input> = Vec::new();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    for (i, (db, table, op, bytes)) in base.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
-        for cut in (0..bytes.len()).step_by(5 + i % 4) {
-            inputs.push((db, table, op, bytes[..cut].to_vec()));
-        }
-        for _ in 0..40 {
-            let mut b = bytes.clone();
-            for _ in 0..1 + rnd() % 3 {
-                let at = rnd() as usize % b.len();
-                b[at] = rnd() as u8;
-            }
-            inputs.push((db, table, op, b));
-        }
-    }
+    let inputs = malformed(5);
     // Filters and keys: one batch.
     assert_twins_decide_alike(
         "row-filter",
@@ -535,28 +514,7 @@ fn decoded(bytes: &[u8]) -> String {
 /// rmpv writes it, the twin again decides as Rust.
 #[test]
 fn polyglot_v2_transforms_read_malformed_events_like_rust() {
-    let base = varied();
-    let mut inputs: Vec<Input> = Vec::new();
-    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-    let mut rnd = move || {
-        seed ^= seed << 13;
-        seed ^= seed >> 7;
-        seed ^= seed << 17;
-        seed
-    };
-    for (i, (db, table, op, bytes)) in base.iter().enumerate().filter(|(i, _)| i % 3 == 0) {
-        for cut in (0..bytes.len()).step_by(17 + i % 4) {
-            inputs.push((db, table, op, bytes[..cut].to_vec()));
-        }
-        for _ in 0..40 {
-            let mut b = bytes.clone();
-            for _ in 0..1 + rnd() % 3 {
-                let at = rnd() as usize % b.len();
-                b[at] = rnd() as u8;
-            }
-            inputs.push((db, table, op, b));
-        }
-    }
+    let inputs = malformed(17);
     for (twin, rust, configs) in TRANSFORMS_V2 {
         let names = [rust.to_owned(), twin.to_owned()];
         let (_d, reg) = registry(&names);

@@ -483,7 +483,7 @@ impl Load {
 }
 
 /// `text` without the colour escape sequences a text log may hold.
-fn plain(text: &str) -> String {
+pub fn plain(text: &str) -> String {
     let mut plain = String::new();
     let mut chars = text.chars();
     while let Some(c) = chars.next() {

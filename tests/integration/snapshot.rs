@@ -111,17 +111,7 @@ fn resumed_rows(log: &str) -> u64 {
         .rev()
         .find(|l| l.contains("snapshot resumes"))
         .expect("a resume line");
-    // Without the terminal colours tracing writes.
-    let mut plain = String::new();
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\x1b' {
-            chars.by_ref().find(|c| *c == 'm');
-        } else {
-            plain.push(c);
-        }
-    }
-    plain
+    crate::sluice::plain(line)
         .split_whitespace()
         .find_map(|w| w.strip_prefix("rows="))
         .and_then(|n| n.parse().ok())

@@ -254,3 +254,32 @@ fn after_first(bytes: &[u8]) -> Option<Vec<u8>> {
     pairs.insert(b, after);
     Some(encode(&Value::Map(pairs)))
 }
+
+/// Every third event of [`varied`] cut short every `step` bytes or so, and
+/// 40 random corruptions of each (the same ones every run): events no
+/// reader may fail on or read past.
+pub fn malformed(step: usize) -> Vec<Input> {
+    let mut inputs: Vec<Input> = Vec::new();
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    for (i, (db, table, op, bytes)) in varied().into_iter().enumerate().filter(|(i, _)| i % 3 == 0)
+    {
+        for cut in (0..bytes.len()).step_by(step + i % 4) {
+            inputs.push((db, table, op, bytes[..cut].to_vec()));
+        }
+        for _ in 0..40 {
+            let mut b = bytes.clone();
+            for _ in 0..1 + rnd() % 3 {
+                let at = rnd() as usize % b.len();
+                b[at] = rnd() as u8;
+            }
+            inputs.push((db, table, op, b));
+        }
+    }
+    inputs
+}
