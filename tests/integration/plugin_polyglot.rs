@@ -17,6 +17,16 @@ use sluice::plugin::{Chain, EventBatch, Op, PluginError, PluginGeneration, Plugi
 use crate::plugin_support::{example_registry, op_of, spec};
 use inputs::{malformed, varied, Input, NOT_UTF8};
 
+/// The message `plugin` rejects `config` with (the test fails when it
+/// accepts it, or fails otherwise).
+fn rejected(g: &PluginGeneration, plugin: &str, config: &str) -> String {
+    let spec = spec(&format!(r#"[{{ name = "{plugin}", config = {config} }}]"#));
+    match Chain::new(g, &spec) {
+        Err(PluginError::ConfigRejected { message, .. }) => message,
+        Err(other) => panic!("{plugin} with {config}: {other}"),
+        Ok(_) => panic!("{plugin} accepted {config}"),
+    }
+}
 /// Which Rust example each language has a twin of.
 const TWINS: [(&str, &[&str]); 3] = [
     (
@@ -339,22 +349,14 @@ fn assert_rejects_like_rust(lang: &str) {
     names.extend(twins.iter().cloned());
     let (_d, reg) = registry(&names);
     let g = reg.current();
-    let rejected = |plugin: &str, config: &str| {
-        let spec = spec(&format!(r#"[{{ name = "{plugin}", config = {config} }}]"#));
-        match Chain::new(&g, &spec) {
-            Err(PluginError::ConfigRejected { message, .. }) => message,
-            Err(other) => panic!("{plugin} with {config}: {other}"),
-            Ok(_) => panic!("{plugin} accepted {config}"),
-        }
-    };
     let mut checked = 0;
     for (rust, config) in cases {
         let twin = format!("{lang}-{rust}");
         if !twins.contains(&twin) {
             continue;
         }
-        let want = rejected(rust, config);
-        let got = rejected(&twin, config);
+        let want = rejected(&g, rust, config);
+        let got = rejected(&g, &twin, config);
         assert_eq!(got, want, "{twin} with {config}");
         eprintln!("{twin} with {config}: {got}");
         checked += 1;
@@ -475,22 +477,14 @@ fn polyglot_v2_transforms_rewrite_like_rust() {
     let names = ["pii-mask".to_owned(), "py-pii-mask-v2".to_owned()];
     let (_d, reg) = registry(&names);
     let g = reg.current();
-    let rejected = |plugin: &str, config: &str| {
-        let spec = spec(&format!(r#"[{{ name = "{plugin}", config = {config} }}]"#));
-        match Chain::new(&g, &spec) {
-            Err(PluginError::ConfigRejected { message, .. }) => message,
-            Err(other) => panic!("{plugin} with {config}: {other}"),
-            Ok(_) => panic!("{plugin} accepted {config}"),
-        }
-    };
     for config in [
         "{}",
         r#"{ columns = "a", mode = "shred" }"#,
         r#"{ column = "a", extra = 1 }"#,
     ] {
         assert_eq!(
-            rejected("py-pii-mask-v2", config),
-            rejected("pii-mask", config),
+            rejected(&g, "py-pii-mask-v2", config),
+            rejected(&g, "pii-mask", config),
             "{config}"
         );
     }

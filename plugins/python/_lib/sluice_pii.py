@@ -12,7 +12,10 @@ import hashlib
 import struct
 import unicodedata
 
+from componentize_py_types import Err
+
 import sluice_msgpack as mp
+from sluice_settings import Settings
 
 
 class Mask:
@@ -25,6 +28,26 @@ class Mask:
         self.drop = drop
         self.salt = salt
         self.hashes = {}
+
+    @staticmethod
+    def from_settings(settings):
+        """The mask `init`'s settings ask for (`columns` and/or `column`,
+        `mode` hash or drop, `salt`), checked as plugins/pii-mask (Rust)
+        checks them, and a line saying what it masks."""
+        s = Settings(settings)
+        s.only("columns", "column", "mode", "salt")
+        cols = s.list("columns")
+        one = s.get("column")
+        if one is not None:
+            cols.append(one)
+        if not cols:
+            raise Err("missing setting `columns`")
+        mode = s.get("mode")
+        mode = "hash" if mode is None else mode
+        if mode not in ("hash", "drop"):
+            raise Err(f"mode `{mode}`: expected hash or drop")
+        mask = Mask(frozenset(c.encode() for c in cols), mode == "drop", (s.get("salt") or "").encode())
+        return mask, f"masking {cols} ({mode})"
 
     def event(self, d, start, end, out):
         """Appends the event `d[start:end]` (one whole value), masked, to

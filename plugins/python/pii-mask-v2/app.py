@@ -25,7 +25,6 @@ from wit_world.imports import log, types
 
 import sluice_msgpack as mp
 from sluice_pii import Mask
-from sluice_settings import Settings
 
 mask = Mask(frozenset(), False, b"")
 
@@ -33,20 +32,8 @@ mask = Mask(frozenset(), False, b"")
 class Lifecycle(exports.Lifecycle):
     def init(self, settings):
         global mask
-        s = Settings(settings)
-        s.only("columns", "column", "mode", "salt")
-        cols = s.list("columns")
-        one = s.get("column")
-        if one is not None:
-            cols.append(one)
-        if not cols:
-            raise Err("missing setting `columns`")
-        mode = s.get("mode")
-        mode = "hash" if mode is None else mode
-        if mode not in ("hash", "drop"):
-            raise Err(f"mode `{mode}`: expected hash or drop")
-        mask = Mask(frozenset(c.encode() for c in cols), mode == "drop", (s.get("salt") or "").encode())
-        log.log(log.Level.INFO, f"masking {cols} ({mode})")
+        mask, said = Mask.from_settings(settings)
+        log.log(log.Level.INFO, said)
         return types.Wants(columns=[], lookup=types.Lookup.COLUMN, bytes=True)
 
 

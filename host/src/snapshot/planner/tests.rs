@@ -40,6 +40,18 @@ fn planner(tables: Vec<TableProgress>, chunk_rows: usize) -> Planner {
 
 /// A chunk of rows with integer keys `ids` (keys encoded as one byte each:
 /// the planner only compares them), read up to `high`.
+/// The reader's answer to chunk job `id`, for a table every rule captures.
+fn answer(pl: &mut Planner, id: u64, outcome: ChunkOutcome) {
+    pl.reply(
+        Reply::Chunk {
+            id,
+            outcome: Ok(outcome),
+        },
+        &all,
+    )
+    .unwrap();
+}
+
 fn chunk(ids: &[u8], high: u64) -> ChunkOutcome {
     let schema = Arc::new(TableSchema {
         table_id: 1 << 62,
@@ -95,14 +107,7 @@ fn a_chunk_joins_the_stream_past_its_high_watermark_without_rows_changed_meanwhi
     assert_eq!(pl.watching(), Some(("d", "t")));
     // Key 2 changes in the stream while the chunk is read.
     pl.touched(&[2]);
-    pl.reply(
-        Reply::Chunk {
-            id: first.id,
-            outcome: Ok(chunk(&[1, 2, 3], 300)),
-        },
-        &all,
-    )
-    .unwrap();
+    answer(&mut pl, first.id, chunk(&[1, 2, 3], 300));
     // The stream is not at the chunk's high watermark yet: no merge, but
     // the next chunk is asked for, after the last key read.
     let (merges, job) = pl.boundary(&p(200));
@@ -119,14 +124,7 @@ fn a_chunk_joins_the_stream_past_its_high_watermark_without_rows_changed_meanwhi
     assert_eq!(mark.tables[0].after, Some(vec![KeyValue::Int(3)]));
     assert!(pl.take_mark().is_none(), "unchanged since");
     // The last, short chunk: key 4 changed inside its window too.
-    pl.reply(
-        Reply::Chunk {
-            id: second.id,
-            outcome: Ok(chunk(&[4, 5], 400)),
-        },
-        &all,
-    )
-    .unwrap();
+    answer(&mut pl, second.id, chunk(&[4, 5], 400));
     let (merges, job) = pl.boundary(&p(450));
     assert!(job.is_none(), "nothing left to read");
     assert_eq!(merges[0].keep, [false, true]);
@@ -148,27 +146,13 @@ fn a_resumed_table_starts_after_its_stored_key() {
 fn an_altered_table_starts_again_and_a_dropped_one_ends() {
     let mut pl = planner(vec![table("d", "t"), table("d", "u")], 3);
     let first = chunk_job(pl.boundary(&p(10)).1);
-    pl.reply(
-        Reply::Chunk {
-            id: first.id,
-            outcome: Ok(chunk(&[1, 2, 3], 20)),
-        },
-        &all,
-    )
-    .unwrap();
+    answer(&mut pl, first.id, chunk(&[1, 2, 3], 20));
     let (merges, second) = pl.boundary(&p(20));
     assert_eq!(merges.len(), 1);
     let second = chunk_job(second);
     pl.schema_changed("d", "t", false);
     // The answer to the request made before the ALTER is dropped.
-    pl.reply(
-        Reply::Chunk {
-            id: second.id,
-            outcome: Ok(chunk(&[4], 30)),
-        },
-        &all,
-    )
-    .unwrap();
+    answer(&mut pl, second.id, chunk(&[4], 30));
     let again = chunk_job(pl.boundary(&p(30)).1);
     assert_eq!(again.after, None, "from the first row");
     assert!(again.epoch > first.epoch, "described again");
@@ -189,14 +173,7 @@ fn a_table_dropped_right_after_an_alter_ends_its_snapshot() {
     assert!(!pl.waiting_for_reply(), "the chunk out is moot");
     assert_eq!(pl.schema_changed("d", "t", true), SchemaChange::Ended);
     // The answer to the chunk asked for before both is dropped.
-    pl.reply(
-        Reply::Chunk {
-            id: first.id,
-            outcome: Ok(chunk(&[1, 2, 3], 20)),
-        },
-        &all,
-    )
-    .unwrap();
+    answer(&mut pl, first.id, chunk(&[1, 2, 3], 20));
     // A queued table dropped before its turn is left out.
     assert_eq!(pl.schema_changed("d", "v", true), SchemaChange::LeftOut);
     assert_eq!(pl.schema_changed("d", "x", true), SchemaChange::NotQueued);
@@ -277,14 +254,7 @@ fn a_table_that_vanished_or_cannot_be_read_whole_is_passed_over() {
         3,
     );
     let job = chunk_job(pl.boundary(&p(4)).1);
-    pl.reply(
-        Reply::Chunk {
-            id: job.id,
-            outcome: Ok(ChunkOutcome::Gone),
-        },
-        &all,
-    )
-    .unwrap();
+    answer(&mut pl, job.id, ChunkOutcome::Gone);
     // No key, and a server that cannot say where a consistent read is.
     let id = whole_job(&mut pl, 4);
     pl.reply(
@@ -307,14 +277,7 @@ fn part(ids: &[u8], at: u64, last: bool) -> PartOutcome {
 
 fn whole_job(pl: &mut Planner, at: u64) -> u64 {
     let first = chunk_job(pl.boundary(&p(at)).1);
-    pl.reply(
-        Reply::Chunk {
-            id: first.id,
-            outcome: Ok(ChunkOutcome::NoPrimaryKey),
-        },
-        &all,
-    )
-    .unwrap();
+    answer(pl, first.id, ChunkOutcome::NoPrimaryKey);
     match pl.boundary(&p(at)).1 {
         Some(Job::Whole(r)) => r.id,
         other => panic!("expected a whole-table job, got {other:?}"),
