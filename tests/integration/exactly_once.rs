@@ -10,7 +10,7 @@ use std::time::Duration;
 use crate::kafka_state::{ids, insert, kafka_checkpoint, kafka_state, table, TOPIC};
 use crate::sluice::{duplicates, events, unique, Event, Load, Sluice, PATIENCE};
 use crate::support::netns::{Netns, HOST};
-use crate::support::{self, consume_all_blocking, wait_until, SluiceConfig};
+use crate::support::{self, consume_all_blocking, SluiceConfig};
 
 /// The changes of `topic` (partition 0) as a `read_committed` consumer of
 /// a Kafka broker sees them: librdkafka's view without the records the log
@@ -56,8 +56,13 @@ fn committed_events(
 /// Transactions of `rows` inserts each, ids counting up from 0, until
 /// finished.
 fn txn_load(table: &str, rows: u32) -> Load {
+    Load::start(txn_sql(table, rows))
+}
+
+/// Transaction `n` of such a load.
+fn txn_sql(table: &str, rows: u32) -> impl Fn(u32) -> String + Send + 'static {
     let table = table.to_string();
-    Load::start(move |n| {
+    move |n| {
         let mut sql = String::from("BEGIN;");
         for r in 0..rows {
             sql.push_str(&format!(
@@ -66,7 +71,7 @@ fn txn_load(table: &str, rows: u32) -> Load {
             ));
         }
         sql + "COMMIT;"
-    })
+    }
 }
 
 /// Waits until ids `0..total` all arrived on `topic`, once or more (the
@@ -358,51 +363,24 @@ fn a_holder_cut_off_the_network_is_taken_over_and_makes_nothing_visible() {
     let mut b = Sluice::run(b_dir.path(), &config);
     b.wait_for_log("waiting to take over", 1);
 
-    // Ten-row transactions on the test's own server until told to stop.
-    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
-    let done = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
-    let writer = std::thread::spawn({
-        let (stop, done, port, table) = (stop.clone(), done.clone(), db.port(), table.clone());
-        move || {
-            use std::sync::atomic::Ordering::Relaxed;
-            while !stop.load(Relaxed) {
-                let n = done.load(Relaxed);
-                let mut sql = String::from("BEGIN;");
-                for r in 0..10 {
-                    sql.push_str(&format!(
-                        "INSERT INTO {table} VALUES ({}, 'r');",
-                        n * 10 + r
-                    ));
-                }
-                support::mariadb::sql_at(port, &(sql + "COMMIT;"));
-                done.store(n + 1, Relaxed);
-                std::thread::sleep(Duration::from_millis(5));
-            }
-        }
-    });
-    let settle = |n: u32| {
-        let target = done.load(std::sync::atomic::Ordering::Relaxed) + n;
-        wait_until(PATIENCE, "the load", || {
-            done.load(std::sync::atomic::Ordering::Relaxed) >= target
-        });
-    };
-    settle(30);
+    // Ten-row transactions on the test's own server until finished.
+    let txn = txn_sql(&table, 10);
+    let load = Load::at(db.port(), move |n| txn(n) + " DO SLEEP(0.005);");
+    load.settle(30);
     let cut = std::time::Instant::now();
     ns.link("down");
     b.wait_for_log("standby: took the pipeline's lock", 1);
     let took = cut.elapsed();
     eprintln!("network cut: the standby took over after {took:?}");
     assert!(took < Duration::from_secs(3 + 15), "{took:?}");
-    settle(30);
+    load.settle(30);
     ns.link("up");
     a.wait_until(PATIENCE, "the cut-off holder to give up", || {
         let log = a.log();
         log.contains("standby: lost the pipeline's lock") || log.contains("fenced this one")
     });
-    settle(30);
-    stop.store(true, std::sync::atomic::Ordering::Relaxed);
-    writer.join().unwrap();
-    let total = done.load(std::sync::atomic::Ordering::Relaxed) as usize * 10;
+    load.settle(30);
+    let total = load.finish() as usize * 10;
     let topic = b.topic(&table);
     wait_all(&b, &brokers, &topic, total);
     b.stop();

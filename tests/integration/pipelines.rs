@@ -9,12 +9,9 @@
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use std::sync::Arc;
-use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::sluice::{duplicates, events, unique, Event, Sluice, PATIENCE};
+use crate::sluice::{duplicates, events, unique, Event, Load, Sluice, PATIENCE};
 use crate::support::mariadb::sql_at;
 use crate::support::{self, consume_all_blocking, poll_until, MariaDb, MariaDbOptions};
 use crate::support::{wait_until, SluiceConfig};
@@ -101,52 +98,14 @@ fn insert(p: &Pipeline, ids: std::ops::Range<u32>) {
     sql_at(p.port, &sql);
 }
 
-/// One-row transactions on one server until finished: transaction `n`
-/// inserts id `from + n`.
-struct Writer {
-    stop: Arc<AtomicBool>,
-    done: Arc<AtomicU32>,
-    thread: thread::JoinHandle<()>,
-}
-
-impl Writer {
-    fn start(p: &Pipeline, from: u32) -> Writer {
-        let stop = Arc::new(AtomicBool::new(false));
-        let done = Arc::new(AtomicU32::new(0));
-        let (port, table, name) = (p.port, p.table.clone(), p.name.clone());
-        let thread = thread::spawn({
-            let (stop, done) = (stop.clone(), done.clone());
-            move || {
-                while !stop.load(Ordering::Relaxed) {
-                    let id = from + done.load(Ordering::Relaxed);
-                    sql_at(
-                        port,
-                        &format!(
-                            "INSERT INTO {table} VALUES ({id}, '{name} {id}'); DO SLEEP(0.01);"
-                        ),
-                    );
-                    done.fetch_add(1, Ordering::Relaxed);
-                }
-            }
-        });
-        Writer { stop, done, thread }
-    }
-
-    /// Waits until `n` more transactions have committed.
-    fn settle(&self, n: u32) {
-        let target = self.done.load(Ordering::Relaxed) + n;
-        wait_until(PATIENCE, format_args!("{n} more transactions"), || {
-            assert!(!self.thread.is_finished(), "the writer panicked (above)");
-            self.done.load(Ordering::Relaxed) >= target
-        });
-    }
-
-    /// Stops; returns how many transactions committed.
-    fn finish(self) -> u32 {
-        self.stop.store(true, Ordering::Relaxed);
-        self.thread.join().expect("the writer panicked");
-        self.done.load(Ordering::Relaxed)
-    }
+/// Inserts of `p`'s rows on its server, ids counting up from `from`, one
+/// transaction each, about a hundred a second, until finished.
+fn writer(p: &Pipeline, from: u32) -> Load {
+    let (table, name) = (p.table.clone(), p.name.clone());
+    Load::at(p.port, move |n| {
+        let id = from + n;
+        format!("INSERT INTO {table} VALUES ({id}, '{name} {id}'); DO SLEEP(0.01);")
+    })
 }
 
 /// How many times each id arrived on `p`'s topic, reading at least
@@ -241,7 +200,7 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
     }
 
     // Phase 2: both servers under load; kill -9 of orders' holder.
-    let (wa, wb) = (Writer::start(&a, 1000), Writer::start(&b, 1000));
+    let (wa, wb) = (writer(&a, 1000), writer(&b, 1000));
     wa.settle(30);
     wb.settle(30);
     // The kill is what hands orders over: its holder still holds the lock.
@@ -269,7 +228,7 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
         });
     eprintln!("orders' standby resumed after {:?}", killed.elapsed());
     // users' rows went on arriving through the takeover, and keep doing so.
-    let during = wb.done.load(Ordering::Relaxed);
+    let during = wb.done();
     wa.settle(30);
     wb.settle(30);
     let (na, nb) = (wa.finish(), wb.finish());

@@ -441,21 +441,44 @@ pub struct Load {
 }
 
 impl Load {
+    /// On the shared server.
     pub fn start(sql: impl Fn(u32) -> String + Send + 'static) -> Load {
+        Load::run(
+            |s| {
+                crate::support::shared().mariadb.sql(s).unwrap();
+            },
+            sql,
+        )
+    }
+
+    /// On the server listening on 127.0.0.1:`port` (one a test started).
+    pub fn at(port: u16, sql: impl Fn(u32) -> String + Send + 'static) -> Load {
+        Load::run(move |s| crate::support::mariadb::sql_at(port, s), sql)
+    }
+
+    /// Runs `sql(n)` with `exec` for n = 0, 1, ... until finished.
+    fn run(
+        exec: impl Fn(&str) + Send + 'static,
+        sql: impl Fn(u32) -> String + Send + 'static,
+    ) -> Load {
         use std::sync::atomic::Ordering::Relaxed;
         let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
         let done = std::sync::Arc::new(std::sync::atomic::AtomicU32::new(0));
         let thread = std::thread::spawn({
             let (stop, done) = (stop.clone(), done.clone());
             move || {
-                let db = &crate::support::shared().mariadb;
                 while !stop.load(Relaxed) {
-                    db.sql(&sql(done.load(Relaxed))).unwrap();
+                    exec(&sql(done.load(Relaxed)));
                     done.fetch_add(1, Relaxed);
                 }
             }
         });
         Load { stop, done, thread }
+    }
+
+    /// How many transactions have committed so far.
+    pub fn done(&self) -> u32 {
+        self.done.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Waits until `n` more transactions have committed.
