@@ -77,6 +77,19 @@ pub struct Encoder {
     /// Schemas already written, by table, field list and kind (value or
     /// key). The table's columns are held so their address is not reused.
     schemas: HashMap<SchemaKey, (Arc<TableColumns>, Vec<u8>)>,
+    /// The value schema and the key schema written last: records come in
+    /// runs of one table with the same fields, so the next one usually
+    /// needs the same schema, which a comparison finds without building
+    /// and hashing a [`SchemaKey`] (an allocation or two and a SipHash per
+    /// message were about a tenth of the pipeline thread's time).
+    last: [Option<LastSchema>; 2],
+}
+
+struct LastSchema {
+    key: SchemaKey,
+    /// Held so that the address in `key.columns` is not reused.
+    _columns: Arc<TableColumns>,
+    bytes: Vec<u8>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -87,6 +100,24 @@ struct SchemaKey {
     /// Each field's column (or, for a field the table does not have, its
     /// name) and conversion.
     fields: Vec<(Result<u16, Vec<u8>>, value::Conv)>,
+}
+
+impl SchemaKey {
+    /// Whether this is the key [`Encoder::schema`] would build for these
+    /// arguments, compared in place.
+    fn matches(&self, base: &str, columns: usize, src: &[u8], fields: &[envelope::Field]) -> bool {
+        self.columns == columns
+            && self.base == base
+            && self.fields.len() == fields.len()
+            && self.fields.iter().zip(fields).all(|((col, conv), f)| {
+                *conv == f.conv
+                    && match (col, f.col) {
+                        (Ok(a), Some(b)) => *a == b,
+                        (Err(name), None) => name[..] == src[f.name.clone()],
+                        _ => false,
+                    }
+            })
+    }
 }
 
 /// Schemas kept before the cache starts over (tables times field lists).
@@ -113,6 +144,7 @@ impl Encoder {
             before_fields: Vec::new(),
             known: Vec::new(),
             schemas: HashMap::new(),
+            last: [None, None],
         }
     }
 
@@ -442,31 +474,47 @@ impl Encoder {
         fields: &[envelope::Field],
         key: bool,
     ) {
+        let columns = cols.map_or(0, |c| Arc::as_ptr(c) as usize);
+        let slot = usize::from(key);
+        if let Some(last) = &self.last[slot] {
+            if last.key.matches(base, columns, src, fields) {
+                dst.extend_from_slice(&last.bytes);
+                return;
+            }
+        }
         let k = SchemaKey {
             base: base.to_string(),
-            columns: cols.map_or(0, |c| Arc::as_ptr(c) as usize),
+            columns,
             key,
             fields: fields
                 .iter()
                 .map(|f| (f.col.ok_or_else(|| src[f.name.clone()].to_vec()), f.conv))
                 .collect(),
         };
-        if let Some((_, bytes)) = self.schemas.get(&k) {
-            dst.extend_from_slice(bytes);
-            return;
-        }
-        let mut list = Vec::new();
-        let table = cols.map(|c| &**c);
-        envelope::field_schemas(&mut list, src, fields, table, &self.settings);
-        let mut bytes = Vec::new();
-        if key {
-            schema::structure(&mut bytes, &list, false, &format!("{base}.Key"), None);
-        } else {
-            schema::envelope(&mut bytes, &list, base);
-        }
-        dst.extend_from_slice(&bytes);
         let held = cols.cloned().unwrap_or_default();
-        self.schemas.insert(k, (held, bytes));
+        let bytes = match self.schemas.get(&k) {
+            Some((_, bytes)) => bytes.clone(),
+            None => {
+                let mut list = Vec::new();
+                let table = cols.map(|c| &**c);
+                envelope::field_schemas(&mut list, src, fields, table, &self.settings);
+                let mut bytes = Vec::new();
+                if key {
+                    schema::structure(&mut bytes, &list, false, &format!("{base}.Key"), None);
+                } else {
+                    schema::envelope(&mut bytes, &list, base);
+                }
+                self.schemas
+                    .insert(k.clone(), (held.clone(), bytes.clone()));
+                bytes
+            }
+        };
+        dst.extend_from_slice(&bytes);
+        self.last[slot] = Some(LastSchema {
+            key: k,
+            _columns: held,
+            bytes,
+        });
     }
 }
 

@@ -623,6 +623,52 @@ fn with_schemas_key_and_value_are_schema_and_payload() {
 }
 
 #[test]
+fn each_message_gets_the_schema_of_its_own_fields_when_they_change_from_row_to_row() {
+    // Rows of one table whose fields differ (what plugins added, as a
+    // number or as text, under two names) and come back: the schema
+    // written last is reused only when the fields are the same.
+    let plain = anne(1, "Anne");
+    let mut tenant = anne(2, "Bea");
+    tenant.push(("tenant", V::from(7)));
+    let mut tenant_text = anne(3, "Cy");
+    tenant_text.push(("tenant", V::from("seven")));
+    let mut region = anne(4, "Di");
+    region.push(("region", V::from(7)));
+    let rows = [
+        &plain,
+        &tenant,
+        &tenant_text,
+        &plain,
+        &region,
+        &tenant,
+        &plain,
+    ];
+    let settings = || DebeziumSettings {
+        schemas_enable: true,
+        ..Default::default()
+    };
+    let changes: Vec<_> = rows
+        .iter()
+        .map(|r| change(Op::Create, Some(r), None))
+        .collect();
+    let together = encode(&customers(), settings(), false, &changes);
+    for (i, c) in changes.iter().enumerate() {
+        let alone = encode(&customers(), settings(), false, std::slice::from_ref(c));
+        let schema = |o: &Out| o.value.as_ref().unwrap()["schema"].clone();
+        assert_eq!(schema(&together[i]), schema(&alone[0]), "row {i}");
+    }
+    let after_fields =
+        |i: usize| together[i].value.as_ref().unwrap()["schema"]["fields"][1]["fields"].clone();
+    assert_ne!(
+        after_fields(1),
+        after_fields(2),
+        "tenant as a number, then as text"
+    );
+    assert_ne!(after_fields(1), after_fields(4), "tenant, then region");
+    assert_eq!(after_fields(0), after_fields(6));
+}
+
+#[test]
 fn what_a_plugin_added_or_changed_is_written_as_what_it_is() {
     // `id` became a string (a masking plugin), `tenant` is new.
     let row = vec![
