@@ -11,7 +11,8 @@ use sluice::plugin::config as plugin_config;
 // crate's unprefixed `malloc`/`free`): librdkafka allocates a copy of every
 // message on the pipeline thread and frees it on its own threads, which
 // glibc's arenas serve slowly. End to end to Kafka it cut the pipeline time
-// by about a third (docs/PERFORMANCE.md, "Allocator").
+// by about a third (docs/PERFORMANCE.md, "jemalloc as the process
+// allocator").
 #[global_allocator]
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -81,7 +81,7 @@ pub struct Encoder {
     /// runs of one table with the same fields, so the next one usually
     /// needs the same schema, which a comparison finds without building
     /// and hashing a [`SchemaKey`] (an allocation or two and a SipHash per
-    /// message were about a tenth of the pipeline thread's time).
+    /// message: about 5 % of a `{schema, payload}` run).
     last: [Option<LastSchema>; 2],
 }
 
