@@ -108,6 +108,14 @@ fn writer(p: &Pipeline, from: u32) -> Load {
     })
 }
 
+/// The first ten of `want` that have not arrived, for a failure message.
+fn missing<'a>(want: &'a [u64], seen: &BTreeMap<u64, usize>) -> Vec<&'a u64> {
+    want.iter()
+        .filter(|id| !seen.contains_key(id))
+        .take(10)
+        .collect()
+}
+
 /// How many times each id arrived on `p`'s topic, reading at least
 /// `expected` events; asserts every event is one of `p`'s rows.
 fn arrivals(brokers: &str, p: &Pipeline, expected: usize) -> (Vec<Event>, BTreeMap<u64, usize>) {
@@ -248,11 +256,7 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
             seen_a.len() >= want_a.len()
         }),
         "orders lost rows: {:?}\nnew holder's log:\n{}",
-        want_a
-            .iter()
-            .filter(|id| !seen_a.contains_key(id))
-            .take(10)
-            .collect::<Vec<_>>(),
+        missing(&want_a, &seen_a),
         a.standby.log()
     );
     assert_eq!(seen_a.keys().copied().collect::<Vec<_>>(), want_a);
@@ -271,11 +275,7 @@ fn two_servers_two_standby_pairs_one_kafka_and_a_kill_9_touches_one_pipeline_onl
         seen_b.keys().copied().collect::<Vec<_>>(),
         want_b,
         "users' rows (left) against those written; missing {:?}; {}",
-        want_b
-            .iter()
-            .filter(|id| !seen_b.contains_key(id))
-            .take(10)
-            .collect::<Vec<_>>(),
+        missing(&want_b, &seen_b),
         b.active.log_tail(30)
     );
     assert_eq!(duplicates(&all_b), vec![], "{}", b.active.log());

@@ -179,6 +179,14 @@ fn schemaless() -> DebeziumSettings {
     }
 }
 
+/// The defaults with `{schema, payload}`.
+fn with_schemas() -> DebeziumSettings {
+    DebeziumSettings {
+        schemas_enable: true,
+        ..Default::default()
+    }
+}
+
 /// The value and the field schema one column gets, inserted alone.
 fn one(c: &ColumnType, v: V, settings: DebeziumSettings) -> (Json, Json) {
     let settings = DebeziumSettings {
@@ -514,10 +522,7 @@ fn a_primary_key_change_is_a_delete_a_tombstone_and_a_create() {
     // With schemas, the headers still hold the payload only.
     let with_schemas = encode(
         &customers(),
-        DebeziumSettings {
-            schemas_enable: true,
-            ..Default::default()
-        },
+        with_schemas(),
         false,
         &[Change {
             key: Some(&key),
@@ -555,10 +560,7 @@ fn a_table_without_a_key_gets_a_null_key() {
 fn with_schemas_key_and_value_are_schema_and_payload() {
     let row = anne(1004, "Anne");
     let key = id(1004);
-    let settings = DebeziumSettings {
-        schemas_enable: true,
-        ..Default::default()
-    };
+    let settings = with_schemas();
     let changes = [
         Change {
             key: Some(&key),
@@ -643,17 +645,13 @@ fn each_message_gets_the_schema_of_its_own_fields_when_they_change_from_row_to_r
         &tenant,
         &plain,
     ];
-    let settings = || DebeziumSettings {
-        schemas_enable: true,
-        ..Default::default()
-    };
     let changes: Vec<_> = rows
         .iter()
         .map(|r| change(Op::Create, Some(r), None))
         .collect();
-    let together = encode(&customers(), settings(), false, &changes);
+    let together = encode(&customers(), with_schemas(), false, &changes);
     for (i, c) in changes.iter().enumerate() {
-        let alone = encode(&customers(), settings(), false, std::slice::from_ref(c));
+        let alone = encode(&customers(), with_schemas(), false, std::slice::from_ref(c));
         let schema = |o: &Out| o.value.as_ref().unwrap()["schema"].clone();
         assert_eq!(schema(&together[i]), schema(&alone[0]), "row {i}");
     }
@@ -679,10 +677,7 @@ fn what_a_plugin_added_or_changed_is_written_as_what_it_is() {
     ];
     let out = encode(
         &customers(),
-        DebeziumSettings {
-            schemas_enable: true,
-            ..Default::default()
-        },
+        with_schemas(),
         false,
         &[change(Op::Create, Some(&row), None)],
     );
