@@ -132,10 +132,11 @@ enum PluginCommand {
         #[arg(long = "config", value_name = "KEY=VALUE")]
         config: Vec<String>,
         /// Memory the plugin instance may use, as `[plugins]
-        /// memory_limit_mib` (1 to 4096).
-        #[arg(long, value_name = "MIB", default_value_t = plugin_config::DEFAULT_MEMORY_LIMIT_MIB,
+        /// memory_limit_mib` (1 to 4096; default 64, 256 for a JavaScript
+        /// plugin).
+        #[arg(long, value_name = "MIB",
               value_parser = |s: &str| limit(s, plugin_config::MAX_MEMORY_LIMIT_MIB))]
-        memory_limit_mib: u64,
+        memory_limit_mib: Option<u64>,
         /// Longest one call into the plugin may run, as `[plugins]
         /// deadline_ms` (1 to 3600000).
         #[arg(long, value_name = "MS", default_value_t = plugin_config::DEFAULT_DEADLINE_MS,
@@ -254,8 +255,8 @@ fn main() -> ExitCode {
             cli::plugin_test_with(&file, &config, &options, stdin, std::io::stdout().lock())
                 .map(|s| {
                     eprintln!(
-                        "{} events: {} kept, {} dropped, {} errors",
-                        s.lines, s.kept, s.dropped, s.errors
+                        "{} events: {} kept, {} dropped, {} errors (memory limit {} MiB)",
+                        s.lines, s.kept, s.dropped, s.errors, s.memory_limit_mib
                     )
                 })
                 .map_err(Into::into)

@@ -324,6 +324,36 @@ fn plugin_test_memory_limit_is_set_by_the_flag() {
     );
 }
 
+/// Without the flag a plugin gets its language's default limit, read from
+/// the component (componentize-js names JavaScript in it): 256 MiB for the
+/// JavaScript examples, whose engine keeps more heap, 64 for the others.
+/// The summary line says which limit ran.
+#[test]
+fn plugin_test_gives_javascript_plugins_their_own_default_memory_limit() {
+    let user = User::new();
+    let limit_line = |args: &[&str]| {
+        let out = user.run(args);
+        assert_eq!(kept(&out), [true, true], "{}", text(&out.stderr));
+        let stderr = text(&out.stderr);
+        stderr.lines().last().unwrap_or_default().to_string()
+    };
+    let js = built("js-row-filter");
+    let rust = built("row-filter");
+    let (js, rust) = (js.to_str().unwrap(), rust.to_str().unwrap());
+    for (args, limit) in [
+        (&[js][..], "256"),
+        (&[rust], "64"),
+        // The flag holds for every language.
+        (&[js, "--memory-limit-mib", "100"], "100"),
+    ] {
+        let line = limit_line(args);
+        assert!(
+            line.ends_with(&format!("0 errors (memory limit {limit} MiB)")),
+            "{args:?}: {line}"
+        );
+    }
+}
+
 #[test]
 fn plugin_test_refuses_limits_out_of_range() {
     let user = User::new();

@@ -15,7 +15,8 @@
 //!                shared with the tests; Python and JavaScript components
 //!                take 15-25 s to compile the first time)
 //! --langs        which languages' chains to run (default all four)
-//! --memory-mib N per-instance memory limit (default 64, the product's)
+//! --memory-mib N per-instance memory limit (default: the product's, 64 MiB,
+//!                256 for JavaScript plugins)
 //! --batch N      events per batch (default 1000)
 //! --rounds       batches timed per chain and event kind (default 200)
 //! --budget-secs  fewer rounds for slow chains so that each takes about this
@@ -80,7 +81,7 @@ struct Args {
     dir: PathBuf,
     cache_dir: Option<PathBuf>,
     langs: Vec<String>,
-    memory_mib: u64,
+    memory_mib: Option<u64>,
     batch: usize,
     rounds: usize,
     budget: Duration,
@@ -153,7 +154,7 @@ fn args() -> Result<Args> {
                     bail!("--events: unknown kind {bad:?} (updates, inserts)");
                 }
             }
-            "--memory-mib" => a.memory_mib = v.parse().context("--memory-mib")?,
+            "--memory-mib" => a.memory_mib = Some(v.parse().context("--memory-mib")?),
             "--batch" => a.batch = v.parse::<usize>().context("--batch")?.max(1),
             "--soak" => a.soak = Some(v.parse::<usize>().context("--soak")?.max(1)),
             "--rounds" => a.rounds = v.parse().context("--rounds")?,

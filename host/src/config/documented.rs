@@ -189,7 +189,11 @@ fn expected_defaults() -> Vec<(&'static str, String)> {
         ),
         (
             "plugins.memory_limit_mib",
-            code(plugins::DEFAULT_MEMORY_LIMIT_MIB),
+            format!(
+                "{}, {} for JavaScript plugins",
+                code(plugins::DEFAULT_MEMORY_LIMIT_MIB),
+                code(plugins::DEFAULT_JS_MEMORY_LIMIT_MIB)
+            ),
         ),
         ("plugins.deadline_ms", code(plugins::DEFAULT_DEADLINE_MS)),
         (

@@ -8,8 +8,8 @@ use super::raw::RawPlugins;
 use super::{ConfigError, ENV_PLUGINS_DIR};
 use crate::plugin::config::{
     check_limit, DEFAULT_DEADLINE_MS, DEFAULT_DEBOUNCE_MS, DEFAULT_DIR, DEFAULT_MAX_CALL_BYTES,
-    DEFAULT_MAX_CALL_EVENTS, DEFAULT_MAX_INSTANCES, DEFAULT_MEMORY_LIMIT_MIB, DEFAULT_WATCH,
-    MAX_DEADLINE_MS, MAX_MEMORY_LIMIT_MIB,
+    DEFAULT_MAX_CALL_EVENTS, DEFAULT_MAX_INSTANCES, DEFAULT_WATCH, MAX_DEADLINE_MS,
+    MAX_MEMORY_LIMIT_MIB,
 };
 use crate::plugin::PluginHostConfig;
 
@@ -27,12 +27,18 @@ pub(super) fn settings(raw: RawPlugins, input: &Input) -> Result<PluginHostConfi
         cache_dir: raw.cache_dir,
         // 0 would make every instance fail to start, more than 4 GiB the
         // engine: refused here instead.
-        memory_limit_mib: limit(
-            raw.memory_limit_mib,
-            DEFAULT_MEMORY_LIMIT_MIB,
-            MAX_MEMORY_LIMIT_MIB,
-            "plugins.memory_limit_mib",
-        )?,
+        // Unset: each plugin gets its language's default.
+        memory_limit_mib: raw
+            .memory_limit_mib
+            .map(|mib| {
+                limit(
+                    Some(mib),
+                    mib,
+                    MAX_MEMORY_LIMIT_MIB,
+                    "plugins.memory_limit_mib",
+                )
+            })
+            .transpose()?,
         deadline_ms: limit(
             raw.deadline_ms,
             DEFAULT_DEADLINE_MS,
@@ -88,7 +94,7 @@ mod tests {
         assert_eq!(c.plugins.dir, PathBuf::from("/etc/sluice/plugins"));
         assert_eq!(
             (c.plugins.memory_limit_mib, c.plugins.deadline_ms),
-            (64, 100)
+            (None, 100)
         );
         assert_eq!(c.rules.len(), 1);
         // The split-moves chain of "Routes and updates that move a row",
@@ -106,7 +112,12 @@ mod tests {
     #[test]
     fn plugin_host_config_defaults() {
         let c = parse(r#"dir = "/p""#).unwrap().plugins;
-        assert_eq!(c.memory_limit_mib, 64);
+        // Unset: each plugin's language picks its limit.
+        assert_eq!(c.memory_limit_mib, None);
+        assert_eq!(c.memory_limit_bytes(None), 64 << 20);
+        assert_eq!(c.memory_limit_bytes(Some("Rust")), 64 << 20);
+        assert_eq!(c.memory_limit_bytes(Some("JavaScript")), 256 << 20);
+        assert_eq!(c.max_memory_limit_bytes(), 256 << 20);
         assert_eq!((c.max_call_events, c.max_call_bytes), (256, 262_144));
         assert_eq!(c.cache_dir(), PathBuf::from("/p/.cache"));
         assert!(parse("dri = 1").is_err());
@@ -141,7 +152,13 @@ mod tests {
         let c = parse("memory_limit_mib = 16\ndebounce_ms = 0\nwatch = false")
             .unwrap()
             .plugins;
-        assert_eq!((c.memory_limit_mib, c.debounce_ms, c.watch), (16, 0, false));
+        assert_eq!(
+            (c.memory_limit_mib, c.debounce_ms, c.watch),
+            (Some(16), 0, false)
+        );
+        // Set, it holds for every language.
+        assert_eq!(c.memory_limit_bytes(Some("JavaScript")), 16 << 20);
+        assert_eq!(c.max_memory_limit_bytes(), 16 << 20);
     }
 
     #[test]

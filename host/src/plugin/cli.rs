@@ -23,8 +23,8 @@ use serde_json::{json, Map, Value as Json};
 use super::batch::EventBatch;
 use super::chain::Chain;
 use super::config::{
-    check_limit, ChainSpec, PluginHostConfig, PluginRef, DEFAULT_DEADLINE_MS,
-    DEFAULT_MEMORY_LIMIT_MIB, MAX_DEADLINE_MS, MAX_MEMORY_LIMIT_MIB,
+    check_limit, ChainSpec, PluginHostConfig, PluginRef, DEFAULT_DEADLINE_MS, MAX_DEADLINE_MS,
+    MAX_MEMORY_LIMIT_MIB,
 };
 use super::engine::Runtime;
 use super::error::PluginError;
@@ -42,13 +42,17 @@ pub struct TestSummary {
     pub kept: usize,
     pub dropped: usize,
     pub errors: usize,
+    /// The memory limit the plugin ran with: `--memory-limit-mib`, or its
+    /// language's default (config.rs, `default_memory_limit_mib`).
+    pub memory_limit_mib: usize,
 }
 
 /// How [`plugin_test_with`] runs the plugin.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TestOptions {
-    /// As `[plugins] memory_limit_mib`, in `1..=MAX_MEMORY_LIMIT_MIB`.
-    pub memory_limit_mib: u64,
+    /// As `[plugins] memory_limit_mib`, in `1..=MAX_MEMORY_LIMIT_MIB`;
+    /// `None`: the plugin's language's default, as in `sluice run`.
+    pub memory_limit_mib: Option<u64>,
     /// As `[plugins] deadline_ms`, in `1..=MAX_DEADLINE_MS`.
     pub deadline_ms: u64,
     /// Where compiled plugins are cached, keyed by content hash; `None`
@@ -60,7 +64,7 @@ impl Default for TestOptions {
     /// The `[plugins]` defaults, no cache.
     fn default() -> Self {
         TestOptions {
-            memory_limit_mib: DEFAULT_MEMORY_LIMIT_MIB,
+            memory_limit_mib: None,
             deadline_ms: DEFAULT_DEADLINE_MS,
             cache_dir: None,
         }
@@ -114,11 +118,10 @@ pub fn plugin_test_with(
     };
     let cfg = PluginHostConfig {
         max_instances: 4,
-        memory_limit_mib: limit(
-            options.memory_limit_mib,
-            MAX_MEMORY_LIMIT_MIB,
-            "memory limit (MiB)",
-        )?,
+        memory_limit_mib: options
+            .memory_limit_mib
+            .map(|mib| limit(mib, MAX_MEMORY_LIMIT_MIB, "memory limit (MiB)"))
+            .transpose()?,
         deadline_ms: limit(options.deadline_ms, MAX_DEADLINE_MS, "deadline (ms)")?,
         cache_dir: options.cache_dir.clone(),
         ..PluginHostConfig::default()
@@ -147,11 +150,14 @@ pub fn plugin_test_with(
             path: path.to_path_buf(),
             reason,
         })?;
+    let mut summary = TestSummary {
+        memory_limit_mib: plugin.memory_limit >> 20,
+        ..TestSummary::default()
+    };
     let generation = PluginGeneration::single(Arc::new(plugin));
     let mut chain = Chain::new(&generation, &ChainSpec(vec![spec]))?;
 
     let mut batch = EventBatch::new();
-    let mut summary = TestSummary::default();
     let write = |out: &mut dyn Write, v: Json| {
         writeln!(out, "{v}").map_err(|e| PluginError::io("writing output", e))
     };

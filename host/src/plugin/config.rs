@@ -108,7 +108,17 @@ pub const DEFAULT_DIR: &str = "plugins";
 /// Compiled plugins are cached in this directory under `dir` unless
 /// `cache_dir` says otherwise.
 pub const CACHE_DIR_NAME: &str = ".cache";
+/// The memory limit of a plugin instance when `memory_limit_mib` is not set,
+/// unless the component is JavaScript.
 pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 64;
+/// The memory limit of a JavaScript plugin instance (its producers section
+/// says `JavaScript`) when `memory_limit_mib` is not set. componentize-js's
+/// engine (StarlingMonkey) lets its heap grow to a level that depends on the
+/// plugin, 32-125 MiB for the examples, before it collects steadily
+/// (docs/PLUGINS.md, "Memory over time"), and never below that: under 64
+/// MiB such instances were recycled every few thousand events. Under 256 MiB
+/// they stay below the recycling point (three quarters) and flat.
+pub const DEFAULT_JS_MEMORY_LIMIT_MIB: u64 = 256;
 /// The most `memory_limit_mib` may be: a 32-bit linear memory holds at most
 /// 4 GiB, and wasmtime refuses to start with a larger cap than the 4 GiB of
 /// address space it reserves per memory.
@@ -125,6 +135,18 @@ pub const DEFAULT_MAX_CALL_BYTES: usize = 256 << 10;
 pub const DEFAULT_MAX_INSTANCES: u32 = 128;
 pub const DEFAULT_WATCH: bool = true;
 pub const DEFAULT_DEBOUNCE_MS: u64 = 250;
+
+/// The memory limit of a plugin written in `language` when
+/// `memory_limit_mib` is not set: [`DEFAULT_JS_MEMORY_LIMIT_MIB`] for
+/// JavaScript, [`DEFAULT_MEMORY_LIMIT_MIB`] for everything else (Rust, C and
+/// Python components stay flat or, for Python plugins that return bytes,
+/// grow steadily, for which a larger limit would only delay the recycling).
+pub fn default_memory_limit_mib(language: Option<&str>) -> u64 {
+    match language {
+        Some(l) if l.eq_ignore_ascii_case("javascript") => DEFAULT_JS_MEMORY_LIMIT_MIB,
+        _ => DEFAULT_MEMORY_LIMIT_MIB,
+    }
+}
 
 /// Checks a limit that must lie in `1..=max` (`memory_limit_mib`,
 /// `deadline_ms`), for the config file and `sluice plugin test` alike; the
@@ -146,8 +168,9 @@ pub struct PluginHostConfig {
     pub dir: PathBuf,
     /// Where compiled artifacts are cached; default `<dir>/.cache`.
     pub cache_dir: Option<PathBuf>,
-    /// Linear memory cap per plugin instance.
-    pub memory_limit_mib: u64,
+    /// Linear memory cap per plugin instance; `None`: the default for the
+    /// plugin's language ([`default_memory_limit_mib`]).
+    pub memory_limit_mib: Option<u64>,
     /// Wall-time budget of one call (one batch) into a plugin.
     pub deadline_ms: u64,
     /// Most events passed to a plugin in one call: the pipeline's batches
@@ -171,7 +194,7 @@ impl Default for PluginHostConfig {
         PluginHostConfig {
             dir: PathBuf::from(DEFAULT_DIR),
             cache_dir: None,
-            memory_limit_mib: DEFAULT_MEMORY_LIMIT_MIB,
+            memory_limit_mib: None,
             deadline_ms: DEFAULT_DEADLINE_MS,
             max_call_events: DEFAULT_MAX_CALL_EVENTS,
             max_call_bytes: DEFAULT_MAX_CALL_BYTES,
@@ -189,8 +212,22 @@ impl PluginHostConfig {
             .unwrap_or_else(|| self.dir.join(CACHE_DIR_NAME))
     }
 
-    pub fn memory_limit_bytes(&self) -> usize {
-        (self.memory_limit_mib as usize).saturating_mul(1 << 20)
+    /// The memory cap of an instance of a plugin written in `language` (as
+    /// its producers section says; `None` when it does not say).
+    pub fn memory_limit_bytes(&self, language: Option<&str>) -> usize {
+        let mib = self
+            .memory_limit_mib
+            .unwrap_or_else(|| default_memory_limit_mib(language));
+        (mib as usize).saturating_mul(1 << 20)
+    }
+
+    /// The largest cap any plugin may get: what the engine's instance pool
+    /// is sized for.
+    pub fn max_memory_limit_bytes(&self) -> usize {
+        let mib = self
+            .memory_limit_mib
+            .unwrap_or(DEFAULT_MEMORY_LIMIT_MIB.max(DEFAULT_JS_MEMORY_LIMIT_MIB));
+        (mib as usize).saturating_mul(1 << 20)
     }
 
     pub fn deadline(&self) -> Duration {

@@ -23,7 +23,10 @@ pub(crate) const TICK: Duration = Duration::from_millis(10);
 pub(crate) struct Runtime {
     pub(crate) engine: Engine,
     pub(crate) linker: Linker<StoreState>,
-    pub(crate) memory_limit: usize,
+    /// `[plugins] memory_limit_mib`; `None`: by the plugin's language.
+    memory_limit_mib: Option<u64>,
+    /// The largest memory cap any plugin may get (what the pool holds).
+    max_memory: usize,
     pub(crate) deadline_ticks: u64,
     pub(crate) deadline: Duration,
     cache_dir: Option<PathBuf>,
@@ -39,7 +42,7 @@ impl Drop for Runtime {
 impl Runtime {
     pub(crate) fn new(cfg: &PluginHostConfig, cache: bool) -> Result<Arc<Runtime>, PluginError> {
         let setup = |e: wasmtime::Error| PluginError::Setup(format!("{e:#}"));
-        let memory_limit = cfg.memory_limit_bytes();
+        let max_memory = cfg.max_memory_limit_bytes();
         let instances = cfg.max_instances.max(1);
 
         let mut pool = PoolingAllocationConfig::default();
@@ -49,7 +52,7 @@ impl Runtime {
             .total_core_instances(instances.saturating_mul(16))
             .total_memories(instances.saturating_mul(4))
             .total_tables(instances.saturating_mul(16))
-            .max_memory_size(memory_limit);
+            .max_memory_size(max_memory);
 
         let mut config = Config::new();
         config
@@ -76,13 +79,24 @@ impl Runtime {
         Ok(Arc::new(Runtime {
             engine,
             linker,
-            memory_limit,
+            memory_limit_mib: cfg.memory_limit_mib,
+            max_memory,
             // +1: the epoch may tick right after the deadline is set.
             deadline_ticks: deadline_ticks + 1,
             deadline,
             cache_dir: cache.then(|| cfg.cache_dir()),
             stop,
         }))
+    }
+
+    /// The memory cap of an instance of a plugin whose component names
+    /// `language` (see producers.rs).
+    pub(crate) fn memory_limit(&self, language: Option<&str>) -> usize {
+        let cfg = PluginHostConfig {
+            memory_limit_mib: self.memory_limit_mib,
+            ..PluginHostConfig::default()
+        };
+        cfg.memory_limit_bytes(language)
     }
 
     /// Compiles a component, or loads it from the artifact cache. The cache
@@ -127,7 +141,7 @@ impl Runtime {
         if starts_above_limit(e) {
             return format!(
                 "memory limit of {} MiB exceeded: the plugin needs more to start ({text})",
-                self.memory_limit >> 20
+                self.max_memory >> 20
             );
         }
         text

@@ -174,7 +174,7 @@ impl PluginInstance {
             Ok(_) => String::new(),
         };
         let grown = store.data().limits.memory_bytes;
-        if grown > recycle_at(self.plugin.runtime.memory_limit) {
+        if grown > recycle_at(self.plugin.memory_limit) {
             // Between calls, with this call's answer already lifted out of
             // the guest: a fresh instance (init runs again with the same
             // settings) takes the next call, so no event is lost or seen
@@ -286,7 +286,7 @@ fn start(plugin: &LoadedPlugin, settings: &Vec<(String, String)>) -> Result<Live
     let rt = &plugin.runtime;
     let mut store = Store::new(
         &rt.engine,
-        StoreState::new(plugin.name.clone(), rt.memory_limit),
+        StoreState::new(plugin.name.clone(), plugin.memory_limit),
     );
     store.limiter(|s| &mut s.limits);
     store.set_epoch_deadline(rt.deadline_ticks);
@@ -335,7 +335,7 @@ fn describe(plugin: &LoadedPlugin, e: &wasmtime::Error, stderr: &str) -> String 
         return format!("plugin called exit({})", exit.0);
     }
     if format!("{e:#}").contains("growing memory") {
-        return format!("memory limit of {} MiB exceeded", rt.memory_limit >> 20);
+        return format!("memory limit of {} MiB exceeded", plugin.memory_limit >> 20);
     }
     if let Some(panic) = panic_message(stderr) {
         return panic;

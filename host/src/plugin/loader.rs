@@ -121,6 +121,9 @@ pub struct LoadedPlugin {
     pub(crate) pre: InstancePre<StoreState>,
     pub(crate) indices: Indices,
     pub(crate) runtime: Arc<Runtime>,
+    /// This plugin's linear memory cap, in bytes: `[plugins]
+    /// memory_limit_mib`, or its language's default.
+    pub(crate) memory_limit: usize,
 }
 
 impl fmt::Debug for LoadedPlugin {
@@ -167,6 +170,8 @@ impl LoadedPlugin {
             format!("cannot link (only sluice:plugin/log and an empty WASI are available): {e:#}")
         })?;
         let indices = Indices::new(version, kinds, &pre)?;
+        let language = super::producers::language(bytes);
+        let memory_limit = runtime.memory_limit(language.as_deref());
         let plugin = LoadedPlugin {
             name: name.into(),
             path: path.to_path_buf(),
@@ -176,17 +181,29 @@ impl LoadedPlugin {
             pre,
             indices,
             runtime: runtime.clone(),
+            memory_limit,
         };
         // Instantiate once now so that signature mismatches and start-up
         // traps are reported at load time, while the previous version of the
         // file keeps running, rather than when a chain first uses it.
         let mut store = Store::new(
             &runtime.engine,
-            StoreState::new(plugin.name.clone(), runtime.memory_limit),
+            StoreState::new(plugin.name.clone(), plugin.memory_limit),
         );
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(runtime.deadline_ticks);
-        super::instance::Guests::instantiate(&plugin, &mut store).map_err(|e| format!("{e:#}"))?;
+        super::instance::Guests::instantiate(&plugin, &mut store).map_err(|e| {
+            let text = format!("{e:#}");
+            // The pool admits memories up to the largest limit any plugin
+            // may get; this plugin's own limit refuses it here.
+            if text.contains("growing memory") {
+                return format!(
+                    "memory limit of {} MiB exceeded: the plugin needs more to start ({text})",
+                    plugin.memory_limit >> 20
+                );
+            }
+            text
+        })?;
         Ok(plugin)
     }
 }

@@ -45,6 +45,7 @@ mod loader;
 mod log_budget;
 mod lower;
 mod outcome;
+mod producers;
 mod registry;
 mod sandbox;
 pub mod stage;

@@ -174,7 +174,7 @@ fn plugin_test_takes_limits_and_a_cache_dir() {
             .to_owned()
     };
     let with = |memory_limit_mib, deadline_ms| TestOptions {
-        memory_limit_mib,
+        memory_limit_mib: Some(memory_limit_mib),
         deadline_ms,
         ..TestOptions::default()
     };

@@ -99,6 +99,58 @@ fn plugin_memory_bomb_is_stopped_at_the_limit() {
     );
 }
 
+/// Unset, the memory limit is the plugin's language's: JavaScript engines
+/// keep more heap before they collect (config.rs,
+/// `DEFAULT_JS_MEMORY_LIMIT_MIB`). Set, it holds for every language.
+#[test]
+fn a_javascript_plugin_gets_its_own_default_memory_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = wat::memory_bomb();
+    let bomb = wat::component(&bomb, world_of(&bomb), "0.1.0");
+    install(
+        dir.path(),
+        "js-bomb",
+        &wat::written_in(bomb.clone(), "JavaScript"),
+    );
+    install(dir.path(), "py-bomb", &wat::written_in(bomb, "Python"));
+    let limit_hit = |cfg: &PluginHostConfig, plugin: &str| {
+        let reg = PluginRegistry::start(cfg).unwrap();
+        let mut chain = chain(&reg.current(), &format!(r#"["{plugin}"]"#));
+        chain.run(&mut batch_of(&["c"])).unwrap_err().to_string()
+    };
+    let defaults = config(dir.path());
+    let e = limit_hit(&defaults, "js-bomb");
+    assert!(e.contains("memory limit of 256 MiB exceeded"), "{e}");
+    let e = limit_hit(&defaults, "py-bomb");
+    assert!(e.contains("memory limit of 64 MiB exceeded"), "{e}");
+    let set = PluginHostConfig {
+        memory_limit_mib: Some(16),
+        ..config(dir.path())
+    };
+    let e = limit_hit(&set, "js-bomb");
+    assert!(e.contains("memory limit of 16 MiB exceeded"), "{e}");
+
+    // A plugin that starts above its own limit, though within the pool's
+    // (sized for the JavaScript default), is refused as it loads, in the
+    // words of a call that outgrows it.
+    let big = wat::keep_all().replacen(
+        r#"(memory (export "memory") 1)"#,
+        r#"(memory (export "memory") 1100)"#,
+        1,
+    );
+    install(
+        dir.path(),
+        "big",
+        &wat::component(&big, "filter-export", "0.1.0"),
+    );
+    let reg = PluginRegistry::start(&defaults).unwrap();
+    let reason = reg.current().problem("big").unwrap().reason.clone();
+    assert!(
+        reason.contains("memory limit of 64 MiB exceeded: the plugin needs more to start"),
+        "{reason}"
+    );
+}
+
 /// 40 calls of 4 MiB each would pass the 64 MiB cap ten times over: the
 /// instance is replaced between calls once past three quarters of it, so
 /// every call succeeds and every event is kept exactly once.
