@@ -148,6 +148,14 @@ pub fn default_memory_limit_mib(language: Option<&str>) -> u64 {
     }
 }
 
+/// The memory cap, in bytes, of an instance of a plugin written in
+/// `language`: `set` (`memory_limit_mib`) when it is given, else the
+/// language's default.
+pub fn memory_limit_bytes(set: Option<u64>, language: Option<&str>) -> usize {
+    let mib = set.unwrap_or_else(|| default_memory_limit_mib(language));
+    (mib as usize).saturating_mul(1 << 20)
+}
+
 /// Checks a limit that must lie in `1..=max` (`memory_limit_mib`,
 /// `deadline_ms`), for the config file and `sluice plugin test` alike; the
 /// message says which end it is past.
@@ -215,10 +223,7 @@ impl PluginHostConfig {
     /// The memory cap of an instance of a plugin written in `language` (as
     /// its producers section says; `None` when it does not say).
     pub fn memory_limit_bytes(&self, language: Option<&str>) -> usize {
-        let mib = self
-            .memory_limit_mib
-            .unwrap_or_else(|| default_memory_limit_mib(language));
-        (mib as usize).saturating_mul(1 << 20)
+        memory_limit_bytes(self.memory_limit_mib, language)
     }
 
     /// The largest cap any plugin may get: what the engine's instance pool

@@ -92,11 +92,7 @@ impl Runtime {
     /// The memory cap of an instance of a plugin whose component names
     /// `language` (see producers.rs).
     pub(crate) fn memory_limit(&self, language: Option<&str>) -> usize {
-        let cfg = PluginHostConfig {
-            memory_limit_mib: self.memory_limit_mib,
-            ..PluginHostConfig::default()
-        };
-        cfg.memory_limit_bytes(language)
+        super::config::memory_limit_bytes(self.memory_limit_mib, language)
     }
 
     /// Compiles a component, or loads it from the artifact cache. The cache
