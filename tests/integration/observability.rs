@@ -305,7 +305,10 @@ fn lag_and_readiness_follow_a_frozen_broker() {
     let ready = || get(addr, "/health/ready").0 == 200;
     let lag = || Scrape::take(addr).sum("sluice_lag_seconds", &[]);
     sluice.wait_until(PATIENCE, "ready", ready);
-    assert_eq!(lag(), 0.0);
+    // Waited for, not read once: the lag also counts an idle server's
+    // heartbeat arriving late, which a loaded machine (the whole suite
+    // running) makes happen now and then (0.3 s seen in a clean-clone run).
+    sluice.wait_until(PATIENCE, "lag 0 once caught up", || lag() == 0.0);
 
     tansu.freeze().unwrap();
     db.sql(&format!("INSERT INTO {name}.t VALUES (2)")).unwrap();

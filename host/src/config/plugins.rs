@@ -31,12 +31,8 @@ pub(super) fn settings(raw: RawPlugins, input: &Input) -> Result<PluginHostConfi
         memory_limit_mib: raw
             .memory_limit_mib
             .map(|mib| {
-                limit(
-                    Some(mib),
-                    mib,
-                    MAX_MEMORY_LIMIT_MIB,
-                    "plugins.memory_limit_mib",
-                )
+                check_limit(mib, MAX_MEMORY_LIMIT_MIB)
+                    .map_err(|m| input.in_file("plugins.memory_limit_mib", m))
             })
             .transpose()?,
         deadline_ms: limit(

@@ -114,7 +114,7 @@ pub const DEFAULT_MEMORY_LIMIT_MIB: u64 = 64;
 /// The memory limit of a JavaScript plugin instance (its producers section
 /// says `JavaScript`) when `memory_limit_mib` is not set. componentize-js's
 /// engine (StarlingMonkey) lets its heap grow to a level that depends on the
-/// plugin, 32-125 MiB for the examples, before it collects steadily
+/// plugin, 70-125 MiB for the examples, before it collects steadily
 /// (docs/PLUGINS.md, "Memory over time"), and never below that: under 64
 /// MiB such instances were recycled every few thousand events. Under 256 MiB
 /// they stay below the recycling point (three quarters) and flat.
