@@ -7,7 +7,7 @@
 
 use std::time::Duration;
 
-use crate::kafka_state::{ids, insert, kafka_checkpoint, kafka_state, table, TOPIC};
+use crate::kafka_state::{ids, insert, kafka_checkpoint_in, kafka_state, table};
 use crate::sluice::{duplicates, events, unique, Event, Load, Sluice, PATIENCE};
 use crate::support::netns::{Netns, HOST};
 use crate::support::{self, consume_all_blocking, SluiceConfig};
@@ -26,6 +26,7 @@ use crate::support::{self, consume_all_blocking, SluiceConfig};
 fn committed_events(
     brokers: &str,
     topic: &str,
+    name: &str,
     expected: usize,
 ) -> (Vec<Event>, usize, Vec<Event>) {
     use support::txn_log::outcome;
@@ -36,7 +37,7 @@ fn committed_events(
         "a transaction left open: {:?}",
         log.open
     );
-    let checkpoints = outcome(brokers, TOPIC, 0).expect("reading the checkpoint log");
+    let checkpoints = outcome(brokers, &checkpoints(name), 0).expect("reading the checkpoint log");
     let aborted_with_checkpoint: std::collections::BTreeSet<_> =
         checkpoints.aborted.values().collect();
     let (mut kept, mut seen_by_sluice) = (Vec::new(), Vec::new());
@@ -86,8 +87,15 @@ fn wait_all(sluice: &Sluice, brokers: &str, topic: &str, total: usize) {
 
 /// What Kafka committed on `topic` holds ids `0..total`, each change once
 /// (see [`committed_events`]); `what` names the run in the output.
-fn assert_committed_once(brokers: &str, topic: &str, total: usize, what: &str, log: &str) {
-    let (mut committed, aborted, checkpointed) = committed_events(brokers, topic, total);
+fn assert_committed_once(
+    brokers: &str,
+    topic: &str,
+    name: &str,
+    total: usize,
+    what: &str,
+    log: &str,
+) {
+    let (mut committed, aborted, checkpointed) = committed_events(brokers, topic, name, total);
     eprintln!(
         "{what}: {total} changes, {aborted} records of aborted transactions left out, {} of them with an aborted checkpoint tansu let through",
         checkpointed.len()
@@ -102,8 +110,26 @@ fn assert_committed_once(brokers: &str, topic: &str, total: usize, what: &str, l
     );
 }
 
+/// Pipeline `name` under exactly once, with a checkpoint topic of its own.
+/// These tests fence, pause and kill -9 processes in the middle of Kafka
+/// transactions; a transaction tansu then leaves open holds back every
+/// read_committed reader of its partition. On the shared checkpoint topic
+/// that stalled every other test's checkpoint read for 90 s (seen once in
+/// a clean-clone run); on its own topic it can only stall its own test.
 fn exactly_once(config: SluiceConfig, name: &str) -> SluiceConfig {
-    kafka_state(config, name).kafka("delivery", "exactly_once")
+    kafka_state(config, name)
+        .kafka("delivery", "exactly_once")
+        .state("topic", checkpoints(name))
+}
+
+/// The checkpoint topic of pipeline `name` in these tests.
+fn checkpoints(name: &str) -> String {
+    format!("__sluice_checkpoints.{name}")
+}
+
+/// The last checkpoint record of pipeline `name`, from its own topic.
+fn kafka_checkpoint(brokers: &str, name: &str) -> Option<serde_json::Value> {
+    kafka_checkpoint_in(brokers, &checkpoints(name), name)
 }
 
 /// A clean run and a clean restart under exactly once: every change once
@@ -186,7 +212,7 @@ fn a_second_process_with_the_same_name_fences_the_first() {
     );
     let n = load.finish();
     let (mut committed, aborted, checkpointed) =
-        committed_events(&brokers, &topic, 100 + n as usize);
+        committed_events(&brokers, &topic, &name, 100 + n as usize);
     eprintln!(
         "fencing: {aborted} records of aborted transactions left out, {} of them with an aborted checkpoint tansu let through",
         checkpointed.len()
@@ -232,7 +258,7 @@ fn exactly_once_survives_repeated_kill_9_without_loss() {
     wait_all(&sluice, &brokers, &topic, total);
     // Stopped cleanly, so no transaction is left open.
     sluice.stop();
-    assert_committed_once(&brokers, &topic, total, "kill -9 x3", &sluice.log());
+    assert_committed_once(&brokers, &topic, &name, total, "kill -9 x3", &sluice.log());
 }
 
 /// A standby pair under exactly once: the holder is paused past its lease
@@ -275,7 +301,7 @@ fn a_paused_holder_woken_after_a_takeover_makes_nothing_visible() {
     wait_all(&b, &brokers, &topic, total);
     b.stop();
     drop(a);
-    assert_committed_once(&brokers, &topic, total, "paused holder", &b.log());
+    assert_committed_once(&brokers, &topic, &name, total, "paused holder", &b.log());
 }
 
 /// `kill -9` in the middle of one binlog transaction of 100,000 rows: it
@@ -317,6 +343,7 @@ fn exactly_once_survives_kill_9_inside_a_100k_row_transaction() {
     assert_committed_once(
         &brokers,
         &topic,
+        &name,
         total,
         "kill -9 in 100k rows",
         &sluice.log(),
@@ -385,7 +412,7 @@ fn a_holder_cut_off_the_network_is_taken_over_and_makes_nothing_visible() {
     wait_all(&b, &brokers, &topic, total);
     b.stop();
     drop(a);
-    assert_committed_once(&brokers, &topic, total, "network cut", &b.log());
+    assert_committed_once(&brokers, &topic, &name, total, "network cut", &b.log());
 }
 
 /// Kafka away for a while under load (tansu frozen with SIGSTOP, so it
@@ -419,5 +446,12 @@ fn exactly_once_survives_a_broker_outage() {
     let topic = sluice.topic(&table);
     wait_all(&sluice, &brokers, &topic, total);
     sluice.stop();
-    assert_committed_once(&brokers, &topic, total, "broker outage", &sluice.log());
+    assert_committed_once(
+        &brokers,
+        &topic,
+        &name,
+        total,
+        "broker outage",
+        &sluice.log(),
+    );
 }

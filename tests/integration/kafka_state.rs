@@ -41,7 +41,16 @@ pub(crate) fn insert(db: &support::MariaDb, table: &str, ids: std::ops::Range<u3
 /// The last checkpoint record of pipeline `name`, as JSON (`None`: none,
 /// or a null value).
 pub(crate) fn kafka_checkpoint(brokers: &str, name: &str) -> Option<serde_json::Value> {
-    let all = consume_all_blocking(brokers, TOPIC, usize::MAX, Duration::from_secs(3));
+    kafka_checkpoint_in(brokers, TOPIC, name)
+}
+
+/// As [`kafka_checkpoint`], from checkpoint topic `topic`.
+pub(crate) fn kafka_checkpoint_in(
+    brokers: &str,
+    topic: &str,
+    name: &str,
+) -> Option<serde_json::Value> {
+    let all = consume_all_blocking(brokers, topic, usize::MAX, Duration::from_secs(3));
     let last = all.iter().rev().find(|m| m.key_str() == Some(name))?;
     last.payload_json().ok()
 }
