@@ -229,10 +229,9 @@ impl PluginHostConfig {
     /// The largest cap any plugin may get: what the engine's instance pool
     /// is sized for.
     pub fn max_memory_limit_bytes(&self) -> usize {
-        let mib = self
-            .memory_limit_mib
-            .unwrap_or(DEFAULT_MEMORY_LIMIT_MIB.max(DEFAULT_JS_MEMORY_LIMIT_MIB));
-        (mib as usize).saturating_mul(1 << 20)
+        // The one language with a default of its own, and all the others.
+        self.memory_limit_bytes(Some("JavaScript"))
+            .max(self.memory_limit_bytes(None))
     }
 
     pub fn deadline(&self) -> Duration {

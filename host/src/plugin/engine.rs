@@ -135,10 +135,7 @@ impl Runtime {
     fn compile_error(&self, e: &wasmtime::Error) -> String {
         let text = format!("{e:#}");
         if starts_above_limit(e) {
-            return format!(
-                "memory limit of {} MiB exceeded: the plugin needs more to start ({text})",
-                self.max_memory >> 20
-            );
+            return needs_more_to_start(self.max_memory, &text);
         }
         text
     }
@@ -150,6 +147,16 @@ impl Runtime {
         std::hash::Hash::hash(&self.engine.precompile_compatibility_hash(), &mut h);
         h.0.finalize().to_hex()[..32].to_string()
     }
+}
+
+/// A plugin refused because its memory starts above `limit` bytes: by the
+/// pool as it compiles (above the largest limit), or by its own limit as it
+/// is first instantiated (loader.rs).
+pub(crate) fn needs_more_to_start(limit: usize, text: &str) -> String {
+    format!(
+        "memory limit of {} MiB exceeded: the plugin needs more to start ({text})",
+        limit >> 20
+    )
 }
 
 /// Whether wasmtime refused a component because a memory of it starts

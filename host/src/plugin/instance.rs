@@ -320,6 +320,12 @@ fn start(plugin: &LoadedPlugin, settings: &Vec<(String, String)>) -> Result<Live
     }
 }
 
+/// Whether a failure (its whole error chain, as text) is the store's
+/// limiter refusing memory past the plugin's limit.
+pub(crate) fn outgrew_memory(text: &str) -> bool {
+    text.contains("growing memory")
+}
+
 /// The failure in one line, naming the usual causes plainly: a panic's
 /// own message (from the guest's standard error), the deadline, the
 /// memory limit, or the trap's root cause. The backtrace and the whole
@@ -334,7 +340,7 @@ fn describe(plugin: &LoadedPlugin, e: &wasmtime::Error, stderr: &str) -> String 
     if let Some(exit) = e.downcast_ref::<wasmtime_wasi::I32Exit>() {
         return format!("plugin called exit({})", exit.0);
     }
-    if format!("{e:#}").contains("growing memory") {
+    if outgrew_memory(&format!("{e:#}")) {
         return format!("memory limit of {} MiB exceeded", plugin.memory_limit >> 20);
     }
     if let Some(panic) = panic_message(stderr) {

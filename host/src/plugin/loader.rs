@@ -196,11 +196,8 @@ impl LoadedPlugin {
             let text = format!("{e:#}");
             // The pool admits memories up to the largest limit any plugin
             // may get; this plugin's own limit refuses it here.
-            if text.contains("growing memory") {
-                return format!(
-                    "memory limit of {} MiB exceeded: the plugin needs more to start ({text})",
-                    plugin.memory_limit >> 20
-                );
+            if super::instance::outgrew_memory(&text) {
+                return super::engine::needs_more_to_start(plugin.memory_limit, &text);
             }
             text
         })?;

@@ -88,7 +88,7 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     fn name(s: &str) -> Vec<u8> {
@@ -112,7 +112,9 @@ mod tests {
         v
     }
 
-    fn producers(fields: &[(&str, &[(&str, &str)])]) -> Vec<u8> {
+    /// A producers custom section with `fields` (also used by the plugin
+    /// tests to label a component's language, tests/wat).
+    pub(crate) fn producers(fields: &[(&str, &[(&str, &str)])]) -> Vec<u8> {
         let mut body = name("producers");
         body.push(fields.len() as u8);
         for (field, values) in fields {

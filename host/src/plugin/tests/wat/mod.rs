@@ -55,20 +55,8 @@ pub(crate) fn component(module_wat: &str, world: &str, version: &str) -> Vec<u8>
 /// `component` with a top-level producers section naming `language`, as
 /// componentize-js writes `JavaScript` into its components.
 pub(crate) fn written_in(mut component: Vec<u8>, language: &str) -> Vec<u8> {
-    let name = |s: &str| [&[s.len() as u8][..], s.as_bytes()].concat();
-    // One field ("language") with one value (the language, no version).
-    let body = [
-        name("producers"),
-        vec![1],
-        name("language"),
-        vec![1],
-        name(language),
-        name(""),
-    ]
-    .concat();
-    component.push(0); // a custom section
-    component.push(body.len() as u8);
-    component.extend(body);
+    use crate::plugin::producers::tests::producers;
+    component.extend(producers(&[("language", &[(language, "")])]));
     component
 }
 
